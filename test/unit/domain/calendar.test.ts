@@ -425,8 +425,7 @@ describe('validateSchedule', () => {
     expect(validateSchedule({ ...valid, timeZone: 'UTC' })).toEqual([]);
   });
 
-  const problemsFor = (patch: Record<string, unknown>): string[] =>
-    validateSchedule({ ...valid, ...patch });
+  const problemsFor = (patch: Record<string, unknown>): string[] => validateSchedule({ ...valid, ...patch });
 
   it.each<[string, Record<string, unknown>, RegExp]>([
     ['unknown unit', { intervalUnit: 'fortnight' }, /^intervalUnit: .*"fortnight"/],
