@@ -1,0 +1,201 @@
+/**
+ * Gateway activities: every call the billing cycle makes to QorePay. Business outcomes become non-retryable
+ * ApplicationFailures with types from src/shared/errors.ts; transport failures stay retryable so Temporal retries
+ * them (safe, because the charge reads the Purchase before charging).
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import { log } from '@temporalio/activity';
+import { classifyDecline } from '../domain/declines';
+import type { LineItem } from '../shared/billing-cycle';
+import { FailureType, type ChargeDeclinedDetails } from '../shared/errors';
+import { isQorePayError, type Purchase, type QorePayClient } from '../integrations/qorepay';
+
+/** The part of the QorePay client the activities use. */
+export type QorePayGateway = Pick<
+  QorePayClient,
+  'createPurchase' | 'getPurchase' | 'chargePurchase' | 'markAsPaid' | 'cancelPurchase'
+>;
+
+/** What a workflow keeps of a Purchase: no client details, no card data. */
+export interface PurchaseSnapshot {
+  purchaseId: string;
+  status: string;
+  updatedOn: number;
+  totalMinor: number;
+  declineCode?: string;
+  declineMessage?: string;
+}
+
+export type ChargeOutcome = PurchaseSnapshot & {
+  outcome: 'paid' | 'pending';
+  /** False when the Purchase was already paid or pending and no charge request was sent. */
+  charged: boolean;
+};
+
+const PAID_STATUSES = new Set(['paid', 'cleared', 'settled']);
+const NOT_CHARGEABLE = new Set([
+  'cancelled',
+  'expired',
+  'released',
+  'refunded',
+  'pending_refund',
+  'charged_back',
+  'chargeback',
+]);
+
+export const isPaidStatus = (s: string): boolean => PAID_STATUSES.has(s);
+
+export function snapshotOf(p: Purchase): PurchaseSnapshot {
+  const err = p.transaction_data?.attempts?.[0]?.error ?? undefined;
+  const snap: PurchaseSnapshot = {
+    purchaseId: p.id,
+    status: p.status,
+    updatedOn: p.updated_on ?? 0,
+    totalMinor: p.purchase?.total ?? 0,
+  };
+  if ((p.status === 'error' || p.status === 'blocked') && err?.code) {
+    snap.declineCode = err.code;
+    snap.declineMessage = err.message ?? '';
+  }
+  return snap;
+}
+
+export function createGatewayActivities(qorepay: QorePayGateway) {
+  return {
+    /** Creates the period's Purchase; `reference` is the cycle workflow id, which routes webhooks back. */
+    async createPurchase(input: {
+      cycleId: string;
+      currency: string;
+      lineItems: LineItem[];
+      qorepayClientId?: string;
+      customerEmail?: string;
+    }): Promise<PurchaseSnapshot> {
+      try {
+        const p = await qorepay.createPurchase({
+          reference: input.cycleId,
+          currency: input.currency,
+          products: input.lineItems.map((li) => ({
+            name: li.name,
+            price: li.priceMinor,
+            quantity: String(li.quantity),
+          })),
+          ...(input.qorepayClientId ? { clientId: input.qorepayClientId } : {}),
+          ...(!input.qorepayClientId && input.customerEmail ? { client: { email: input.customerEmail } } : {}),
+        });
+        return snapshotOf(p);
+      } catch (err) {
+        throw toActivityFailure(err);
+      }
+    },
+
+    async getPurchase(purchaseId: string): Promise<PurchaseSnapshot> {
+      try {
+        return snapshotOf(await qorepay.getPurchase(purchaseId));
+      } catch (err) {
+        throw toActivityFailure(err);
+      }
+    },
+
+    /**
+     * Charges the Purchase with the recurring token, unless it is already paid or in flight: the GET first is what
+     * makes a retry after a lost answer (or a crashed worker) safe.
+     */
+    async chargePurchase(input: { purchaseId: string; recurringToken: string }): Promise<ChargeOutcome> {
+      try {
+        const current = snapshotOf(await qorepay.getPurchase(input.purchaseId));
+        if (isPaidStatus(current.status)) return { ...current, outcome: 'paid', charged: false };
+        if (current.status.startsWith('pending_')) return { ...current, outcome: 'pending', charged: false };
+        if (NOT_CHARGEABLE.has(current.status)) {
+          throw ApplicationFailure.create({
+            type: FailureType.PurchaseNotChargeable,
+            nonRetryable: true,
+            message: `purchase ${input.purchaseId} is ${current.status} and cannot be charged`,
+            details: [current],
+          });
+        }
+        const charged = snapshotOf(await qorepay.chargePurchase(input.purchaseId, input.recurringToken));
+        if (isPaidStatus(charged.status)) return { ...charged, outcome: 'paid', charged: true };
+        if (charged.status.startsWith('pending_')) return { ...charged, outcome: 'pending', charged: true };
+        // A 200 with a failed purchase: read the decline like a 400 purchase_charge_error.
+        const code = charged.declineCode ?? 'unknown_error';
+        throw declined({
+          code,
+          message: charged.declineMessage ?? '',
+          declineClass: classifyDecline(code, charged.status),
+        });
+      } catch (err) {
+        if (err instanceof ApplicationFailure) throw err;
+        if (isQorePayError(err) && err.kind === 'AlreadyPaid') {
+          // purchase_already_paid_for: the gateway says it is paid; confirm with a read.
+          const p = snapshotOf(await qorepay.getPurchase(input.purchaseId));
+          if (isPaidStatus(p.status)) return { ...p, outcome: 'paid', charged: false };
+        }
+        throw toActivityFailure(err);
+      }
+    },
+
+    async markPurchasePaid(input: { purchaseId: string; paidOn?: number }): Promise<PurchaseSnapshot> {
+      try {
+        return snapshotOf(await qorepay.markAsPaid(input.purchaseId, input.paidOn));
+      } catch (err) {
+        throw toActivityFailure(err);
+      }
+    },
+
+    async cancelPurchase(purchaseId: string): Promise<PurchaseSnapshot> {
+      try {
+        const current = snapshotOf(await qorepay.getPurchase(purchaseId));
+        if (isPaidStatus(current.status) || NOT_CHARGEABLE.has(current.status)) return current;
+        return snapshotOf(await qorepay.cancelPurchase(purchaseId));
+      } catch (err) {
+        throw toActivityFailure(err);
+      }
+    },
+  };
+}
+
+function declined(details: ChargeDeclinedDetails): ApplicationFailure {
+  return ApplicationFailure.create({
+    type: FailureType.ChargeDeclined,
+    nonRetryable: true,
+    message: `charge declined: ${details.code}${details.message ? ` (${details.message})` : ''}`,
+    details: [details],
+  });
+}
+
+/**
+ * Maps client errors to what Temporal should do. Only the error's own message travels (never the axios error, its
+ * config or headers), so no credential reaches workflow history.
+ */
+export function toActivityFailure(err: unknown): ApplicationFailure {
+  if (!isQorePayError(err)) {
+    const message = err instanceof Error ? err.message : String(err);
+    return ApplicationFailure.create({ type: 'UnexpectedError', message, nonRetryable: false });
+  }
+  switch (err.kind) {
+    case 'ChargeDeclined':
+      return declined({
+        code: err.code ?? 'unknown_error',
+        message: err.declineMessage ?? '',
+        declineClass: err.declineClass ?? classifyDecline(err.code),
+      });
+    case 'InvalidRecurringToken':
+      return declined({ code: 'invalid_recurring_token', message: err.message, declineClass: 'hard' });
+    case 'RateLimited':
+      log.warn('QorePay rate limited the request', { retryAfterMs: err.retryAfterMs });
+      return ApplicationFailure.create({
+        type: 'GatewayRateLimited',
+        message: err.message,
+        nonRetryable: false,
+        ...(err.retryAfterMs ? { nextRetryDelay: err.retryAfterMs } : {}),
+      });
+    case 'Transient':
+      return ApplicationFailure.create({ type: 'GatewayTransient', message: err.message, nonRetryable: false });
+    default:
+      return ApplicationFailure.create({
+        type: FailureType.GatewayRejected,
+        message: `${err.kind}: ${err.message}`,
+        nonRetryable: !err.retryable,
+      });
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * QorePay webhook ingress: verify the raw body's signature, re-read the Purchase from the gateway (the webhook is a
+ * hint, the gateway the truth), route by the Purchase `reference` and signal the workflow. Framework-free so the HTTP
+ * route and the workflow tests share it.
+ */
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { isQorePayError, type QorePayClient, type QorePayWebhookVerifier } from '../integrations/qorepay';
+import { snapshotOf } from '../activities/gateway';
+import { gatewayEventSignal, parseCycleWorkflowId, type GatewayEvent } from '../shared/billing-cycle';
+import type { Logger } from '../logger';
+
+export interface WebhookIngressDeps {
+  verifier: Pick<QorePayWebhookVerifier, 'verify'>;
+  qorepay: Pick<QorePayClient, 'getPurchase'>;
+  temporal: Pick<Client, 'workflow'>;
+  logger: Logger;
+  /** Routes refunds and chargebacks (payment.* events) to the subscription; absent until subscriptions exist. */
+  onPaymentEvent?: (e: {
+    eventType: string;
+    purchaseId: string;
+    paymentId: string;
+    cycleId: string;
+    amountMinor?: number;
+  }) => Promise<void>;
+}
+
+export interface WebhookOutcome {
+  status: 200 | 401 | 400 | 503;
+  body: { ok: boolean; outcome: string };
+}
+
+export async function handleQorePayWebhook(
+  deps: WebhookIngressDeps,
+  rawBody: Buffer,
+  signature: string | string[] | undefined,
+): Promise<WebhookOutcome> {
+  const log = deps.logger;
+  let verification;
+  try {
+    verification = await deps.verifier.verify(rawBody, signature);
+  } catch (err) {
+    // The company key could not be fetched: let the gateway retry later.
+    log.error({ err: errorMessage(err) }, 'qorepay webhook: could not verify (public key unavailable)');
+    return { status: 503, body: { ok: false, outcome: 'verification_unavailable' } };
+  }
+  if (!verification.ok) {
+    log.warn({ reason: verification.reason }, 'qorepay webhook rejected');
+    return verification.reason === 'invalid_body'
+      ? { status: 400, body: { ok: false, outcome: verification.reason } }
+      : { status: 401, body: { ok: false, outcome: verification.reason } };
+  }
+  const event = verification.event;
+  const purchaseId =
+    event.objectType === 'purchase'
+      ? event.purchase.id
+      : event.objectType === 'payment' && event.payment.related_to?.type === 'purchase'
+        ? event.payment.related_to.id
+        : undefined;
+  if (!purchaseId) {
+    log.info({ eventType: event.eventType }, 'qorepay webhook: event not about a purchase; ignored');
+    return { status: 200, body: { ok: true, outcome: 'ignored' } };
+  }
+
+  let purchase;
+  try {
+    purchase = await deps.qorepay.getPurchase(purchaseId);
+  } catch (err) {
+    if (isQorePayError(err) && err.kind === 'NotFound') {
+      log.warn({ purchaseId, eventType: event.eventType }, 'qorepay webhook: purchase unknown to the gateway; ignored');
+      return { status: 200, body: { ok: true, outcome: 'unknown_purchase' } };
+    }
+    log.error({ purchaseId, err: errorMessage(err) }, 'qorepay webhook: could not re-read the purchase');
+    return { status: 503, body: { ok: false, outcome: 'gateway_unavailable' } };
+  }
+  const route = purchase.reference ? parseCycleWorkflowId(purchase.reference) : undefined;
+  if (!route) {
+    log.info(
+      { purchaseId, reference: purchase.reference, eventType: event.eventType },
+      'qorepay webhook: reference is not ours',
+    );
+    return { status: 200, body: { ok: true, outcome: 'not_ours' } };
+  }
+  const cycleId = purchase.reference!;
+
+  try {
+    if (event.objectType === 'payment') {
+      if (!deps.onPaymentEvent) {
+        log.warn({ cycleId, eventType: event.eventType }, 'qorepay webhook: payment event has no handler; ignored');
+        return { status: 200, body: { ok: true, outcome: 'ignored' } };
+      }
+      await deps.onPaymentEvent({
+        eventType: event.eventType,
+        purchaseId,
+        paymentId: event.payment.id,
+        cycleId,
+        ...(typeof event.payment.payment?.amount === 'number' ? { amountMinor: event.payment.payment.amount } : {}),
+      });
+      return { status: 200, body: { ok: true, outcome: 'routed' } };
+    }
+    const snap = snapshotOf(purchase);
+    const signal: GatewayEvent = {
+      eventType: event.eventType,
+      purchaseId,
+      status: snap.status,
+      updatedOn: snap.updatedOn,
+      ...(snap.declineCode ? { declineCode: snap.declineCode } : {}),
+      ...(snap.declineMessage ? { declineMessage: snap.declineMessage } : {}),
+    };
+    await deps.temporal.workflow.getHandle(cycleId).signal(gatewayEventSignal, signal);
+    log.info({ cycleId, eventType: event.eventType, status: snap.status }, 'qorepay webhook routed');
+    return { status: 200, body: { ok: true, outcome: 'signaled' } };
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) {
+      log.info({ cycleId, eventType: event.eventType }, 'qorepay webhook: cycle already finished or unknown');
+      return { status: 200, body: { ok: true, outcome: 'cycle_closed' } };
+    }
+    log.error(
+      { cycleId, err: errorMessage(err) },
+      'qorepay webhook: Temporal unreachable; asking the gateway to retry',
+    );
+    return { status: 503, body: { ok: false, outcome: 'temporal_unavailable' } };
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -1,0 +1,97 @@
+/**
+ * Environment -> validated configuration. The only module that reads process.env; everything else receives config.
+ * Each problem is reported on its own line, naming the variable.
+ */
+import { loadClientConnectConfig } from '@temporalio/envconfig';
+import type { NativeConnectionOptions } from '@temporalio/worker';
+import { z } from 'zod';
+
+const csv = z
+  .string()
+  .optional()
+  .transform((s) =>
+    (s ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  );
+const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(def);
+const url = z.url({ protocol: /^https?$/ });
+
+export const EnvSchema = z.object({
+  TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('billing'),
+
+  QOREPAY_BASE_URL: url.default('http://127.0.0.1:7480/api/v1'),
+  QOREPAY_API_KEY: z.string().min(1).default('sandbox-secret-key'),
+  QOREPAY_BRAND_ID: z.string().min(1).default('00000000-0000-4000-8000-000000000001'),
+  QOREPAY_TIMEOUT_MS: z.coerce.number().int().min(100).max(120_000).default(20_000),
+  /** Extra PEM keys of account webhooks (QorePay shows one per webhook), separated by `;;`. */
+  QOREPAY_WEBHOOK_PUBLIC_KEYS: z
+    .string()
+    .optional()
+    .transform((s) =>
+      s
+        ? s
+            .split(';;')
+            .map((k) => k.trim())
+            .filter(Boolean)
+        : [],
+    ),
+
+  MERCHANT_WEBHOOK_URL: url.optional(),
+  MERCHANT_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: port(3000),
+  /** Bearer API keys for merchant backends, comma-separated. */
+  API_KEYS: csv,
+
+  ACTIVEPLATFORM_BASE_URL: url.optional(),
+  ACTIVEPLATFORM_API_TOKEN: z.string().min(1).optional(),
+  GORMIC_BASE_URL: url.optional(),
+  GORMIC_API_KEY: z.string().min(1).optional(),
+  GORMIC_ORGANIZATION_ID: z.string().min(1).optional(),
+
+  METRICS_PORT: port(0),
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+});
+
+export type AppConfig = z.infer<typeof EnvSchema> & {
+  temporal: { connectionOptions: NativeConnectionOptions; namespace: string };
+};
+
+export class ConfigError extends Error {
+  constructor(public readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export function loadConfig(env: Record<string, string | undefined> = process.env): AppConfig {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  const c = parsed.data;
+  const problems: string[] = [];
+  if (c.MERCHANT_WEBHOOK_URL && !c.MERCHANT_WEBHOOK_SECRET) {
+    problems.push('MERCHANT_WEBHOOK_SECRET: required when MERCHANT_WEBHOOK_URL is set');
+  }
+  if (c.GORMIC_BASE_URL && (!c.GORMIC_API_KEY || !c.GORMIC_ORGANIZATION_ID)) {
+    problems.push('GORMIC_API_KEY and GORMIC_ORGANIZATION_ID: required when GORMIC_BASE_URL is set');
+  }
+  if (c.ACTIVEPLATFORM_BASE_URL && !c.ACTIVEPLATFORM_API_TOKEN) {
+    problems.push('ACTIVEPLATFORM_API_TOKEN: required when ACTIVEPLATFORM_BASE_URL is set');
+  }
+  if (problems.length) throw new ConfigError(problems);
+
+  // Temporal connection from the standard env (TEMPORAL_ADDRESS, TEMPORAL_API_KEY, TEMPORAL_TLS_*, profiles).
+  const overrideEnvVars = Object.fromEntries(
+    Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('TEMPORAL_') && e[1] !== undefined),
+  );
+  overrideEnvVars.TEMPORAL_ADDRESS ??= c.TEMPORAL_ADDRESS;
+  const { connectionOptions, namespace } = loadClientConnectConfig({ overrideEnvVars });
+  return { ...c, temporal: { connectionOptions, namespace: namespace ?? c.TEMPORAL_NAMESPACE } };
+}

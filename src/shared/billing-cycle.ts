@@ -1,0 +1,141 @@
+/**
+ * Contracts of the billing cycle workflow: its input, state, messages and id. One execution per
+ * (subscription, period); its id is also the QorePay Purchase `reference`.
+ */
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { DunningPolicy, AttemptRecord } from '../domain/dunning';
+
+export type CycleStatus =
+  | 'creating'
+  | 'charging'
+  | 'pending'
+  | 'retry_scheduled'
+  | 'action_required'
+  | 'paid'
+  | 'marked_paid'
+  | 'failed'
+  | 'canceled';
+
+export const TERMINAL_CYCLE_STATUSES: readonly CycleStatus[] = ['paid', 'marked_paid', 'failed', 'canceled'];
+export const isTerminalCycleStatus = (s: CycleStatus): boolean => TERMINAL_CYCLE_STATUSES.includes(s);
+
+export const SUBSCRIPTION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
+export function cycleWorkflowId(subscriptionId: string, periodIndex: number): string {
+  return `cycle:${subscriptionId}:${periodIndex}`;
+}
+
+/** Parses `cycle:{subscriptionId}:{periodIndex}`; undefined for anything else (e.g. references that are not ours). */
+export function parseCycleWorkflowId(id: string): { subscriptionId: string; periodIndex: number } | undefined {
+  const m = /^cycle:([A-Za-z0-9_-]{1,64}):(\d{1,9})$/.exec(id);
+  return m ? { subscriptionId: m[1]!, periodIndex: Number(m[2]) } : undefined;
+}
+
+export interface LineItem {
+  name: string;
+  /** Unit price in integer minor units. */
+  priceMinor: number;
+  quantity: number;
+}
+
+export type SettlementTarget =
+  | { kind: 'activeplatform'; accountId: string; paymentMethodId: number }
+  | { kind: 'gormic'; orderId: string; methodId?: string; customerUid?: string };
+
+/** Everything one period needs; no secrets (API keys live in the worker's config, never in history). */
+export interface BillingCycleInput {
+  subscriptionId: string;
+  customerId: string;
+  periodIndex: number;
+  /** ISO instants of the period bounds. */
+  periodStart: string;
+  periodEnd: string;
+  /** QorePay client id of the customer (tokens are listed per client). */
+  qorepayClientId?: string;
+  /** The customer's email, used only when no QorePay client id is known. */
+  customerEmail?: string;
+  /** Id of a paid QorePay Purchase with is_recurring_token: true. */
+  recurringToken: string;
+  currency: string;
+  lineItems: LineItem[];
+  dunning: DunningPolicy;
+  settlementTargets?: SettlementTarget[];
+  /** Attempts made with the same token by other cycles (epoch ms), for the rolling 30-day cap. */
+  priorTokenAttempts?: number[];
+}
+
+export interface CycleAttemptView extends Omit<AttemptRecord, 'at'> {
+  at: string;
+}
+
+export interface SettlementRecord {
+  target: SettlementTarget['kind'];
+  status: 'recorded' | 'failed' | 'reversed';
+  externalId?: string;
+  error?: string;
+}
+
+export interface BillingCycleState {
+  cycleId: string;
+  subscriptionId: string;
+  periodIndex: number;
+  status: CycleStatus;
+  purchaseId?: string;
+  amountMinor: number;
+  currency: string;
+  attempts: CycleAttemptView[];
+  nextAttemptAt?: string;
+  lastDecline?: { code: string; message: string; declineClass: string };
+  /** Set while waiting for a new payment method after a hard decline. */
+  actionRequiredUntil?: string;
+  pendingSince?: string;
+  failureReason?: string;
+  paidAt?: string;
+  settlement: SettlementRecord[];
+  settlementFailed: boolean;
+}
+
+export interface BillingCycleResult {
+  cycleId: string;
+  status: Extract<CycleStatus, 'paid' | 'marked_paid' | 'failed' | 'canceled'>;
+  purchaseId?: string;
+  amountMinor: number;
+  currency: string;
+  attempts: number;
+  failureReason?: string;
+  settlementFailed: boolean;
+}
+
+/** A verified gateway event after the ingress re-read the Purchase (the gateway is the truth, the webhook a hint). */
+export interface GatewayEvent {
+  eventType: string;
+  purchaseId: string;
+  /** Purchase status as re-read from the gateway. */
+  status: string;
+  /** Purchase `updated_on` (Unix seconds), used to dedupe and to ignore stale events. */
+  updatedOn: number;
+  /** From `transaction_data.attempts[0].error` when the purchase is in `error` or `blocked`. */
+  declineCode?: string;
+  declineMessage?: string;
+}
+
+export interface PaymentMethodUpdate {
+  recurringToken: string;
+}
+
+export interface MarkPaidInput {
+  /** Unix seconds; defaults to now. */
+  paidOn?: number;
+  note?: string;
+}
+
+export interface CancelCycleInput {
+  reason?: string;
+}
+
+export const gatewayEventSignal = defineSignal<[GatewayEvent]>('gatewayEvent');
+export const paymentMethodUpdatedSignal = defineSignal<[PaymentMethodUpdate]>('paymentMethodUpdated');
+export const markPaidUpdate = defineUpdate<BillingCycleState, [MarkPaidInput]>('markPaid');
+export const retryNowUpdate = defineUpdate<BillingCycleState, []>('retryNow');
+export const cancelCycleUpdate = defineUpdate<BillingCycleState, [CancelCycleInput]>('cancel');
+export const cycleStateQuery = defineQuery<BillingCycleState>('state');

@@ -1,0 +1,104 @@
+/**
+ * The billing worker: polls the billing task queue and runs the workflows and their activities.
+ * `npm run worker` runs it against the configured Temporal (env); `createBillingWorker` is what tests and
+ * `npm start` embed.
+ */
+import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
+import { createActivities, type ActivityDeps } from './activities';
+import { loadConfig, ConfigError, type AppConfig } from './config';
+import { QorePayClient } from './integrations/qorepay';
+import { createLogger, temporalLoggerFor, type Logger } from './logger';
+
+export interface BillingWorkerOptions {
+  config: AppConfig;
+  connection: NativeConnection;
+  logger: Logger;
+  /** Overrides of the dependencies built from config (tests inject capturing notifiers, for example). */
+  deps?: Partial<ActivityDeps>;
+  workflowBundle?: WorkflowBundleOption;
+  taskQueue?: string;
+}
+
+export function buildActivityDeps(config: AppConfig, logger: Logger): ActivityDeps {
+  const qorepay = new QorePayClient({
+    baseUrl: config.QOREPAY_BASE_URL,
+    apiKey: config.QOREPAY_API_KEY,
+    brandId: config.QOREPAY_BRAND_ID,
+    timeoutMs: config.QOREPAY_TIMEOUT_MS,
+    logger: logger.child({ integration: 'qorepay' }),
+  });
+  return { qorepay };
+}
+
+export async function createBillingWorker(opts: BillingWorkerOptions): Promise<Worker> {
+  const deps = { ...buildActivityDeps(opts.config, opts.logger), ...opts.deps };
+  return Worker.create({
+    connection: opts.connection,
+    namespace: opts.config.temporal.namespace,
+    taskQueue: opts.taskQueue ?? opts.config.TEMPORAL_TASK_QUEUE,
+    ...(opts.workflowBundle
+      ? { workflowBundle: opts.workflowBundle }
+      : { workflowsPath: require.resolve('./workflows') }),
+    activities: createActivities(deps),
+    maxConcurrentActivityTaskExecutions: 50,
+    shutdownGraceTime: '10s',
+  });
+}
+
+/** Installs the Temporal Runtime once per process: pino logs and, if asked, a Prometheus endpoint. */
+export function installRuntime(config: AppConfig, logger: Logger): void {
+  Runtime.install({
+    logger: temporalLoggerFor(logger, config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace' ? 'DEBUG' : 'INFO'),
+    telemetryOptions: {
+      logging: { forward: {}, filter: 'WARN' },
+      ...(config.METRICS_PORT
+        ? {
+            metrics: {
+              prometheus: { bindAddress: `0.0.0.0:${config.METRICS_PORT}` },
+              metricPrefix: 'temporal_',
+              globalTags: { service: 'billing-worker' },
+            },
+          }
+        : {}),
+    },
+    shutdownSignals: ['SIGINT', 'SIGTERM', 'SIGQUIT'],
+  });
+}
+
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.LOG_LEVEL, name: 'billing-worker' });
+  installRuntime(config, logger);
+  const connection = await NativeConnection.connect(config.temporal.connectionOptions);
+  try {
+    const worker = await createBillingWorker({ config, connection, logger });
+    logger.info(
+      {
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        namespace: config.temporal.namespace,
+        metricsPort: config.METRICS_PORT || undefined,
+      },
+      'billing worker started',
+    );
+    await worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks drain (shutdownGraceTime)
+    logger.info('billing worker stopped');
+  } finally {
+    await connection.close();
+  }
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`billing worker failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,2 @@
+// The workflow bundle's entry: only workflow code, which imports shared/ and domain/ (never activities or integrations).
+export { billingCycleWorkflow } from './billing-cycle';
