@@ -1,0 +1,295 @@
+/**
+ * Typed QorePay errors. Callers switch on `kind` (never on class names) and read `retryable` to decide whether the
+ * same request may safely be sent again. No error ever carries the API key, request headers or an axios error.
+ */
+import { classifyDecline, type DeclineClass } from '../../domain/declines';
+import type { Purchase } from './schemas';
+
+export type QorePayErrorKind =
+  | 'ChargeDeclined'
+  | 'InvalidRecurringToken'
+  | 'AlreadyPaid'
+  | 'NotFound'
+  | 'Validation'
+  | 'RateLimited'
+  | 'Transient'
+  | 'Unauthorized'
+  | 'Unexpected';
+
+export interface FieldError {
+  /** Dotted path of the field, e.g. `purchase.products.0.price`; `__all__` for errors not tied to a field. */
+  path: string;
+  code?: string;
+  message: string;
+}
+
+export interface QorePayErrorOptions {
+  retryable: boolean;
+  httpStatus?: number | undefined;
+  /** Which client operation failed, e.g. `chargePurchase`. */
+  operation?: string | undefined;
+}
+
+const BRAND = Symbol.for('temporal-billing-engine.QorePayError');
+
+export class QorePayError extends Error {
+  readonly kind: QorePayErrorKind;
+  readonly retryable: boolean;
+  readonly httpStatus: number | undefined;
+  readonly operation: string | undefined;
+
+  constructor(kind: QorePayErrorKind, message: string, options: QorePayErrorOptions) {
+    super(message);
+    this.name = 'QorePayError';
+    this.kind = kind;
+    this.retryable = options.retryable;
+    this.httpStatus = options.httpStatus;
+    this.operation = options.operation;
+    Object.defineProperty(this, BRAND, { value: true, enumerable: false });
+  }
+
+  /** A plain, secret-free description (also used by JSON.stringify). */
+  toJSON(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(this)) out[k] = v;
+    return { name: this.name, message: this.message, ...out };
+  }
+}
+
+export function isQorePayError(e: unknown): e is AnyQorePayError {
+  return (
+    e instanceof QorePayError ||
+    (typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[BRAND] === true && 'kind' in e)
+  );
+}
+
+export class ChargeDeclinedError extends QorePayError {
+  declare readonly kind: 'ChargeDeclined';
+  readonly code: string | undefined;
+  readonly declineMessage: string | undefined;
+  readonly declineClass: DeclineClass;
+  /** The Purchase as re-read after the decline; undefined only if that read failed. */
+  readonly purchase: Purchase | undefined;
+
+  constructor(args: {
+    code: string | undefined;
+    declineMessage: string | undefined;
+    purchase: Purchase | undefined;
+    httpStatus?: number | undefined;
+    operation?: string | undefined;
+  }) {
+    const declineClass = classifyDecline(args.code, args.purchase?.status);
+    super('ChargeDeclined', `QorePay declined the charge: ${args.code ?? 'unknown code'} (${declineClass})`, {
+      retryable: false,
+      httpStatus: args.httpStatus,
+      operation: args.operation,
+    });
+    this.code = args.code;
+    this.declineMessage = args.declineMessage;
+    this.declineClass = declineClass;
+    this.purchase = args.purchase;
+  }
+}
+
+export class InvalidRecurringTokenError extends QorePayError {
+  declare readonly kind: 'InvalidRecurringToken';
+  readonly code = 'invalid_recurring_token';
+  readonly declineClass: DeclineClass = 'hard';
+  readonly declineMessage: string | undefined;
+
+  constructor(args: { declineMessage: string | undefined; httpStatus?: number | undefined; operation?: string }) {
+    super('InvalidRecurringToken', 'QorePay rejected the recurring token (invalid_recurring_token)', {
+      retryable: false,
+      httpStatus: args.httpStatus,
+      operation: args.operation,
+    });
+    this.declineMessage = args.declineMessage;
+  }
+}
+
+export class AlreadyPaidError extends QorePayError {
+  declare readonly kind: 'AlreadyPaid';
+  readonly code = 'purchase_already_paid_for';
+
+  constructor(args: { httpStatus?: number | undefined; operation?: string | undefined }) {
+    super('AlreadyPaid', 'The purchase is already paid (purchase_already_paid_for)', {
+      retryable: false,
+      httpStatus: args.httpStatus,
+      operation: args.operation,
+    });
+  }
+}
+
+export class NotFoundError extends QorePayError {
+  declare readonly kind: 'NotFound';
+  constructor(args: { httpStatus?: number | undefined; operation?: string | undefined; what?: string }) {
+    super('NotFound', `QorePay has no such object${args.what ? `: ${args.what}` : ''}`, {
+      retryable: false,
+      httpStatus: args.httpStatus,
+      operation: args.operation,
+    });
+  }
+}
+
+export class ValidationError extends QorePayError {
+  declare readonly kind: 'Validation';
+  readonly fieldErrors: FieldError[];
+
+  constructor(args: { fieldErrors: FieldError[]; httpStatus?: number | undefined; operation?: string | undefined }) {
+    const summary = args.fieldErrors
+      .slice(0, 5)
+      .map((f) => `${f.path}: ${f.message}${f.code ? ` (${f.code})` : ''}`)
+      .join('; ');
+    super('Validation', `QorePay rejected the request: ${summary || 'no details'}`, {
+      retryable: false,
+      httpStatus: args.httpStatus,
+      operation: args.operation,
+    });
+    this.fieldErrors = args.fieldErrors;
+  }
+}
+
+export class RateLimitedError extends QorePayError {
+  declare readonly kind: 'RateLimited';
+  readonly retryAfterMs: number;
+
+  constructor(args: { retryAfterMs: number; httpStatus?: number | undefined; operation?: string | undefined }) {
+    super('RateLimited', `QorePay rate limit hit; retry after ${args.retryAfterMs} ms`, {
+      retryable: true,
+      httpStatus: args.httpStatus,
+      operation: args.operation,
+    });
+    this.retryAfterMs = args.retryAfterMs;
+  }
+}
+
+export class TransientError extends QorePayError {
+  declare readonly kind: 'Transient';
+  /** e.g. `http_503`, `timeout`, `ECONNREFUSED`. */
+  readonly reason: string;
+
+  constructor(args: { reason: string; httpStatus?: number | undefined; operation?: string | undefined }) {
+    super('Transient', `QorePay request failed transiently (${args.reason})`, {
+      retryable: true,
+      httpStatus: args.httpStatus,
+      operation: args.operation,
+    });
+    this.reason = args.reason;
+  }
+}
+
+export class UnauthorizedError extends QorePayError {
+  declare readonly kind: 'Unauthorized';
+  constructor(args: { httpStatus?: number | undefined; operation?: string | undefined }) {
+    super('Unauthorized', `QorePay refused the credentials (HTTP ${args.httpStatus ?? '?'})`, {
+      retryable: false,
+      httpStatus: args.httpStatus,
+      operation: args.operation,
+    });
+  }
+}
+
+export class UnexpectedError extends QorePayError {
+  declare readonly kind: 'Unexpected';
+  constructor(args: { detail: string; httpStatus?: number | undefined; operation?: string | undefined }) {
+    super('Unexpected', `Unexpected QorePay answer: ${args.detail}`, {
+      retryable: false,
+      httpStatus: args.httpStatus,
+      operation: args.operation,
+    });
+  }
+}
+
+export type AnyQorePayError =
+  | ChargeDeclinedError
+  | InvalidRecurringTokenError
+  | AlreadyPaidError
+  | NotFoundError
+  | ValidationError
+  | RateLimitedError
+  | TransientError
+  | UnauthorizedError
+  | UnexpectedError;
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+const isLeaf = (v: unknown): v is { message: string; code?: unknown } => isRecord(v) && typeof v.message === 'string';
+
+/**
+ * Collects every `{message, code}` leaf of a QorePay error body, with its dotted path.
+ * Accepts `__all__` as a list or a single object, a flat `{code, message}`, a DRF `{detail}`, and field-keyed lists
+ * nested to any depth (`{"purchase": {"products": [{}, {"price": [{...}]}]}}` -> `purchase.products.1.price`).
+ * Plain strings in error lists become messages without a code.
+ */
+export function parseErrorBody(body: unknown): FieldError[] {
+  const out: FieldError[] = [];
+  const push = (path: string, message: string, code: unknown): void => {
+    const entry: FieldError = { path: path === '' ? '__all__' : path, message };
+    if (typeof code === 'string' && code !== '') entry.code = code;
+    out.push(entry);
+  };
+  const join = (path: string, key: string): string => (path === '' ? key : `${path}.${key}`);
+
+  const walk = (node: unknown, path: string, inErrorList: boolean): void => {
+    if (isLeaf(node)) {
+      push(path, node.message, node.code);
+      return;
+    }
+    if (typeof node === 'string') {
+      if (inErrorList || path !== '') push(path, node, undefined);
+      return;
+    }
+    if (Array.isArray(node)) {
+      node.forEach((item, i) => {
+        // A list of error leaves belongs to the field itself; a list of objects is a nested list field.
+        if (isLeaf(item) || typeof item === 'string') walk(item, path, true);
+        else walk(item, join(path, String(i)), false);
+      });
+      return;
+    }
+    if (isRecord(node)) {
+      for (const [key, value] of Object.entries(node)) {
+        if (path === '' && key === 'detail' && typeof value === 'string') {
+          push('', value, node.code);
+          continue;
+        }
+        if (path === '' && key === 'code' && typeof value === 'string') continue;
+        walk(value, key === '__all__' || key === 'non_field_errors' ? join(path, '__all__') : join(path, key), false);
+      }
+    }
+  };
+
+  if (typeof body === 'string') {
+    const trimmed = body.trim();
+    if (trimmed === '') return out;
+    try {
+      walk(JSON.parse(trimmed) as unknown, '', false);
+    } catch {
+      push('', trimmed.slice(0, 200), undefined);
+    }
+    return out;
+  }
+  walk(body, '', false);
+  // A flat body with only a `code` (no message) still tells us something.
+  if (out.length === 0 && isRecord(body) && typeof body.code === 'string') push('', body.code, body.code);
+  return out;
+}
+
+/** The codes of errors not tied to a field (`__all__` or a flat body). */
+export const nonFieldCodes = (errors: FieldError[]): string[] =>
+  errors.filter((e) => e.path === '__all__' && e.code !== undefined).map((e) => e.code as string);
+
+/**
+ * Parses `Retry-After` (delta seconds or an HTTP date) into milliseconds from `nowMs`.
+ * Returns `fallbackMs` when absent or unparseable; never negative.
+ */
+export function parseRetryAfter(header: unknown, nowMs: number, fallbackMs = 1000): number {
+  const value = Array.isArray(header) ? (header[0] as unknown) : header;
+  if (typeof value === 'number' && Number.isFinite(value)) return Math.max(0, Math.round(value * 1000));
+  if (typeof value !== 'string' || value.trim() === '') return fallbackMs;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.max(0, Math.round(Number(trimmed) * 1000));
+  const date = Date.parse(trimmed);
+  if (Number.isNaN(date)) return fallbackMs;
+  return Math.max(0, date - nowMs);
+}

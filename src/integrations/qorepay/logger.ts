@@ -1,0 +1,11 @@
+/** The subset of a pino logger the QorePay integration and sandbox use. A pino `Logger` satisfies it. */
+export interface Logger {
+  debug(obj: Record<string, unknown>, msg?: string): void;
+  info(obj: Record<string, unknown>, msg?: string): void;
+  warn(obj: Record<string, unknown>, msg?: string): void;
+  error(obj: Record<string, unknown>, msg?: string): void;
+}
+
+const noop = (): void => undefined;
+
+export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
