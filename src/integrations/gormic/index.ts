@@ -1,0 +1,30 @@
+export {
+  GormicClient,
+  type ConfirmGormicPaymentParams,
+  type CreateGormicPaymentParams,
+  type CreateGormicRefundParams,
+  type GormicAmountFormat,
+  type GormicClientOptions,
+  type GormicLogger,
+  type UpdateGormicPaymentParams,
+} from './client';
+export {
+  GORMIC_BUSINESS_CODES,
+  GORMIC_ERROR_KINDS,
+  GORMIC_VALIDATION_CODES,
+  GormicError,
+  isGormicError,
+  type GormicBusinessCode,
+  type GormicErrorDetails,
+  type GormicErrorKind,
+} from './errors';
+export {
+  GORMIC_PAYMENT_STATUSES,
+  GORMIC_PAYMENT_TYPES,
+  gormicPaymentItemSchema,
+  type GormicItemsResult,
+  type GormicPaymentItem,
+  type GormicPaymentMethod,
+  type GormicPaymentStatus,
+  type GormicPaymentType,
+} from './schemas';
