@@ -13,8 +13,16 @@ import { isQorePayError, type Purchase, type QorePayClient } from '../integratio
 /** The part of the QorePay client the activities use. */
 export type QorePayGateway = Pick<
   QorePayClient,
-  'createPurchase' | 'getPurchase' | 'chargePurchase' | 'markAsPaid' | 'cancelPurchase'
+  'createPurchase' | 'getPurchase' | 'chargePurchase' | 'markAsPaid' | 'cancelPurchase' | 'refundPurchase' | 'registerChargeback'
 >;
+
+export interface RefundOutcome {
+  purchaseId: string;
+  /** The refund Payment id, or undefined while the refund is still pending at the gateway. */
+  paymentId?: string;
+  amountMinor?: number;
+  status: string;
+}
 
 /** What a workflow keeps of a Purchase: no client details, no card data. */
 export interface PurchaseSnapshot {
@@ -137,6 +145,40 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
     async markPurchasePaid(input: { purchaseId: string; paidOn?: number }): Promise<PurchaseSnapshot> {
       try {
         return snapshotOf(await qorepay.markAsPaid(input.purchaseId, input.paidOn));
+      } catch (err) {
+        throw toActivityFailure(err);
+      }
+    },
+
+    /** Refunds a paid Purchase, fully or partly. Refunding twice is refused by the gateway (nothing refundable). */
+    async refundPurchase(input: { purchaseId: string; amountMinor?: number }): Promise<RefundOutcome> {
+      try {
+        const r = await qorepay.refundPurchase(input.purchaseId, input.amountMinor);
+        if (r.kind === 'payment') {
+          return {
+            purchaseId: input.purchaseId,
+            paymentId: r.payment.id,
+            status: r.payment.status ?? 'success',
+            ...(typeof r.payment.payment?.amount === 'number' ? { amountMinor: r.payment.payment.amount } : {}),
+          };
+        }
+        return { purchaseId: input.purchaseId, status: r.purchase.status };
+      } catch (err) {
+        throw toActivityFailure(err);
+      }
+    },
+
+    /** Registers a chargeback the acquirer reported (QorePay's chargeback endpoint). */
+    async registerChargeback(input: {
+      purchaseId: string;
+      reasonId: string;
+      arn: string;
+      date: string;
+      reference: string;
+    }): Promise<PurchaseSnapshot> {
+      try {
+        const { purchaseId, ...rest } = input;
+        return snapshotOf(await qorepay.registerChargeback(purchaseId, rest));
       } catch (err) {
         throw toActivityFailure(err);
       }

@@ -139,3 +139,5 @@ export const markPaidUpdate = defineUpdate<BillingCycleState, [MarkPaidInput]>('
 export const retryNowUpdate = defineUpdate<BillingCycleState, []>('retryNow');
 export const cancelCycleUpdate = defineUpdate<BillingCycleState, [CancelCycleInput]>('cancel');
 export const cycleStateQuery = defineQuery<BillingCycleState>('state');
+/** Cancel as a signal, for the subscription workflow (workflows cannot send updates to other workflows). */
+export const cancelCycleSignal = defineSignal<[CancelCycleInput]>('cancelRequested');

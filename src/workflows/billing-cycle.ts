@@ -10,6 +10,7 @@ import {
   ApplicationFailure,
   allHandlersFinished,
   condition,
+  getExternalWorkflowHandle,
   log,
   proxyActivities,
   setHandler,
@@ -27,6 +28,7 @@ import {
   type DunningDecision,
 } from '../domain/dunning';
 import {
+  cancelCycleSignal,
   cancelCycleUpdate,
   cycleStateQuery,
   gatewayEventSignal,
@@ -44,6 +46,7 @@ import {
 } from '../shared/billing-cycle';
 import { FailureType, type ChargeDeclinedDetails } from '../shared/errors';
 import type { MerchantEventType } from '../shared/notifications';
+import { cycleUpdateSignal, subscriptionWorkflowId } from '../shared/subscription';
 import { BILLING_STATUS, LAST_DECLINE_CODE, NEXT_ATTEMPT_AT } from '../shared/search-attributes';
 
 const HOUR = 60 * 60 * 1000;
@@ -256,6 +259,10 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     },
   );
 
+  setHandler(cancelCycleSignal, ({ reason }) => {
+    if (!terminal()) cancelRequested ??= { reason: reason ?? 'canceled by the subscription' };
+  });
+
   setHandler(
     cancelCycleUpdate,
     async ({ reason }) => {
@@ -425,6 +432,27 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     setStatus('canceled');
   };
 
+  /** Tells the subscription (when this cycle is its child) about a first decline and about the end. */
+  let reportedDecline = false;
+  const reportToSubscription = async (final: boolean): Promise<void> => {
+    if (!workflowInfo().parent) return;
+    try {
+      await getExternalWorkflowHandle(subscriptionWorkflowId(input.subscriptionId)).signal(cycleUpdateSignal, {
+        cycleId,
+        periodIndex: input.periodIndex,
+        status,
+        final,
+        amountMinor,
+        token,
+        attemptTimes: attempts.map((a) => a.at),
+        ...(purchaseId ? { purchaseId } : {}),
+        ...(failureReason ? { failureReason } : {}),
+      });
+    } catch (err) {
+      log.warn('could not report to the subscription', { error: err instanceof Error ? err.message : String(err) });
+    }
+  };
+
   const onPaid = async (): Promise<void> => {
     paidAt = Date.now();
     setStatus('paid');
@@ -508,6 +536,11 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
 
   async function handleDecision(decision: DunningDecision): Promise<void> {
     const decline = lastDecline!;
+    if (!reportedDecline && decision.action !== 'fail') {
+      reportedDecline = true;
+      setStatus(decision.action === 'retry' ? 'retry_scheduled' : 'action_required', nextAttemptAt);
+      await reportToSubscription(false);
+    }
     if (decline.declineClass === 'merchant_configuration') {
       merchantConfigRetries++;
       await alertOps(
@@ -544,6 +577,7 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     }
   }
 
+  await reportToSubscription(true);
   await condition(allHandlersFinished);
   return {
     cycleId,
