@@ -1,5 +1,7 @@
 import { type AddressInfo } from 'node:net';
 import Fastify from 'fastify';
+import pino from 'pino';
+import { Writable } from 'node:stream';
 import {
   ActivePlatformClient,
   isActivePlatformError,
@@ -197,6 +199,26 @@ describe('ActivePlatformClient against the sandbox over HTTP', () => {
     }
     sandbox.failNext(1, 302);
     await expect(client.getPayment(1)).rejects.toMatchObject({ kind: 'Unexpected', httpStatus: 302 });
+  });
+
+  it('accepts a real pino logger, whose output never holds the token', async () => {
+    const chunks: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, cb) {
+        chunks.push(chunk.toString());
+        cb();
+      },
+    });
+    const logger = pino({ level: 'debug' }, sink);
+    const c = new ActivePlatformClient({ baseUrl: sandbox.baseUrl, apiToken: TOKEN, logger });
+    const p = await c.createPayment({ accountId: account(), amountMinor: 1, currency: 'USD', comment: 'pino' });
+    await expect(c.completePayment(p.id, 0)).rejects.toThrow('paymentMethodId');
+    sandbox.failNext(1, 500);
+    await expect(c.getPayment(p.id)).rejects.toMatchObject({ kind: 'Transient' });
+    const text = chunks.join('');
+    expect(text).toContain('createPayment');
+    expect(text).toContain('Injected failure');
+    expect(text).not.toContain(TOKEN);
   });
 
   describe('reversePayment', () => {
