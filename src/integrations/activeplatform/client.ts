@@ -337,7 +337,7 @@ export class ActivePlatformClient {
     else if (status === 404) kind = 'NotFound';
     else if (status === 409) kind = 'InvalidStatus';
     else if (status === 400 || status === 422) {
-      kind = code === 'invalid_status' || /\bstatus\b/i.test(detail ?? '') ? 'InvalidStatus' : 'Validation';
+      kind = code === 'invalid_status' ? 'InvalidStatus' : 'Validation';
     } else if (status === 429) kind = 'RateLimited';
     else if (status === 408 || status >= 500) kind = 'Transient';
     else kind = 'Unexpected';
