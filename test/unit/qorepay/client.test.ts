@@ -13,6 +13,7 @@ import { capturingLogger, startScriptedServer, uniq, until, type ScriptedServer 
 const API_KEY = `sk_test_${randomUUID().replace(/-/g, '')}`;
 const BRAND_ID = randomUUID();
 const { logger, lines } = capturingLogger();
+const ANY_STRING: unknown = expect.any(String);
 
 let sandbox: QorePaySandbox;
 let client: QorePayClient;
@@ -109,7 +110,7 @@ describe('purchases', () => {
     expect(empty.kind).toBe('Validation');
     expect(empty.retryable).toBe(false);
     if (empty.kind !== 'Validation') throw new Error('unreachable');
-    expect(empty.fieldErrors).toEqual([{ path: 'purchase.products', code: 'empty', message: expect.any(String) }]);
+    expect(empty.fieldErrors).toEqual([{ path: 'purchase.products', code: 'empty', message: ANY_STRING }]);
 
     const bad = await caught(
       client.createPurchase({
@@ -177,7 +178,7 @@ describe('charging', () => {
     expect(paid.transaction_data?.attempts[0]).toMatchObject({ type: 'recurring_execute', successful: true });
     expect(sandbox.successfulCharges(p.reference!)).toHaveLength(1);
     expect(sandbox.ledger(p.reference!)).toEqual([
-      { purchaseId: p.id, reference: p.reference, token, outcome: 'success', at: expect.any(String) },
+      { purchaseId: p.id, reference: p.reference, token, outcome: 'success', at: ANY_STRING },
     ]);
   });
 
@@ -389,7 +390,7 @@ describe('refunds, chargebacks, tokens, keys', () => {
   it('lists chargeback reasons and registers a chargeback', async () => {
     const reasons = await client.listChargebackReasons();
     expect(reasons.length).toBeGreaterThan(0);
-    for (const r of reasons) expect(r).toEqual({ id: expect.any(String), name: expect.any(String) });
+    for (const r of reasons) expect(r).toEqual({ id: ANY_STRING, name: ANY_STRING });
     const p = await newPurchase();
     await client.chargePurchase(p.id, uniq('tok_success'));
     const cb = await client.registerChargeback(p.id, {
