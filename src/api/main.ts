@@ -1,0 +1,117 @@
+/**
+ * The API process (`npm run api`): config, logger, a Temporal client connection, the QorePay webhook verifier, and
+ * the Fastify server on API_HOST:API_PORT, with graceful shutdown. `startApi` is what `npm start` embeds.
+ */
+import { Client, Connection } from '@temporalio/client';
+import { BillingClient, clientConnectionOptions } from '../client';
+import { ConfigError, loadConfig, type AppConfig } from '../config';
+import { QorePayClient, QorePayWebhookVerifier } from '../integrations/qorepay';
+import { createLogger, type Logger } from '../logger';
+import { buildApiServer } from './server';
+
+export interface RunningApi {
+  /** e.g. `http://127.0.0.1:3000` */
+  url: string;
+  /** Stops accepting requests, lets in-flight ones finish, then closes the connection if startApi opened it. */
+  close(): Promise<void>;
+}
+
+export interface StartApiOptions {
+  /** An existing Temporal connection (the caller keeps owning it). Default: a lazy one from config. */
+  connection?: Connection;
+  /** Override the listening port (tests and `npm start` use 0 for a free port). */
+  port?: number;
+}
+
+/** Health timeout of /readyz. */
+const READINESS_TIMEOUT_MS = 3000;
+
+export async function startApi(config: AppConfig, logger: Logger, options: StartApiOptions = {}): Promise<RunningApi> {
+  if (config.API_KEYS.length === 0) {
+    logger.warn('API_KEYS is empty: every /v1 request will answer 401');
+  }
+  // Lazy: the API starts (and /readyz says 503) while Temporal is still coming up.
+  const connection = options.connection ?? Connection.lazy(clientConnectionOptions(config));
+  const ownsConnection = options.connection === undefined;
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const billing = new BillingClient({ client, taskQueue: config.TEMPORAL_TASK_QUEUE });
+
+  const qorepay = new QorePayClient({
+    baseUrl: config.QOREPAY_BASE_URL,
+    apiKey: config.QOREPAY_API_KEY,
+    brandId: config.QOREPAY_BRAND_ID,
+    timeoutMs: config.QOREPAY_TIMEOUT_MS,
+    logger: logger.child({ integration: 'qorepay' }),
+  });
+  const verifier = new QorePayWebhookVerifier({
+    fetchCompanyKey: () => qorepay.getPublicKey(),
+    webhookKeys: config.QOREPAY_WEBHOOK_PUBLIC_KEYS,
+    logger: logger.child({ component: 'qorepay-webhook' }),
+  });
+
+  const app = buildApiServer({
+    billing,
+    apiKeys: config.API_KEYS,
+    webhook: { verifier, qorepay, temporal: client, logger: logger.child({ component: 'qorepay-webhook' }) },
+    temporalHealth: async () => {
+      await connection.withDeadline(Date.now() + READINESS_TIMEOUT_MS, () =>
+        connection.workflowService.getSystemInfo({}),
+      );
+    },
+    logger,
+  });
+
+  let address: string;
+  try {
+    address = await app.listen({ host: config.API_HOST, port: options.port ?? config.API_PORT });
+  } catch (err) {
+    if (ownsConnection) await connection.close();
+    throw err;
+  }
+  logger.info({ url: address, namespace: config.temporal.namespace }, 'billing API listening');
+
+  let closing: Promise<void> | undefined;
+  return {
+    url: address,
+    close: () =>
+      (closing ??= (async () => {
+        await app.close();
+        if (ownsConnection) await connection.close();
+        logger.info('billing API stopped');
+      })()),
+  };
+}
+
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const logger = createLogger({ level: config.LOG_LEVEL, name: 'billing-api' });
+  const api = await startApi(config, logger);
+  const shutdown = (signal: NodeJS.Signals): void => {
+    logger.info({ signal }, 'shutting down');
+    api.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error({ err: err instanceof Error ? err.message : String(err) }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGINT', shutdown);
+  process.once('SIGTERM', shutdown);
+}
+
+if (require.main === module) {
+  main().catch((err: unknown) => {
+    process.stderr.write(`billing API failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,394 @@
+/**
+ * The route table of the HTTP API: one entry per route, with its schemas. The server registers exactly these routes
+ * (each with the handler of its operationId) and the OpenAPI document is generated from them.
+ */
+import { z } from 'zod';
+import {
+  CancelSubscriptionSchema,
+  ChangePlanSchema,
+  ChargebackSchema,
+  CreateSubscriptionSchema,
+  CycleIdSchema,
+  ListSubscriptionsQuerySchema,
+  MarkCyclePaidSchema,
+  PlanSchema,
+  RefundSchema,
+  SUBSCRIPTION_STATUS_VALUES,
+  ScheduleSchema,
+  SubscriptionIdSchema,
+  UpdatePaymentMethodSchema,
+} from './schemas';
+
+export interface RouteResponse {
+  description: string;
+  schema?: z.ZodType;
+  contentType?: string;
+}
+
+export interface RouteSpec {
+  method: 'GET' | 'POST';
+  /** Fastify syntax (`/v1/subscriptions/:id`). */
+  url: string;
+  operationId: string;
+  summary: string;
+  description?: string;
+  tag: 'subscriptions' | 'cycles' | 'operations' | 'webhooks';
+  /** Needs a bearer API key. */
+  auth: boolean;
+  /** Talks to Temporal (may answer 503). */
+  temporal: boolean;
+  params?: Record<string, z.ZodType>;
+  query?: z.ZodType;
+  body?: z.ZodType;
+  /** Component name of the body schema in the OpenAPI document. */
+  bodyName?: string;
+  bodyContentType?: string;
+  responses: Record<string, RouteResponse>;
+  errors?: (404 | 409)[];
+}
+
+// ---- response shapes (documentation; the TypeScript types in src/shared are the contract) ----
+
+const CycleStatusSchema = z.enum([
+  'creating',
+  'charging',
+  'pending',
+  'retry_scheduled',
+  'action_required',
+  'paid',
+  'marked_paid',
+  'failed',
+  'canceled',
+]);
+
+const SubscriptionStateSchema = z.looseObject({
+  subscriptionId: z.string(),
+  customerId: z.string(),
+  status: z.enum(SUBSCRIPTION_STATUS_VALUES),
+  plan: PlanSchema,
+  pendingPlan: PlanSchema.optional(),
+  schedule: ScheduleSchema,
+  nextPeriodIndex: z.number().int(),
+  nextChargeAt: z.string().optional(),
+  cancelAtPeriodEnd: z.boolean(),
+  canceledAt: z.string().optional(),
+  cancelReason: z.string().optional(),
+  cyclesInFlight: z.array(z.string()),
+  recentCycles: z.array(
+    z.looseObject({
+      cycleId: z.string(),
+      periodIndex: z.number().int(),
+      periodStart: z.string(),
+      status: CycleStatusSchema,
+      amountMinor: z.number().int(),
+    }),
+  ),
+  paymentEvents: z.array(z.looseObject({ kind: z.string(), cycleId: z.string() })),
+  paymentMethod: z.string().meta({ description: 'The token in use, masked to its last 4 characters.' }),
+});
+
+const SubscriptionSummarySchema = z.looseObject({
+  subscriptionId: z.string(),
+  customerId: z.string().optional(),
+  status: z.enum(SUBSCRIPTION_STATUS_VALUES).optional(),
+  nextChargeAt: z.string().optional(),
+  planId: z.string().optional(),
+  currency: z.string().optional(),
+  amountMinor: z.number().int().optional(),
+  workflowStatus: z.string(),
+  startedAt: z.string(),
+  closedAt: z.string().optional(),
+});
+
+const CycleStateSchema = z.looseObject({
+  cycleId: z.string(),
+  subscriptionId: z.string(),
+  periodIndex: z.number().int(),
+  status: CycleStatusSchema,
+  purchaseId: z.string().optional(),
+  amountMinor: z.number().int(),
+  currency: z.string(),
+});
+
+const CycleViewSchema = z.looseObject({
+  cycleId: z.string(),
+  subscriptionId: z.string(),
+  periodIndex: z.number().int(),
+  status: z.union([CycleStatusSchema, z.literal('unknown')]),
+  workflowStatus: z.string(),
+  state: CycleStateSchema.optional(),
+  result: z.looseObject({ status: CycleStatusSchema }).optional(),
+});
+
+const PaymentEventSchema = z.looseObject({
+  kind: z.enum(['refund', 'chargeback', 'chargeback_reversed']),
+  cycleId: z.string(),
+  purchaseId: z.string(),
+  amountMinor: z.number().int().optional(),
+  at: z.string(),
+});
+
+const subscription = (description: string): RouteResponse => ({ description, schema: SubscriptionStateSchema });
+const idParam = { id: SubscriptionIdSchema };
+const cycleParam = { cycleId: CycleIdSchema };
+
+export const ROUTES = [
+  // ---- subscriptions ----
+  {
+    method: 'POST',
+    url: '/v1/subscriptions',
+    operationId: 'createSubscription',
+    summary: 'Create a subscription (idempotent by subscriptionId)',
+    description:
+      'The same id with the same terms answers 200 with the existing subscription; different terms answer 409 ' +
+      'naming the differing fields.',
+    tag: 'subscriptions',
+    auth: true,
+    temporal: true,
+    body: CreateSubscriptionSchema,
+    bodyName: 'CreateSubscription',
+    responses: {
+      '201': subscription('Created'),
+      '200': subscription('Already existed with the same terms'),
+    },
+    errors: [409],
+  },
+  {
+    method: 'GET',
+    url: '/v1/subscriptions',
+    operationId: 'listSubscriptions',
+    summary: 'List subscriptions, by status and customer',
+    description: 'From Temporal visibility: eventually consistent (a new subscription appears within about a second).',
+    tag: 'subscriptions',
+    auth: true,
+    temporal: true,
+    query: ListSubscriptionsQuerySchema,
+    responses: {
+      '200': {
+        description: 'A page of subscriptions',
+        schema: z.object({ subscriptions: z.array(SubscriptionSummarySchema), nextPageToken: z.string().optional() }),
+      },
+    },
+  },
+  {
+    method: 'GET',
+    url: '/v1/subscriptions/:id',
+    operationId: 'getSubscription',
+    summary: 'Get a subscription',
+    tag: 'subscriptions',
+    auth: true,
+    temporal: true,
+    params: idParam,
+    responses: { '200': subscription('The subscription') },
+    errors: [404],
+  },
+  {
+    method: 'POST',
+    url: '/v1/subscriptions/:id/cancel',
+    operationId: 'cancelSubscription',
+    summary: 'Cancel now or at the end of the current period',
+    tag: 'subscriptions',
+    auth: true,
+    temporal: true,
+    params: idParam,
+    body: CancelSubscriptionSchema,
+    bodyName: 'CancelSubscription',
+    responses: { '200': subscription('The subscription after the change') },
+    errors: [404, 409],
+  },
+  {
+    method: 'POST',
+    url: '/v1/subscriptions/:id/pause',
+    operationId: 'pauseSubscription',
+    summary: 'Pause billing',
+    tag: 'subscriptions',
+    auth: true,
+    temporal: true,
+    params: idParam,
+    responses: { '200': subscription('The subscription after the change') },
+    errors: [404, 409],
+  },
+  {
+    method: 'POST',
+    url: '/v1/subscriptions/:id/resume',
+    operationId: 'resumeSubscription',
+    summary: 'Resume billing',
+    tag: 'subscriptions',
+    auth: true,
+    temporal: true,
+    params: idParam,
+    responses: { '200': subscription('The subscription after the change') },
+    errors: [404, 409],
+  },
+  {
+    method: 'POST',
+    url: '/v1/subscriptions/:id/payment-method',
+    operationId: 'updatePaymentMethod',
+    summary: 'Replace the recurring token (also wakes cycles waiting for one)',
+    tag: 'subscriptions',
+    auth: true,
+    temporal: true,
+    params: idParam,
+    body: UpdatePaymentMethodSchema,
+    bodyName: 'UpdatePaymentMethod',
+    responses: { '200': subscription('The subscription after the change') },
+    errors: [404, 409],
+  },
+  {
+    method: 'POST',
+    url: '/v1/subscriptions/:id/plan',
+    operationId: 'changePlan',
+    summary: 'Change the plan from the next period',
+    tag: 'subscriptions',
+    auth: true,
+    temporal: true,
+    params: idParam,
+    body: ChangePlanSchema,
+    bodyName: 'ChangePlan',
+    responses: { '200': subscription('The subscription after the change') },
+    errors: [404, 409],
+  },
+  {
+    method: 'GET',
+    url: '/v1/subscriptions/:id/cycles',
+    operationId: 'listCycles',
+    summary: 'List the billing cycles of a subscription',
+    tag: 'cycles',
+    auth: true,
+    temporal: true,
+    params: idParam,
+    responses: {
+      '200': { description: 'Cycles, oldest first', schema: z.object({ cycles: z.array(CycleViewSchema) }) },
+    },
+  },
+  {
+    method: 'POST',
+    url: '/v1/subscriptions/:id/refunds',
+    operationId: 'refundCycle',
+    summary: 'Refund a paid cycle (full when amountMinor is omitted)',
+    tag: 'subscriptions',
+    auth: true,
+    temporal: true,
+    params: idParam,
+    body: RefundSchema,
+    bodyName: 'Refund',
+    responses: { '201': { description: 'The refund as recorded', schema: PaymentEventSchema } },
+    errors: [404, 409],
+  },
+  {
+    method: 'POST',
+    url: '/v1/subscriptions/:id/chargebacks',
+    operationId: 'registerChargeback',
+    summary: 'Register a chargeback on a paid cycle',
+    description: 'reasonId comes from QorePay GET /purchases/chargeback_reasons/.',
+    tag: 'subscriptions',
+    auth: true,
+    temporal: true,
+    params: idParam,
+    body: ChargebackSchema,
+    bodyName: 'Chargeback',
+    responses: { '201': { description: 'The chargeback as recorded', schema: PaymentEventSchema } },
+    errors: [404, 409],
+  },
+  // ---- cycles ----
+  {
+    method: 'GET',
+    url: '/v1/cycles/:cycleId',
+    operationId: 'getCycle',
+    summary: 'Get a billing cycle',
+    tag: 'cycles',
+    auth: true,
+    temporal: true,
+    params: cycleParam,
+    responses: { '200': { description: 'The cycle', schema: CycleViewSchema } },
+    errors: [404],
+  },
+  {
+    method: 'POST',
+    url: '/v1/cycles/:cycleId/mark-paid',
+    operationId: 'markCyclePaid',
+    summary: 'Record an out-of-band payment for a cycle',
+    tag: 'cycles',
+    auth: true,
+    temporal: true,
+    params: cycleParam,
+    body: MarkCyclePaidSchema,
+    bodyName: 'MarkCyclePaid',
+    responses: { '200': { description: 'The cycle after the change', schema: CycleStateSchema } },
+    errors: [404, 409],
+  },
+  {
+    method: 'POST',
+    url: '/v1/cycles/:cycleId/retry',
+    operationId: 'retryCycleNow',
+    summary: 'Charge a cycle in retry_scheduled now',
+    tag: 'cycles',
+    auth: true,
+    temporal: true,
+    params: cycleParam,
+    responses: { '200': { description: 'The cycle after the attempt', schema: CycleStateSchema } },
+    errors: [404, 409],
+  },
+  // ---- operations ----
+  {
+    method: 'GET',
+    url: '/openapi.json',
+    operationId: 'openApiDocument',
+    summary: 'This OpenAPI document',
+    tag: 'operations',
+    auth: false,
+    temporal: false,
+    responses: { '200': { description: 'OpenAPI 3.1 document' } },
+  },
+  {
+    method: 'GET',
+    url: '/healthz',
+    operationId: 'health',
+    summary: 'Liveness: the process is up',
+    tag: 'operations',
+    auth: false,
+    temporal: false,
+    responses: { '200': { description: 'Up', schema: z.object({ status: z.literal('ok') }) } },
+  },
+  {
+    method: 'GET',
+    url: '/readyz',
+    operationId: 'ready',
+    summary: 'Readiness: Temporal is reachable',
+    tag: 'operations',
+    auth: false,
+    temporal: true,
+    responses: {
+      '200': { description: 'Ready', schema: z.object({ status: z.literal('ready') }) },
+      '503': { description: 'Temporal unreachable', schema: z.object({ status: z.literal('unavailable') }) },
+    },
+  },
+  // ---- webhooks ----
+  {
+    method: 'POST',
+    url: '/webhooks/qorepay',
+    operationId: 'qorepayWebhook',
+    summary: 'QorePay callbacks (signed with X-Signature; no API key)',
+    description:
+      'The raw body is verified (RSA PKCS#1 v1.5, SHA-256) against the QorePay company key and configured webhook ' +
+      'keys; unverified calls answer 401 and change nothing. 503 asks the gateway to retry.',
+    tag: 'webhooks',
+    auth: false,
+    temporal: true,
+    body: z.looseObject({ event_type: z.string() }),
+    responses: {
+      '200': {
+        description: 'Accepted (routed, or ignored)',
+        schema: z.object({ ok: z.boolean(), outcome: z.string() }),
+      },
+      '400': {
+        description: 'Verified but not a known event',
+        schema: z.object({ ok: z.boolean(), outcome: z.string() }),
+      },
+      '401': { description: 'Signature missing or wrong', schema: z.object({ ok: z.boolean(), outcome: z.string() }) },
+      '503': { description: 'Retry later', schema: z.object({ ok: z.boolean(), outcome: z.string() }) },
+    },
+  },
+] as const satisfies readonly RouteSpec[];
+
+export type OperationId = (typeof ROUTES)[number]['operationId'];

@@ -1,0 +1,209 @@
+/**
+ * The ops CLI (`npm run cli -- <command>`): merchant operations through BillingClient, printing JSON.
+ * Exit codes: 0 ok, 2 invalid input (the message names the field), 3 not found, 4 conflict, 1 anything else.
+ */
+import { readFile } from 'node:fs/promises';
+import { Command, CommanderError } from 'commander';
+import { BillingClient, isBillingError } from './client';
+import { ConfigError, loadConfig } from './config';
+
+export const EXIT = { ok: 0, failure: 1, invalid: 2, notFound: 3, conflict: 4 } as const;
+
+export interface CliIo {
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** Default: BillingClient.connect(loadConfig()). Tests inject one. */
+  connect?: () => Promise<BillingClient>;
+}
+
+const defaultIo: CliIo = {
+  out: (t) => process.stdout.write(`${t}\n`),
+  err: (t) => process.stderr.write(`${t}\n`),
+};
+
+export function buildCli(io: CliIo = defaultIo): Command {
+  const program = new Command('billing')
+    .description('Recurring billing engine: operations on subscriptions and billing cycles')
+    .exitOverride()
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+
+  /** Runs `fn` with a connected client, prints its result as JSON, maps errors to exit codes. */
+  const run =
+    <A extends unknown[]>(fn: (billing: BillingClient, ...args: A) => Promise<unknown>) =>
+    async (...args: A): Promise<void> => {
+      let billing: BillingClient | undefined;
+      try {
+        billing = await (io.connect ?? (() => BillingClient.connect(loadConfig())))();
+        const result = await fn(billing, ...args);
+        io.out(JSON.stringify(result, null, 2));
+      } catch (err) {
+        process.exitCode = reportError(err, io);
+      } finally {
+        await billing?.close();
+      }
+    };
+
+  program
+    .command('create')
+    .description('Create a subscription from a JSON file (idempotent by subscriptionId)')
+    .argument('<file>', 'JSON file with the subscription (see GET /openapi.json, CreateSubscription)')
+    .action(
+      run(async (b, file: string) => {
+        const input = await readJsonFile(file);
+        return b.createSubscription(input);
+      }),
+    );
+
+  program
+    .command('get')
+    .description('Show a subscription')
+    .argument('<subscriptionId>')
+    .action(run((b, id: string) => b.getSubscription(id)));
+
+  program
+    .command('list')
+    .description('List subscriptions')
+    .option('--status <status>', 'trialing | active | past_due | paused | unpaid | canceled')
+    .option('--customer <customerId>', 'only this customer')
+    .option('--page-size <n>', 'rows per page')
+    .option('--page-token <token>', 'nextPageToken of the previous page')
+    .action(
+      run((b, opts: { status?: string; customer?: string; pageSize?: string; pageToken?: string }) =>
+        b.listSubscriptions({
+          ...(opts.status !== undefined ? { status: opts.status as never } : {}),
+          ...(opts.customer !== undefined ? { customerId: opts.customer } : {}),
+          ...(opts.pageSize !== undefined ? { pageSize: Number(opts.pageSize) } : {}),
+          ...(opts.pageToken !== undefined ? { nextPageToken: opts.pageToken } : {}),
+        }),
+      ),
+    );
+
+  program
+    .command('cancel')
+    .description('Cancel a subscription now, or at the end of the current period')
+    .argument('<subscriptionId>')
+    .option('--at-period-end', 'cancel when the current period ends')
+    .option('--reason <text>')
+    .action(
+      run((b, id: string, opts: { atPeriodEnd?: boolean; reason?: string }) =>
+        b.cancelSubscription(id, {
+          mode: opts.atPeriodEnd ? 'period_end' : 'now',
+          ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
+        }),
+      ),
+    );
+
+  program
+    .command('pause')
+    .argument('<subscriptionId>')
+    .action(run((b, id: string) => b.pauseSubscription(id)));
+
+  program
+    .command('resume')
+    .argument('<subscriptionId>')
+    .action(run((b, id: string) => b.resumeSubscription(id)));
+
+  program
+    .command('update-payment-method')
+    .description('Replace the recurring token')
+    .argument('<subscriptionId>')
+    .argument('<recurringToken>')
+    .action(run((b, id: string, token: string) => b.updatePaymentMethod(id, token)));
+
+  program
+    .command('change-plan')
+    .description('Change the plan from the next period; the file holds a plan {planId, currency, lineItems}')
+    .argument('<subscriptionId>')
+    .argument('<file>')
+    .action(run(async (b, id: string, file: string) => b.changePlan(id, (await readJsonFile(file)) as never)));
+
+  program
+    .command('cycles')
+    .description('List the billing cycles of a subscription')
+    .argument('<subscriptionId>')
+    .action(run((b, id: string) => b.listCycles(id)));
+
+  program
+    .command('cycle')
+    .description('Show one billing cycle')
+    .argument('<cycleId>')
+    .action(run((b, id: string) => b.getCycle(id)));
+
+  program
+    .command('mark-paid')
+    .description('Record an out-of-band payment for a cycle')
+    .argument('<cycleId>')
+    .option('--paid-on <unixSeconds>')
+    .option('--note <text>')
+    .action(
+      run((b, id: string, opts: { paidOn?: string; note?: string }) =>
+        b.markCyclePaid(id, {
+          ...(opts.paidOn !== undefined ? { paidOn: Number(opts.paidOn) } : {}),
+          ...(opts.note !== undefined ? { note: opts.note } : {}),
+        }),
+      ),
+    );
+
+  program
+    .command('retry')
+    .description('Charge a cycle in retry_scheduled now')
+    .argument('<cycleId>')
+    .action(run((b, id: string) => b.retryCycleNow(id)));
+
+  // --- `start` (the embedded stack: dev server, sandbox, worker, API) is added here by the lead. ---
+
+  return program;
+}
+
+async function readJsonFile(file: string): Promise<unknown> {
+  const text = await readFile(file, 'utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw new CliInputError(`${file}: not valid JSON (${err instanceof Error ? err.message : String(err)})`);
+  }
+}
+
+class CliInputError extends Error {}
+
+function reportError(err: unknown, io: CliIo): number {
+  if (isBillingError(err)) {
+    switch (err.code) {
+      case 'validation_failed':
+        io.err(err.message);
+        return EXIT.invalid;
+      case 'not_found':
+        io.err(err.message);
+        return EXIT.notFound;
+      case 'conflict':
+        io.err(err.message);
+        return EXIT.conflict;
+      case 'unavailable':
+        io.err(err.message);
+        return EXIT.failure;
+    }
+  }
+  if (err instanceof CliInputError) {
+    io.err(err.message);
+    return EXIT.invalid;
+  }
+  if (err instanceof ConfigError) {
+    io.err(err.message);
+    return EXIT.invalid;
+  }
+  io.err(err instanceof Error ? err.message : String(err));
+  return EXIT.failure;
+}
+
+if (require.main === module) {
+  buildCli()
+    .parseAsync(process.argv)
+    .catch((err: unknown) => {
+      if (err instanceof CommanderError) {
+        process.exitCode = err.exitCode === 0 ? 0 : EXIT.invalid;
+        return;
+      }
+      process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
+      process.exitCode = EXIT.failure;
+    });
+}
