@@ -14,6 +14,8 @@ export interface CliIo {
   err: (text: string) => void;
   /** Default: BillingClient.connect(loadConfig()). Tests inject one. */
   connect?: () => Promise<BillingClient>;
+  /** Records a failing exit code. Default: process.exitCode. */
+  setExitCode?: (code: number) => void;
 }
 
 const defaultIo: CliIo = {
@@ -37,7 +39,9 @@ export function buildCli(io: CliIo = defaultIo): Command {
         const result = await fn(billing, ...args);
         io.out(JSON.stringify(result, null, 2));
       } catch (err) {
-        process.exitCode = reportError(err, io);
+        const code = reportError(err, io);
+        if (io.setExitCode) io.setExitCode(code);
+        else process.exitCode = code;
       } finally {
         await billing?.close();
       }

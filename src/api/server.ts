@@ -108,7 +108,7 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   let openApi: OpenApiDocument | undefined;
 
   // JSON bodies: our own parser so invalid JSON becomes a field-level 400 like every other input problem.
-  app.removeContentTypeParser('application/json');
+  app.removeContentTypeParser(['application/json', 'text/plain']);
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_req, body, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
     if (text.trim() === '') return done(null, undefined);
@@ -117,6 +117,12 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     } catch {
       done(new InvalidJsonError('body is not valid JSON'), undefined);
     }
+  });
+
+  // Other media types: only an empty body is accepted (POST .../pause needs none; some clients still send a type).
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => {
+    if (body.length === 0) return done(null, undefined);
+    done(Object.assign(new Error('send JSON (application/json)'), { statusCode: 415 }), undefined);
   });
 
   app.setErrorHandler((err: unknown, req, reply) => sendError(err, req, reply));

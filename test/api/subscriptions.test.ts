@@ -1,0 +1,245 @@
+/**
+ * End to end over real HTTP: the API, a real billing worker (the real workflows and activities) on the shared dev
+ * server, and the QorePay sandbox delivering signed webhooks to the API's webhook route.
+ */
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import type { Worker } from '@temporalio/worker';
+import { loadConfig } from '../../src/config';
+import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
+import { createLogger } from '../../src/logger';
+import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
+import { cycleWorkflowId } from '../../src/shared/billing-cycle';
+import { subscriptionWorkflowId } from '../../src/shared/subscription';
+import { BillingClient } from '../../src/client';
+import { createBillingWorker } from '../../src/worker';
+import { bundleWorkflows, connectToDevServer, uniqueId } from '../harness/temporal';
+import { eventually, silentLogger, startTestApi, subscriptionBody, type RunningTestApi } from './support';
+
+const SANDBOX_KEY = 'sandbox-key-for-api-e2e';
+
+let env: TestWorkflowEnvironment;
+let sandbox: QorePaySandbox;
+let api: RunningTestApi;
+let worker: Worker;
+let running: Promise<void>;
+const taskQueue = uniqueId('api-e2e');
+
+beforeAll(async () => {
+  env = await connectToDevServer();
+  const workflowBundle = await bundleWorkflows(require.resolve('../../src/workflows'));
+  sandbox = await startQorePaySandbox({
+    apiKey: SANDBOX_KEY,
+    webhookRetryDelaysMs: [0, 200, 1000],
+    pendingResolveDelayMs: 300,
+  });
+  const config = loadConfig({
+    QOREPAY_BASE_URL: sandbox.baseUrl,
+    QOREPAY_API_KEY: SANDBOX_KEY,
+    QOREPAY_TIMEOUT_MS: '5000',
+    TEMPORAL_ADDRESS: env.address,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    LOG_LEVEL: 'silent',
+  });
+  const logger = createLogger({ level: 'silent' });
+  worker = await createBillingWorker({ config, connection: env.nativeConnection, logger, workflowBundle, taskQueue });
+  running = worker.run();
+  const qorepay = new QorePayClient({
+    baseUrl: sandbox.baseUrl,
+    apiKey: SANDBOX_KEY,
+    brandId: config.QOREPAY_BRAND_ID,
+    timeoutMs: 5000,
+  });
+  api = await startTestApi(
+    env.client,
+    {
+      verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey() }),
+      qorepay,
+      temporal: env.client,
+      logger: silentLogger,
+    },
+    { billing: new BillingClient({ client: env.client, taskQueue }) },
+  );
+  sandbox.addWebhookUrl(`${api.url}/webhooks/qorepay`);
+});
+
+afterAll(async () => {
+  await api?.close();
+  if (worker) {
+    worker.shutdown();
+    await running;
+  }
+  await sandbox?.close();
+  await env?.teardown();
+});
+
+/** Subscriptions of these tests bill in 2030 (nothing is charged) unless a test anchors them today. */
+describe('subscriptions over HTTP with a real worker', () => {
+  it('create is idempotent by id: 201, then 200 with the same terms, 409 naming the fields that differ', async () => {
+    const id = uniqueId('sub');
+    const body = subscriptionBody(id);
+    const first = await api.authed.post('/v1/subscriptions', body);
+    expect(first.status).toBe(201);
+    expect(first.headers.location).toBe(`/v1/subscriptions/${id}`);
+    expect(first.data).toMatchObject({ subscriptionId: id, customerId: body.customerId, status: 'active' });
+    expect(first.data.paymentMethod).not.toContain(body.recurringToken);
+
+    // Same terms, keys in another order: the existing subscription.
+    const reordered = Object.fromEntries(Object.entries(body).reverse());
+    const again = await api.authed.post('/v1/subscriptions', reordered);
+    expect(again.status).toBe(200);
+    expect(again.data).toMatchObject({ subscriptionId: id, status: 'active', nextPeriodIndex: 0 });
+
+    const different = await api.authed.post('/v1/subscriptions', {
+      ...body,
+      plan: { planId: 'pro', currency: 'EUR', lineItems: [{ name: 'Pro plan', priceMinor: 2999, quantity: 1 }] },
+      escalation: 'cancel',
+    });
+    expect(different.status).toBe(409);
+    expect(different.data.error).toBe('conflict');
+    expect(different.data.fields).toEqual(['escalation', 'plan.lineItems']);
+    expect(different.data.message).toMatch(/different terms/);
+
+    // Nothing stored was changed: still one run, still the original plan.
+    const get = await api.authed.get(`/v1/subscriptions/${id}`);
+    expect(get.status).toBe(200);
+    expect(get.data.plan?.lineItems[0]?.priceMinor).toBe(1999);
+    const runs: string[] = [];
+    for await (const e of env.client.workflow.list({ query: `WorkflowId = "${subscriptionWorkflowId(id)}"` })) {
+      runs.push(e.runId);
+    }
+    expect(runs).toHaveLength(1);
+  });
+
+  it('pause and resume, with refusals as 409 carrying the workflow message', async () => {
+    const id = uniqueId('sub');
+    const created = await api.authed.post('/v1/subscriptions', subscriptionBody(id));
+    expect(created.status).toBe(201);
+    const before = created.data.status as string;
+
+    const paused = await api.authed.post(`/v1/subscriptions/${id}/pause`);
+    expect(paused.status).toBe(200);
+    expect(paused.data.status).toBe('paused');
+
+    const twice = await api.authed.post(`/v1/subscriptions/${id}/pause`);
+    expect(twice.status).toBe(409);
+    expect(twice.data).toEqual({ error: 'conflict', message: expect.stringMatching(/already paused/) as unknown });
+
+    const resumed = await api.authed.post(`/v1/subscriptions/${id}/resume`);
+    expect(resumed.status).toBe(200);
+    // Resuming restores the status it had before the pause (no trial here: 'active', not 'trialing').
+    expect(resumed.data.status).toBe(before);
+    expect((await api.authed.get(`/v1/subscriptions/${id}`)).data.status).toBe(before);
+
+    const resumeActive = await api.authed.post(`/v1/subscriptions/${id}/resume`);
+    expect(resumeActive.status).toBe(409);
+  });
+
+  it('changes the plan from the next period and replaces the payment method', async () => {
+    const id = uniqueId('sub');
+    expect((await api.authed.post('/v1/subscriptions', subscriptionBody(id))).status).toBe(201);
+    const plan = { planId: 'team', currency: 'EUR', lineItems: [{ name: 'Team', priceMinor: 4999, quantity: 3 }] };
+    const changed = await api.authed.post(`/v1/subscriptions/${id}/plan`, { plan });
+    expect(changed.status).toBe(200);
+    expect(changed.data.pendingPlan ?? changed.data.plan).toEqual(plan);
+
+    const token = `tok_success_new_${id}`;
+    const updated = await api.authed.post(`/v1/subscriptions/${id}/payment-method`, { recurringToken: token });
+    expect(updated.status).toBe(200);
+    expect(updated.data.paymentMethod).toContain(token.slice(-4));
+    expect(updated.data.paymentMethod).not.toContain(token);
+  });
+
+  it('cancel now; later changes answer 409', async () => {
+    const id = uniqueId('sub');
+    expect((await api.authed.post('/v1/subscriptions', subscriptionBody(id))).status).toBe(201);
+    const canceled = await api.authed.post(`/v1/subscriptions/${id}/cancel`, { mode: 'now', reason: 'customer asked' });
+    expect(canceled.status).toBe(200);
+    expect(canceled.data).toMatchObject({ status: 'canceled', cancelReason: 'customer asked' });
+
+    const pause = await api.authed.post(`/v1/subscriptions/${id}/pause`);
+    expect(pause.status).toBe(409);
+    const cancelAgain = await api.authed.post(`/v1/subscriptions/${id}/cancel`, { mode: 'now' });
+    expect(cancelAgain.status).toBe(409);
+    const get = await api.authed.get(`/v1/subscriptions/${id}`);
+    expect(get.status).toBe(200);
+    expect(get.data.status).toBe('canceled');
+  });
+
+  it('lists by customer and status, with pages', async () => {
+    const customerId = uniqueId('cust');
+    const ids = [uniqueId('sub'), uniqueId('sub'), uniqueId('sub')];
+    for (const id of ids) {
+      expect((await api.authed.post('/v1/subscriptions', subscriptionBody(id, { customerId }))).status).toBe(201);
+    }
+    const other = uniqueId('sub');
+    expect((await api.authed.post('/v1/subscriptions', subscriptionBody(other))).status).toBe(201);
+    expect((await api.authed.post(`/v1/subscriptions/${ids[0]}/pause`)).status).toBe(200);
+
+    // Visibility is eventually consistent.
+    const listed = await eventually(async () => {
+      const res = await api.authed.get('/v1/subscriptions', { params: { customerId } });
+      const rows = res.data.subscriptions as { subscriptionId: string; status: string }[];
+      return rows.length === 3 && rows.some((r) => r.status === 'paused') ? rows : undefined;
+    }, 'three subscriptions of the customer, one paused');
+    expect(listed.map((r) => r.subscriptionId).sort()).toEqual([...ids].sort());
+    expect(listed[0]).toMatchObject({
+      customerId,
+      planId: 'pro',
+      currency: 'EUR',
+      amountMinor: 1999,
+      workflowStatus: 'RUNNING',
+    });
+
+    const paused = await api.authed.get('/v1/subscriptions', { params: { customerId, status: 'paused' } });
+    expect((paused.data.subscriptions as { subscriptionId: string }[]).map((r) => r.subscriptionId)).toEqual([ids[0]]);
+
+    const page1 = await api.authed.get('/v1/subscriptions', { params: { customerId, pageSize: 2 } });
+    expect(page1.data.subscriptions).toHaveLength(2);
+    expect(typeof page1.data.nextPageToken).toBe('string');
+    const page2 = await api.authed.get('/v1/subscriptions', {
+      params: { customerId, pageSize: 2, nextPageToken: page1.data.nextPageToken },
+    });
+    const seen = [...(page1.data.subscriptions ?? []), ...(page2.data.subscriptions ?? [])].map(
+      (r: { subscriptionId: string }) => r.subscriptionId,
+    );
+    expect(seen.sort()).toEqual([...ids].sort());
+
+    // A customer id with quotes cannot break out of the query.
+    const injected = await api.authed.get('/v1/subscriptions', { params: { customerId: `x" OR CustomerId != "` } });
+    expect(injected.status).toBe(200);
+    expect(injected.data.subscriptions).toEqual([]);
+  });
+
+  it('bills a period that is due: the cycle is listed and readable, charged once, and cannot be marked paid again', async () => {
+    const id = uniqueId('due');
+    const today = new Date().toISOString().slice(0, 10);
+    const created = await api.authed.post(
+      '/v1/subscriptions',
+      subscriptionBody(id, {
+        schedule: { intervalUnit: 'month', intervalCount: 1, anchor: today, timeZone: 'UTC' },
+      }),
+    );
+    expect(created.status).toBe(201);
+    const cycleId = cycleWorkflowId(id, 0);
+
+    const cycles = await eventually(
+      async () => {
+        const res = await api.authed.get(`/v1/subscriptions/${id}/cycles`);
+        const list = res.data.cycles as { cycleId: string; status: string }[];
+        return list.length > 0 && list[0]!.status === 'paid' ? list : undefined;
+      },
+      'cycle 0 paid and visible',
+      60_000,
+    );
+    expect(cycles.map((c) => c.cycleId)).toEqual([cycleId]);
+
+    const cycle = await api.authed.get(`/v1/cycles/${cycleId}`);
+    expect(cycle.status).toBe(200);
+    expect(cycle.data).toMatchObject({ cycleId, subscriptionId: id, periodIndex: 0, status: 'paid' });
+    expect(sandbox.successfulCharges(cycleId)).toHaveLength(1);
+
+    const markPaid = await api.authed.post(`/v1/cycles/${cycleId}/mark-paid`, {});
+    expect(markPaid.status).toBe(409);
+    expect(sandbox.successfulCharges(cycleId)).toHaveLength(1);
+  });
+});
