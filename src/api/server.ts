@@ -101,7 +101,6 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
     // Ids in paths may contain ':' (cycle ids); keep the default router otherwise.
     routerOptions: { maxParamLength: 200 },
-    disableRequestLogging: false,
   });
   const billing = opts.billing;
   const keyMatches = apiKeyMatcher(opts.apiKeys);
