@@ -11,6 +11,7 @@ module.exports = {
   },
   modulePathIgnorePatterns: ['<rootDir>/lib', '<rootDir>/.tools'],
   // One headless Temporal dev server for the whole run (2 cores: not one per file).
+  setupFiles: ['<rootDir>/test/harness/quiet-runtime.ts'],
   globalSetup: '<rootDir>/test/harness/global-setup.ts',
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
   testTimeout: 120_000,

@@ -154,7 +154,13 @@ export function buildCli(io: CliIo = defaultIo): Command {
     .argument('<cycleId>')
     .action(run((b, id: string) => b.retryCycleNow(id)));
 
-  // --- `start` (the embedded stack: dev server, sandbox, worker, API) is added here by the lead. ---
+  program
+    .command('start')
+    .description('Run the embedded stack: Temporal dev server with UI, QorePay sandbox, worker, API and demo data')
+    .action(async () => {
+      const { runEmbeddedStack } = await import('./dev/embedded-stack');
+      await runEmbeddedStack(process.env, io.out);
+    });
 
   return program;
 }

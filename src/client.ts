@@ -549,7 +549,7 @@ function initialState(terms: SubscriptionInput): SubscriptionState {
 }
 
 export function maskToken(token: string): string {
-  return token.length <= 4 ? '****' : `****${token.slice(-4)}`;
+  return `…${token.slice(-4)}`;
 }
 
 /** Paths (up to two levels, e.g. `plan.lineItems`, `schedule.anchor`) where the stored terms differ from the new ones. */

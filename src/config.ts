@@ -54,6 +54,15 @@ export const EnvSchema = z.object({
   GORMIC_API_KEY: z.string().min(1).optional(),
   GORMIC_ORGANIZATION_ID: z.string().min(1).optional(),
 
+  /** Port of the QorePay sandbox that `npm start` / `npm run sandbox` run when no real QorePay is configured. */
+  QOREPAY_SANDBOX_PORT: port(7480),
+  /** `npm start`: Temporal dev server ports and state file. */
+  TEMPORAL_DEV_PORT: port(7233),
+  TEMPORAL_UI_PORT: port(8233),
+  TEMPORAL_DEV_DB_FILE: z.string().min(1).default('.data/temporal.sqlite'),
+  /** `npm start` seeds demo subscriptions unless this is "false". */
+  DEMO_SEED: z.enum(['true', 'false']).default('true'),
+
   METRICS_PORT: port(0),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });

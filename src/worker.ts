@@ -7,6 +7,7 @@ import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@t
 import { createActivities, type ActivityDeps } from './activities';
 import { loadConfig, ConfigError, type AppConfig } from './config';
 import { QorePayClient } from './integrations/qorepay';
+import { MerchantWebhookSender, asMerchantNotifier } from './integrations/merchant-webhooks';
 import { createLogger, temporalLoggerFor, type Logger } from './logger';
 
 export interface BillingWorkerOptions {
@@ -27,7 +28,18 @@ export function buildActivityDeps(config: AppConfig, logger: Logger): ActivityDe
     timeoutMs: config.QOREPAY_TIMEOUT_MS,
     logger: logger.child({ integration: 'qorepay' }),
   });
-  return { qorepay };
+  const notifier =
+    config.MERCHANT_WEBHOOK_URL && config.MERCHANT_WEBHOOK_SECRET
+      ? asMerchantNotifier(
+          new MerchantWebhookSender({
+            url: config.MERCHANT_WEBHOOK_URL,
+            secret: config.MERCHANT_WEBHOOK_SECRET,
+            logger: logger.child({ integration: 'merchant-webhooks' }),
+          }),
+          Date.now,
+        )
+      : undefined;
+  return { qorepay, ...(notifier ? { notifier } : {}) };
 }
 
 export async function createBillingWorker(opts: BillingWorkerOptions): Promise<Worker> {
@@ -46,7 +58,11 @@ export async function createBillingWorker(opts: BillingWorkerOptions): Promise<W
 }
 
 /** Installs the Temporal Runtime once per process: pino logs and, if asked, a Prometheus endpoint. */
-export function installRuntime(config: AppConfig, logger: Logger): void {
+export function installRuntime(
+  config: AppConfig,
+  logger: Logger,
+  shutdownSignals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGQUIT'],
+): void {
   Runtime.install({
     logger: temporalLoggerFor(logger, config.LOG_LEVEL === 'debug' || config.LOG_LEVEL === 'trace' ? 'DEBUG' : 'INFO'),
     telemetryOptions: {
@@ -61,7 +77,7 @@ export function installRuntime(config: AppConfig, logger: Logger): void {
           }
         : {}),
     },
-    shutdownSignals: ['SIGINT', 'SIGTERM', 'SIGQUIT'],
+    shutdownSignals,
   });
 }
 

@@ -13,7 +13,13 @@ import { isQorePayError, type Purchase, type QorePayClient } from '../integratio
 /** The part of the QorePay client the activities use. */
 export type QorePayGateway = Pick<
   QorePayClient,
-  'createPurchase' | 'getPurchase' | 'chargePurchase' | 'markAsPaid' | 'cancelPurchase' | 'refundPurchase' | 'registerChargeback'
+  | 'createPurchase'
+  | 'getPurchase'
+  | 'chargePurchase'
+  | 'markAsPaid'
+  | 'cancelPurchase'
+  | 'refundPurchase'
+  | 'registerChargeback'
 >;
 
 export interface RefundOutcome {

@@ -14,6 +14,8 @@ export interface RunningApi {
   url: string;
   /** Stops accepting requests, lets in-flight ones finish, then closes the connection if startApi opened it. */
   close(): Promise<void>;
+  /** The Temporal client the API uses (embedders reuse it). */
+  client: Client;
 }
 
 export interface StartApiOptions {
@@ -73,6 +75,7 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
   let closing: Promise<void> | undefined;
   return {
     url: address,
+    client,
     close: () =>
       (closing ??= (async () => {
         await app.close();

@@ -9,6 +9,18 @@ import { snapshotOf } from '../activities/gateway';
 import { gatewayEventSignal, parseCycleWorkflowId, type GatewayEvent } from '../shared/billing-cycle';
 import type { Logger } from '../logger';
 
+/** Purchase statuses that conclude a charge attempt (or close the Purchase): the ones a cycle acts on. */
+const RESOLVING_STATUSES = new Set([
+  'paid',
+  'cleared',
+  'settled',
+  'error',
+  'blocked',
+  'cancelled',
+  'expired',
+  'released',
+]);
+
 export interface WebhookIngressDeps {
   verifier: Pick<QorePayWebhookVerifier, 'verify'>;
   qorepay: Pick<QorePayClient, 'getPurchase'>;
@@ -98,6 +110,11 @@ export async function handleQorePayWebhook(
       return { status: 200, body: { ok: true, outcome: 'routed' } };
     }
     const snap = snapshotOf(purchase);
+    if (!RESOLVING_STATUSES.has(snap.status)) {
+      // created, pending_*, viewed...: nothing a cycle acts on; the history stays free of noise.
+      log.debug({ cycleId, eventType: event.eventType, status: snap.status }, 'qorepay webhook: no action');
+      return { status: 200, body: { ok: true, outcome: 'no_action' } };
+    }
     const signal: GatewayEvent = {
       eventType: event.eventType,
       purchaseId,

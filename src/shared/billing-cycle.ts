@@ -93,6 +93,8 @@ export interface BillingCycleState {
   paidAt?: string;
   settlement: SettlementRecord[];
   settlementFailed: boolean;
+  /** A cancel was asked for and waits for a pending charge's outcome. */
+  cancelRequested: boolean;
 }
 
 export interface BillingCycleResult {

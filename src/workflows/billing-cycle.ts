@@ -128,6 +128,7 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     attempts: attempts.map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
     settlement: [],
     settlementFailed: false,
+    cancelRequested: cancelRequested !== undefined,
     ...(purchaseId ? { purchaseId } : {}),
     ...(nextAttemptAt !== undefined ? { nextAttemptAt: new Date(nextAttemptAt).toISOString() } : {}),
     ...(lastDecline ? { lastDecline } : {}),
@@ -196,7 +197,10 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     }
     if (event.updatedOn < lastGatewayUpdate) return; // stale: status only moves forward
     const paid = PAID.has(event.status);
-    const failedAttempt = DECLINED.has(event.status) && (status === 'charging' || status === 'pending');
+    // A failure only concludes a charge that is in flight or pending; once the charge activity has answered, its
+    // answer rules and a late failure webhook for that attempt must not count as another decline.
+    const failedAttempt =
+      DECLINED.has(event.status) && (status === 'pending' || (status === 'charging' && chargeInFlight));
     const closed = CLOSED.has(event.status);
     if (paid || failedAttempt || closed) {
       lastGatewayUpdate = event.updatedOn;
@@ -266,8 +270,9 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
   setHandler(
     cancelCycleUpdate,
     async ({ reason }) => {
-      cancelRequested = { reason: reason ?? 'canceled by request' };
-      await condition(terminal);
+      cancelRequested ??= { reason: reason ?? 'canceled by request' };
+      // Answers once the cycle is closed, or at once while a charge is pending at the acquirer (its outcome decides).
+      await condition(() => terminal() || status === 'pending');
       return view();
     },
     {
@@ -322,9 +327,12 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
       const r = await gateway.chargePurchase({ purchaseId: purchaseId!, recurringToken: token });
       applySnapshot(r);
       attempts.push({ at, token, outcome: r.outcome });
+      if (r.outcome === 'paid') resolution = undefined;
       return r.outcome === 'paid' ? { kind: 'paid' } : { kind: 'pending' };
     } catch (err) {
       const failure = err instanceof ActivityFailure && err.cause instanceof ApplicationFailure ? err.cause : undefined;
+      // The activity's answer is fresher than any webhook that arrived while it ran.
+      if (resolution && !PAID.has(resolution.status)) resolution = undefined;
       if (failure?.type === FailureType.ChargeDeclined) {
         recordDecline(failure.details?.[0] as ChargeDeclinedDetails, at);
         return { kind: 'declined' };
@@ -357,7 +365,7 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
   };
 
   /** Waits for the outcome of a pending charge: webhook signal first, polling as the safety net. */
-  const awaitPending = async (): Promise<ChargeResult | 'cancel'> => {
+  const awaitPending = async (): Promise<ChargeResult> => {
     setStatus('pending');
     pendingSince = Date.now();
     let polls = 0;
@@ -366,15 +374,16 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
       const alertAt = pendingSince + policy.pendingAlertAfterHours * HOUR;
       let wait = pendingPollDelayMs(policy, polls);
       if (!alerted) wait = Math.min(wait, Math.max(alertAt - Date.now(), 1));
-      const woke = await condition(() => resolution !== undefined || cancelRequested !== undefined || terminal(), wait);
+      // A cancel does not interrupt this wait: the acquirer is processing the charge and the Purchase cannot be
+      // cancelled mid-charge. The outcome decides: paid stays paid (refund separately); a failure ends canceled.
+      const woke = await condition(() => resolution !== undefined || terminal(), wait);
       if (terminal()) return { kind: 'paid' }; // marked paid meanwhile
       if (resolution) {
         const r = resolve(resolution);
         if (r) return r;
         continue;
       }
-      if (cancelRequested) return 'cancel';
-      if (!woke && Date.now() < alertAt) {
+      if (!woke) {
         polls++;
         const snap = await gateway.getPurchase(purchaseId!);
         if (snap.updatedOn >= lastGatewayUpdate) {
@@ -419,9 +428,16 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
   const cancelCycle = async (reason: string): Promise<void> => {
     if (purchaseId) {
       await condition(() => !chargeInFlight);
-      const snap = await gateway.cancelPurchase(purchaseId);
-      applySnapshot(snap);
-      if (PAID.has(snap.status)) {
+      let snap: PurchaseSnapshot | undefined;
+      try {
+        snap = await gateway.cancelPurchase(purchaseId);
+        applySnapshot(snap);
+      } catch (err) {
+        // The cycle stops either way (it never charges again); an open Purchase at the gateway is harmless.
+        const message = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+        await alertOps('purchase_cancel_failed', `cycle canceled but the purchase could not be cancelled: ${message}`);
+      }
+      if (snap && PAID.has(snap.status)) {
         // The money arrived before the cancel did: the cycle is paid (a refund is a separate, explicit act).
         log.warn('cancel arrived after the purchase was paid; the cycle ends paid', { purchaseId });
         await onPaid();
@@ -492,10 +508,10 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     }
     retryNowRequested = false;
     tokenChanged = false;
-    let result: ChargeResult | 'cancel' = resolution ? (resolve(resolution) ?? (await charge())) : await charge();
+    let result: ChargeResult = resolution ? (resolve(resolution) ?? (await charge())) : await charge();
     if (result.kind === 'pending') result = await awaitPending();
     if (terminal()) break;
-    if (result === 'cancel') continue;
+    if (cancelRequested && result.kind !== 'paid') continue; // canceled at the top of the loop, no more dunning
 
     switch (result.kind) {
       case 'paid':

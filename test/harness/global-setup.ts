@@ -20,7 +20,7 @@ export default async function globalSetup(): Promise<void> {
       namespace: 'default',
       searchAttributes: [...ALL_SEARCH_ATTRIBUTES],
       ui: false,
-      log: { format: 'pretty', level: 'error' },
+      log: { format: 'json', level: 'error' },
       extraArgs: ['--dynamic-config-value', 'frontend.workerVersioningWorkflowAPIs=true'],
     },
   });

@@ -1,0 +1,158 @@
+/**
+ * `npm start`: the whole engine on one machine — Temporal dev server with its Web UI (state in a SQLite file, so
+ * workflows survive a restart), the QorePay sandbox (unless a real QorePay is configured), the worker and the API —
+ * plus a few demo subscriptions so cycles show up in the UI within a minute.
+ */
+import { resolve } from 'node:path';
+import { NativeConnection } from '@temporalio/worker';
+import { BillingClient, isBillingError } from '../client';
+import { loadConfig, type AppConfig } from '../config';
+import { createLogger, type Logger } from '../logger';
+import { startApi } from '../api/main';
+import { startQorePaySandbox, type QorePaySandbox } from '../sandbox/qorepay';
+import type { SubscriptionInput } from '../shared/subscription';
+import { createBillingWorker, installRuntime } from '../worker';
+import { startDevServer } from './dev-server';
+import { PROJECT_ROOT } from './temporal-binaries';
+
+const DEV_API_KEY = 'dev-api-key-change-me';
+
+export async function runEmbeddedStack(
+  env: Record<string, string | undefined>,
+  print: (line: string) => void,
+): Promise<void> {
+  const useSandbox = !env.QOREPAY_BASE_URL;
+  const baseEnv: Record<string, string | undefined> = {
+    API_KEYS: DEV_API_KEY,
+    LOG_LEVEL: 'warn',
+    ...env,
+  };
+  const pre = loadConfig(baseEnv);
+  const devAddress = `127.0.0.1:${pre.TEMPORAL_DEV_PORT}`;
+  const config: AppConfig = loadConfig({
+    ...baseEnv,
+    TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS ?? devAddress,
+    ...(useSandbox ? { QOREPAY_BASE_URL: `http://127.0.0.1:${pre.QOREPAY_SANDBOX_PORT}/api/v1` } : {}),
+  });
+  const logger = createLogger({ level: config.LOG_LEVEL, name: 'billing' });
+  const stops: (() => Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stops.reverse()) {
+      try {
+        await stop();
+      } catch (err) {
+        logger.error({ err: String(err) }, 'error while stopping');
+      }
+    }
+  };
+
+  try {
+    const dbFile = resolve(PROJECT_ROOT, config.TEMPORAL_DEV_DB_FILE);
+    print(`Starting the Temporal dev server (state in ${dbFile})...`);
+    const server = await startDevServer({
+      env,
+      port: config.TEMPORAL_DEV_PORT,
+      uiPort: config.TEMPORAL_UI_PORT,
+      dbFile,
+      logger,
+    });
+    stops.push(() => server.stop());
+
+    let sandbox: QorePaySandbox | undefined;
+    if (useSandbox) {
+      sandbox = await startQorePaySandbox({
+        port: config.QOREPAY_SANDBOX_PORT,
+        apiKey: config.QOREPAY_API_KEY,
+        webhookUrls: [`http://${config.API_HOST}:${config.API_PORT}/webhooks/qorepay`],
+        pendingResolveDelayMs: 15_000,
+        logger: logger.child({ component: 'qorepay-sandbox' }),
+      });
+      const sb = sandbox;
+      stops.push(() => sb.close());
+    }
+
+    installRuntime(config, logger, []);
+    const connection = await NativeConnection.connect(config.temporal.connectionOptions);
+    stops.push(() => connection.close());
+    const worker = await createBillingWorker({ config, connection, logger });
+    const running = worker.run();
+    stops.push(async () => {
+      worker.shutdown();
+      await running;
+    });
+
+    const api = await startApi(config, logger);
+    stops.push(() => api.close());
+
+    print('');
+    print('Billing engine running.');
+    print(`  Temporal UI:   ${server.uiUrl ?? '(headless)'}/namespaces/${config.temporal.namespace}/workflows`);
+    print(`  Temporal gRPC: ${server.address}`);
+    print(`  API:           ${api.url}   (OpenAPI: ${api.url}/openapi.json)`);
+    if (sandbox) print(`  QorePay:       sandbox at ${sandbox.baseUrl}   (control API: ${sandbox.origin}/__sandbox/)`);
+    else print(`  QorePay:       ${config.QOREPAY_BASE_URL}`);
+    print('');
+    print('Try:');
+    print(
+      `  curl -s -H 'Authorization: Bearer ${config.API_KEYS[0] ?? '<API key>'}' ${api.url}/v1/subscriptions | head -c 800`,
+    );
+    print('');
+
+    if (config.DEMO_SEED === 'true' && sandbox) {
+      const billing = new BillingClient({ client: api.client, taskQueue: config.TEMPORAL_TASK_QUEUE });
+      await seedDemo(billing, logger, print);
+    }
+    print('Press Ctrl-C to stop.');
+
+    await new Promise<void>((resolveSignal) => {
+      process.once('SIGINT', () => resolveSignal());
+      process.once('SIGTERM', () => resolveSignal());
+    });
+    print('Stopping...');
+  } finally {
+    await stopAll();
+  }
+  print('Stopped.');
+}
+
+/** Three daily subscriptions anchored at the current minute: one pays, one goes through pending_charge, one duns. */
+async function seedDemo(billing: BillingClient, logger: Logger, print: (line: string) => void): Promise<void> {
+  const now = new Date();
+  const anchor = now.toISOString().slice(0, 16); // YYYY-MM-DDTHH:mm, UTC
+  const demos: [string, string, string][] = [
+    ['demo-pays', 'tok_success_demo', 'pays at once'],
+    ['demo-pending', 'tok_pending_paid_demo', 'pending_charge, then paid by webhook'],
+    ['demo-dunning', 'tok_soft3_demo', 'soft declines, retried on the dunning schedule'],
+  ];
+  for (const [id, token, what] of demos) {
+    const input: SubscriptionInput = {
+      subscriptionId: id,
+      customerId: `customer-${id}`,
+      customerEmail: `${id}@example.com`,
+      recurringToken: token,
+      plan: {
+        planId: 'pro-daily',
+        currency: 'NGN',
+        lineItems: [{ name: 'Pro plan (daily demo)', priceMinor: 250_000, quantity: 1 }],
+      },
+      schedule: { intervalUnit: 'day', intervalCount: 1, anchor, timeZone: 'UTC' },
+    };
+    try {
+      const { created } = await billing.createSubscription(input);
+      print(`  demo subscription ${id}: ${what}${created ? '' : ' (already existed)'}`);
+    } catch (err) {
+      if (isBillingError(err) && err.code === 'conflict') {
+        print(`  demo subscription ${id}: already exists from an earlier run`);
+        continue;
+      }
+      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'demo seeding failed');
+    }
+  }
+}
+
+if (require.main === module) {
+  runEmbeddedStack(process.env, (l) => process.stdout.write(`${l}\n`)).catch((err: unknown) => {
+    process.stderr.write(`npm start failed: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  });
+}

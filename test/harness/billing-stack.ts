@@ -1,0 +1,181 @@
+/**
+ * The billing stack for workflow tests: the QorePay sandbox over real HTTP, the webhook ingress on a local HTTP
+ * server (verified and routed exactly as in production), and a worker running the real activities.
+ */
+import { createServer, type Server } from 'node:http';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { AddressInfo } from 'node:net';
+import type { WorkflowHandle } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import pino from 'pino';
+import { createActivities } from '../../src/activities';
+import { handleQorePayWebhook } from '../../src/api/qorepay-webhook';
+import { DEFAULT_DUNNING_POLICY, type DunningPolicy } from '../../src/domain/dunning';
+import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
+import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
+import type { BillingCycleInput } from '../../src/shared/billing-cycle';
+import type { MerchantNotification, OperationsAlert } from '../../src/shared/notifications';
+import { paymentEventSignal, subscriptionWorkflowId } from '../../src/shared/subscription';
+import { parseCycleWorkflowId } from '../../src/shared/billing-cycle';
+
+export const SANDBOX_API_KEY = 'test-secret-key-do-not-log';
+
+export interface BillingStack {
+  sandbox: QorePaySandbox;
+  qorepay: QorePayClient;
+  webhookUrl: string;
+  notifications: MerchantNotification[];
+  alerts: OperationsAlert[];
+  /** Webhook ingress answers, in order. */
+  ingress: { status: number; outcome: string }[];
+  worker: Worker;
+  taskQueue: string;
+  stop(): Promise<void>;
+}
+
+export async function startBillingStack(
+  env: TestWorkflowEnvironment,
+  opts: {
+    workflowBundle: WorkflowBundleWithSourceMap;
+    taskQueue: string;
+    qorepayTimeoutMs?: number;
+    pendingResolveDelayMs?: number;
+  },
+): Promise<BillingStack> {
+  const logger = pino({ level: 'silent' });
+  const notifications: MerchantNotification[] = [];
+  const alerts: OperationsAlert[] = [];
+  const ingress: { status: number; outcome: string }[] = [];
+
+  // The ingress server must exist before the sandbox, which needs its URL.
+  const ref: { deps?: Parameters<typeof handleQorePayWebhook>[0] } = {};
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void handleQorePayWebhook(ref.deps!, Buffer.concat(chunks), req.headers['x-signature']).then((out) => {
+        ingress.push({ status: out.status, outcome: out.body.outcome });
+        res.writeHead(out.status, { 'content-type': 'application/json' }).end(JSON.stringify(out.body));
+      });
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const webhookUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhooks/qorepay`;
+
+  const sandbox = await startQorePaySandbox({
+    apiKey: SANDBOX_API_KEY,
+    webhookUrls: [webhookUrl],
+    webhookRetryDelaysMs: [0, 100, 300, 1000, 3000],
+    pendingResolveDelayMs: opts.pendingResolveDelayMs ?? 300,
+    slowResponseMs: 4000,
+    commitTimeoutHoldMs: 30_000,
+  });
+  const qorepay = new QorePayClient({
+    baseUrl: sandbox.baseUrl,
+    apiKey: SANDBOX_API_KEY,
+    brandId: '00000000-0000-4000-8000-000000000001',
+    timeoutMs: opts.qorepayTimeoutMs ?? 2000,
+  });
+  ref.deps = {
+    verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey() }),
+    qorepay,
+    temporal: env.client,
+    logger,
+    onPaymentEvent: async (e) => {
+      const route = parseCycleWorkflowId(e.cycleId);
+      if (!route) return;
+      const kind =
+        e.eventType === 'payment.refunded'
+          ? 'refund'
+          : e.eventType === 'payment.charged_back'
+            ? 'chargeback'
+            : 'chargeback_reversed';
+      await env.client.workflow.getHandle(subscriptionWorkflowId(route.subscriptionId)).signal(paymentEventSignal, {
+        kind,
+        cycleId: e.cycleId,
+        purchaseId: e.purchaseId,
+        paymentId: e.paymentId,
+        ...(e.amountMinor !== undefined ? { amountMinor: e.amountMinor } : {}),
+      });
+    },
+  };
+
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue: opts.taskQueue,
+    workflowBundle: opts.workflowBundle,
+    activities: createActivities({
+      qorepay,
+      notifier: { send: async (e) => void notifications.push(e) },
+      alerter: { alert: async (a) => void alerts.push(a) },
+    }),
+  });
+  const running = worker.run();
+
+  return {
+    sandbox,
+    qorepay,
+    webhookUrl,
+    notifications,
+    alerts,
+    ingress,
+    worker,
+    taskQueue: opts.taskQueue,
+    async stop() {
+      worker.shutdown();
+      await running;
+      await sandbox.close();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+}
+
+export function cycleInput(
+  overrides: Partial<BillingCycleInput> & { subscriptionId: string; recurringToken: string },
+): BillingCycleInput {
+  const dunning: DunningPolicy = { ...DEFAULT_DUNNING_POLICY, ...(overrides.dunning ?? {}) };
+  return {
+    customerId: 'cust_1',
+    periodIndex: 0,
+    periodStart: '2027-01-01T00:00:00.000Z',
+    periodEnd: '2027-02-01T00:00:00.000Z',
+    customerEmail: 'buyer@example.com',
+    currency: 'NGN',
+    lineItems: [{ name: 'Pro plan', priceMinor: 500_000, quantity: 1 }],
+    ...overrides,
+    dunning,
+  };
+}
+
+/** Polls `fn` until it returns a truthy value (real time), for waiting on the sandbox or a query. */
+export async function eventually<T>(
+  fn: () => Promise<T | undefined | false> | T | undefined | false,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await fn();
+      if (v) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline)
+      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** With RECORD_REPLAY_HISTORIES=1, saves a finished workflow's history under test/replay/histories for replay tests. */
+export async function maybeRecordHistory(handle: WorkflowHandle, name: string): Promise<void> {
+  if (process.env.RECORD_REPLAY_HISTORIES !== '1') return;
+  const dir = join(__dirname, '..', 'replay', 'histories');
+  mkdirSync(dir, { recursive: true });
+  const history = await handle.fetchHistory();
+  writeFileSync(join(dir, `${name}.json`), historyToJSON(history));
+}
