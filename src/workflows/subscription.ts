@@ -297,7 +297,11 @@ export async function subscriptionWorkflow(
       const before = s.statusBeforePause;
       delete s.statusBeforePause;
       setStatus(
-        before === 'past_due' && failingCycles.size > 0 ? 'past_due' : Date.now() < firstDue ? 'trialing' : 'active',
+        before === 'past_due' && failingCycles.size > 0
+          ? 'past_due'
+          : trialEndsAt !== null && Date.now() < trialEndsAt
+            ? 'trialing'
+            : 'active',
       );
       publish();
       wake = true;
