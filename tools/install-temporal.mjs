@@ -117,7 +117,9 @@ function cliFromGo() {
 }
 
 if (installed()) {
-  log(`already installed in ${binDir} (versions as pinned in tools/temporal-requirements.txt); nothing to do.`);
+  if (!process.argv.includes('--quiet')) {
+    log(`already installed in ${binDir} (versions as pinned in tools/temporal-requirements.txt); nothing to do.`);
+  }
   process.exit(0);
 }
 mkdirSync(binDir, { recursive: true });

@@ -69,8 +69,12 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
 
   const child = spawn(cli.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   const lines = (prefix: string) => (chunk: Buffer) => {
-    for (const line of chunk.toString('utf8').split('\n'))
-      if (line.trim()) opts.logger.warn({ temporal: prefix }, line.trim());
+    for (const line of chunk.toString('utf8').split('\n')) {
+      if (!line.trim()) continue;
+      // The banner goes to stdout (info); the server's own warnings and errors to stderr.
+      if (prefix === 'stderr') opts.logger.warn({ temporal: prefix }, line.trim());
+      else opts.logger.info({ temporal: prefix }, line.trim());
+    }
   };
   child.stdout?.on('data', lines('stdout'));
   child.stderr?.on('data', lines('stderr'));

@@ -104,9 +104,16 @@ export async function runEmbeddedStack(
     }
     print('Press Ctrl-C to stop.');
 
+    // Ctrl-C reaches this process more than once (the terminal signals the whole group, and npm/tsx relay it):
+    // the first signal starts a clean stop, later ones are ignored instead of killing the process half-way.
     await new Promise<void>((resolveSignal) => {
-      process.once('SIGINT', () => resolveSignal());
-      process.once('SIGTERM', () => resolveSignal());
+      let stopping = false;
+      const onSignal = (): void => {
+        if (!stopping) resolveSignal();
+        stopping = true;
+      };
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
     });
     print('Stopping...');
   } finally {
