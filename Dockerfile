@@ -1,0 +1,18 @@
+# Worker and API image. Build: docker build -t billing-engine .   (the same image runs either process)
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/lib ./lib
+COPY package.json ./
+USER node
+# Leave ~25% of the container's memory outside the heap for workflow isolates (sdk-typescript #1843).
+CMD ["node", "--max-old-space-size=768", "lib/worker.js"]

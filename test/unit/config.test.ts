@@ -1,0 +1,44 @@
+import { ConfigError, loadConfig } from '../../src/config';
+
+describe('loadConfig', () => {
+  it('has working defaults for the embedded stack', () => {
+    const c = loadConfig({});
+    expect(c.TEMPORAL_ADDRESS).toBe('127.0.0.1:7233');
+    expect(c.temporal.namespace).toBe('default');
+    expect(c.QOREPAY_BASE_URL).toBe('http://127.0.0.1:7480/api/v1');
+    expect(c.API_KEYS).toEqual([]);
+  });
+
+  it('reports every problem on its own line, naming the variable, and never echoes secrets', () => {
+    let err: unknown;
+    try {
+      loadConfig({
+        API_PORT: '99999',
+        QOREPAY_BASE_URL: 'ftp://gate',
+        MERCHANT_WEBHOOK_URL: 'https://merchant.example/hooks',
+        GORMIC_BASE_URL: 'https://gormic.example',
+        QOREPAY_API_KEY: 'sk_live_super_secret',
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems;
+    expect(problems.some((p) => p.startsWith('API_PORT:'))).toBe(true);
+    expect(problems.some((p) => p.startsWith('QOREPAY_BASE_URL:'))).toBe(true);
+    expect((err as Error).message).not.toContain('sk_live_super_secret');
+  });
+
+  it('checks settings that only make sense together', () => {
+    expect(() => loadConfig({ MERCHANT_WEBHOOK_URL: 'https://merchant.example/hooks' })).toThrow(
+      /MERCHANT_WEBHOOK_SECRET: required when MERCHANT_WEBHOOK_URL is set/,
+    );
+    expect(() => loadConfig({ GORMIC_BASE_URL: 'https://gormic.example' })).toThrow(/GORMIC_API_KEY/);
+  });
+
+  it('treats empty variables as unset and splits API keys', () => {
+    const c = loadConfig({ MERCHANT_WEBHOOK_URL: '', API_KEYS: 'k1, k2,,' });
+    expect(c.MERCHANT_WEBHOOK_URL).toBeUndefined();
+    expect(c.API_KEYS).toEqual(['k1', 'k2']);
+  });
+});
