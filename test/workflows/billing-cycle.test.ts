@@ -18,6 +18,7 @@ import {
 import { BILLING_STATUS } from '../../src/shared/search-attributes';
 import { bundleWorkflows, createTimeSkippingEnv, uniqueId } from '../harness/temporal';
 import {
+  SANDBOX_API_KEY,
   cycleInput,
   eventually,
   maybeRecordHistory,
@@ -57,6 +58,12 @@ function start(input: BillingCycleInput) {
 
 const sub = () => uniqueId('sub').replace(/[^A-Za-z0-9_-]/g, '');
 const tok = (scenario: string) => `tok_${scenario}_${uniqueId('t')}`;
+
+/** The history as text with every payload decoded, so a secret inside a payload would show. */
+async function decodedHistory(handle: { fetchHistory(): Promise<unknown> }): Promise<string> {
+  const raw = JSON.stringify(await handle.fetchHistory());
+  return raw.replace(/"data":"([A-Za-z0-9+/=]+)"/g, (_m, b64: string) => Buffer.from(b64, 'base64').toString('utf8'));
+}
 
 async function historyEvents(handle: { fetchHistory(): Promise<{ events?: unknown[] | null }> }) {
   const h = await handle.fetchHistory();
@@ -357,6 +364,18 @@ describe('billing cycle', () => {
       const result = await handle.result();
       expect(result).toMatchObject({ status: 'paid', attempts: 1 });
       expect(stack.sandbox.successfulCharges(handle.workflowId)).toHaveLength(1);
+    }
+  });
+
+  it('keeps the gateway API key out of workflow history, even through transport failures and declines', async () => {
+    const runs = [tok('commit_timeout'), tok('500x2'), tok('429'), tok('decline_insufficient_funds'), tok('invalid')];
+    for (const token of runs) {
+      const handle = await start(cycleInput({ subscriptionId: sub(), recurringToken: token }));
+      await handle.result();
+      const text = await decodedHistory(handle);
+      expect(text).toContain(handle.workflowId); // the decoding works: ids are there
+      expect(text).not.toContain(SANDBOX_API_KEY);
+      expect(text.toLowerCase()).not.toContain('authorization');
     }
   });
 
