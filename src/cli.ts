@@ -155,6 +155,12 @@ export function buildCli(io: CliIo = defaultIo): Command {
     .action(run((b, id: string) => b.retryCycleNow(id)));
 
   program
+    .command('retry-settlement')
+    .description('Retry recording a paid cycle in the settlement targets that refused it')
+    .argument('<cycleId>')
+    .action(run((b, id: string) => b.retryCycleSettlement(id)));
+
+  program
     .command('start')
     .description('Run the embedded stack: Temporal dev server with UI, QorePay sandbox, worker, API and demo data')
     .action(async () => {

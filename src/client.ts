@@ -49,6 +49,7 @@ import {
   markPaidUpdate,
   parseCycleWorkflowId,
   retryNowUpdate,
+  retrySettlementUpdate,
   type BillingCycleInput,
   type BillingCycleResult,
   type BillingCycleState,
@@ -364,6 +365,12 @@ export class BillingClient {
   async retryCycleNow(cycleId: string): Promise<BillingCycleState> {
     const id = validate(CycleIdSchema, cycleId, ['cycleId']);
     return this.updateCycle(id, (h) => h.executeUpdate(retryNowUpdate));
+  }
+
+  /** Retries the settlement targets of a paid cycle whose settlement failed (`settlementFailed: true`). */
+  async retryCycleSettlement(cycleId: string): Promise<BillingCycleState> {
+    const id = validate(CycleIdSchema, cycleId, ['cycleId']);
+    return this.updateCycle(id, (h) => h.executeUpdate(retrySettlementUpdate));
   }
 
   // ------------------------------------------------------------------ plumbing

@@ -7,6 +7,8 @@ import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@t
 import { createActivities, type ActivityDeps } from './activities';
 import { loadConfig, ConfigError, type AppConfig } from './config';
 import { QorePayClient } from './integrations/qorepay';
+import { ActivePlatformClient } from './integrations/activeplatform';
+import { GormicClient } from './integrations/gormic';
 import { MerchantWebhookSender, asMerchantNotifier } from './integrations/merchant-webhooks';
 import { createLogger, temporalLoggerFor, type Logger } from './logger';
 
@@ -39,7 +41,28 @@ export function buildActivityDeps(config: AppConfig, logger: Logger): ActivityDe
           Date.now,
         )
       : undefined;
-  return { qorepay, ...(notifier ? { notifier } : {}) };
+  const activePlatform =
+    config.ACTIVEPLATFORM_BASE_URL && config.ACTIVEPLATFORM_API_TOKEN
+      ? new ActivePlatformClient({
+          baseUrl: config.ACTIVEPLATFORM_BASE_URL,
+          apiToken: config.ACTIVEPLATFORM_API_TOKEN,
+          logger: logger.child({ integration: 'activeplatform' }),
+        })
+      : undefined;
+  const gormic =
+    config.GORMIC_BASE_URL && config.GORMIC_API_KEY && config.GORMIC_ORGANIZATION_ID
+      ? new GormicClient({
+          baseUrl: config.GORMIC_BASE_URL,
+          apiKey: config.GORMIC_API_KEY,
+          organizationId: config.GORMIC_ORGANIZATION_ID,
+          logger: logger.child({ integration: 'gormic' }),
+        })
+      : undefined;
+  return {
+    qorepay,
+    ...(notifier ? { notifier } : {}),
+    settlement: { ...(activePlatform ? { activePlatform } : {}), ...(gormic ? { gormic } : {}) },
+  };
 }
 
 export async function createBillingWorker(opts: BillingWorkerOptions): Promise<Worker> {

@@ -4,11 +4,14 @@
  */
 import { createGatewayActivities, type QorePayGateway } from './gateway';
 import { createNotifyActivities, type MerchantNotifier, type OpsAlerter } from './notify';
+import { createSettlementActivities, type SettlementClients } from './settlement';
 
 export interface ActivityDeps {
   qorepay: QorePayGateway;
   notifier?: MerchantNotifier;
   alerter?: OpsAlerter;
+  /** Settlement targets' clients; a target whose client is missing fails settlement with a clear message. */
+  settlement?: SettlementClients;
   now?: () => number;
 }
 
@@ -16,6 +19,7 @@ export function createActivities(deps: ActivityDeps) {
   const now = deps.now ?? Date.now;
   return {
     ...createGatewayActivities(deps.qorepay),
+    ...createSettlementActivities(deps.settlement ?? {}),
     ...createNotifyActivities({
       now,
       ...(deps.notifier ? { notifier: deps.notifier } : {}),
@@ -25,5 +29,6 @@ export function createActivities(deps: ActivityDeps) {
 }
 
 export type BillingActivities = ReturnType<typeof createActivities>;
-export type { QorePayGateway, MerchantNotifier, OpsAlerter };
+export type { QorePayGateway, MerchantNotifier, OpsAlerter, SettlementClients };
+export type { SettlementWrite, SettlementReversalWrite } from './settlement';
 export type { PurchaseSnapshot, ChargeOutcome } from './gateway';

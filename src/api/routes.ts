@@ -108,6 +108,17 @@ const CycleStateSchema = z.looseObject({
   purchaseId: z.string().optional(),
   amountMinor: z.number().int(),
   currency: z.string(),
+  settlement: z
+    .array(
+      z.looseObject({
+        target: z.enum(['activeplatform', 'gormic']),
+        status: z.enum(['recorded', 'failed', 'reversed']),
+        externalId: z.string().optional(),
+        error: z.string().optional(),
+      }),
+    )
+    .optional(),
+  settlementFailed: z.boolean().optional(),
 });
 
 const CycleViewSchema = z.looseObject({
@@ -327,6 +338,18 @@ export const ROUTES = [
     temporal: true,
     params: cycleParam,
     responses: { '200': { description: 'The cycle after the attempt', schema: CycleStateSchema } },
+    errors: [404, 409],
+  },
+  {
+    method: 'POST',
+    url: '/v1/cycles/:cycleId/retry-settlement',
+    operationId: 'retryCycleSettlement',
+    summary: 'Retry recording a paid cycle in the settlement targets that refused it',
+    tag: 'cycles',
+    auth: true,
+    temporal: true,
+    params: cycleParam,
+    responses: { '200': { description: 'The cycle after the settlement attempt', schema: CycleStateSchema } },
     errors: [404, 409],
   },
   // ---- operations ----

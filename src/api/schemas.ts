@@ -105,7 +105,7 @@ export const EscalationSchema = z.enum(ESCALATION_VALUES);
 export const SettlementTargetSchema = z.discriminatedUnion('kind', [
   z.strictObject({
     kind: z.literal('activeplatform'),
-    accountId: nonEmpty(128),
+    accountId: z.string().regex(/^[1-9]\d{0,14}$/, 'must be a numeric ActivePlatform account id'),
     paymentMethodId: z.number().int('must be an integer').min(1, 'must be at least 1'),
   }),
   z.strictObject({
@@ -134,7 +134,14 @@ export const CreateSubscriptionSchema = z.strictObject({
   schedule: ScheduleSchema,
   dunning: DunningOverridesSchema.optional(),
   escalation: EscalationSchema.optional(),
-  settlementTargets: z.array(SettlementTargetSchema).max(10, 'must list at most 10 targets').optional(),
+  settlementTargets: z
+    .array(SettlementTargetSchema)
+    .max(10, 'must list at most 10 targets')
+    .refine(
+      (ts) => new Set(ts.map((t) => `${t.kind}:${t.kind === 'gormic' ? t.orderId : t.accountId}`)).size === ts.length,
+      'must not list the same target twice',
+    )
+    .optional(),
   maxPeriods: z.number().int('must be an integer').min(1, 'must be at least 1').optional(),
 });
 

@@ -150,6 +150,7 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     getCycle: async (r) => billing.getCycle(r.params.cycleId!),
     markCyclePaid: async (r) => billing.markCyclePaid(r.params.cycleId!, r.body ?? {}),
     retryCycleNow: async (r) => billing.retryCycleNow(r.params.cycleId!),
+    retryCycleSettlement: async (r) => billing.retryCycleSettlement(r.params.cycleId!),
     openApiDocument: async () => (openApi ??= buildOpenApiDocument(ROUTES)),
     health: async () => ({ status: 'ok' }),
     ready: async (_r, reply) => {

@@ -73,7 +73,12 @@ export interface SettlementRecord {
   status: 'recorded' | 'failed' | 'reversed';
   externalId?: string;
   error?: string;
+  /** The configured target the record belongs to (what a later reversal writes into). */
+  destination?: SettlementTarget;
 }
+
+/** How long a cycle whose settlement failed stays open for an operator's `retrySettlement` (then it completes). */
+export const SETTLEMENT_RETRY_WINDOW_HOURS = 30 * 24;
 
 export interface BillingCycleState {
   cycleId: string;
@@ -141,5 +146,7 @@ export const markPaidUpdate = defineUpdate<BillingCycleState, [MarkPaidInput]>('
 export const retryNowUpdate = defineUpdate<BillingCycleState, []>('retryNow');
 export const cancelCycleUpdate = defineUpdate<BillingCycleState, [CancelCycleInput]>('cancel');
 export const cycleStateQuery = defineQuery<BillingCycleState>('state');
+/** Operator retry of the targets whose settlement failed; accepted only while `settlementFailed`. */
+export const retrySettlementUpdate = defineUpdate<BillingCycleState, []>('retrySettlement');
 /** Cancel as a signal, for the subscription workflow (workflows cannot send updates to other workflows). */
 export const cancelCycleSignal = defineSignal<[CancelCycleInput]>('cancelRequested');

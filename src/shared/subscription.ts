@@ -5,7 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BillingSchedule } from '../domain/calendar';
 import type { DunningPolicy } from '../domain/dunning';
-import type { CycleStatus, LineItem, SettlementTarget } from './billing-cycle';
+import type { CycleStatus, LineItem, SettlementRecord, SettlementTarget } from './billing-cycle';
 
 export type SubscriptionStatus = 'trialing' | 'active' | 'past_due' | 'paused' | 'unpaid' | 'canceled';
 export const SUBSCRIPTION_STATUSES: readonly SubscriptionStatus[] = [
@@ -60,6 +60,25 @@ export interface CycleSummary {
   purchaseId?: string;
   amountMinor: number;
   failureReason?: string;
+  currency?: string;
+  /** What the cycle wrote into its settlement targets (reversed on refund and chargeback). */
+  settlement?: SettlementRecord[];
+}
+
+/** A settlement reversal written (or attempted) for one (cycle, payment event, target). */
+export interface SettlementReversalRecord {
+  /** `{cycleId}:refund:{paymentId|full}` or `{cycleId}:chargeback`: one reversal per key and target. */
+  key: string;
+  cycleId: string;
+  kind: 'refund' | 'chargeback';
+  target: SettlementTarget['kind'];
+  /** Index of the record in the cycle's settlement list. */
+  targetIndex: number;
+  status: 'reversed' | 'failed';
+  amountMinor: number;
+  externalId?: string;
+  error?: string;
+  at: string;
 }
 
 export interface PaymentEventRecord {
@@ -87,6 +106,7 @@ export interface SubscriptionState {
   cyclesInFlight: string[];
   recentCycles: CycleSummary[];
   paymentEvents: PaymentEventRecord[];
+  settlementReversals?: SettlementReversalRecord[];
   /** The token in use, masked to its last 4 characters (the full token is only in the input). */
   paymentMethod: string;
 }
@@ -103,6 +123,8 @@ export interface SubscriptionCarryOver {
   canceledAt?: string;
   recentCycles: CycleSummary[];
   paymentEvents: PaymentEventRecord[];
+  /** Optional so carry-overs from before settlement reversal continue unchanged. */
+  settlementReversals?: SettlementReversalRecord[];
   cyclesInFlight: { cycleId: string; periodIndex: number; periodStart: string; amountMinor: number }[];
   /** Epoch ms of recent attempts with the current token (per-token 30-day cap). */
   tokenAttempts: number[];
@@ -169,5 +191,8 @@ export interface CycleUpdate {
   /** Epoch ms of the charge attempts the cycle made (per-token 30-day cap across cycles). */
   attemptTimes: number[];
   token: string;
+  currency?: string;
+  /** Settlement records of a paid cycle (final updates only; sent again after an operator's settlement retry). */
+  settlement?: SettlementRecord[];
 }
 export const cycleUpdateSignal = defineSignal<[CycleUpdate]>('cycleUpdate');

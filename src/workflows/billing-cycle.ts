@@ -36,6 +36,8 @@ import {
   markPaidUpdate,
   paymentMethodUpdatedSignal,
   retryNowUpdate,
+  retrySettlementUpdate,
+  SETTLEMENT_RETRY_WINDOW_HOURS,
   type BillingCycleInput,
   type BillingCycleResult,
   type BillingCycleState,
@@ -43,11 +45,18 @@ import {
   type CycleStatus,
   type MarkPaidInput,
   type GatewayEvent,
+  type SettlementRecord,
 } from '../shared/billing-cycle';
 import { FailureType, type ChargeDeclinedDetails } from '../shared/errors';
 import type { MerchantEventType } from '../shared/notifications';
 import { cycleUpdateSignal, subscriptionWorkflowId } from '../shared/subscription';
-import { BILLING_STATUS, LAST_DECLINE_CODE, NEXT_ATTEMPT_AT } from '../shared/search-attributes';
+import {
+  BILLING_STATUS,
+  CUSTOMER_ID,
+  LAST_DECLINE_CODE,
+  NEXT_ATTEMPT_AT,
+  SUBSCRIPTION_ID,
+} from '../shared/search-attributes';
 
 const HOUR = 60 * 60 * 1000;
 
@@ -74,6 +83,18 @@ const notifications = proxyActivities<BillingActivities>({
     maximumInterval: '10m',
     maximumAttempts: 10,
     nonRetryableErrorTypes: [FailureType.NotificationRejected],
+  },
+});
+
+/** Settlement writes check before writing, so retries are safe; a business refusal is final (operators retry later). */
+const settlementActivities = proxyActivities<BillingActivities>({
+  startToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '1m',
+    maximumAttempts: 8,
+    nonRetryableErrorTypes: [FailureType.SettlementRejected],
   },
 });
 
@@ -105,6 +126,13 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
   let failureReason: string | undefined;
   let paidAt: number | undefined;
   let merchantConfigRetries = 0;
+  const settlementTargets = input.settlementTargets ?? [];
+  /** Index-aligned with `settlementTargets`. */
+  const settlement: SettlementRecord[] = [];
+  let settlementFailed = false;
+  let settlementRuns = 0;
+  let settlementRetryRequested = false;
+  let settlementWindowClosed = false;
 
   // ---- what messages ask for ----
   let chargeInFlight = false;
@@ -126,8 +154,8 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     amountMinor,
     currency: input.currency,
     attempts: attempts.map((a) => ({ ...a, at: new Date(a.at).toISOString() })),
-    settlement: [],
-    settlementFailed: false,
+    settlement: settlement.map((r) => ({ ...r })),
+    settlementFailed,
     cancelRequested: cancelRequested !== undefined,
     ...(purchaseId ? { purchaseId } : {}),
     ...(nextAttemptAt !== undefined ? { nextAttemptAt: new Date(nextAttemptAt).toISOString() } : {}),
@@ -263,6 +291,23 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     },
   );
 
+  setHandler(
+    retrySettlementUpdate,
+    async () => {
+      const before = settlementRuns;
+      settlementRetryRequested = true;
+      await condition(() => settlementRuns > before || settlementWindowClosed);
+      return view();
+    },
+    {
+      validator: () => {
+        if (!settlementFailed || settlementWindowClosed) {
+          throw new Error(`retrySettlement: the cycle's settlement has not failed (status ${status})`);
+        }
+      },
+    },
+  );
+
   setHandler(cancelCycleSignal, ({ reason }) => {
     if (!terminal()) cancelRequested ??= { reason: reason ?? 'canceled by the subscription' };
   });
@@ -289,6 +334,11 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     periodStart: input.periodStart,
     periodEnd: input.periodEnd,
   });
+  // Set here as well as by the starter, so a cycle is always findable by subscription and customer in the UI.
+  upsertSearchAttributes([
+    { key: SUBSCRIPTION_ID, value: input.subscriptionId },
+    { key: CUSTOMER_ID, value: input.customerId },
+  ]);
   setStatus('creating');
 
   const applySnapshot = (snap: PurchaseSnapshot): void => {
@@ -463,6 +513,8 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
         attemptTimes: attempts.map((a) => a.at),
         ...(purchaseId ? { purchaseId } : {}),
         ...(failureReason ? { failureReason } : {}),
+        ...(final ? { currency: input.currency } : {}),
+        ...(final && settlement.length > 0 ? { settlement: settlement.map((r) => ({ ...r })) } : {}),
       });
     } catch (err) {
       log.warn('could not report to the subscription', { error: err instanceof Error ? err.message : String(err) });
@@ -473,6 +525,47 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     paidAt = Date.now();
     setStatus('paid');
     await notifyMerchant('cycle.paid', { paidAt: new Date(paidAt).toISOString() });
+  };
+
+  /** Records the paid cycle in every target not recorded yet; a refusal marks the cycle `settlementFailed`. */
+  const settle = async (): Promise<void> => {
+    const wasFailed = settlementFailed;
+    await Promise.all(
+      settlementTargets.map(async (target, i) => {
+        if (settlement[i]?.status === 'recorded') return;
+        try {
+          const r = await settlementActivities.recordSettlement({
+            cycleId,
+            target,
+            purchaseId: purchaseId!,
+            amountMinor,
+            currency: input.currency,
+          });
+          settlement[i] = { target: target.kind, status: 'recorded', externalId: r.externalId, destination: target };
+        } catch (err) {
+          const cause = err instanceof ActivityFailure && err.cause ? err.cause : undefined;
+          const error = cause ? `${(cause as ApplicationFailure).type ?? 'error'}: ${cause.message}` : String(err);
+          settlement[i] = { target: target.kind, status: 'failed', error, destination: target };
+        }
+      }),
+    );
+    settlementRuns++;
+    settlementFailed = settlement.some((r) => r.status === 'failed');
+    if (settlementFailed) {
+      upsertMemo({ settlementFailed: true });
+      const failed = settlement.filter((r) => r.status === 'failed');
+      await alertOps(
+        'settlement_failed',
+        `paid, but settlement failed in ${failed.map((r) => `${r.target} (${r.error})`).join('; ')}; retry with retrySettlement`,
+        'critical',
+      );
+      await notifyMerchant('cycle.settlement_failed', {
+        targets: failed.map((r) => ({ target: r.target, error: r.error })),
+        run: settlementRuns,
+      });
+    } else if (wasFailed) {
+      upsertMemo({ settlementFailed: false });
+    }
   };
 
   const fail = async (reason: string): Promise<void> => {
@@ -593,7 +686,22 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     }
   }
 
+  // 7. Paid: record settlement in each target. The subscription learns the outcome at once (with what was written).
+  const paid = (['paid', 'marked_paid'] as CycleStatus[]).includes(status);
+  if (paid && settlementTargets.length > 0) await settle();
   await reportToSubscription(true);
+  if (settlementFailed) {
+    // A completed workflow takes no updates: stay open (status paid) for an operator's retry, up to the window.
+    const deadline = Date.now() + SETTLEMENT_RETRY_WINDOW_HOURS * HOUR;
+    while (settlementFailed) {
+      const woke = await condition(() => settlementRetryRequested, Math.max(deadline - Date.now(), 1));
+      if (!woke) break;
+      settlementRetryRequested = false;
+      await settle();
+      if (!settlementFailed) await reportToSubscription(true);
+    }
+    settlementWindowClosed = true;
+  }
   await condition(allHandlersFinished);
   return {
     cycleId,
@@ -601,7 +709,7 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     amountMinor,
     currency: input.currency,
     attempts: attempts.length,
-    settlementFailed: false,
+    settlementFailed,
     ...(purchaseId ? { purchaseId } : {}),
     ...(failureReason ? { failureReason } : {}),
   };

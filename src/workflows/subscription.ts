@@ -53,6 +53,7 @@ import {
   type CycleSummary,
   type PaymentEventRecord,
   type RefundInput,
+  type SettlementReversalRecord,
   type SubscriptionCarryOver,
   type SubscriptionInput,
   type SubscriptionState,
@@ -62,6 +63,7 @@ import {
 import { billingCycleWorkflow } from './billing-cycle';
 
 const RECENT_CYCLES_KEPT = 24;
+const SETTLEMENT_REVERSALS_KEPT = 100;
 const PAYMENT_EVENTS_KEPT = 50;
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -83,6 +85,18 @@ const gateway = proxyActivities<BillingActivities>({
     maximumInterval: '1m',
     maximumAttempts: 6,
     nonRetryableErrorTypes: ['GatewayRejected', 'ChargeDeclined'],
+  },
+});
+
+/** Reversal writes check before writing (safe to retry); a business refusal is final and alerted. */
+const settlementActivities = proxyActivities<BillingActivities>({
+  startToCloseTimeout: '30s',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '1m',
+    maximumAttempts: 8,
+    nonRetryableErrorTypes: ['SettlementRejected'],
   },
 });
 
@@ -124,6 +138,7 @@ export async function subscriptionWorkflow(
     cyclesInFlight: s.cyclesInFlight.map((c) => c.cycleId),
     recentCycles: s.recentCycles,
     paymentEvents: s.paymentEvents,
+    ...(s.settlementReversals?.length ? { settlementReversals: s.settlementReversals } : {}),
     paymentMethod: `…${s.recurringToken.slice(-4)}`,
     ...(s.pendingPlan ? { pendingPlan: s.pendingPlan } : {}),
     ...(s.status !== 'canceled' && !(input.maxPeriods !== undefined && s.nextPeriodIndex >= input.maxPeriods)
@@ -193,6 +208,92 @@ export async function subscriptionWorkflow(
     return true;
   };
 
+  /**
+   * Writes the reversal of a refunded or charged-back cycle into each target it was settled in: once per
+   * (cycle, payment event, target), whether the event came from the API, a webhook, or both.
+   */
+  const reversing = new Set<string>();
+  const pendingReversals: {
+    cycleId: string;
+    kind: 'refund' | 'chargeback';
+    paymentId?: string;
+    amountMinor?: number;
+  }[] = [];
+  const reverseSettlement = async (
+    cycleId: string,
+    kind: 'refund' | 'chargeback',
+    paymentId: string | undefined,
+    amountMinor: number | undefined,
+  ): Promise<SettlementReversalRecord[]> => {
+    const cycle = findCycle(cycleId);
+    const records = cycle?.settlement ?? [];
+    if (!cycle?.purchaseId || records.length === 0) return [];
+    const key = kind === 'chargeback' ? `${cycleId}:chargeback` : `${cycleId}:refund:${paymentId ?? 'full'}`;
+    if (reversing.has(key)) return [];
+    reversing.add(key);
+    const reversals = (s.settlementReversals ??= []);
+    const written: SettlementReversalRecord[] = [];
+    try {
+      await Promise.all(
+        records.map(async (rec, targetIndex) => {
+          if (rec.status !== 'recorded' || !rec.externalId || !rec.destination) return;
+          const mine = reversals.filter((r) => r.cycleId === cycleId && r.targetIndex === targetIndex);
+          if (mine.some((r) => r.key === key && r.status === 'reversed')) return;
+          const remaining =
+            cycle.amountMinor - mine.filter((r) => r.status === 'reversed').reduce((sum, r) => sum + r.amountMinor, 0);
+          const amount = Math.min(kind === 'refund' ? (amountMinor ?? remaining) : remaining, remaining);
+          if (amount <= 0) return;
+          const base = { key, cycleId, kind, target: rec.target, targetIndex, amountMinor: amount };
+          let record: SettlementReversalRecord;
+          try {
+            const w = await settlementActivities.reverseSettlement({
+              cycleId,
+              target: rec.destination,
+              purchaseId: cycle.purchaseId!,
+              externalId: rec.externalId,
+              amountMinor: amount,
+              currency: cycle.currency ?? s.plan.currency,
+              kind,
+              // The external key follows the workflow's: one chargeback per cycle, whichever path reported it.
+              ...(kind === 'refund' && paymentId ? { paymentId } : {}),
+            });
+            record = { ...base, status: 'reversed', externalId: w.externalId, at: new Date(Date.now()).toISOString() };
+          } catch (err) {
+            const error = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
+            record = { ...base, status: 'failed', error, at: new Date(Date.now()).toISOString() };
+            try {
+              await notifications.alertOperations({
+                code: 'settlement_reversal_failed',
+                message: `${kind} of ${cycleId} could not be reversed in ${rec.target}: ${error}`,
+                severity: 'critical',
+                workflowId: selfId,
+                details: { cycleId, target: rec.target, externalId: rec.externalId },
+              });
+            } catch (alertErr) {
+              log.error('operations alert failed', { error: String(alertErr) });
+            }
+          }
+          const at = reversals.findIndex((r) => r.key === key && r.targetIndex === targetIndex);
+          if (at >= 0) reversals.splice(at, 1);
+          reversals.push(record);
+          written.push(record);
+        }),
+      );
+      if (reversals.length > SETTLEMENT_REVERSALS_KEPT)
+        reversals.splice(0, reversals.length - SETTLEMENT_REVERSALS_KEPT);
+    } finally {
+      reversing.delete(key);
+    }
+    return written;
+  };
+
+  const runPendingReversals = async (): Promise<void> => {
+    while (pendingReversals.length) {
+      const r = pendingReversals.shift()!;
+      await reverseSettlement(r.cycleId, r.kind, r.paymentId, r.amountMinor);
+    }
+  };
+
   // ---- handlers ----
   setHandler(subscriptionStateQuery, view);
 
@@ -223,6 +324,8 @@ export async function subscriptionWorkflow(
       amountMinor: u.amountMinor,
       ...(u.purchaseId ? { purchaseId: u.purchaseId } : {}),
       ...(u.failureReason ? { failureReason: u.failureReason } : {}),
+      ...(u.currency ? { currency: u.currency } : {}),
+      ...(u.settlement ? { settlement: u.settlement } : {}),
     };
     s.recentCycles = [...s.recentCycles.filter((c) => c.cycleId !== u.cycleId), summary].slice(-RECENT_CYCLES_KEPT);
     if (u.status === 'failed') escalations.push(u.cycleId);
@@ -246,6 +349,14 @@ export async function subscriptionWorkflow(
       ...(e.amountMinor !== undefined ? { amountMinor: e.amountMinor } : {}),
     });
     if (!fresh) return; // duplicate webhook
+    if (e.kind === 'refund' || e.kind === 'chargeback') {
+      pendingReversals.push({
+        cycleId: e.cycleId,
+        kind: e.kind,
+        paymentId: e.paymentId,
+        ...(e.amountMinor !== undefined ? { amountMinor: e.amountMinor } : {}),
+      });
+    }
     const type: MerchantEventType = e.kind === 'refund' ? 'cycle.refunded' : 'subscription.chargeback';
     pendingNotifications.push([type, { ...e }, `${e.kind}:${e.paymentId}`]);
     wake = true;
@@ -368,7 +479,12 @@ export async function subscriptionWorkflow(
           ...(r.paymentId ? { paymentId: r.paymentId } : {}),
         };
         recordPaymentEvent(record);
-        await notify('cycle.refunded', { ...record, reason }, `refund:${r.paymentId ?? cycleId}`);
+        const reversals = await reverseSettlement(cycleId, 'refund', r.paymentId, record.amountMinor);
+        await notify(
+          'cycle.refunded',
+          { ...record, reason, ...(reversals.length ? { settlementReversals: reversals } : {}) },
+          `refund:${r.paymentId ?? cycleId}`,
+        );
         return record;
       } catch (err) {
         const cause = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
@@ -416,7 +532,12 @@ export async function subscriptionWorkflow(
         at: new Date(Date.now()).toISOString(),
       };
       recordPaymentEvent(record);
-      await notify('subscription.chargeback', { ...record, reasonId: cb.reasonId }, `chargeback:${cb.cycleId}`);
+      const reversals = await reverseSettlement(cb.cycleId, 'chargeback', undefined, undefined);
+      await notify(
+        'subscription.chargeback',
+        { ...record, reasonId: cb.reasonId, ...(reversals.length ? { settlementReversals: reversals } : {}) },
+        `chargeback:${cb.cycleId}`,
+      );
       return record;
     },
     {
@@ -481,6 +602,7 @@ export async function subscriptionWorkflow(
   // ---- the schedule ----
   publish();
   for (;;) {
+    await runPendingReversals();
     while (pendingNotifications.length) {
       const [type, data, key] = pendingNotifications.shift()!;
       await notify(type, data, key);
@@ -530,6 +652,7 @@ export async function subscriptionWorkflow(
 
   // Canceled or finished: let cycles in flight wind down (they were told to cancel) so the final state is complete.
   await condition(() => s.cyclesInFlight.length === 0, '1 day');
+  await runPendingReversals();
   while (pendingNotifications.length) {
     const [type, data, key] = pendingNotifications.shift()!;
     await notify(type, data, key);

@@ -336,6 +336,7 @@ describe('OpenAPI document', () => {
     'GET /v1/cycles/{cycleId}',
     'POST /v1/cycles/{cycleId}/mark-paid',
     'POST /v1/cycles/{cycleId}/retry',
+    'POST /v1/cycles/{cycleId}/retry-settlement',
     'GET /openapi.json',
     'GET /healthz',
     'GET /readyz',
@@ -445,8 +446,10 @@ describe('QorePay webhook route', () => {
       currency: 'EUR',
       products: [{ name: 'Pro plan', price: 1999 }],
     });
+    // A status a cycle acts on (the ingress does not signal for created/pending ones).
+    await qorepay.cancelPurchase(purchase.id);
     const fresh = await qorepay.getPurchase(purchase.id);
-    return { cycleId, body: Buffer.from(JSON.stringify({ ...fresh, event_type: 'purchase.created' })) };
+    return { cycleId, body: Buffer.from(JSON.stringify({ ...fresh, event_type: 'purchase.cancelled' })) };
   }
 
   async function signalNames(workflowId: string): Promise<string[]> {

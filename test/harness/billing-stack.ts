@@ -11,7 +11,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import pino from 'pino';
-import { createActivities } from '../../src/activities';
+import { createActivities, type SettlementClients } from '../../src/activities';
 import { handleQorePayWebhook } from '../../src/api/qorepay-webhook';
 import { DEFAULT_DUNNING_POLICY, type DunningPolicy } from '../../src/domain/dunning';
 import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
@@ -33,6 +33,8 @@ export interface BillingStack {
   ingress: { status: number; outcome: string }[];
   worker: Worker;
   taskQueue: string;
+  /** Shuts the worker down (in-flight activities are abandoned) and starts a new one on the same task queue. */
+  restartWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -43,9 +45,18 @@ export async function startBillingStack(
     taskQueue: string;
     qorepayTimeoutMs?: number;
     pendingResolveDelayMs?: number;
+    /** Settlement clients for the activities (absent: settlement targets fail as not configured). */
+    settlement?: SettlementClients;
+    /**
+     * Workflow cache size; 0 turns sticky queues off, which a worker-restart test needs on the time-skipping server
+     * (it does not move a dead worker's sticky tasks back to the normal queue). Every task then replays history.
+     */
+    maxCachedWorkflows?: number;
+    /** Logger of the QorePay client (default: silent), e.g. to capture lines and look for secrets. */
+    logger?: pino.Logger;
   },
 ): Promise<BillingStack> {
-  const logger = pino({ level: 'silent' });
+  const logger = opts.logger ?? pino({ level: 'silent' });
   const notifications: MerchantNotification[] = [];
   const alerts: OperationsAlert[] = [];
   const ingress: { status: number; outcome: string }[] = [];
@@ -78,6 +89,7 @@ export async function startBillingStack(
     apiKey: SANDBOX_API_KEY,
     brandId: '00000000-0000-4000-8000-000000000001',
     timeoutMs: opts.qorepayTimeoutMs ?? 2000,
+    ...(opts.logger ? { logger: opts.logger } : {}),
   });
   ref.deps = {
     verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey() }),
@@ -103,19 +115,24 @@ export async function startBillingStack(
     },
   };
 
-  const worker = await Worker.create({
-    connection: env.nativeConnection,
-    taskQueue: opts.taskQueue,
-    workflowBundle: opts.workflowBundle,
-    activities: createActivities({
-      qorepay,
-      notifier: { send: async (e) => void notifications.push(e) },
-      alerter: { alert: async (a) => void alerts.push(a) },
-    }),
+  const activities = createActivities({
+    qorepay,
+    notifier: { send: async (e) => void notifications.push(e) },
+    alerter: { alert: async (a) => void alerts.push(a) },
+    ...(opts.settlement ? { settlement: opts.settlement } : {}),
   });
-  const running = worker.run();
+  const newWorker = () =>
+    Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: opts.taskQueue,
+      workflowBundle: opts.workflowBundle,
+      activities,
+      ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
+    });
+  let worker = await newWorker();
+  let running = worker.run();
 
-  return {
+  const stack: BillingStack = {
     sandbox,
     qorepay,
     webhookUrl,
@@ -124,6 +141,13 @@ export async function startBillingStack(
     ingress,
     worker,
     taskQueue: opts.taskQueue,
+    async restartWorker() {
+      worker.shutdown();
+      await running;
+      worker = await newWorker();
+      running = worker.run();
+      stack.worker = worker;
+    },
     async stop() {
       worker.shutdown();
       await running;
@@ -131,6 +155,7 @@ export async function startBillingStack(
       await new Promise<void>((r) => server.close(() => r()));
     },
   };
+  return stack;
 }
 
 export function cycleInput(
