@@ -117,26 +117,36 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
 export async function ensureSearchAttributes(address: string, namespace: string): Promise<void> {
   const connection = await Connection.connect({ address });
   try {
-    const existing = await connection.operatorService.listSearchAttributes({ namespace });
-    const have = new Set(Object.keys(existing.customAttributes ?? {}));
-    const missing = ALL_SEARCH_ATTRIBUTES.filter((k) => !have.has(k.name));
-    if (missing.length === 0) return;
-    const typeCode: Record<string, number> = {
-      TEXT: 1,
-      KEYWORD: 2,
-      INT: 3,
-      DOUBLE: 4,
-      BOOL: 5,
-      DATETIME: 6,
-      KEYWORD_LIST: 7,
-    };
-    await connection.operatorService.addSearchAttributes({
-      namespace,
-      searchAttributes: Object.fromEntries(missing.map((k) => [k.name, typeCode[k.type] ?? 2])),
-    });
+    await registerSearchAttributes(connection, namespace);
   } finally {
     await connection.close();
   }
+}
+
+/** Adds the project's search attributes that `namespace` does not have yet (idempotent). */
+export async function registerSearchAttributes(connection: Connection, namespace: string): Promise<void> {
+  let have = new Set<string>();
+  try {
+    const existing = await connection.operatorService.listSearchAttributes({ namespace });
+    have = new Set(Object.keys(existing.customAttributes ?? {}));
+  } catch {
+    // The time-skipping test server has no ListSearchAttributes; adding them all is fine on a fresh server.
+  }
+  const missing = ALL_SEARCH_ATTRIBUTES.filter((k) => !have.has(k.name));
+  if (missing.length === 0) return;
+  const typeCode: Record<string, number> = {
+    TEXT: 1,
+    KEYWORD: 2,
+    INT: 3,
+    DOUBLE: 4,
+    BOOL: 5,
+    DATETIME: 6,
+    KEYWORD_LIST: 7,
+  };
+  await connection.operatorService.addSearchAttributes({
+    namespace,
+    searchAttributes: Object.fromEntries(missing.map((k) => [k.name, typeCode[k.type] ?? 2])),
+  });
 }
 
 export function isPortOpen(host: string, port: number): Promise<boolean> {

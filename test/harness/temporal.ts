@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { resolveTemporalBinary, sdkExecutable } from '../../src/dev/temporal-binaries';
-import { ALL_SEARCH_ATTRIBUTES } from '../../src/shared/search-attributes';
+import { registerSearchAttributes } from '../../src/dev/dev-server';
 
 /** The dev server started by global-setup.ts (no time skipping; visibility queries work). */
 export async function connectToDevServer(): Promise<TestWorkflowEnvironment> {
@@ -21,19 +21,7 @@ export async function createTimeSkippingEnv(): Promise<TestWorkflowEnvironment> 
   const bin = resolveTemporalBinary('test-server', process.env);
   const env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: sdkExecutable(bin) } });
   // The test server validates search attributes like a real one: register the project's.
-  const typeCode: Record<string, number> = {
-    TEXT: 1,
-    KEYWORD: 2,
-    INT: 3,
-    DOUBLE: 4,
-    BOOL: 5,
-    DATETIME: 6,
-    KEYWORD_LIST: 7,
-  };
-  await env.connection.operatorService.addSearchAttributes({
-    namespace: env.namespace ?? 'default',
-    searchAttributes: Object.fromEntries(ALL_SEARCH_ATTRIBUTES.map((k) => [k.name, typeCode[k.type] ?? 2])),
-  });
+  await registerSearchAttributes(env.connection, env.namespace ?? 'default');
   return env;
 }
 
