@@ -9,6 +9,8 @@ import { BillingClient, isBillingError } from '../client';
 import { loadConfig, type AppConfig } from '../config';
 import { createLogger, type Logger } from '../logger';
 import { startApi } from '../api/main';
+import { startActivePlatformSandbox } from '../sandbox/activeplatform/server';
+import { startGormicSandbox } from '../sandbox/gormic/server';
 import { startQorePaySandbox, type QorePaySandbox } from '../sandbox/qorepay';
 import type { SubscriptionInput } from '../shared/subscription';
 import { createBillingWorker, installRuntime } from '../worker';
@@ -29,10 +31,23 @@ export async function runEmbeddedStack(
   };
   const pre = loadConfig(baseEnv);
   const devAddress = `127.0.0.1:${pre.TEMPORAL_DEV_PORT}`;
+  // Settlement sandboxes stand in for ActivePlatform and Gormic OM unless real ones are configured.
+  const sandboxSettlement = useSandbox && !env.ACTIVEPLATFORM_BASE_URL && !env.GORMIC_BASE_URL;
+  const apPort = pre.QOREPAY_SANDBOX_PORT + 1;
+  const gormicPort = pre.QOREPAY_SANDBOX_PORT + 2;
   const config: AppConfig = loadConfig({
     ...baseEnv,
     TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS ?? devAddress,
     ...(useSandbox ? { QOREPAY_BASE_URL: `http://127.0.0.1:${pre.QOREPAY_SANDBOX_PORT}/api/v1` } : {}),
+    ...(sandboxSettlement
+      ? {
+          ACTIVEPLATFORM_BASE_URL: `http://127.0.0.1:${apPort}`,
+          ACTIVEPLATFORM_API_TOKEN: 'ap-sandbox-token',
+          GORMIC_BASE_URL: `http://127.0.0.1:${gormicPort}`,
+          GORMIC_API_KEY: 'gormic-sandbox-key',
+          GORMIC_ORGANIZATION_ID: 'org-sandbox',
+        }
+      : {}),
   });
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'billing' });
   const stops: (() => Promise<void>)[] = [];
@@ -71,6 +86,22 @@ export async function runEmbeddedStack(
       stops.push(() => sb.close());
     }
 
+    if (sandboxSettlement) {
+      const ap = await startActivePlatformSandbox({
+        port: apPort,
+        apiToken: config.ACTIVEPLATFORM_API_TOKEN!,
+        defaultCurrency: 'NGN',
+      });
+      stops.push(() => ap.close());
+      const gormic = await startGormicSandbox({
+        port: gormicPort,
+        apiKey: config.GORMIC_API_KEY!,
+        organizationId: config.GORMIC_ORGANIZATION_ID!,
+        defaultCurrency: 'NGN',
+      });
+      stops.push(() => gormic.close());
+    }
+
     installRuntime(config, logger, []);
     const connection = await NativeConnection.connect(config.temporal.connectionOptions);
     stops.push(() => connection.close());
@@ -91,6 +122,11 @@ export async function runEmbeddedStack(
     print(`  API:           ${api.url}   (OpenAPI: ${api.url}/openapi.json)`);
     if (sandbox) print(`  QorePay:       sandbox at ${sandbox.baseUrl}   (control API: ${sandbox.origin}/__sandbox/)`);
     else print(`  QorePay:       ${config.QOREPAY_BASE_URL}`);
+    if (sandboxSettlement) {
+      print(
+        `  Settlement:    ActivePlatform sandbox ${config.ACTIVEPLATFORM_BASE_URL}, Gormic OM sandbox ${config.GORMIC_BASE_URL}`,
+      );
+    }
     print('');
     print('Try:');
     print(
@@ -100,7 +136,7 @@ export async function runEmbeddedStack(
 
     if (config.DEMO_SEED === 'true' && sandbox) {
       const billing = new BillingClient({ client: api.client, taskQueue: config.TEMPORAL_TASK_QUEUE });
-      await seedDemo(billing, logger, print);
+      await seedDemo(billing, logger, print, sandboxSettlement);
     }
     print('Press Ctrl-C to stop.');
 
@@ -123,7 +159,12 @@ export async function runEmbeddedStack(
 }
 
 /** Three daily subscriptions anchored at the current minute: one pays, one goes through pending_charge, one duns. */
-async function seedDemo(billing: BillingClient, logger: Logger, print: (line: string) => void): Promise<void> {
+async function seedDemo(
+  billing: BillingClient,
+  logger: Logger,
+  print: (line: string) => void,
+  withSettlement: boolean,
+): Promise<void> {
   const now = new Date();
   const anchor = now.toISOString().slice(0, 16); // YYYY-MM-DDTHH:mm, UTC
   const demos: [string, string, string][] = [
@@ -143,6 +184,14 @@ async function seedDemo(billing: BillingClient, logger: Logger, print: (line: st
         lineItems: [{ name: 'Pro plan (daily demo)', priceMinor: 250_000, quantity: 1 }],
       },
       schedule: { intervalUnit: 'day', intervalCount: 1, anchor, timeZone: 'UTC' },
+      ...(withSettlement && id === 'demo-pays'
+        ? {
+            settlementTargets: [
+              { kind: 'activeplatform' as const, accountId: '1001', paymentMethodId: 7 },
+              { kind: 'gormic' as const, orderId: 'order-demo-pays' },
+            ],
+          }
+        : {}),
     };
     try {
       const { created } = await billing.createSubscription(input);
