@@ -7,7 +7,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { WorkflowHandle } from '@temporalio/client';
-import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import pino from 'pino';
@@ -201,6 +200,7 @@ export async function maybeRecordHistory(handle: WorkflowHandle, name: string): 
   if (process.env.RECORD_REPLAY_HISTORIES !== '1') return;
   const dir = join(__dirname, '..', 'replay', 'histories');
   mkdirSync(dir, { recursive: true });
+  // protobufjs JSON (int64 as strings, enums by name, bytes as base64); read back with History.fromObject.
   const history = await handle.fetchHistory();
-  writeFileSync(join(dir, `${name}.json`), historyToJSON(history));
+  writeFileSync(join(dir, `${name}.json`), JSON.stringify(history));
 }

@@ -6,7 +6,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
-import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
+import { temporal } from '@temporalio/proto';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { bundleWorkflows } from '../harness/temporal';
 
@@ -23,6 +23,6 @@ it('has committed histories to replay', () => {
 });
 
 it.each(files)('replays %s without a determinism violation', async (file) => {
-  const history = historyFromJSON(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+  const history = temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(join(dir, file), 'utf8')));
   await Worker.runReplayHistory({ workflowBundle: bundle, replayName: file }, history);
 });
