@@ -589,7 +589,8 @@ export async function subscriptionWorkflow(
         ],
         memo: { amountMinor, currency: s.plan.currency, periodStart: period.start, periodEnd: period.end },
       });
-      s.cyclesInFlight.push({ cycleId, periodIndex, periodStart: period.start, amountMinor });
+      // A cycle that finished at once may have reported (final) in the same activation as its start: not in flight.
+      if (!findCycle(cycleId)) s.cyclesInFlight.push({ cycleId, periodIndex, periodStart: period.start, amountMinor });
     } catch (err) {
       // REJECT_DUPLICATE: the period was already billed (e.g. a replayed start after continue-as-new). Never twice.
       log.warn('cycle not started: it exists already', {
@@ -615,6 +616,8 @@ export async function subscriptionWorkflow(
       } else if (escalation === 'mark_unpaid') {
         setStatus('unpaid');
         await notify('subscription.unpaid', { cycleId }, `unpaid:${cycleId}`);
+      } else if (s.status === 'paused') {
+        s.statusBeforePause = 'past_due'; // keep_past_due must not end a pause (that would restart billing)
       } else {
         setStatus('past_due');
       }
