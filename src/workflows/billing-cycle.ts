@@ -230,6 +230,8 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     const failedAttempt =
       DECLINED.has(event.status) && (status === 'pending' || (status === 'charging' && chargeInFlight));
     const closed = CLOSED.has(event.status);
+    // A confirmed payment is final: a failure reported with the same timestamp (reordered delivery) cannot undo it.
+    if (resolution && PAID.has(resolution.status)) return;
     if (paid || failedAttempt || closed) {
       lastGatewayUpdate = event.updatedOn;
       resolution = event;

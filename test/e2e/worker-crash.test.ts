@@ -47,8 +47,8 @@ async function startWorkerProcess(taskQueue: string): Promise<ChildProcess> {
   });
   children.push(child);
   let output = '';
-  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
   await eventually(
     () => {
       if (child.exitCode !== null) throw new Error(`worker exited early: ${output}`);

@@ -23,6 +23,8 @@ it('has committed histories to replay', () => {
 });
 
 it.each(files)('replays %s without a determinism violation', async (file) => {
-  const history = temporal.api.history.v1.History.fromObject(JSON.parse(readFileSync(join(dir, file), 'utf8')));
+  const history = temporal.api.history.v1.History.fromObject(
+    JSON.parse(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown>,
+  );
   await Worker.runReplayHistory({ workflowBundle: bundle, replayName: file }, history);
 });
