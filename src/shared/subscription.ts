@@ -119,6 +119,8 @@ export interface SubscriptionCarryOver {
   pendingPlan?: Plan;
   nextPeriodIndex: number;
   cancelAtPeriodEnd: boolean;
+  /** Epoch ms when a cancel at period end takes effect (the end of the period current when it was asked). */
+  cancelAt?: number;
   cancelReason?: string;
   canceledAt?: string;
   recentCycles: CycleSummary[];

@@ -193,6 +193,7 @@ export async function subscriptionWorkflow(
     s.canceledAt = new Date(Date.now()).toISOString();
     s.cancelReason = reason;
     s.cancelAtPeriodEnd = false;
+    delete s.cancelAt;
     setStatus('canceled');
     await cancelCyclesInFlight(`subscription canceled: ${reason}`);
     await notify('subscription.canceled', { reason }, 'canceled');
@@ -368,6 +369,8 @@ export async function subscriptionWorkflow(
       if (mode === 'period_end') {
         s.cancelAtPeriodEnd = true;
         s.cancelReason = reason ?? 'canceled at period end';
+        // The end of the current period, fixed now: while paused, nextPeriodIndex lags behind the calendar.
+        s.cancelAt = periodStart(schedule, Math.max(s.nextPeriodIndex, periodIndexAt(schedule, Date.now()) + 1));
         publish();
       } else {
         await cancelSubscription(reason ?? 'canceled by request');
@@ -633,6 +636,10 @@ export async function subscriptionWorkflow(
     const due = periodStart(schedule, s.nextPeriodIndex);
     if (s.status === 'trialing' && Date.now() >= firstDue) setStatus('active');
     const billingStopped = s.status === 'paused' || s.status === 'unpaid';
+    if (s.cancelAtPeriodEnd && s.cancelAt !== undefined && Date.now() >= s.cancelAt) {
+      await cancelSubscription(s.cancelReason ?? 'canceled at period end');
+      break;
+    }
     if (!billingStopped && Date.now() >= due) {
       if (s.cancelAtPeriodEnd) {
         await cancelSubscription(s.cancelReason ?? 'canceled at period end');
@@ -649,7 +656,8 @@ export async function subscriptionWorkflow(
       await continueAsNew<typeof subscriptionWorkflow>(input, s);
     }
     wake = false;
-    if (billingStopped) await condition(() => wake);
+    if (billingStopped && !(s.cancelAtPeriodEnd && s.cancelAt !== undefined)) await condition(() => wake);
+    else if (billingStopped) await condition(() => wake, Math.max(s.cancelAt! - Date.now(), 1));
     else await condition(() => wake, Math.max(due - Date.now(), 1));
   }
 

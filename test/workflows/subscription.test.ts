@@ -244,6 +244,22 @@ describe('subscription', () => {
     expect(final.recentCycles.map((c) => [c.periodIndex, c.status])).toEqual([[0, 'paid']]);
   });
 
+  it('cancel at period end while paused still ends the subscription at the end of the current period', async () => {
+    const { id, handle, t0 } = await startDaily();
+    await advanceTo(t0 + MINUTE);
+    await waitForCycle(id, 0, 'paid');
+    await handle.executeUpdate(pauseSubscriptionUpdate);
+    await advanceTo(t0 + 3 * DAY + HOUR); // paused over two due dates: nothing billed
+    const after = await handle.executeUpdate(cancelSubscriptionUpdate, { args: [{ mode: 'period_end' }] });
+    expect(after).toMatchObject({ status: 'paused', cancelAtPeriodEnd: true });
+    const final = await handle.result();
+    expect(final.status).toBe('canceled');
+    // The period current at the request (day 3) ends on day 4.
+    expect(Date.parse(final.canceledAt!)).toBeGreaterThanOrEqual(t0 + 4 * DAY);
+    expect(Date.parse(final.canceledAt!)).toBeLessThan(t0 + 4 * DAY + HOUR);
+    expect(await cycleExists(id, 1)).toBe(false);
+  });
+
   it('cancel now during dunning cancels the cycle in flight and its Purchase', async () => {
     const { id, handle, t0 } = await startDaily({ recurringToken: decliningToken() });
     await advanceTo(t0 + MINUTE);
