@@ -18,6 +18,7 @@ import {
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
+import { notifications } from './notifications';
 import type { BillingActivities, PurchaseSnapshot } from '../activities';
 import { classifyDecline } from '../domain/declines';
 import {
@@ -72,17 +73,6 @@ const gateway = proxyActivities<BillingActivities>({
       FailureType.GatewayRejected,
       FailureType.PurchaseNotChargeable,
     ],
-  },
-});
-
-const notifications = proxyActivities<BillingActivities>({
-  startToCloseTimeout: '20s',
-  retry: {
-    initialInterval: '5s',
-    backoffCoefficient: 2,
-    maximumInterval: '10m',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: [FailureType.NotificationRejected],
   },
 });
 

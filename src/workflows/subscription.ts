@@ -19,6 +19,7 @@ import {
   ApplicationFailure,
   ActivityFailure,
 } from '@temporalio/workflow';
+import { notifications } from './notifications';
 import type { BillingActivities } from '../activities';
 import { describePeriod, periodIndexAt, periodStart, trialEnd } from '../domain/calendar';
 import { DEFAULT_DUNNING_POLICY, type DunningPolicy } from '../domain/dunning';
@@ -67,16 +68,6 @@ const SETTLEMENT_REVERSALS_KEPT = 100;
 const PAYMENT_EVENTS_KEPT = 50;
 const DAY = 24 * 60 * 60 * 1000;
 
-const notifications = proxyActivities<BillingActivities>({
-  startToCloseTimeout: '20s',
-  retry: {
-    initialInterval: '5s',
-    backoffCoefficient: 2,
-    maximumInterval: '10m',
-    maximumAttempts: 10,
-    nonRetryableErrorTypes: ['NotificationRejected'],
-  },
-});
 const gateway = proxyActivities<BillingActivities>({
   startToCloseTimeout: '30s',
   retry: {
