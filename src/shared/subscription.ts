@@ -130,6 +130,8 @@ export interface SubscriptionCarryOver {
   cyclesInFlight: { cycleId: string; periodIndex: number; periodStart: string; amountMinor: number }[];
   /** Epoch ms of recent attempts with the current token (per-token 30-day cap). */
   tokenAttempts: number[];
+  /** Cycles in dunning that keep the subscription past_due. */
+  failingCycles?: string[];
   statusBeforePause?: SubscriptionStatus;
 }
 

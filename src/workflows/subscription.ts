@@ -116,7 +116,7 @@ export async function subscriptionWorkflow(
     tokenAttempts: [],
   };
   let wake = false; // set by handlers so the due-date wait re-evaluates at once
-  const failingCycles = new Set<string>();
+  const failingCycles = new Set<string>(s.failingCycles ?? []);
 
   const view = (): SubscriptionState => ({
     subscriptionId,
@@ -644,7 +644,7 @@ export async function subscriptionWorkflow(
 
     if (workflowInfo().continueAsNewSuggested) {
       await condition(allHandlersFinished);
-      await continueAsNew<typeof subscriptionWorkflow>(input, s);
+      await continueAsNew<typeof subscriptionWorkflow>(input, { ...s, failingCycles: [...failingCycles] });
     }
     wake = false;
     if (billingStopped && !(s.cancelAtPeriodEnd && s.cancelAt !== undefined)) await condition(() => wake);

@@ -35,6 +35,7 @@ import {
   SANDBOX_API_KEY,
   cycleInput,
   eventually,
+  maybeRecordHistory,
   startBillingStack,
   type BillingStack,
 } from '../harness/billing-stack';
@@ -171,6 +172,7 @@ describe('settlement', () => {
       .filter((a) => a > 1);
     expect(attempts.length).toBeGreaterThan(0);
     expect(stack.sandbox.successfulCharges(handle.workflowId)).toHaveLength(1);
+    await maybeRecordHistory(handle, 'cycle-settled-in-both-targets');
   });
 
   it('records exactly once across a worker restart while the settlement write is in flight', async () => {

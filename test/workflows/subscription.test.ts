@@ -22,7 +22,7 @@ import {
 } from '../../src/shared/subscription';
 import { SUBSCRIPTION_STATUS } from '../../src/shared/search-attributes';
 import { bundleWorkflows, createTimeSkippingEnv, uniqueId } from '../harness/temporal';
-import { eventually, startBillingStack, type BillingStack } from '../harness/billing-stack';
+import { eventually, maybeRecordHistory, startBillingStack, type BillingStack } from '../harness/billing-stack';
 
 // The time-skipping server sometimes holds its clock for an activity's timeout in real time (about 30 s) on a jump.
 jest.setTimeout(180_000);
@@ -415,5 +415,6 @@ describe('subscription', () => {
     expect(final.recentCycles.map((c) => new Date(c.periodStart).getUTCHours())).toEqual(
       final.recentCycles.map((_, k) => (k >= 2 && k <= 8 ? 7 : 8)),
     );
+    await maybeRecordHistory(handle, 'subscription-month-end-year');
   });
 });
