@@ -8,6 +8,12 @@ import { BillingClient } from '../../src/client';
 import { buildApiServer, type ApiServerOptions } from '../../src/api/server';
 import type { WebhookIngressDeps } from '../../src/api/qorepay-webhook';
 import { createLogger } from '../../src/logger';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { loadConfig } from '../../src/config';
+import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
+import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
+import { createBillingWorker } from '../../src/worker';
+import { bundleWorkflows } from '../harness/temporal';
 
 /** The answer bodies the tests read (all optional: each route fills some). */
 export interface ApiBody {
@@ -98,3 +104,72 @@ export function subscriptionBody(
 }
 
 export { eventually } from '../harness/billing-stack';
+
+/**
+ * The API over HTTP with everything behind it real: a billing worker (the real workflows and activities) on the given
+ * Temporal server, and the QorePay sandbox whose signed webhooks go to the API's own POST /webhooks/qorepay.
+ */
+export interface ApiStack {
+  api: RunningTestApi;
+  sandbox: QorePaySandbox;
+  taskQueue: string;
+  stop(): Promise<void>;
+}
+
+export async function startApiStack(
+  env: TestWorkflowEnvironment,
+  opts: { taskQueue: string; sandboxKey: string; webhookRetryDelaysMs: number[]; pendingResolveDelayMs: number },
+): Promise<ApiStack> {
+  const { taskQueue, sandboxKey } = opts;
+  const workflowBundle = await bundleWorkflows(require.resolve('../../src/workflows'));
+  const sandbox = await startQorePaySandbox({
+    apiKey: sandboxKey,
+    webhookRetryDelaysMs: opts.webhookRetryDelaysMs,
+    pendingResolveDelayMs: opts.pendingResolveDelayMs,
+  });
+  const config = loadConfig({
+    QOREPAY_BASE_URL: sandbox.baseUrl,
+    QOREPAY_API_KEY: sandboxKey,
+    QOREPAY_TIMEOUT_MS: '5000',
+    TEMPORAL_ADDRESS: env.address,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    LOG_LEVEL: 'silent',
+  });
+  const worker = await createBillingWorker({
+    config,
+    connection: env.nativeConnection,
+    logger: createLogger({ level: 'silent' }),
+    workflowBundle,
+    taskQueue,
+  });
+  const running = worker.run();
+  const qorepay = new QorePayClient({
+    baseUrl: sandbox.baseUrl,
+    apiKey: sandboxKey,
+    brandId: config.QOREPAY_BRAND_ID,
+    timeoutMs: 5000,
+  });
+  const api = await startTestApi(
+    env.client,
+    {
+      verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey() }),
+      qorepay,
+      temporal: env.client,
+      logger: silentLogger,
+    },
+    { billing: new BillingClient({ client: env.client, taskQueue }) },
+  );
+  // The gateway's callbacks reach the engine only through the API's webhook route.
+  sandbox.addWebhookUrl(`${api.url}/webhooks/qorepay`);
+  return {
+    api,
+    sandbox,
+    taskQueue,
+    async stop() {
+      await api.close();
+      worker.shutdown();
+      await running;
+      await sandbox.close();
+    },
+  };
+}

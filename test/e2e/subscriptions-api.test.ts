@@ -5,73 +5,32 @@
  * away: each test sees exactly one cycle.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import type { Worker } from '@temporalio/worker';
-import { BillingClient } from '../../src/client';
-import { loadConfig } from '../../src/config';
-import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
-import { createLogger } from '../../src/logger';
-import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
+import type { QorePaySandbox } from '../../src/sandbox/qorepay';
 import { cycleWorkflowId } from '../../src/shared/billing-cycle';
-import { createBillingWorker } from '../../src/worker';
-import { eventually, silentLogger, startTestApi, subscriptionBody, type RunningTestApi } from '../api/support';
-import { bundleWorkflows, connectToDevServer, uniqueId } from '../harness/temporal';
+import { eventually, startApiStack, subscriptionBody, type ApiStack, type RunningTestApi } from '../api/support';
+import { connectToDevServer, uniqueId } from '../harness/temporal';
 
 const SANDBOX_KEY = 'sandbox-key-for-subscriptions-e2e';
 const WAIT_MS = 60_000;
 
 let env: TestWorkflowEnvironment;
+let stack: ApiStack;
 let sandbox: QorePaySandbox;
 let api: RunningTestApi;
-let worker: Worker;
-let running: Promise<void>;
-const taskQueue = uniqueId('subs-e2e');
 
 beforeAll(async () => {
   env = await connectToDevServer();
-  const workflowBundle = await bundleWorkflows(require.resolve('../../src/workflows'));
-  sandbox = await startQorePaySandbox({
-    apiKey: SANDBOX_KEY,
+  stack = await startApiStack(env, {
+    taskQueue: uniqueId('subs-e2e'),
+    sandboxKey: SANDBOX_KEY,
     webhookRetryDelaysMs: [0, 200, 1000, 3000],
     pendingResolveDelayMs: 1000,
   });
-  const config = loadConfig({
-    QOREPAY_BASE_URL: sandbox.baseUrl,
-    QOREPAY_API_KEY: SANDBOX_KEY,
-    QOREPAY_TIMEOUT_MS: '5000',
-    TEMPORAL_ADDRESS: env.address,
-    TEMPORAL_TASK_QUEUE: taskQueue,
-    LOG_LEVEL: 'silent',
-  });
-  const logger = createLogger({ level: 'silent' });
-  worker = await createBillingWorker({ config, connection: env.nativeConnection, logger, workflowBundle, taskQueue });
-  running = worker.run();
-  const qorepay = new QorePayClient({
-    baseUrl: sandbox.baseUrl,
-    apiKey: SANDBOX_KEY,
-    brandId: config.QOREPAY_BRAND_ID,
-    timeoutMs: 5000,
-  });
-  api = await startTestApi(
-    env.client,
-    {
-      verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey() }),
-      qorepay,
-      temporal: env.client,
-      logger: silentLogger,
-    },
-    { billing: new BillingClient({ client: env.client, taskQueue }) },
-  );
-  // The gateway's callbacks reach the engine only through the API's webhook route.
-  sandbox.addWebhookUrl(`${api.url}/webhooks/qorepay`);
+  ({ sandbox, api } = stack);
 });
 
 afterAll(async () => {
-  await api?.close();
-  if (worker) {
-    worker.shutdown();
-    await running;
-  }
-  await sandbox?.close();
+  await stack?.stop();
   await env?.teardown();
 });
 
