@@ -106,3 +106,16 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const { connectionOptions, namespace } = loadClientConnectConfig({ overrideEnvVars });
   return { ...c, temporal: { connectionOptions, namespace: namespace ?? c.TEMPORAL_NAMESPACE } };
 }
+
+/** For process entry points: the config, or each problem on stderr and exit code 2. */
+export function loadConfigOrExit(): AppConfig {
+  try {
+    return loadConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

@@ -5,7 +5,7 @@
  */
 import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
-import { loadConfig, ConfigError, type AppConfig } from './config';
+import { loadConfigOrExit, type AppConfig } from './config';
 import { QorePayClient } from './integrations/qorepay';
 import { ActivePlatformClient } from './integrations/activeplatform';
 import { GormicClient } from './integrations/gormic';
@@ -105,16 +105,7 @@ export function installRuntime(
 }
 
 async function main(): Promise<void> {
-  let config: AppConfig;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'billing-worker' });
   installRuntime(config, logger);
   const connection = await NativeConnection.connect(config.temporal.connectionOptions);

@@ -4,7 +4,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { BillingClient, clientConnectionOptions } from '../client';
-import { ConfigError, loadConfig, type AppConfig } from '../config';
+import { loadConfigOrExit, type AppConfig } from '../config';
 import { QorePayClient, QorePayWebhookVerifier } from '../integrations/qorepay';
 import { createLogger, type Logger } from '../logger';
 import { buildApiServer } from './server';
@@ -86,16 +86,7 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
 }
 
 async function main(): Promise<void> {
-  let config: AppConfig;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const config = loadConfigOrExit();
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'billing-api' });
   const api = await startApi(config, logger);
   const shutdown = (signal: NodeJS.Signals): void => {

@@ -1,10 +1,10 @@
 /** `npm run sandbox`: the QorePay sandbox as a process (signed webhooks to QOREPAY_SANDBOX_WEBHOOK_URL, if given). */
-import { ConfigError, loadConfig } from '../config';
+import { loadConfigOrExit } from '../config';
 import { createLogger } from '../logger';
 import { startQorePaySandbox } from './qorepay';
 
 async function main(): Promise<void> {
-  const config = loadConfig();
+  const config = loadConfigOrExit();
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'qorepay-sandbox' });
   const webhookUrl = `http://${config.API_HOST}:${config.API_PORT}/webhooks/qorepay`;
   const sandbox = await startQorePaySandbox({
@@ -20,6 +20,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${err instanceof ConfigError ? err.message : `sandbox failed: ${String(err)}`}\n`);
-  process.exit(err instanceof ConfigError ? 2 : 1);
+  process.stderr.write(`sandbox failed: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
 });
