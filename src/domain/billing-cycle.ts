@@ -1,0 +1,1030 @@
+/**
+ * The billing cycle as a pure state machine: `decideCycle(state, event, ctx)` returns the next state and the commands
+ * the workflow must run. No Temporal, no I/O, no clock: time comes in as `ctx.now`.
+ *
+ * Rules (each is a money rule; the property tests in test/unit/domain/billing-cycle.property.test.ts check them):
+ * - One call at a time. `state.inFlight` names the one gateway (or settlement) call the workflow is running; while it
+ *   is set, events are recorded and nothing new is asked for. Its answer clears it and the machine plans the next step.
+ * - A charge is only asked for when the cycle is not paused, no cancel was requested, no pending charge is at the
+ *   gateway and the time has come (dunning schedule, `retryNow`, a new token, each at least
+ *   `minHoursBetweenAttempts` after the previous attempt).
+ * - Webhooks are hints. A paid status concludes at once (paid never goes back); a failure or closure is confirmed by
+ *   re-reading the Purchase in the main loop, after any charge answer, so a stale decline never concludes a later
+ *   attempt.
+ * - Before a terminal `failed` or `canceled`, the Purchase is re-read (or cancelled, which re-reads it first): money
+ *   that arrived meanwhile makes the cycle paid. A paid Purchase seen after the cycle closed raises an alert.
+ * - Creating the Purchase is an operations matter: failures alert and retry on the merchant-configuration schedule
+ *   and never fail the cycle against the customer.
+ */
+import { classifyDecline, type DeclineClass } from './declines';
+import {
+  decideAfterDecline,
+  pendingPollDelayMs,
+  respectTokenCap,
+  type AttemptRecord,
+  type DunningPolicy,
+} from './dunning';
+
+const HOUR = 60 * 60 * 1000;
+
+export type CycleStatus =
+  | 'creating'
+  | 'charging'
+  | 'pending'
+  | 'retry_scheduled'
+  | 'action_required'
+  | 'paid'
+  | 'marked_paid'
+  | 'failed'
+  | 'canceled';
+
+export const CYCLE_STATUSES: readonly CycleStatus[] = [
+  'creating',
+  'charging',
+  'pending',
+  'retry_scheduled',
+  'action_required',
+  'paid',
+  'marked_paid',
+  'failed',
+  'canceled',
+];
+export const TERMINAL_CYCLE_STATUSES: readonly CycleStatus[] = ['paid', 'marked_paid', 'failed', 'canceled'];
+export const isTerminalCycleStatus = (s: CycleStatus): boolean => TERMINAL_CYCLE_STATUSES.includes(s);
+export const isPaidCycleStatus = (s: CycleStatus): boolean => s === 'paid' || s === 'marked_paid';
+
+/** Purchase statuses that mean the money was taken (refunds and chargebacks happen only to paid Purchases). */
+export const PAID_PURCHASE_STATUSES: readonly string[] = [
+  'paid',
+  'cleared',
+  'settled',
+  'pending_refund',
+  'refunded',
+  'charged_back',
+  'chargeback',
+];
+export const CLOSED_PURCHASE_STATUSES: readonly string[] = ['cancelled', 'expired', 'released'];
+export const isPaidPurchaseStatus = (s: string): boolean => PAID_PURCHASE_STATUSES.includes(s);
+export const isClosedPurchaseStatus = (s: string): boolean => CLOSED_PURCHASE_STATUSES.includes(s);
+/** The acquirer is still processing a charge (not a refund). */
+export const isChargePendingStatus = (s: string): boolean => s === 'pending_charge' || s === 'pending_execute';
+export const isDeclinedPurchaseStatus = (s: string): boolean => s === 'error' || s === 'blocked';
+
+export interface DeclineDetails {
+  code: string;
+  message: string;
+  declineClass: DeclineClass;
+}
+
+/** What the machine keeps of a Purchase read from the gateway: no client data, no card data. */
+export interface PurchaseFacts {
+  purchaseId: string;
+  status: string;
+  /** Purchase `updated_on`, Unix seconds. */
+  updatedOn: number;
+  declineCode?: string;
+  declineMessage?: string;
+}
+
+export type SettlementTargetRef =
+  | { kind: 'activeplatform'; accountId: string; paymentMethodId: number }
+  | { kind: 'gormic'; orderId: string; methodId?: string; customerUid?: string };
+
+export interface SettlementEntry {
+  target: SettlementTargetRef['kind'];
+  status: 'recorded' | 'failed' | 'reversed';
+  externalId?: string;
+  error?: string;
+  destination?: SettlementTargetRef;
+  /** The settlement run that wrote the entry (1 = the first; later ones are operator retries). */
+  run?: number;
+}
+
+/** Bounds of the machine that are not customer policy. */
+export const CYCLE_LIMITS = Object.freeze({
+  /** Charge calls whose outcome was unknown (transport failure) retried quickly before the slow schedule. */
+  quickTransportRetries: 4,
+  quickTransportRetryBaseMs: 30_000,
+  /** Fresh Purchases created for one cycle when the current one cannot be charged any more. */
+  maxPurchases: 5,
+  /** How long a cycle whose settlement failed stays open for an operator's retry. */
+  settlementRetryWindowHours: 30 * 24,
+  /** Read failures while waiting for an outcome before an alert (polling goes on). */
+  readFailuresBeforeAlert: 1,
+});
+
+export type GatewayCall = 'create_purchase' | 'charge' | 'read_purchase' | 'cancel_purchase' | 'mark_paid';
+
+export interface CycleMachineState {
+  status: CycleStatus;
+  token: string;
+  amountMinor: number;
+  /** Every Purchase created for the cycle, the current one last. */
+  purchaseIds: string[];
+  purchaseStatus?: string;
+  /** Highest Purchase `updated_on` seen (Unix seconds). */
+  lastGatewayUpdate: number;
+  attempts: AttemptRecord[];
+  priorTokenAttempts: number[];
+  /** When the next charge may be made (retry_scheduled), epoch ms. */
+  nextAttemptAt?: number;
+  /** When the workflow must wake up with a `timer` event, epoch ms. */
+  wakeAt?: number | undefined;
+  pendingSince?: number;
+  nextPollAt?: number;
+  polls: number;
+  pendingAlerted: boolean;
+  actionRequiredUntil?: number;
+  lastDecline?: DeclineDetails;
+  failureReason?: string;
+  /** `customer` failures escalate on the subscription; `operations` ones only alert. */
+  failureKind?: 'customer' | 'operations';
+  paidAt?: number;
+  paidPurchaseId?: string;
+  merchantConfigRetries: number;
+  transportFailures: number;
+  readFailures: number;
+  createFailures: number;
+  /** The one call the workflow is running. */
+  inFlight?: GatewayCall | 'record_settlement' | undefined;
+  /** Set once a cancel is asked for; no charge is ever asked for after it. */
+  cancel?: { reason: string };
+  paused: boolean;
+  retryNow: boolean;
+  /** A new token that has not been tried yet. */
+  tokenChanged: boolean;
+  /** The current Purchase cannot be charged (blocked, closed): cancel it and create a fresh one before charging. */
+  needsNewPurchase: boolean;
+  /** A webhook hinted at an outcome: re-read the Purchase in the main loop. */
+  confirm: boolean;
+  markPaid?: { requestId: string; paidOn?: number; note?: string };
+  /** Answers to markPaid requests, by request id (the update handler waits for its own). */
+  markPaidAnswers: { requestId: string; ok: boolean; error?: string }[];
+  /** A terminal outcome waiting for its last re-read of the Purchase. */
+  closing?: { status: 'failed' | 'canceled'; reason: string; kind: 'customer' | 'operations' };
+  reportedDecline: boolean;
+  settlementTargets: SettlementTargetRef[];
+  settlement: SettlementEntry[];
+  settlementRuns: number;
+  settlementFailed: boolean;
+  settlementRetry: boolean;
+  settlementDeadline?: number;
+  settlementWindowClosed: boolean;
+  /** Alerted about money on a closed cycle (once). */
+  lateMoneyAlerted: boolean;
+  finished: boolean;
+}
+
+export type CycleEvent =
+  | { type: 'started' }
+  | { type: 'purchase_created'; purchase: PurchaseFacts }
+  | { type: 'purchase_create_failed'; reason: string }
+  | { type: 'charged'; outcome: 'paid' | 'pending'; purchase: PurchaseFacts }
+  | { type: 'charge_declined'; decline: DeclineDetails }
+  | { type: 'charge_refused'; purchase: PurchaseFacts }
+  | { type: 'charge_failed'; reason: string }
+  | { type: 'purchase_read'; purchase: PurchaseFacts }
+  | { type: 'purchase_read_failed'; reason: string }
+  | { type: 'purchase_canceled'; purchase: PurchaseFacts }
+  | { type: 'purchase_cancel_failed'; reason: string }
+  | { type: 'marked_paid'; purchase: PurchaseFacts }
+  | { type: 'mark_paid_failed'; reason: string }
+  | { type: 'gateway_event'; purchase: PurchaseFacts }
+  | { type: 'timer' }
+  | { type: 'cancel_requested'; reason: string }
+  | { type: 'hold'; paused: boolean }
+  | { type: 'retry_now_requested' }
+  | { type: 'token_updated'; token: string }
+  | { type: 'mark_paid_requested'; requestId: string; paidOn?: number; note?: string }
+  | { type: 'settlement_recorded'; index: number; externalId: string }
+  | { type: 'settlement_failed'; index: number; error: string }
+  | { type: 'settlement_retry_requested' };
+
+export type MerchantCycleEvent =
+  | 'cycle.paid'
+  | 'cycle.payment_failed'
+  | 'cycle.action_required'
+  | 'cycle.failed'
+  | 'cycle.pending_too_long'
+  | 'cycle.settlement_failed';
+
+export type CycleCommand =
+  | { type: 'create_purchase' }
+  | { type: 'charge'; purchaseId: string; token: string; attempt: number }
+  | { type: 'read_purchase'; purchaseId: string; purpose: 'poll' | 'confirm' | 'final' }
+  | { type: 'cancel_purchase'; purchaseId: string }
+  | { type: 'mark_paid'; purchaseId: string; paidOn?: number }
+  | { type: 'record_settlement'; index: number; target: SettlementTargetRef; purchaseId: string }
+  | { type: 'notify'; event: MerchantCycleEvent; key: string; data: Record<string, unknown> }
+  | { type: 'alert'; code: string; message: string; severity: 'warning' | 'critical' }
+  | { type: 'report'; final: boolean }
+  | { type: 'finish' };
+
+export interface CycleContext {
+  now: number;
+  policy: DunningPolicy;
+}
+
+export interface CycleDecision {
+  state: CycleMachineState;
+  commands: CycleCommand[];
+}
+
+export function initialCycleState(input: {
+  token: string;
+  amountMinor: number;
+  priorTokenAttempts?: number[];
+  settlementTargets?: SettlementTargetRef[];
+  paused?: boolean;
+}): CycleMachineState {
+  return {
+    status: 'creating',
+    token: input.token,
+    amountMinor: input.amountMinor,
+    purchaseIds: [],
+    lastGatewayUpdate: 0,
+    attempts: [],
+    priorTokenAttempts: [...(input.priorTokenAttempts ?? [])],
+    polls: 0,
+    pendingAlerted: false,
+    merchantConfigRetries: 0,
+    transportFailures: 0,
+    readFailures: 0,
+    createFailures: 0,
+    paused: input.paused ?? false,
+    retryNow: false,
+    tokenChanged: false,
+    needsNewPurchase: false,
+    confirm: false,
+    markPaidAnswers: [],
+    reportedDecline: false,
+    settlementTargets: [...(input.settlementTargets ?? [])],
+    settlement: [],
+    settlementRuns: 0,
+    settlementFailed: false,
+    settlementRetry: false,
+    settlementWindowClosed: false,
+    lateMoneyAlerted: false,
+    finished: false,
+  };
+}
+
+export const currentPurchaseId = (s: CycleMachineState): string | undefined => s.purchaseIds[s.purchaseIds.length - 1];
+
+/** The earliest time a charge may be made after the last attempt (minHoursBetweenAttempts). */
+export function earliestNextAttempt(s: CycleMachineState, policy: DunningPolicy): number {
+  const last = s.attempts[s.attempts.length - 1];
+  return last ? last.at + policy.minHoursBetweenAttempts * HOUR : 0;
+}
+
+/** Why `retryNow` is refused right now, or undefined when it is accepted. */
+export function retryNowRefusal(s: CycleMachineState, ctx: CycleContext): string | undefined {
+  if (s.status !== 'retry_scheduled') return `the cycle is ${s.status}, not retry_scheduled`;
+  if (s.cancel) return 'a cancel was requested';
+  if (s.paused) return 'the subscription is paused';
+  const minAt = earliestNextAttempt(s, ctx.policy);
+  if (minAt > ctx.now)
+    return `the last attempt was less than ${ctx.policy.minHoursBetweenAttempts}h ago; next allowed at ${new Date(minAt).toISOString()}`;
+  const capAt = respectTokenCap(ctx.policy, s.attempts, s.priorTokenAttempts, s.token, ctx.now);
+  if (capAt > ctx.now)
+    return `the token reached ${ctx.policy.maxAttemptsPerToken30Days} attempts in 30 days; next allowed at ${new Date(capAt).toISOString()}`;
+  return undefined;
+}
+
+/** Why `markPaid` is refused right now, or undefined. */
+export function markPaidRefusal(s: CycleMachineState): string | undefined {
+  if (isTerminalCycleStatus(s.status) || s.closing) return `the cycle is already ${s.closing?.status ?? s.status}`;
+  if (s.status === 'pending') return 'a charge is pending at the gateway; its outcome decides';
+  if (s.markPaid) return 'a markPaid request is already being processed';
+  return undefined;
+}
+
+/** Applies one event and plans the next step. Pure: the input state is not modified. */
+export function decideCycle(prev: CycleMachineState, event: CycleEvent, ctx: CycleContext): CycleDecision {
+  const s = cloneCycleState(prev);
+  const out: CycleCommand[] = [];
+  evolve(s, event, ctx, out);
+  if (!s.inFlight && !s.finished) plan(s, ctx, out);
+  return { state: s, commands: out };
+}
+
+export function cloneCycleState(s: CycleMachineState): CycleMachineState {
+  return JSON.parse(JSON.stringify(s)) as CycleMachineState;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Recording what happened
+// ---------------------------------------------------------------------------------------------------------------
+
+function evolve(s: CycleMachineState, e: CycleEvent, ctx: CycleContext, out: CycleCommand[]): void {
+  const now = ctx.now;
+  switch (e.type) {
+    case 'started':
+    case 'timer':
+      return;
+
+    case 'purchase_created':
+      s.inFlight = undefined;
+      s.purchaseIds.push(e.purchase.purchaseId);
+      s.needsNewPurchase = false;
+      s.createFailures = 0;
+      see(s, e.purchase);
+      return;
+
+    case 'purchase_create_failed': {
+      s.inFlight = undefined;
+      if (isTerminalCycleStatus(s.status)) return;
+      s.createFailures++;
+      const at = now + ctx.policy.merchantConfigRetryHours * HOUR;
+      out.push({
+        type: 'alert',
+        code: 'purchase_create_failed',
+        message: `could not create the purchase (failure ${s.createFailures}): ${e.reason}; retrying at ${new Date(at).toISOString()}`,
+        severity: 'critical',
+      });
+      s.nextAttemptAt = at;
+      if (!isTerminalCycleStatus(s.status)) s.status = s.purchaseIds.length ? 'retry_scheduled' : 'creating';
+      return;
+    }
+
+    case 'charged': {
+      s.inFlight = undefined;
+      s.transportFailures = 0;
+      see(s, e.purchase);
+      if (e.outcome === 'paid') {
+        recordAttempt(s, now, 'paid');
+        becomePaid(s, now, e.purchase.purchaseId, out);
+      } else {
+        recordAttempt(s, now, 'pending');
+        startPending(s, now, ctx.policy);
+      }
+      return;
+    }
+
+    case 'charge_declined': {
+      s.inFlight = undefined;
+      s.transportFailures = 0;
+      recordAttempt(s, now, 'declined', e.decline);
+      onDecline(s, e.decline, ctx, out);
+      return;
+    }
+
+    case 'charge_refused': {
+      s.inFlight = undefined;
+      see(s, e.purchase);
+      if (isPaidPurchaseStatus(e.purchase.status)) {
+        becomePaid(s, now, e.purchase.purchaseId, out);
+      } else if (isChargePendingStatus(e.purchase.status)) {
+        startPending(s, now, ctx.policy);
+      } else if (e.purchase.status === 'blocked') {
+        // Blocked by fraud checks: the Purchase refuses charges; a new card gets a fresh Purchase.
+        s.needsNewPurchase = true;
+        const decline: DeclineDetails = {
+          code: e.purchase.declineCode ?? 'blocked',
+          message: e.purchase.declineMessage ?? '',
+          declineClass: 'hard',
+        };
+        if (!s.lastDecline || s.status !== 'action_required') onDecline(s, decline, ctx, out);
+      } else {
+        // Closed at the gateway (expired, cancelled elsewhere): a fresh Purchase for the same period.
+        s.needsNewPurchase = true;
+        out.push({
+          type: 'alert',
+          code: 'purchase_closed',
+          message: `purchase ${e.purchase.purchaseId} is ${e.purchase.status}; a fresh purchase is created for the cycle`,
+          severity: 'warning',
+        });
+      }
+      return;
+    }
+
+    case 'charge_failed': {
+      // The charge call failed without a business answer: the outcome is unknown. The next charge reads the
+      // Purchase first, so nothing is charged twice; cancel and pause are honoured before it.
+      s.inFlight = undefined;
+      if (isTerminalCycleStatus(s.status)) return;
+      s.transportFailures++;
+      if (s.transportFailures <= CYCLE_LIMITS.quickTransportRetries) {
+        s.nextAttemptAt = now + CYCLE_LIMITS.quickTransportRetryBaseMs * 2 ** (s.transportFailures - 1);
+      } else {
+        s.merchantConfigRetries++;
+        s.transportFailures = 0;
+        out.push({ type: 'alert', code: 'gateway_unavailable', message: e.reason, severity: 'critical' });
+        if (s.merchantConfigRetries > ctx.policy.merchantConfigMaxRetries) {
+          close(s, 'failed', `gateway unavailable: ${e.reason}`, 'operations');
+          return;
+        }
+        s.nextAttemptAt = now + ctx.policy.merchantConfigRetryHours * HOUR;
+      }
+      s.status = 'retry_scheduled';
+      return;
+    }
+
+    case 'purchase_read':
+    case 'gateway_event': {
+      if (e.type === 'purchase_read') {
+        s.inFlight = undefined;
+        s.readFailures = 0;
+      }
+      onPurchaseFacts(s, e.purchase, e.type === 'purchase_read', ctx, out);
+      return;
+    }
+
+    case 'purchase_read_failed': {
+      s.inFlight = undefined;
+      s.readFailures++;
+      if (s.readFailures === CYCLE_LIMITS.readFailuresBeforeAlert) {
+        out.push({
+          type: 'alert',
+          code: 'purchase_read_failed',
+          message: `could not read the purchase: ${e.reason}; polling goes on`,
+          severity: 'warning',
+        });
+      }
+      if (s.closing) {
+        // The last re-read failed: the cycle must not close blind. Try again later.
+        s.wakeAt = now + pendingPollDelayMs(ctx.policy, 0);
+        s.nextAttemptAt = s.wakeAt;
+      } else if (s.status === 'pending') {
+        s.nextPollAt = now + pendingPollDelayMs(ctx.policy, s.polls);
+      } else {
+        s.confirm = false;
+      }
+      return;
+    }
+
+    case 'purchase_canceled': {
+      s.inFlight = undefined;
+      see(s, e.purchase);
+      if (isPaidPurchaseStatus(e.purchase.status)) {
+        becomePaid(s, now, e.purchase.purchaseId, out);
+        return;
+      }
+      if (isChargePendingStatus(e.purchase.status)) {
+        startPending(s, now, ctx.policy);
+        return;
+      }
+      if (s.needsNewPurchase && !s.closing && !s.cancel) return; // plan() creates the fresh one
+      if (s.closing) finish(s, s.closing.status, s.closing.reason, s.closing.kind, out, ctx);
+      return;
+    }
+
+    case 'purchase_cancel_failed': {
+      s.inFlight = undefined;
+      out.push({
+        type: 'alert',
+        code: 'purchase_cancel_failed',
+        message: `the purchase could not be cancelled: ${e.reason}`,
+        severity: 'warning',
+      });
+      if (s.needsNewPurchase && !s.closing && !s.cancel) {
+        // Never open a second chargeable Purchase while the first might still take money: retry later.
+        s.nextAttemptAt = now + ctx.policy.merchantConfigRetryHours * HOUR;
+        s.status = 'retry_scheduled';
+        return;
+      }
+      if (s.closing) {
+        // Close only on a read that shows no money: plan() re-reads before the terminal status.
+        s.closing = { ...s.closing };
+        s.purchaseStatus = 'cancel_failed';
+      }
+      return;
+    }
+
+    case 'marked_paid': {
+      s.inFlight = undefined;
+      see(s, e.purchase);
+      const req = s.markPaid;
+      delete s.markPaid;
+      if (req) s.markPaidAnswers.push({ requestId: req.requestId, ok: true });
+      if (!isTerminalCycleStatus(s.status)) {
+        s.paidAt = now;
+        s.paidPurchaseId = e.purchase.purchaseId;
+        s.status = 'marked_paid';
+        clearSchedule(s);
+        out.push({ type: 'notify', event: 'cycle.paid', key: 'paid', data: { markedPaid: true } });
+      }
+      return;
+    }
+
+    case 'mark_paid_failed': {
+      s.inFlight = undefined;
+      const req = s.markPaid;
+      delete s.markPaid;
+      if (req) s.markPaidAnswers.push({ requestId: req.requestId, ok: false, error: e.reason });
+      return;
+    }
+
+    case 'cancel_requested':
+      if (!isTerminalCycleStatus(s.status) && !s.cancel) s.cancel = { reason: e.reason };
+      return;
+
+    case 'hold':
+      s.paused = e.paused;
+      return;
+
+    case 'retry_now_requested':
+      if (retryNowRefusal(s, ctx) === undefined) s.retryNow = true;
+      return;
+
+    case 'token_updated':
+      if (isTerminalCycleStatus(s.status) || !e.token || e.token === s.token) return;
+      s.token = e.token;
+      s.tokenChanged = true;
+      return;
+
+    case 'mark_paid_requested': {
+      const refusal = markPaidRefusal(s);
+      if (refusal) s.markPaidAnswers.push({ requestId: e.requestId, ok: false, error: refusal });
+      else
+        s.markPaid = {
+          requestId: e.requestId,
+          ...(e.paidOn !== undefined ? { paidOn: e.paidOn } : {}),
+          ...(e.note !== undefined ? { note: e.note } : {}),
+        };
+      return;
+    }
+
+    case 'settlement_recorded': {
+      s.inFlight = undefined;
+      const target = s.settlementTargets[e.index];
+      if (target)
+        s.settlement[e.index] = {
+          target: target.kind,
+          status: 'recorded',
+          externalId: e.externalId,
+          destination: target,
+          run: s.settlementRuns + 1,
+        };
+      return;
+    }
+
+    case 'settlement_failed': {
+      s.inFlight = undefined;
+      const target = s.settlementTargets[e.index];
+      if (target)
+        s.settlement[e.index] = {
+          target: target.kind,
+          status: 'failed',
+          error: e.error,
+          destination: target,
+          run: s.settlementRuns + 1,
+        };
+      return;
+    }
+
+    case 'settlement_retry_requested':
+      if (s.settlementFailed && !s.settlementWindowClosed) s.settlementRetry = true;
+      return;
+  }
+}
+
+function see(s: CycleMachineState, p: PurchaseFacts): void {
+  if (p.purchaseId === currentPurchaseId(s)) s.purchaseStatus = p.status;
+  s.lastGatewayUpdate = Math.max(s.lastGatewayUpdate, p.updatedOn);
+}
+
+function recordAttempt(s: CycleMachineState, at: number, outcome: AttemptRecord['outcome'], d?: DeclineDetails): void {
+  const last = s.attempts[s.attempts.length - 1];
+  if (outcome !== 'pending' && last?.outcome === 'pending') {
+    // The outcome of a pending attempt updates that attempt rather than adding one.
+    last.outcome = outcome;
+    if (d) {
+      last.code = d.code;
+      last.declineClass = d.declineClass;
+    }
+    return;
+  }
+  s.attempts.push({
+    at,
+    token: s.token,
+    outcome,
+    ...(d ? { code: d.code, declineClass: d.declineClass } : {}),
+  });
+}
+
+function clearSchedule(s: CycleMachineState): void {
+  delete s.nextAttemptAt;
+  delete s.nextPollAt;
+  delete s.wakeAt;
+  delete s.actionRequiredUntil;
+  s.retryNow = false;
+  s.confirm = false;
+}
+
+function startPending(s: CycleMachineState, now: number, policy: DunningPolicy): void {
+  if (isTerminalCycleStatus(s.status)) return;
+  if (s.status !== 'pending') {
+    s.status = 'pending';
+    s.pendingSince = now;
+    s.polls = 0;
+    s.pendingAlerted = false;
+  }
+  s.nextPollAt = now + pendingPollDelayMs(policy, s.polls);
+  delete s.nextAttemptAt;
+}
+
+function becomePaid(s: CycleMachineState, now: number, purchaseId: string, out: CycleCommand[]): void {
+  if (isTerminalCycleStatus(s.status)) {
+    if (!isPaidCycleStatus(s.status) && !s.lateMoneyAlerted) {
+      s.lateMoneyAlerted = true;
+      out.push({
+        type: 'alert',
+        code: 'paid_after_close',
+        message: `purchase ${purchaseId} is paid but the cycle closed ${s.status}: refund or mark the cycle paid`,
+        severity: 'critical',
+      });
+    }
+    return;
+  }
+  const last = s.attempts[s.attempts.length - 1];
+  if (last?.outcome === 'pending') last.outcome = 'paid';
+  delete s.closing;
+  s.status = 'paid';
+  s.paidAt = now;
+  s.paidPurchaseId = purchaseId;
+  clearSchedule(s);
+  out.push({ type: 'notify', event: 'cycle.paid', key: 'paid', data: { paidAt: new Date(now).toISOString() } });
+}
+
+function onDecline(s: CycleMachineState, d: DeclineDetails, ctx: CycleContext, out: CycleCommand[]): void {
+  if (isTerminalCycleStatus(s.status)) return; // paid meanwhile (a webhook beat the answer)
+  const now = ctx.now;
+  s.lastDecline = d;
+  delete s.pendingSince;
+  delete s.nextPollAt;
+  s.tokenChanged = false;
+  s.retryNow = false;
+  if (d.declineClass === 'already_paid') return; // the next read confirms the payment
+  const decision = decideAfterDecline({
+    policy: ctx.policy,
+    attempts: s.attempts,
+    priorTokenAttempts: s.priorTokenAttempts,
+    now,
+    merchantConfigRetries: s.merchantConfigRetries,
+  });
+  if (d.declineClass === 'merchant_configuration') {
+    s.merchantConfigRetries++;
+    out.push({
+      type: 'alert',
+      code: 'merchant_configuration',
+      message: `decline ${d.code}: fix the merchant account; not counted against the customer`,
+      severity: 'warning',
+    });
+  } else {
+    out.push({
+      type: 'notify',
+      event: 'cycle.payment_failed',
+      key: `payment_failed:${s.attempts.length}`,
+      data: { code: d.code, declineClass: d.declineClass },
+    });
+  }
+  if (decision.action === 'fail') {
+    close(s, 'failed', decision.reason, d.declineClass === 'merchant_configuration' ? 'operations' : 'customer');
+    return;
+  }
+  if (decision.action === 'retry') {
+    s.status = 'retry_scheduled';
+    s.nextAttemptAt = decision.at;
+  } else {
+    s.status = 'action_required';
+    s.actionRequiredUntil = decision.until;
+    delete s.nextAttemptAt;
+    out.push({
+      type: 'notify',
+      event: 'cycle.action_required',
+      key: `action_required:${s.attempts.length}`,
+      data: { code: d.code, until: new Date(decision.until).toISOString() },
+    });
+  }
+  if (!s.reportedDecline) {
+    s.reportedDecline = true;
+    out.push({ type: 'report', final: false });
+  }
+}
+
+function onPurchaseFacts(
+  s: CycleMachineState,
+  p: PurchaseFacts,
+  fromRead: boolean,
+  ctx: CycleContext,
+  out: CycleCommand[],
+): void {
+  const ours = s.purchaseIds.includes(p.purchaseId);
+  if (!ours) return; // another Purchase's event never touches this cycle
+  const current = p.purchaseId === currentPurchaseId(s);
+  if (isPaidPurchaseStatus(p.status)) {
+    see(s, p);
+    if (isPaidCycleStatus(s.status) && s.paidPurchaseId && s.paidPurchaseId !== p.purchaseId) {
+      out.push({
+        type: 'alert',
+        code: 'second_purchase_paid',
+        message: `purchase ${p.purchaseId} is paid although the cycle was paid by ${s.paidPurchaseId}: refund one`,
+        severity: 'critical',
+      });
+      return;
+    }
+    becomePaid(s, ctx.now, p.purchaseId, out);
+    return;
+  }
+  if (!current || isTerminalCycleStatus(s.status)) return;
+  if (!fromRead) {
+    // A webhook is a hint: stale and reordered deliveries are common. Failures are confirmed by a fresh read.
+    if (p.updatedOn < s.lastGatewayUpdate) return;
+    if (isDeclinedPurchaseStatus(p.status) || isClosedPurchaseStatus(p.status)) s.confirm = true;
+    return;
+  }
+  see(s, p);
+  s.confirm = false;
+  if (s.closing) {
+    finish(s, s.closing.status, s.closing.reason, s.closing.kind, out, ctx);
+    return;
+  }
+  if (s.status !== 'pending') return; // a read only concludes a charge the gateway is processing
+  if (isChargePendingStatus(p.status)) {
+    s.polls++;
+    s.nextPollAt = ctx.now + pendingPollDelayMs(ctx.policy, s.polls);
+    return;
+  }
+  if (isDeclinedPurchaseStatus(p.status)) {
+    const code = p.declineCode ?? (p.status === 'blocked' ? 'blocked' : 'unknown_error');
+    const d: DeclineDetails = {
+      code,
+      message: p.declineMessage ?? '',
+      declineClass: p.status === 'blocked' ? 'hard' : classifyDecline(code),
+    };
+    if (p.status === 'blocked') s.needsNewPurchase = true;
+    recordAttempt(s, ctx.now, 'declined', d);
+    onDecline(s, d, ctx, out);
+    return;
+  }
+  if (isClosedPurchaseStatus(p.status)) {
+    const last = s.attempts[s.attempts.length - 1];
+    if (last?.outcome === 'pending') last.outcome = 'declined';
+    s.needsNewPurchase = true;
+    s.status = 'retry_scheduled';
+    s.nextAttemptAt = ctx.now;
+    out.push({
+      type: 'alert',
+      code: 'purchase_closed',
+      message: `purchase ${p.purchaseId} closed (${p.status}) while its charge was pending`,
+      severity: 'warning',
+    });
+  }
+}
+
+/** Starts closing the cycle as failed or canceled: the Purchase is re-read (or cancelled) first. */
+function close(s: CycleMachineState, status: 'failed' | 'canceled', reason: string, kind: 'customer' | 'operations') {
+  s.closing = { status, reason, kind };
+  delete s.nextAttemptAt;
+  delete s.actionRequiredUntil;
+}
+
+function finish(
+  s: CycleMachineState,
+  status: 'failed' | 'canceled',
+  reason: string,
+  kind: 'customer' | 'operations',
+  out: CycleCommand[],
+  _ctx: CycleContext,
+): void {
+  delete s.closing;
+  s.status = status;
+  s.failureReason = reason;
+  s.failureKind = kind;
+  clearSchedule(s);
+  if (status === 'failed') {
+    out.push({ type: 'notify', event: 'cycle.failed', key: 'failed', data: { reason, lastDecline: s.lastDecline } });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Planning the next step (only when no call is in flight)
+// ---------------------------------------------------------------------------------------------------------------
+
+function plan(s: CycleMachineState, ctx: CycleContext, out: CycleCommand[]): void {
+  const now = ctx.now;
+  const purchaseId = currentPurchaseId(s);
+  delete s.wakeAt;
+
+  if (isTerminalCycleStatus(s.status)) {
+    planSettlement(s, now, out);
+    return;
+  }
+
+  // An operator's mark-as-paid runs between calls, never while a charge is pending.
+  if (s.markPaid) {
+    if (purchaseId && s.status !== 'pending') {
+      s.inFlight = 'mark_paid';
+      out.push({
+        type: 'mark_paid',
+        purchaseId,
+        ...(s.markPaid.paidOn !== undefined ? { paidOn: s.markPaid.paidOn } : {}),
+      });
+      return;
+    }
+    const req = s.markPaid;
+    delete s.markPaid;
+    s.markPaidAnswers.push({
+      requestId: req.requestId,
+      ok: false,
+      error: purchaseId ? 'a charge is pending at the gateway' : 'the purchase is not created yet',
+    });
+  }
+
+  if (s.status === 'pending') {
+    planPending(s, ctx, out, purchaseId!);
+    return;
+  }
+
+  if (s.cancel && !s.closing) close(s, 'canceled', s.cancel.reason, 'customer');
+
+  if (s.closing) {
+    if (!purchaseId) {
+      finish(s, s.closing.status, s.closing.reason, s.closing.kind, out, ctx);
+      planSettlement(s, now, out);
+      return;
+    }
+    if (s.nextAttemptAt !== undefined && s.nextAttemptAt > now) {
+      s.wakeAt = s.nextAttemptAt; // a failed re-read waits before the next one
+      return;
+    }
+    delete s.nextAttemptAt;
+    if (s.closing.status === 'canceled' && s.purchaseStatus !== 'cancel_failed' && !isClosed(s)) {
+      s.inFlight = 'cancel_purchase';
+      out.push({ type: 'cancel_purchase', purchaseId });
+    } else {
+      s.inFlight = 'read_purchase';
+      out.push({ type: 'read_purchase', purchaseId, purpose: 'final' });
+    }
+    return;
+  }
+
+  // A webhook hinted at a failure or closure: confirm it with a fresh read before anything else.
+  if (s.confirm && purchaseId) {
+    s.inFlight = 'read_purchase';
+    out.push({ type: 'read_purchase', purchaseId, purpose: 'confirm' });
+    return;
+  }
+
+  if (!purchaseId) {
+    if (s.nextAttemptAt !== undefined && s.nextAttemptAt > now && !s.retryNow) {
+      s.wakeAt = s.nextAttemptAt;
+      return;
+    }
+    s.retryNow = false;
+    delete s.nextAttemptAt;
+    s.status = 'creating';
+    s.inFlight = 'create_purchase';
+    out.push({ type: 'create_purchase' });
+    return;
+  }
+
+  if (s.status === 'action_required') {
+    if (!s.tokenChanged) {
+      if (s.actionRequiredUntil !== undefined && now >= s.actionRequiredUntil) {
+        close(
+          s,
+          'failed',
+          `no new payment method within ${ctx.policy.hardDeclineGraceHours}h after ${s.lastDecline?.code ?? 'a hard decline'}`,
+          'customer',
+        );
+        plan(s, ctx, out);
+        return;
+      }
+      s.wakeAt = s.actionRequiredUntil;
+      return;
+    }
+  }
+
+  if (s.paused) return; // pause holds dunning until resume; the subscription wakes the cycle
+
+  // When may the next charge be made?
+  let dueAt: number;
+  if (s.attempts.length === 0 && s.status !== 'retry_scheduled') dueAt = now;
+  else if (s.tokenChanged || s.retryNow) dueAt = now;
+  else dueAt = s.nextAttemptAt ?? now;
+  dueAt = Math.max(dueAt, earliestNextAttempt(s, ctx.policy));
+  dueAt = respectTokenCap(ctx.policy, s.attempts, s.priorTokenAttempts, s.token, dueAt);
+  if (dueAt > now) {
+    s.wakeAt = dueAt;
+    if (s.status !== 'action_required') {
+      s.status = 'retry_scheduled';
+      s.nextAttemptAt = dueAt;
+    }
+    return;
+  }
+
+  if (s.needsNewPurchase) {
+    if (s.purchaseIds.length >= CYCLE_LIMITS.maxPurchases) {
+      close(s, 'failed', `no chargeable purchase after ${s.purchaseIds.length} purchases`, 'operations');
+      out.push({
+        type: 'alert',
+        code: 'purchase_limit',
+        message: `the cycle created ${s.purchaseIds.length} purchases without a charge; it fails`,
+        severity: 'critical',
+      });
+      plan(s, ctx, out);
+      return;
+    }
+    if (!isClosed(s)) {
+      s.inFlight = 'cancel_purchase';
+      out.push({ type: 'cancel_purchase', purchaseId });
+      return;
+    }
+    s.inFlight = 'create_purchase';
+    out.push({ type: 'create_purchase' });
+    return;
+  }
+
+  s.retryNow = false;
+  s.tokenChanged = false;
+  delete s.nextAttemptAt;
+  delete s.actionRequiredUntil;
+  s.status = 'charging';
+  s.inFlight = 'charge';
+  out.push({ type: 'charge', purchaseId, token: s.token, attempt: s.attempts.length + 1 });
+}
+
+function isClosed(s: CycleMachineState): boolean {
+  return s.purchaseStatus !== undefined && isClosedPurchaseStatus(s.purchaseStatus);
+}
+
+function planPending(s: CycleMachineState, ctx: CycleContext, out: CycleCommand[], purchaseId: string): void {
+  const now = ctx.now;
+  const alertAt = (s.pendingSince ?? now) + ctx.policy.pendingAlertAfterHours * HOUR;
+  if (!s.pendingAlerted && now >= alertAt) {
+    s.pendingAlerted = true;
+    out.push({
+      type: 'alert',
+      code: 'pending_too_long',
+      message: `charge pending for ${ctx.policy.pendingAlertAfterHours}h; still polling`,
+      severity: 'critical',
+    });
+    out.push({
+      type: 'notify',
+      event: 'cycle.pending_too_long',
+      key: 'pending_too_long',
+      data: { pendingSince: new Date(s.pendingSince ?? now).toISOString() },
+    });
+  }
+  const pollAt = s.nextPollAt ?? now;
+  if (s.confirm || now >= pollAt) {
+    s.inFlight = 'read_purchase';
+    out.push({ type: 'read_purchase', purchaseId, purpose: s.confirm ? 'confirm' : 'poll' });
+    return;
+  }
+  s.wakeAt = s.pendingAlerted ? pollAt : Math.min(pollAt, alertAt);
+}
+
+function planSettlement(s: CycleMachineState, now: number, out: CycleCommand[]): void {
+  if (!isPaidCycleStatus(s.status)) {
+    s.finished = true;
+    out.push({ type: 'report', final: true }, { type: 'finish' });
+    return;
+  }
+  const purchaseId = s.paidPurchaseId ?? currentPurchaseId(s);
+  if (s.settlementRuns === 0 || s.settlementRetry) {
+    // A run records every target without a record: all of them first, the failed ones on an operator's retry.
+    const next = s.settlementTargets.findIndex((_t, i) => {
+      const r = s.settlement[i];
+      return !r || (r.status === 'failed' && (r.run ?? 0) <= s.settlementRuns);
+    });
+    if (next >= 0 && purchaseId) {
+      s.inFlight = 'record_settlement';
+      out.push({ type: 'record_settlement', index: next, target: s.settlementTargets[next]!, purchaseId });
+      return;
+    }
+    s.settlementRuns++;
+    s.settlementRetry = false;
+    const failed = s.settlement.filter((r) => r.status === 'failed');
+    s.settlementFailed = failed.length > 0;
+    if (s.settlementFailed) {
+      out.push({
+        type: 'alert',
+        code: 'settlement_failed',
+        message: `paid, but settlement failed in ${failed.map((r) => `${r.target} (${r.error ?? ''})`).join('; ')}; retry with retrySettlement`,
+        severity: 'critical',
+      });
+      out.push({
+        type: 'notify',
+        event: 'cycle.settlement_failed',
+        key: `settlement_failed:${s.settlementRuns}`,
+        data: { targets: failed.map((r) => ({ target: r.target, error: r.error })), run: s.settlementRuns },
+      });
+      s.settlementDeadline ??= now + CYCLE_LIMITS.settlementRetryWindowHours * HOUR;
+    }
+    // The subscription learns the outcome (and what was written) at the end of every run.
+    out.push({ type: 'report', final: true });
+  }
+  if (s.settlementFailed && !s.settlementWindowClosed) {
+    const deadline = s.settlementDeadline ?? now;
+    if (now < deadline) {
+      s.wakeAt = deadline; // stays open (status paid) for an operator's retry
+      return;
+    }
+    s.settlementWindowClosed = true;
+  }
+  s.finished = true;
+  out.push({ type: 'finish' });
+}
