@@ -4,7 +4,7 @@
  * them (safe, because the charge reads the Purchase before charging).
  */
 import { ApplicationFailure } from '@temporalio/common';
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { classifyDecline } from '../domain/declines';
 import type { LineItem } from '../shared/billing-cycle';
 import { FailureType, type ChargeDeclinedDetails } from '../shared/errors';
@@ -148,28 +148,75 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
       }
     },
 
+    /**
+     * Records an out-of-band payment. Reads first (a retry after a lost answer finds the Purchase paid), and
+     * `purchase_already_paid_for` means paid.
+     */
     async markPurchasePaid(input: { purchaseId: string; paidOn?: number }): Promise<PurchaseSnapshot> {
       try {
+        const current = snapshotOf(await qorepay.getPurchase(input.purchaseId));
+        if (isPaidStatus(current.status)) return current;
         return snapshotOf(await qorepay.markAsPaid(input.purchaseId, input.paidOn));
       } catch (err) {
+        if (isQorePayError(err) && err.kind === 'AlreadyPaid') {
+          const p = snapshotOf(await qorepay.getPurchase(input.purchaseId));
+          if (isPaidStatus(p.status)) return p;
+        }
         throw toActivityFailure(err);
       }
     },
 
-    /** Refunds a paid Purchase, fully or partly. Refunding twice is refused by the gateway (nothing refundable). */
-    async refundPurchase(input: { purchaseId: string; amountMinor?: number }): Promise<RefundOutcome> {
+    /**
+     * Refunds a paid Purchase, fully or partly, never more than it has left. Reads first: the gateway's
+     * `refundable_amount` caps the amount, and a retry of this activity (after a lost answer or a crash) finds the
+     * refund Payment its earlier attempt made among the Purchase's history instead of refunding again.
+     */
+    async refundPurchase(input: {
+      purchaseId: string;
+      amountMinor?: number;
+      /** What the engine believes is left to refund. */
+      refundableMinor: number;
+      /** Refund Payments the engine already knows for this Purchase. */
+      knownPaymentIds: string[];
+    }): Promise<RefundOutcome> {
       try {
-        const r = await qorepay.refundPurchase(input.purchaseId, input.amountMinor);
+        const p = await qorepay.getPurchase(input.purchaseId);
+        if (activityAttempt() > 1) {
+          const known = new Set(input.knownPaymentIds);
+          const earlier = refundPaymentIds(p).filter((id) => !known.has(id));
+          const last = earlier[earlier.length - 1];
+          if (last) {
+            log.warn('refund found from an earlier attempt; not refunding again', { purchaseId: input.purchaseId });
+            return {
+              purchaseId: input.purchaseId,
+              paymentId: last,
+              status: 'success',
+              amountMinor: input.amountMinor ?? input.refundableMinor,
+            };
+          }
+          if (p.status === 'pending_refund') return { purchaseId: input.purchaseId, status: p.status };
+        }
+        const refundable = p.refundable_amount ?? 0;
+        const amount = input.amountMinor ?? Math.min(refundable, input.refundableMinor);
+        if (refundable <= 0 || amount <= 0 || amount > refundable || amount > input.refundableMinor) {
+          throw ApplicationFailure.create({
+            type: FailureType.RefundRefused,
+            nonRetryable: true,
+            message: `refund of ${amount} refused: the purchase has ${Math.min(refundable, input.refundableMinor)} left to refund (status ${p.status})`,
+          });
+        }
+        const r = await qorepay.refundPurchase(input.purchaseId, amount);
         if (r.kind === 'payment') {
           return {
             purchaseId: input.purchaseId,
             paymentId: r.payment.id,
             status: r.payment.status ?? 'success',
-            ...(typeof r.payment.payment?.amount === 'number' ? { amountMinor: r.payment.payment.amount } : {}),
+            amountMinor: typeof r.payment.payment?.amount === 'number' ? r.payment.payment.amount : amount,
           };
         }
-        return { purchaseId: input.purchaseId, status: r.purchase.status };
+        return { purchaseId: input.purchaseId, status: r.purchase.status, amountMinor: amount };
       } catch (err) {
+        if (err instanceof ApplicationFailure) throw err;
         throw toActivityFailure(err);
       }
     },
@@ -200,6 +247,22 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
       }
     },
   };
+}
+
+/** Ids of the refund Payments a Purchase's status history points at, oldest first. */
+function refundPaymentIds(p: Purchase): string[] {
+  return (p.status_history ?? [])
+    .filter((h) => h.related_object?.type === 'payment' && (h.status === 'refunded' || h.status === 'pending_refund'))
+    .map((h) => h.related_object!.id);
+}
+
+/** The attempt number of the running activity (1 outside an activity, e.g. in unit tests). */
+function activityAttempt(): number {
+  try {
+    return Context.current().info.attempt;
+  } catch {
+    return 1;
+  }
 }
 
 function declined(details: ChargeDeclinedDetails): ApplicationFailure {

@@ -38,6 +38,11 @@ export interface RecordSettlementInput {
   purchaseId: string;
   amountMinor: number;
   currency: string;
+  /**
+   * Idempotency reference of the record when it is not the first for this cycle (a settlement restored after a
+   * chargeback was reversed): it replaces the cycle id in ActivePlatform's comment and the purchase id in Gormic's ref.
+   */
+  reference?: string;
 }
 
 export interface SettlementWrite {
@@ -152,7 +157,7 @@ export function createSettlementActivities(clients: SettlementClients) {
         if (target.kind === 'activeplatform') {
           const ap = activePlatform();
           const accountId = accountIdOf(target);
-          const comment = activePlatformSettlementComment(input.cycleId);
+          const comment = activePlatformSettlementComment(input.reference ?? input.cycleId);
           let payment = await ap.findPaymentByComment(accountId, comment);
           const created = payment === null;
           payment ??= await ap.createPayment({
@@ -172,9 +177,9 @@ export function createSettlementActivities(clients: SettlementClients) {
           return { target: target.kind, status: 'recorded', externalId: String(payment.id), created };
         }
         const g = gormic();
-        const existing = (await g.findPaymentsByTransactionRef(target.orderId, input.purchaseId)).find(
-          (p) => p.type === 'receipt',
-        );
+        const existing = (
+          await g.findPaymentsByTransactionRef(target.orderId, input.reference ?? input.purchaseId)
+        ).find((p) => p.type === 'receipt');
         if (existing) {
           log.info('settlement found', { target: target.kind, externalId: existing.id });
           return { target: target.kind, status: 'recorded', externalId: existing.id, created: false };
@@ -185,7 +190,7 @@ export function createSettlementActivities(clients: SettlementClients) {
           status: 'complete',
           amountMinor: input.amountMinor,
           currency: input.currency,
-          transactionRef: input.purchaseId,
+          transactionRef: input.reference ?? input.purchaseId,
           note: `QorePay purchase ${input.purchaseId} (${input.cycleId})`,
           attrs: { cycleId: input.cycleId },
           ...(target.methodId ? { methodId: target.methodId } : {}),

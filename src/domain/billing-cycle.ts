@@ -656,6 +656,12 @@ function onDecline(s: CycleMachineState, d: DeclineDetails, ctx: CycleContext, o
   s.tokenChanged = false;
   s.retryNow = false;
   if (d.declineClass === 'already_paid') return; // the next read confirms the payment
+  if (s.cancel) {
+    // Canceled while the charge was pending: no dunning, no decline notices; plan() closes the cycle.
+    s.status = 'retry_scheduled';
+    delete s.nextAttemptAt;
+    return;
+  }
   const decision = decideAfterDecline({
     policy: ctx.policy,
     attempts: s.attempts,

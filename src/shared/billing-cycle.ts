@@ -3,21 +3,17 @@
  * (subscription, period); its id is also the QorePay Purchase `reference`.
  */
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { CycleStatus, SettlementTargetRef } from '../domain/billing-cycle';
 import type { DunningPolicy, AttemptRecord } from '../domain/dunning';
 
-export type CycleStatus =
-  | 'creating'
-  | 'charging'
-  | 'pending'
-  | 'retry_scheduled'
-  | 'action_required'
-  | 'paid'
-  | 'marked_paid'
-  | 'failed'
-  | 'canceled';
-
-export const TERMINAL_CYCLE_STATUSES: readonly CycleStatus[] = ['paid', 'marked_paid', 'failed', 'canceled'];
-export const isTerminalCycleStatus = (s: CycleStatus): boolean => TERMINAL_CYCLE_STATUSES.includes(s);
+// Statuses are defined once, by the machine that moves between them.
+export {
+  CYCLE_STATUSES,
+  TERMINAL_CYCLE_STATUSES,
+  isTerminalCycleStatus,
+  isPaidCycleStatus,
+  type CycleStatus,
+} from '../domain/billing-cycle';
 
 export const SUBSCRIPTION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
@@ -38,9 +34,7 @@ export interface LineItem {
   quantity: number;
 }
 
-export type SettlementTarget =
-  | { kind: 'activeplatform'; accountId: string; paymentMethodId: number }
-  | { kind: 'gormic'; orderId: string; methodId?: string; customerUid?: string };
+export type SettlementTarget = SettlementTargetRef;
 
 /** Everything one period needs; no secrets (API keys live in the worker's config, never in history). */
 export interface BillingCycleInput {
@@ -62,6 +56,8 @@ export interface BillingCycleInput {
   settlementTargets?: SettlementTarget[];
   /** Attempts made with the same token by other cycles (epoch ms), for the rolling 30-day cap. */
   priorTokenAttempts?: number[];
+  /** The subscription was paused when the cycle started: it holds its charges until resumed. */
+  paused?: boolean;
 }
 
 export interface CycleAttemptView extends Omit<AttemptRecord, 'at'> {
@@ -100,6 +96,12 @@ export interface BillingCycleState {
   settlementFailed: boolean;
   /** A cancel was asked for and waits for a pending charge's outcome. */
   cancelRequested: boolean;
+  /** Charges are held while the subscription is paused. */
+  paused: boolean;
+  /** Every Purchase created for the cycle, the current one last (a blocked or closed one is replaced). */
+  purchaseIds: string[];
+  /** The call the cycle is making right now, if any. */
+  inFlight?: string;
 }
 
 export interface BillingCycleResult {
@@ -111,6 +113,11 @@ export interface BillingCycleResult {
   attempts: number;
   failureReason?: string;
   settlementFailed: boolean;
+}
+
+/** The subscription holds (paused) or releases a cycle's charges. */
+export interface HoldCycleInput {
+  paused: boolean;
 }
 
 /** A verified gateway event after the ingress re-read the Purchase (the gateway is the truth, the webhook a hint). */
@@ -150,3 +157,5 @@ export const cycleStateQuery = defineQuery<BillingCycleState>('state');
 export const retrySettlementUpdate = defineUpdate<BillingCycleState, []>('retrySettlement');
 /** Cancel as a signal, for the subscription workflow (workflows cannot send updates to other workflows). */
 export const cancelCycleSignal = defineSignal<[CancelCycleInput]>('cancelRequested');
+/** Pause and resume, from the subscription; also a harmless ping that tells the subscription the cycle is alive. */
+export const holdCycleSignal = defineSignal<[HoldCycleInput]>('hold');

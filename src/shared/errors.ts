@@ -13,6 +13,17 @@ export const FailureType = {
   NotificationRejected: 'NotificationRejected',
   /** The purchase cannot be charged any more (cancelled, expired). */
   PurchaseNotChargeable: 'PurchaseNotChargeable',
+  /** A refund the gateway cannot make (nothing refundable, amount above what is left). */
+  RefundRefused: 'RefundRefused',
+  /** Transport failures, retried by Temporal. */
+  GatewayTransient: 'GatewayTransient',
+  GatewayRateLimited: 'GatewayRateLimited',
+  UnexpectedError: 'UnexpectedError',
+  // Raised by workflow update handlers to the caller.
+  CycleTerminal: 'CycleTerminal',
+  MarkPaidRefused: 'MarkPaidRefused',
+  RefundFailed: 'RefundFailed',
+  ChargebackFailed: 'ChargebackFailed',
 } as const;
 export type FailureType = (typeof FailureType)[keyof typeof FailureType];
 

@@ -7,6 +7,7 @@ export type MerchantEventType =
   | 'cycle.pending_too_long'
   | 'cycle.settlement_failed'
   | 'cycle.refunded'
+  | 'cycle.chargeback_reversed'
   | 'subscription.past_due'
   | 'subscription.unpaid'
   | 'subscription.canceled'

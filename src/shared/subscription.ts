@@ -5,17 +5,26 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { BillingSchedule } from '../domain/calendar';
 import type { DunningPolicy } from '../domain/dunning';
-import type { CycleStatus, LineItem, SettlementRecord, SettlementTarget } from './billing-cycle';
+import type {
+  CycleReport,
+  CycleSummary,
+  EscalationPolicy,
+  PaymentEventRecord,
+  SettlementReversalRecord,
+  SubscriptionMachineState,
+  SubscriptionStatus,
+} from '../domain/subscription';
+import type { LineItem, SettlementTarget } from './billing-cycle';
 
-export type SubscriptionStatus = 'trialing' | 'active' | 'past_due' | 'paused' | 'unpaid' | 'canceled';
-export const SUBSCRIPTION_STATUSES: readonly SubscriptionStatus[] = [
-  'trialing',
-  'active',
-  'past_due',
-  'paused',
-  'unpaid',
-  'canceled',
-];
+export {
+  SUBSCRIPTION_STATUSES,
+  type SubscriptionStatus,
+  type EscalationPolicy,
+  type CycleSummary,
+  type PaymentEventRecord,
+  type SettlementReversalRecord,
+  type CycleReport as CycleUpdate,
+} from '../domain/subscription';
 
 export function subscriptionWorkflowId(subscriptionId: string): string {
   return `subscription:${subscriptionId}`;
@@ -27,9 +36,6 @@ export interface Plan {
   currency: string;
   lineItems: LineItem[];
 }
-
-/** What happens after a cycle finally fails: stop starting new cycles (`unpaid`), cancel, or keep billing. */
-export type EscalationPolicy = 'mark_unpaid' | 'cancel' | 'keep_past_due';
 
 /** The terms a merchant registers; creating twice with the same id and the same terms is idempotent. */
 export interface SubscriptionTerms {
@@ -50,44 +56,6 @@ export interface SubscriptionTerms {
 
 export interface SubscriptionInput extends SubscriptionTerms {
   subscriptionId: string;
-}
-
-export interface CycleSummary {
-  cycleId: string;
-  periodIndex: number;
-  periodStart: string;
-  status: CycleStatus;
-  purchaseId?: string;
-  amountMinor: number;
-  failureReason?: string;
-  currency?: string;
-  /** What the cycle wrote into its settlement targets (reversed on refund and chargeback). */
-  settlement?: SettlementRecord[];
-}
-
-/** A settlement reversal written (or attempted) for one (cycle, payment event, target). */
-export interface SettlementReversalRecord {
-  /** `{cycleId}:refund:{paymentId|full}` or `{cycleId}:chargeback`: one reversal per key and target. */
-  key: string;
-  cycleId: string;
-  kind: 'refund' | 'chargeback';
-  target: SettlementTarget['kind'];
-  /** Index of the record in the cycle's settlement list. */
-  targetIndex: number;
-  status: 'reversed' | 'failed';
-  amountMinor: number;
-  externalId?: string;
-  error?: string;
-  at: string;
-}
-
-export interface PaymentEventRecord {
-  kind: 'refund' | 'chargeback' | 'chargeback_reversed';
-  cycleId: string;
-  purchaseId: string;
-  paymentId?: string;
-  amountMinor?: number;
-  at: string;
 }
 
 export interface SubscriptionState {
@@ -111,29 +79,8 @@ export interface SubscriptionState {
   paymentMethod: string;
 }
 
-/** The state carried across continue-as-new (full, unlike the query view). */
-export interface SubscriptionCarryOver {
-  status: SubscriptionStatus;
-  recurringToken: string;
-  plan: Plan;
-  pendingPlan?: Plan;
-  nextPeriodIndex: number;
-  cancelAtPeriodEnd: boolean;
-  /** Epoch ms when a cancel at period end takes effect (the end of the period current when it was asked). */
-  cancelAt?: number;
-  cancelReason?: string;
-  canceledAt?: string;
-  recentCycles: CycleSummary[];
-  paymentEvents: PaymentEventRecord[];
-  /** Optional so carry-overs from before settlement reversal continue unchanged. */
-  settlementReversals?: SettlementReversalRecord[];
-  cyclesInFlight: { cycleId: string; periodIndex: number; periodStart: string; amountMinor: number }[];
-  /** Epoch ms of recent attempts with the current token (per-token 30-day cap). */
-  tokenAttempts: number[];
-  /** Cycles in dunning that keep the subscription past_due. */
-  failingCycles?: string[];
-  statusBeforePause?: SubscriptionStatus;
-}
+/** The state carried across continue-as-new: the machine's whole state. */
+export type SubscriptionCarryOver = SubscriptionMachineState;
 
 export interface CancelSubscriptionInput {
   mode: 'now' | 'period_end';
@@ -184,19 +131,4 @@ export const paymentEventSignal = defineSignal<[PaymentEventSignal]>('paymentEve
 export const subscriptionStateQuery = defineQuery<SubscriptionState>('subscriptionState');
 
 /** Sent by a billing cycle to its subscription: on its first decline, and when it finishes. */
-export interface CycleUpdate {
-  cycleId: string;
-  periodIndex: number;
-  status: CycleStatus;
-  final: boolean;
-  purchaseId?: string;
-  amountMinor: number;
-  failureReason?: string;
-  /** Epoch ms of the charge attempts the cycle made (per-token 30-day cap across cycles). */
-  attemptTimes: number[];
-  token: string;
-  currency?: string;
-  /** Settlement records of a paid cycle (final updates only; sent again after an operator's settlement retry). */
-  settlement?: SettlementRecord[];
-}
-export const cycleUpdateSignal = defineSignal<[CycleUpdate]>('cycleUpdate');
+export const cycleUpdateSignal = defineSignal<[CycleReport]>('cycleUpdate');

@@ -1,35 +1,44 @@
 /**
- * Subscription: one long-lived execution per subscription. Waits for each due date (from the anchor, in the
- * subscription's time zone), starts one billing cycle per period as a child workflow, applies escalation when a cycle
- * fails, and takes the merchant's changes as validated updates. Continues as new when Temporal suggests it; cycles in
- * flight are abandoned children that report back by signal, so nothing is lost across runs.
+ * Subscription: one long-lived execution per subscription. The decisions live in `decideSubscription`
+ * (src/domain/subscription.ts); this workflow interprets them. Handlers validate and record; one main loop runs every
+ * call (starting a cycle, signalling one, refunds, chargebacks, settlement reversals) one at a time and feeds the
+ * answers back. Continues as new when Temporal suggests it, carrying the machine's whole state: cycles in flight,
+ * queued reversals and refund requests are never dropped.
  */
 import {
+  ApplicationFailure,
   ParentClosePolicy,
   allHandlersFinished,
   condition,
   continueAsNew,
+  currentUpdateInfo,
   getExternalWorkflowHandle,
   log,
-  proxyActivities,
   setHandler,
   startChild,
   upsertSearchAttributes,
+  uuid4,
   workflowInfo,
-  ApplicationFailure,
-  ActivityFailure,
 } from '@temporalio/workflow';
-import { notifications } from './notifications';
-import type { BillingActivities } from '../activities';
-import { describePeriod, periodIndexAt, periodStart, trialEnd } from '../domain/calendar';
+import { periodStart } from '../domain/calendar';
 import { DEFAULT_DUNNING_POLICY, type DunningPolicy } from '../domain/dunning';
 import {
+  chargebackRefusal,
+  decideSubscription,
+  initialSubscriptionState,
+  refundRefusal,
+  type SubscriptionCall,
+  type SubscriptionCommand,
+  type SubscriptionEvent,
+  type SubscriptionMachineState,
+} from '../domain/subscription';
+import {
   cancelCycleSignal,
-  cycleWorkflowId,
+  holdCycleSignal,
   paymentMethodUpdatedSignal,
   type BillingCycleInput,
 } from '../shared/billing-cycle';
-import type { MerchantEventType } from '../shared/notifications';
+import { FailureType } from '../shared/errors';
 import {
   BILLING_STATUS,
   CUSTOMER_ID,
@@ -51,45 +60,17 @@ import {
   type CancelSubscriptionInput,
   type ChangePlanInput,
   type ChargebackInput,
-  type CycleSummary,
   type PaymentEventRecord,
   type RefundInput,
-  type SettlementReversalRecord,
   type SubscriptionCarryOver,
   type SubscriptionInput,
   type SubscriptionState,
-  type SubscriptionStatus,
   type UpdatePaymentMethodInput,
 } from '../shared/subscription';
+import * as act from './activity-proxies';
 import { billingCycleWorkflow } from './billing-cycle';
 
-const RECENT_CYCLES_KEPT = 24;
-const SETTLEMENT_REVERSALS_KEPT = 100;
-const PAYMENT_EVENTS_KEPT = 50;
-const DAY = 24 * 60 * 60 * 1000;
-
-const gateway = proxyActivities<BillingActivities>({
-  startToCloseTimeout: '30s',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '1m',
-    maximumAttempts: 6,
-    nonRetryableErrorTypes: ['GatewayRejected', 'ChargeDeclined'],
-  },
-});
-
-/** Reversal writes check before writing (safe to retry); a business refusal is final and alerted. */
-const settlementActivities = proxyActivities<BillingActivities>({
-  startToCloseTimeout: '30s',
-  retry: {
-    initialInterval: '2s',
-    backoffCoefficient: 2,
-    maximumInterval: '1m',
-    maximumAttempts: 8,
-    nonRetryableErrorTypes: ['SettlementRejected'],
-  },
-});
+type SideCommand = Extract<SubscriptionCommand, { type: 'notify' | 'alert' }>;
 
 export async function subscriptionWorkflow(
   input: SubscriptionInput,
@@ -99,279 +80,98 @@ export async function subscriptionWorkflow(
   const selfId = workflowInfo().workflowId;
   const schedule = input.schedule;
   const dunning: DunningPolicy = { ...DEFAULT_DUNNING_POLICY, ...(input.dunning ?? {}) };
-  const escalation = input.escalation ?? 'mark_unpaid';
-  const firstDue = periodStart(schedule, 0);
-  const trialEndsAt = trialEnd(schedule);
-
-  // ---- state (carried across continue-as-new) ----
-  const s: SubscriptionCarryOver = carry ?? {
-    status: trialEndsAt !== null && Date.now() < trialEndsAt ? 'trialing' : 'active',
-    recurringToken: input.recurringToken,
-    plan: input.plan,
-    nextPeriodIndex: 0,
-    cancelAtPeriodEnd: false,
-    recentCycles: [],
-    paymentEvents: [],
-    cyclesInFlight: [],
-    tokenAttempts: [],
-  };
-  let wake = false; // set by handlers so the due-date wait re-evaluates at once
-  const failingCycles = new Set<string>(s.failingCycles ?? []);
-
-  const view = (): SubscriptionState => ({
+  const ctx = () => ({
     subscriptionId,
-    customerId: input.customerId,
-    status: s.status,
-    plan: s.plan,
+    now: Date.now(),
     schedule,
-    nextPeriodIndex: s.nextPeriodIndex,
-    cancelAtPeriodEnd: s.cancelAtPeriodEnd,
-    cyclesInFlight: s.cyclesInFlight.map((c) => c.cycleId),
-    recentCycles: s.recentCycles,
-    paymentEvents: s.paymentEvents,
-    ...(s.settlementReversals?.length ? { settlementReversals: s.settlementReversals } : {}),
-    paymentMethod: `…${s.recurringToken.slice(-4)}`,
-    ...(s.pendingPlan ? { pendingPlan: s.pendingPlan } : {}),
-    ...(s.status !== 'canceled' && !(input.maxPeriods !== undefined && s.nextPeriodIndex >= input.maxPeriods)
-      ? { nextChargeAt: new Date(periodStart(schedule, s.nextPeriodIndex)).toISOString() }
-      : {}),
-    ...(s.canceledAt ? { canceledAt: s.canceledAt } : {}),
-    ...(s.cancelReason ? { cancelReason: s.cancelReason } : {}),
+    escalation: input.escalation ?? 'mark_unpaid',
+    maxPeriods: input.maxPeriods,
   });
 
+  let state: SubscriptionMachineState =
+    carry ??
+    initialSubscriptionState({ recurringToken: input.recurringToken, plan: input.plan, schedule, now: Date.now() });
+  const calls: SubscriptionCall[] = [];
+  const outbox: SideCommand[] = [];
+
+  const apply = (event: SubscriptionEvent): void => {
+    const d = decideSubscription(state, event, ctx());
+    state = d.state;
+    for (const c of d.commands) {
+      if (c.type === 'notify' || c.type === 'alert') outbox.push(c);
+      else if (c.type !== 'finish') calls.push(c);
+    }
+    publish();
+    if (outbox.length) void drain();
+  };
+
+  const nextChargeAt = (): string | undefined =>
+    state.status !== 'canceled' && !(input.maxPeriods !== undefined && state.nextPeriodIndex >= input.maxPeriods)
+      ? new Date(periodStart(schedule, state.nextPeriodIndex)).toISOString()
+      : undefined;
+
+  let published = { status: '', next: '' };
   const publish = (): void => {
-    const next = view().nextChargeAt;
+    const next = state.status === 'paused' || state.status === 'unpaid' ? '' : (nextChargeAt() ?? '');
+    if (published.status === state.status && published.next === next) return;
+    published = { status: state.status, next };
     upsertSearchAttributes([
-      { key: SUBSCRIPTION_STATUS, value: s.status },
-      { key: NEXT_CHARGE_AT, value: next && s.status !== 'paused' && s.status !== 'unpaid' ? new Date(next) : null },
+      { key: SUBSCRIPTION_STATUS, value: state.status },
+      { key: NEXT_CHARGE_AT, value: next ? new Date(next) : null },
     ]);
   };
 
-  const setStatus = (next: SubscriptionStatus): void => {
-    if (s.status === next) return;
-    log.info('subscription status', { from: s.status, to: next });
-    s.status = next;
-    publish();
-  };
-
-  const notify = async (type: MerchantEventType, data: Record<string, unknown> = {}, key = ''): Promise<void> => {
-    try {
-      await notifications.notifyMerchant({
-        id: `${selfId}:${type}:${key || s.nextPeriodIndex}`,
-        type,
-        subscriptionId,
-        data: { status: s.status, ...data },
-      });
-    } catch (err) {
-      log.warn('merchant notification failed', { type, error: err instanceof Error ? err.message : String(err) });
-    }
-  };
-
-  const signalCycles = async (fn: (cycleId: string) => Promise<void>): Promise<void> => {
-    for (const c of s.cyclesInFlight) {
-      try {
-        await fn(c.cycleId);
-      } catch (err) {
-        log.info('cycle not signaled (already closed?)', { cycleId: c.cycleId, error: String(err) });
-      }
-    }
-  };
-
-  const cancelCyclesInFlight = async (reason: string): Promise<void> =>
-    signalCycles((id) => getExternalWorkflowHandle(id).signal(cancelCycleSignal, { reason }));
-
-  const cancelSubscription = async (reason: string): Promise<void> => {
-    s.canceledAt = new Date(Date.now()).toISOString();
-    s.cancelReason = reason;
-    s.cancelAtPeriodEnd = false;
-    delete s.cancelAt;
-    setStatus('canceled');
-    await cancelCyclesInFlight(`subscription canceled: ${reason}`);
-    await notify('subscription.canceled', { reason }, 'canceled');
-  };
-
-  const findCycle = (cycleId: string): CycleSummary | undefined => s.recentCycles.find((c) => c.cycleId === cycleId);
-
-  const recordPaymentEvent = (e: PaymentEventRecord): boolean => {
-    if (e.paymentId && s.paymentEvents.some((x) => x.paymentId === e.paymentId && x.kind === e.kind)) return false;
-    s.paymentEvents.push(e);
-    if (s.paymentEvents.length > PAYMENT_EVENTS_KEPT)
-      s.paymentEvents.splice(0, s.paymentEvents.length - PAYMENT_EVENTS_KEPT);
-    return true;
-  };
-
-  /**
-   * Writes the reversal of a refunded or charged-back cycle into each target it was settled in: once per
-   * (cycle, payment event, target), whether the event came from the API, a webhook, or both.
-   */
-  const reversing = new Set<string>();
-  const pendingReversals: {
-    cycleId: string;
-    kind: 'refund' | 'chargeback';
-    paymentId?: string;
-    amountMinor?: number;
-  }[] = [];
-  const reverseSettlement = async (
-    cycleId: string,
-    kind: 'refund' | 'chargeback',
-    paymentId: string | undefined,
-    amountMinor: number | undefined,
-  ): Promise<SettlementReversalRecord[]> => {
-    const cycle = findCycle(cycleId);
-    const records = cycle?.settlement ?? [];
-    if (!cycle?.purchaseId || records.length === 0) return [];
-    const key = kind === 'chargeback' ? `${cycleId}:chargeback` : `${cycleId}:refund:${paymentId ?? 'full'}`;
-    if (reversing.has(key)) return [];
-    reversing.add(key);
-    const reversals = (s.settlementReversals ??= []);
-    const written: SettlementReversalRecord[] = [];
-    try {
-      await Promise.all(
-        records.map(async (rec, targetIndex) => {
-          if (rec.status !== 'recorded' || !rec.externalId || !rec.destination) return;
-          const mine = reversals.filter((r) => r.cycleId === cycleId && r.targetIndex === targetIndex);
-          if (mine.some((r) => r.key === key && r.status === 'reversed')) return;
-          const remaining =
-            cycle.amountMinor - mine.filter((r) => r.status === 'reversed').reduce((sum, r) => sum + r.amountMinor, 0);
-          const amount = Math.min(kind === 'refund' ? (amountMinor ?? remaining) : remaining, remaining);
-          if (amount <= 0) return;
-          const base = { key, cycleId, kind, target: rec.target, targetIndex, amountMinor: amount };
-          let record: SettlementReversalRecord;
-          try {
-            const w = await settlementActivities.reverseSettlement({
-              cycleId,
-              target: rec.destination,
-              purchaseId: cycle.purchaseId!,
-              externalId: rec.externalId,
-              amountMinor: amount,
-              currency: cycle.currency ?? s.plan.currency,
-              kind,
-              // The external key follows the workflow's: one chargeback per cycle, whichever path reported it.
-              ...(kind === 'refund' && paymentId ? { paymentId } : {}),
-            });
-            record = { ...base, status: 'reversed', externalId: w.externalId, at: new Date(Date.now()).toISOString() };
-          } catch (err) {
-            const error = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
-            record = { ...base, status: 'failed', error, at: new Date(Date.now()).toISOString() };
-            try {
-              await notifications.alertOperations({
-                code: 'settlement_reversal_failed',
-                message: `${kind} of ${cycleId} could not be reversed in ${rec.target}: ${error}`,
-                severity: 'critical',
-                workflowId: selfId,
-                details: { cycleId, target: rec.target, externalId: rec.externalId },
-              });
-            } catch (alertErr) {
-              log.error('operations alert failed', { error: String(alertErr) });
-            }
-          }
-          const at = reversals.findIndex((r) => r.key === key && r.targetIndex === targetIndex);
-          if (at >= 0) reversals.splice(at, 1);
-          reversals.push(record);
-          written.push(record);
-        }),
-      );
-      if (reversals.length > SETTLEMENT_REVERSALS_KEPT)
-        reversals.splice(0, reversals.length - SETTLEMENT_REVERSALS_KEPT);
-    } finally {
-      reversing.delete(key);
-    }
-    return written;
-  };
-
-  const runPendingReversals = async (): Promise<void> => {
-    while (pendingReversals.length) {
-      const r = pendingReversals.shift()!;
-      await reverseSettlement(r.cycleId, r.kind, r.paymentId, r.amountMinor);
-    }
-  };
-
-  // ---- handlers ----
-  setHandler(subscriptionStateQuery, view);
-
-  setHandler(cycleUpdateSignal, (u) => {
-    if (u.token === s.recurringToken) {
-      const cutoff = Date.now() - 30 * DAY;
-      s.tokenAttempts = [...new Set([...s.tokenAttempts, ...u.attemptTimes])]
-        .filter((t) => t >= cutoff)
-        .sort((a, b) => a - b);
-    }
-    if (!u.final) {
-      failingCycles.add(u.cycleId);
-      if (s.status === 'active' || s.status === 'trialing') {
-        setStatus('past_due');
-        pendingNotifications.push(['subscription.past_due', { cycleId: u.cycleId, cycleStatus: u.status }, u.cycleId]);
-      }
-      wake = true;
-      return;
-    }
-    const inFlight = s.cyclesInFlight.find((c) => c.cycleId === u.cycleId);
-    s.cyclesInFlight = s.cyclesInFlight.filter((c) => c.cycleId !== u.cycleId);
-    failingCycles.delete(u.cycleId);
-    const summary: CycleSummary = {
-      cycleId: u.cycleId,
-      periodIndex: u.periodIndex,
-      periodStart: inFlight?.periodStart ?? describePeriod(schedule, u.periodIndex).start,
-      status: u.status,
-      amountMinor: u.amountMinor,
-      ...(u.purchaseId ? { purchaseId: u.purchaseId } : {}),
-      ...(u.failureReason ? { failureReason: u.failureReason } : {}),
-      ...(u.currency ? { currency: u.currency } : {}),
-      ...(u.settlement ? { settlement: u.settlement } : {}),
+  const view = (): SubscriptionState => {
+    const next = nextChargeAt();
+    return {
+      subscriptionId,
+      customerId: input.customerId,
+      status: state.status,
+      plan: state.plan,
+      schedule,
+      nextPeriodIndex: state.nextPeriodIndex,
+      cancelAtPeriodEnd: state.cancelAtPeriodEnd,
+      cyclesInFlight: state.cycles.map((c) => c.cycleId),
+      recentCycles: state.recentCycles,
+      paymentEvents: state.paymentEvents,
+      paymentMethod: `…${state.recurringToken.slice(-4)}`,
+      ...(state.settlementReversals.length ? { settlementReversals: state.settlementReversals } : {}),
+      ...(state.pendingPlan ? { pendingPlan: state.pendingPlan } : {}),
+      ...(next ? { nextChargeAt: next } : {}),
+      ...(state.canceledAt !== undefined ? { canceledAt: new Date(state.canceledAt).toISOString() } : {}),
+      ...(state.cancelReason ? { cancelReason: state.cancelReason } : {}),
     };
-    s.recentCycles = [...s.recentCycles.filter((c) => c.cycleId !== u.cycleId), summary].slice(-RECENT_CYCLES_KEPT);
-    if (u.status === 'failed') escalations.push(u.cycleId);
-    else if (
-      (u.status === 'paid' || u.status === 'marked_paid') &&
-      s.status === 'past_due' &&
-      failingCycles.size === 0
-    ) {
-      setStatus('active');
-    }
-    wake = true;
-  });
+  };
 
-  setHandler(paymentEventSignal, (e) => {
-    const fresh = recordPaymentEvent({
+  // ---- handlers: validate and record ----
+  setHandler(subscriptionStateQuery, view);
+  setHandler(cycleUpdateSignal, (report) => apply({ type: 'cycle_reported', report }));
+  setHandler(paymentEventSignal, (e) =>
+    apply({
+      type: 'payment_event',
       kind: e.kind,
       cycleId: e.cycleId,
       purchaseId: e.purchaseId,
       paymentId: e.paymentId,
-      at: new Date(Date.now()).toISOString(),
       ...(e.amountMinor !== undefined ? { amountMinor: e.amountMinor } : {}),
-    });
-    if (!fresh) return; // duplicate webhook
-    if (e.kind === 'refund' || e.kind === 'chargeback') {
-      pendingReversals.push({
-        cycleId: e.cycleId,
-        kind: e.kind,
-        paymentId: e.paymentId,
-        ...(e.amountMinor !== undefined ? { amountMinor: e.amountMinor } : {}),
-      });
-    }
-    const type: MerchantEventType = e.kind === 'refund' ? 'cycle.refunded' : 'subscription.chargeback';
-    pendingNotifications.push([type, { ...e }, `${e.kind}:${e.paymentId}`]);
-    wake = true;
-  });
+    }),
+  );
+
+  /** Records a change and answers once the main loop has told the cycles in flight about it. */
+  const settled = async (): Promise<SubscriptionState> => {
+    await condition(() => calls.length === 0 && state.inFlight === undefined);
+    return view();
+  };
 
   setHandler(
     cancelSubscriptionUpdate,
     async ({ mode, reason }: CancelSubscriptionInput) => {
-      if (mode === 'period_end') {
-        s.cancelAtPeriodEnd = true;
-        s.cancelReason = reason ?? 'canceled at period end';
-        // The end of the current period, fixed now: while paused, nextPeriodIndex lags behind the calendar.
-        s.cancelAt = periodStart(schedule, Math.max(s.nextPeriodIndex, periodIndexAt(schedule, Date.now()) + 1));
-        publish();
-      } else {
-        await cancelSubscription(reason ?? 'canceled by request');
-      }
-      wake = true;
-      return view();
+      apply({ type: 'cancel_requested', mode, ...(reason !== undefined ? { reason } : {}) });
+      return settled();
     },
     {
       validator: ({ mode }: CancelSubscriptionInput) => {
-        if (s.status === 'canceled') throw new Error('cancel: the subscription is already canceled');
+        if (state.status === 'canceled') throw new Error('cancel: the subscription is already canceled');
         if (mode !== 'now' && mode !== 'period_end') throw new Error('cancel: mode must be "now" or "period_end"');
       },
     },
@@ -379,42 +179,28 @@ export async function subscriptionWorkflow(
 
   setHandler(
     pauseSubscriptionUpdate,
-    () => {
-      s.statusBeforePause = s.status;
-      setStatus('paused');
-      wake = true;
-      return view();
+    async () => {
+      apply({ type: 'pause_requested' });
+      return settled();
     },
     {
       validator: () => {
-        if (s.status === 'paused') throw new Error('pause: the subscription is already paused');
-        if (s.status === 'canceled') throw new Error('pause: the subscription is canceled');
+        if (state.status === 'paused') throw new Error('pause: the subscription is already paused');
+        if (state.status === 'canceled') throw new Error('pause: the subscription is canceled');
       },
     },
   );
 
   setHandler(
     resumeSubscriptionUpdate,
-    () => {
-      // Periods that fell due while paused are not billed: the next one is the first that starts from now on.
-      const current = periodIndexAt(schedule, Date.now());
-      s.nextPeriodIndex = Math.max(s.nextPeriodIndex, current + 1);
-      const before = s.statusBeforePause;
-      delete s.statusBeforePause;
-      setStatus(
-        before === 'past_due' && failingCycles.size > 0
-          ? 'past_due'
-          : trialEndsAt !== null && Date.now() < trialEndsAt
-            ? 'trialing'
-            : 'active',
-      );
-      publish();
-      wake = true;
-      return view();
+    async () => {
+      apply({ type: 'resume_requested' });
+      return settled();
     },
     {
       validator: () => {
-        if (s.status !== 'paused' && s.status !== 'unpaid') throw new Error(`resume: the subscription is ${s.status}`);
+        if (state.status !== 'paused' && state.status !== 'unpaid')
+          throw new Error(`resume: the subscription is ${state.status}`);
       },
     },
   );
@@ -422,12 +208,12 @@ export async function subscriptionWorkflow(
   setHandler(
     changePlanUpdate,
     ({ plan }: ChangePlanInput) => {
-      s.pendingPlan = plan;
+      apply({ type: 'plan_changed', plan });
       return view();
     },
     {
       validator: ({ plan }: ChangePlanInput) => {
-        if (s.status === 'canceled') throw new Error('changePlan: the subscription is canceled');
+        if (state.status === 'canceled') throw new Error('changePlan: the subscription is canceled');
         if (!plan || !Array.isArray(plan.lineItems) || plan.lineItems.length === 0) {
           throw new Error('changePlan: plan.lineItems must list at least one item');
         }
@@ -438,16 +224,12 @@ export async function subscriptionWorkflow(
   setHandler(
     updatePaymentMethodUpdate,
     async ({ recurringToken }: UpdatePaymentMethodInput) => {
-      s.recurringToken = recurringToken;
-      s.tokenAttempts = [];
-      // Cycles waiting for a new card (action_required) wake at once; the others use it on their next attempt.
-      await signalCycles((id) => getExternalWorkflowHandle(id).signal(paymentMethodUpdatedSignal, { recurringToken }));
-      wake = true;
-      return view();
+      apply({ type: 'token_updated', token: recurringToken });
+      return settled();
     },
     {
       validator: ({ recurringToken }: UpdatePaymentMethodInput) => {
-        if (s.status === 'canceled') throw new Error('updatePaymentMethod: the subscription is canceled');
+        if (state.status === 'canceled') throw new Error('updatePaymentMethod: the subscription is canceled');
         if (typeof recurringToken !== 'string' || recurringToken.length === 0 || recurringToken.length > 128) {
           throw new Error('updatePaymentMethod: recurringToken must be a non-empty string');
         }
@@ -455,49 +237,40 @@ export async function subscriptionWorkflow(
     },
   );
 
+  const requestId = (): string => currentUpdateInfo()?.id ?? uuid4();
+  const awaitRequest = async (id: string, failureType: string): Promise<PaymentEventRecord> => {
+    await condition(() => {
+      const r = state.requests.find((q) => q.requestId === id);
+      return r === undefined || r.status !== 'queued';
+    });
+    const r = state.requests.find((q) => q.requestId === id);
+    if (!r) throw ApplicationFailure.nonRetryable('the request was refused', failureType);
+    if (r.status === 'failed' || !r.result) throw ApplicationFailure.nonRetryable(r.error ?? 'failed', failureType);
+    const { status: _status, ...record } = r.result;
+    return record;
+  };
+
   setHandler(
     refundUpdate,
     async ({ cycleId, amountMinor, reason }: RefundInput) => {
-      const cycle = findCycle(cycleId)!;
-      try {
-        const r = await gateway.refundPurchase({
-          purchaseId: cycle.purchaseId!,
-          ...(amountMinor !== undefined ? { amountMinor } : {}),
-        });
-        const record: PaymentEventRecord = {
-          kind: 'refund',
-          cycleId,
-          purchaseId: cycle.purchaseId!,
-          at: new Date(Date.now()).toISOString(),
-          amountMinor: r.amountMinor ?? amountMinor ?? cycle.amountMinor,
-          ...(r.paymentId ? { paymentId: r.paymentId } : {}),
-        };
-        recordPaymentEvent(record);
-        const reversals = await reverseSettlement(cycleId, 'refund', r.paymentId, record.amountMinor);
-        await notify(
-          'cycle.refunded',
-          { ...record, reason, ...(reversals.length ? { settlementReversals: reversals } : {}) },
-          `refund:${r.paymentId ?? cycleId}`,
-        );
-        return record;
-      } catch (err) {
-        const cause = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
-        throw ApplicationFailure.nonRetryable(`refund failed: ${cause}`, 'RefundFailed');
-      }
+      const id = requestId();
+      apply({
+        type: 'refund_requested',
+        requestId: id,
+        cycleId,
+        ...(amountMinor !== undefined ? { amountMinor } : {}),
+        ...(reason !== undefined ? { reason } : {}),
+      });
+      return awaitRequest(id, FailureType.RefundFailed);
     },
     {
       validator: ({ cycleId, amountMinor }: RefundInput) => {
-        const cycle = findCycle(cycleId);
-        if (!cycle) throw new Error(`refund: cycle ${cycleId} is not a finished cycle of this subscription`);
-        if ((cycle.status !== 'paid' && cycle.status !== 'marked_paid') || !cycle.purchaseId) {
-          throw new Error(`refund: cycle ${cycleId} is ${cycle.status}, not paid`);
-        }
-        if (
-          amountMinor !== undefined &&
-          (!Number.isSafeInteger(amountMinor) || amountMinor <= 0 || amountMinor > cycle.amountMinor)
-        ) {
-          throw new Error(`refund: amountMinor must be an integer in 1..${cycle.amountMinor}`);
-        }
+        const refusal = refundRefusal(state, {
+          requestId: requestId(),
+          cycleId,
+          ...(amountMinor !== undefined ? { amountMinor } : {}),
+        });
+        if (refusal) throw new Error(`refund: ${refusal}`);
       },
     },
   );
@@ -505,160 +278,225 @@ export async function subscriptionWorkflow(
   setHandler(
     chargebackUpdate,
     async (cb: ChargebackInput) => {
-      const cycle = findCycle(cb.cycleId)!;
-      try {
-        await gateway.registerChargeback({
-          purchaseId: cycle.purchaseId!,
-          reasonId: cb.reasonId,
-          arn: cb.arn,
-          date: cb.date,
-          reference: cb.reference,
-        });
-      } catch (err) {
-        const cause = err instanceof ActivityFailure && err.cause ? err.cause.message : String(err);
-        throw ApplicationFailure.nonRetryable(`chargeback registration failed: ${cause}`, 'ChargebackFailed');
-      }
-      const record: PaymentEventRecord = {
-        kind: 'chargeback',
-        cycleId: cb.cycleId,
-        purchaseId: cycle.purchaseId!,
-        amountMinor: cycle.amountMinor,
-        at: new Date(Date.now()).toISOString(),
-      };
-      recordPaymentEvent(record);
-      const reversals = await reverseSettlement(cb.cycleId, 'chargeback', undefined, undefined);
-      await notify(
-        'subscription.chargeback',
-        { ...record, reasonId: cb.reasonId, ...(reversals.length ? { settlementReversals: reversals } : {}) },
-        `chargeback:${cb.cycleId}`,
-      );
-      return record;
+      const id = requestId();
+      apply({ type: 'chargeback_requested', requestId: id, ...cb });
+      return awaitRequest(id, FailureType.ChargebackFailed);
     },
     {
       validator: (cb: ChargebackInput) => {
-        const cycle = findCycle(cb.cycleId);
-        if (!cycle || !cycle.purchaseId || (cycle.status !== 'paid' && cycle.status !== 'marked_paid')) {
-          throw new Error(`registerChargeback: cycle ${cb.cycleId} is not a paid cycle of this subscription`);
-        }
+        const refusal = chargebackRefusal(state, { requestId: requestId(), cycleId: cb.cycleId });
+        if (refusal) throw new Error(`registerChargeback: ${refusal}`);
       },
     },
   );
 
-  const escalations: string[] = [];
-  const pendingNotifications: [MerchantEventType, Record<string, unknown>, string][] = [];
-
-  const startCycle = async (periodIndex: number): Promise<void> => {
-    if (s.pendingPlan) {
-      s.plan = s.pendingPlan;
-      delete s.pendingPlan;
-    }
-    const period = describePeriod(schedule, periodIndex);
-    const cycleId = cycleWorkflowId(subscriptionId, periodIndex);
-    const amountMinor = s.plan.lineItems.reduce((sum, li) => sum + li.priceMinor * li.quantity, 0);
-    const cycleInput: BillingCycleInput = {
-      subscriptionId,
-      customerId: input.customerId,
-      periodIndex,
-      periodStart: period.start,
-      periodEnd: period.end,
-      recurringToken: s.recurringToken,
-      currency: s.plan.currency,
-      lineItems: s.plan.lineItems,
-      dunning,
-      priorTokenAttempts: s.tokenAttempts,
-      ...(input.qorepayClientId ? { qorepayClientId: input.qorepayClientId } : {}),
-      ...(input.customerEmail ? { customerEmail: input.customerEmail } : {}),
-      ...(input.settlementTargets ? { settlementTargets: input.settlementTargets } : {}),
-    };
-    try {
-      await startChild(billingCycleWorkflow, {
-        workflowId: cycleId,
-        args: [cycleInput],
-        workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        typedSearchAttributes: [
-          { key: SUBSCRIPTION_ID, value: subscriptionId },
-          { key: CUSTOMER_ID, value: input.customerId },
-          { key: BILLING_STATUS, value: 'creating' },
-        ],
-        memo: { amountMinor, currency: s.plan.currency, periodStart: period.start, periodEnd: period.end },
-      });
-      // A cycle that finished at once may have reported (final) in the same activation as its start: not in flight.
-      if (!findCycle(cycleId)) s.cyclesInFlight.push({ cycleId, periodIndex, periodStart: period.start, amountMinor });
-    } catch (err) {
-      // REJECT_DUPLICATE: the period was already billed (e.g. a replayed start after continue-as-new). Never twice.
-      log.warn('cycle not started: it exists already', {
-        cycleId,
-        error: err instanceof Error ? err.message : String(err),
-      });
+  // ---- calls: the main loop's only way out ----
+  const run = async (c: SubscriptionCall): Promise<SubscriptionEvent> => {
+    switch (c.type) {
+      case 'start_cycle': {
+        const amountMinor = c.plan.lineItems.reduce((sum, li) => sum + li.priceMinor * li.quantity, 0);
+        const cycleInput: BillingCycleInput = {
+          subscriptionId,
+          customerId: input.customerId,
+          periodIndex: c.periodIndex,
+          periodStart: c.periodStart,
+          periodEnd: c.periodEnd,
+          recurringToken: c.token,
+          currency: c.plan.currency,
+          lineItems: c.plan.lineItems,
+          dunning,
+          priorTokenAttempts: c.priorTokenAttempts,
+          ...(c.paused ? { paused: true } : {}),
+          ...(input.qorepayClientId ? { qorepayClientId: input.qorepayClientId } : {}),
+          ...(input.customerEmail ? { customerEmail: input.customerEmail } : {}),
+          ...(input.settlementTargets ? { settlementTargets: input.settlementTargets } : {}),
+        };
+        try {
+          await startChild(billingCycleWorkflow, {
+            workflowId: c.cycleId,
+            args: [cycleInput],
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+            parentClosePolicy: ParentClosePolicy.ABANDON,
+            typedSearchAttributes: [
+              { key: SUBSCRIPTION_ID, value: subscriptionId },
+              { key: CUSTOMER_ID, value: input.customerId },
+              { key: BILLING_STATUS, value: 'creating' },
+            ],
+            memo: { amountMinor, currency: c.plan.currency, periodStart: c.periodStart, periodEnd: c.periodEnd },
+          });
+          return { type: 'cycle_started', cycleId: c.cycleId, ok: true };
+        } catch (err) {
+          return { type: 'cycle_started', cycleId: c.cycleId, ok: false, error: messageOf(err) };
+        }
+      }
+      case 'signal_cycle':
+        try {
+          const h = getExternalWorkflowHandle(c.cycleId);
+          if (c.signal.kind === 'cancel') await h.signal(cancelCycleSignal, { reason: c.signal.reason });
+          else if (c.signal.kind === 'token')
+            await h.signal(paymentMethodUpdatedSignal, { recurringToken: c.signal.token });
+          else await h.signal(holdCycleSignal, { paused: c.signal.paused });
+          return { type: 'cycle_signaled', cycleId: c.cycleId, ok: true };
+        } catch (err) {
+          return { type: 'cycle_signaled', cycleId: c.cycleId, ok: false, error: messageOf(err) };
+        }
+      case 'refund':
+        try {
+          const r = await act.refundPurchase({
+            purchaseId: c.purchaseId,
+            refundableMinor: c.refundableMinor,
+            knownPaymentIds: c.knownPaymentIds,
+            ...(c.amountMinor !== undefined ? { amountMinor: c.amountMinor } : {}),
+          });
+          return {
+            type: 'refund_answered',
+            requestId: c.requestId,
+            ok: true,
+            status: r.status,
+            ...(r.paymentId ? { paymentId: r.paymentId } : {}),
+            ...(r.amountMinor !== undefined ? { amountMinor: r.amountMinor } : {}),
+          };
+        } catch (err) {
+          return { type: 'refund_answered', requestId: c.requestId, ok: false, error: messageOf(err) };
+        }
+      case 'register_chargeback':
+        try {
+          await act.registerChargeback({
+            purchaseId: c.purchaseId,
+            reasonId: c.reasonId,
+            arn: c.arn,
+            date: c.date,
+            reference: c.reference,
+          });
+          return { type: 'chargeback_answered', requestId: c.requestId, ok: true };
+        } catch (err) {
+          return { type: 'chargeback_answered', requestId: c.requestId, ok: false, error: messageOf(err) };
+        }
+      case 'reverse_settlement':
+        try {
+          const w = await act.reverseSettlement({
+            cycleId: c.cycleId,
+            target: c.target,
+            purchaseId: c.purchaseId,
+            externalId: c.externalId,
+            amountMinor: c.amountMinor,
+            currency: c.currency,
+            kind: c.kind,
+            ...(c.paymentId ? { paymentId: c.paymentId } : {}),
+          });
+          return {
+            type: 'settlement_work_done',
+            key: c.key,
+            targetIndex: c.targetIndex,
+            ok: true,
+            externalId: w.externalId,
+          };
+        } catch (err) {
+          return {
+            type: 'settlement_work_done',
+            key: c.key,
+            targetIndex: c.targetIndex,
+            ok: false,
+            error: messageOf(err),
+          };
+        }
+      case 'restore_settlement':
+        try {
+          const w = await act.recordSettlement({
+            cycleId: c.cycleId,
+            target: c.target,
+            purchaseId: c.purchaseId,
+            amountMinor: c.amountMinor,
+            currency: c.currency,
+            reference: c.key,
+          });
+          return {
+            type: 'settlement_work_done',
+            key: c.key,
+            targetIndex: c.targetIndex,
+            ok: true,
+            externalId: w.externalId,
+          };
+        } catch (err) {
+          return {
+            type: 'settlement_work_done',
+            key: c.key,
+            targetIndex: c.targetIndex,
+            ok: false,
+            error: messageOf(err),
+          };
+        }
     }
   };
 
-  // ---- the schedule ----
-  publish();
-  for (;;) {
-    await runPendingReversals();
-    while (pendingNotifications.length) {
-      const [type, data, key] = pendingNotifications.shift()!;
-      await notify(type, data, key);
-    }
-    while (escalations.length) {
-      const cycleId = escalations.shift()!;
-      if (s.status === 'canceled') continue;
-      if (escalation === 'cancel') {
-        await cancelSubscription(`cycle ${cycleId} failed`);
-      } else if (escalation === 'mark_unpaid') {
-        setStatus('unpaid');
-        await notify('subscription.unpaid', { cycleId }, `unpaid:${cycleId}`);
-      } else if (s.status === 'paused') {
-        s.statusBeforePause = 'past_due'; // keep_past_due must not end a pause (that would restart billing)
-      } else {
-        setStatus('past_due');
+  // ---- side effects: notifications and alerts, in order, never blocking the schedule ----
+  let draining = false;
+  const drain = async (): Promise<void> => {
+    if (draining) return;
+    draining = true;
+    try {
+      while (outbox.length) {
+        const c = outbox.shift()!;
+        try {
+          if (c.type === 'notify') {
+            await act.notifyMerchant({
+              id: `${selfId}:${c.event}:${c.key}`,
+              type: c.event,
+              subscriptionId,
+              data: { status: state.status, ...c.data },
+            });
+          } else {
+            await act.alertOperations({
+              code: c.code,
+              message: c.message,
+              severity: c.severity,
+              workflowId: selfId,
+              ...(c.details ? { details: c.details } : {}),
+            });
+          }
+        } catch (err) {
+          log.warn('side effect failed', { type: c.type, error: messageOf(err) });
+        }
       }
+    } finally {
+      draining = false;
     }
-    if (s.status === 'canceled') break;
-    if (input.maxPeriods !== undefined && s.nextPeriodIndex >= input.maxPeriods) {
-      if (s.cyclesInFlight.length === 0) break;
-      wake = false;
-      await condition(() => wake);
+  };
+
+  // ---- the main loop ----
+  apply({ type: 'started' });
+  while (!state.finished) {
+    if (calls.length > 0) {
+      apply(await run(calls.shift()!));
       continue;
     }
-
-    const due = periodStart(schedule, s.nextPeriodIndex);
-    if (s.status === 'trialing' && Date.now() >= firstDue) setStatus('active');
-    const billingStopped = s.status === 'paused' || s.status === 'unpaid';
-    if (s.cancelAtPeriodEnd && s.cancelAt !== undefined && Date.now() >= s.cancelAt) {
-      await cancelSubscription(s.cancelReason ?? 'canceled at period end');
-      break;
-    }
-    if (!billingStopped && Date.now() >= due) {
-      if (s.cancelAtPeriodEnd) {
-        await cancelSubscription(s.cancelReason ?? 'canceled at period end');
-        break;
-      }
-      await startCycle(s.nextPeriodIndex);
-      s.nextPeriodIndex++;
-      publish();
-      continue;
-    }
-
     if (workflowInfo().continueAsNewSuggested) {
-      await condition(allHandlersFinished);
-      await continueAsNew<typeof subscriptionWorkflow>(input, { ...s, failingCycles: [...failingCycles] });
+      // Everything queued is in the state; handlers finish first so no answer is lost.
+      await condition(() => allHandlersFinished() && outbox.length === 0 && !draining);
+      if (calls.length === 0 && state.inFlight === undefined) {
+        await continueAsNew<typeof subscriptionWorkflow>(input, state);
+      }
+      continue;
     }
-    wake = false;
-    if (billingStopped && !(s.cancelAtPeriodEnd && s.cancelAt !== undefined)) await condition(() => wake);
-    else if (billingStopped) await condition(() => wake, Math.max(s.cancelAt! - Date.now(), 1));
-    else await condition(() => wake, Math.max(due - Date.now(), 1));
+    const wakeAt = state.wakeAt;
+    const woke =
+      wakeAt === undefined
+        ? await condition(() => calls.length > 0 || state.finished || state.wakeAt !== wakeAt)
+        : await condition(
+            () => calls.length > 0 || state.finished || state.wakeAt !== wakeAt,
+            Math.max(wakeAt - Date.now(), 1),
+          );
+    if (!woke && calls.length === 0 && state.wakeAt === wakeAt) apply({ type: 'timer' });
   }
-
-  // Canceled or finished: let cycles in flight wind down (they were told to cancel) so the final state is complete.
-  await condition(() => s.cyclesInFlight.length === 0, '1 day');
-  await runPendingReversals();
-  while (pendingNotifications.length) {
-    const [type, data, key] = pendingNotifications.shift()!;
-    await notify(type, data, key);
-  }
+  await condition(() => outbox.length === 0 && !draining);
   await condition(allHandlersFinished);
   return view();
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = (err as { cause?: unknown }).cause;
+    return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
+  }
+  return String(err);
 }

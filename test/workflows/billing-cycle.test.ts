@@ -244,10 +244,14 @@ describe('billing cycle', () => {
     await maybeRecordHistory(handle, 'cycle-marked-paid');
   });
 
-  it('retries now on request, within the per-token cap', async () => {
+  it('retries now on request, but never sooner than minHoursBetweenAttempts after the last attempt', async () => {
     const input = cycleInput({ subscriptionId: sub(), recurringToken: tok('soft1') });
     const handle = await start(input);
     await eventually(async () => (await handle.query(cycleStateQuery)).status === 'retry_scheduled', 'retry_scheduled');
+    // Right after the decline, retryNow is refused: the card network's spacing applies to every source of attempts.
+    await expect(handle.executeUpdate(retryNowUpdate)).rejects.toThrow();
+    expect(stack.sandbox.ledger(handle.workflowId)).toHaveLength(1);
+    await env.sleep(4 * HOUR + 60_000);
     const after = await handle.executeUpdate(retryNowUpdate);
     expect(after.attempts).toHaveLength(2);
     const result = await handle.result();

@@ -14,6 +14,7 @@ export const MERCHANT_EVENT_TYPES = [
   'cycle.pending_too_long',
   'cycle.settlement_failed',
   'cycle.refunded',
+  'cycle.chargeback_reversed',
   'subscription.past_due',
   'subscription.unpaid',
   'subscription.canceled',

@@ -1,0 +1,67 @@
+/**
+ * Every activity proxy the workflows use, in one place, each destructured to the activities it is meant for. Timeouts
+ * exceed the HTTP timeouts inside the activities (at most three gateway requests of at most 30 s each, see
+ * src/config.ts), and the activities abort their HTTP calls when cancelled or timed out, so two calls never overlap.
+ */
+import { proxyActivities } from '@temporalio/workflow';
+import type { BillingActivities } from '../activities';
+import { FailureType } from '../shared/errors';
+
+const GATEWAY_CALL_TIMEOUT = '2 minutes';
+
+/** Reads and writes that are safe to retry: bounded, so a gateway outage surfaces to the machine as a failure. */
+export const { createPurchase, getPurchase, cancelPurchase, markPurchasePaid } = proxyActivities<BillingActivities>({
+  startToCloseTimeout: GATEWAY_CALL_TIMEOUT,
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '1m',
+    maximumAttempts: 5,
+    nonRetryableErrorTypes: [FailureType.GatewayRejected, FailureType.PurchaseNotChargeable],
+  },
+});
+
+/**
+ * One charge attempt per activity execution: a transport failure comes back to the cycle's main loop, which honours a
+ * cancel or a pause before it charges again (the next attempt reads the Purchase first).
+ */
+export const { chargePurchase } = proxyActivities<BillingActivities>({
+  startToCloseTimeout: GATEWAY_CALL_TIMEOUT,
+  retry: { maximumAttempts: 1 },
+});
+
+/** Refunds and chargeback registrations read the Purchase before writing, so retries cannot pay out twice. */
+export const { refundPurchase, registerChargeback } = proxyActivities<BillingActivities>({
+  startToCloseTimeout: GATEWAY_CALL_TIMEOUT,
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '1m',
+    maximumAttempts: 6,
+    nonRetryableErrorTypes: [FailureType.GatewayRejected, FailureType.RefundRefused, FailureType.ChargeDeclined],
+  },
+});
+
+/** Settlement writes check before writing (safe to retry); a business refusal is final and alerted. */
+export const { recordSettlement, reverseSettlement } = proxyActivities<BillingActivities>({
+  startToCloseTimeout: GATEWAY_CALL_TIMEOUT,
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '1m',
+    maximumAttempts: 8,
+    nonRetryableErrorTypes: [FailureType.SettlementRejected],
+  },
+});
+
+/** Notifications never stop billing: retried, bounded, and the callers catch and log what still fails. */
+export const { notifyMerchant, alertOperations } = proxyActivities<BillingActivities>({
+  startToCloseTimeout: '30 seconds',
+  retry: {
+    initialInterval: '5s',
+    backoffCoefficient: 2,
+    maximumInterval: '10m',
+    maximumAttempts: 10,
+    nonRetryableErrorTypes: [FailureType.NotificationRejected],
+  },
+});
