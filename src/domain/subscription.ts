@@ -670,7 +670,9 @@ function evolve(
         onRefundPayment(s, c, e.paymentId, amount, now, out, undefined);
       } else if (e.kind === 'chargeback') {
         if (c.chargedBack) {
-          // Registered through the API already: the webhook is the same chargeback.
+          // Registered through the API already: the webhook is the same chargeback; it brings the Payment id.
+          const rec = [...s.paymentEvents].reverse().find((p) => p.kind === 'chargeback' && p.cycleId === c.cycleId);
+          if (rec && !rec.paymentId) rec.paymentId = e.paymentId;
           return;
         }
         onChargeback(s, c, e.paymentId, now, out, undefined);

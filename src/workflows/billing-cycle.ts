@@ -91,7 +91,12 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
 
   // ---- what operators and the UI see ----
   let published = { status: '', nextAttemptAt: -1, declineCode: '' };
+  let memoSettlementFailed = false;
   const publish = (): void => {
+    if (state.settlementFailed !== memoSettlementFailed) {
+      memoSettlementFailed = state.settlementFailed;
+      upsertMemo({ settlementFailed: memoSettlementFailed });
+    }
     const next = {
       status: state.status,
       nextAttemptAt: state.nextAttemptAt ?? -1,

@@ -28,3 +28,18 @@ it.each(files)('replays %s without a determinism violation', async (file) => {
   );
   await Worker.runReplayHistory({ workflowBundle: bundle, replayName: file }, history);
 });
+
+it('fails with a determinism violation when the code would issue commands in another order', async () => {
+  // The gate itself: a history whose first activity was a charge, replayed against code that creates the Purchase
+  // first, must be refused. Without this, a broken replay setup would pass every case above.
+  const raw = JSON.parse(readFileSync(join(dir, 'cycle-paid-at-once.json'), 'utf8')) as {
+    events: { activityTaskScheduledEventAttributes?: { activityType?: { name?: string } } }[];
+  };
+  const scheduled = raw.events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name);
+  expect(scheduled?.activityTaskScheduledEventAttributes?.activityType?.name).toBe('createPurchase');
+  scheduled!.activityTaskScheduledEventAttributes!.activityType!.name = 'chargePurchase';
+  const history = temporal.api.history.v1.History.fromObject(raw as unknown as Record<string, unknown>);
+  await expect(Worker.runReplayHistory({ workflowBundle: bundle, replayName: 'reordered' }, history)).rejects.toThrow(
+    /[Nn]ondeterminism|[Dd]eterminism/,
+  );
+});

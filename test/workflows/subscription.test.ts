@@ -285,6 +285,8 @@ describe('subscription', () => {
     const fresh = tok('success');
     const updated = await handle.executeUpdate(updatePaymentMethodUpdate, { args: [{ recurringToken: fresh }] });
     expect(updated.paymentMethod).toBe(`…${fresh.slice(-4)}`);
+    // A new card is charged at once, but never sooner than minHoursBetweenAttempts (4 h) after the decline.
+    await advanceTo(t0 + MINUTE + 4 * HOUR + MINUTE);
     await waitForCycle(id, 0, 'paid');
     await waitForStatus(handle, 'active');
 
