@@ -119,7 +119,7 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
         const current = snapshotOf(await qorepay.getPurchase(input.purchaseId));
         if (isPaidStatus(current.status)) return { ...current, outcome: 'paid', charged: false };
         if (current.status.startsWith('pending_')) return { ...current, outcome: 'pending', charged: false };
-        if (NOT_CHARGEABLE.has(current.status)) {
+        if (NOT_CHARGEABLE.has(current.status) || current.status === 'blocked') {
           throw ApplicationFailure.create({
             type: FailureType.PurchaseNotChargeable,
             nonRetryable: true,
@@ -240,7 +240,9 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
     async cancelPurchase(purchaseId: string): Promise<PurchaseSnapshot> {
       try {
         const current = snapshotOf(await qorepay.getPurchase(purchaseId));
-        if (isPaidStatus(current.status) || NOT_CHARGEABLE.has(current.status)) return current;
+        if (isPaidStatus(current.status) || NOT_CHARGEABLE.has(current.status) || current.status === 'blocked') {
+          return current; // nothing to cancel: it can take no money (blocked refuses charges and cannot be cancelled)
+        }
         return snapshotOf(await qorepay.cancelPurchase(purchaseId));
       } catch (err) {
         throw toActivityFailure(err);

@@ -379,6 +379,14 @@ function evolve(s: CycleMachineState, e: CycleEvent, ctx: CycleContext, out: Cyc
       } else if (e.purchase.status === 'blocked') {
         // Blocked by fraud checks: the Purchase refuses charges; a new card gets a fresh Purchase.
         s.needsNewPurchase = true;
+        const last = s.attempts[s.attempts.length - 1];
+        if (last && last.token !== s.token) {
+          // The charge was for a new card: charge it on a fresh Purchase (plan() spaces it from the last attempt).
+          s.status = 'retry_scheduled';
+          s.nextAttemptAt = now;
+          s.tokenChanged = true;
+          return;
+        }
         const decline: DeclineDetails = {
           code: e.purchase.declineCode ?? 'blocked',
           message: e.purchase.declineMessage ?? '',
@@ -952,8 +960,9 @@ function plan(s: CycleMachineState, ctx: CycleContext, out: CycleCommand[]): voi
   out.push({ type: 'charge', purchaseId, token: s.token, attempt: s.attempts.length + 1 });
 }
 
+/** The current Purchase can take no money: closed, or blocked (which refuses charges and cannot be cancelled). */
 function isClosed(s: CycleMachineState): boolean {
-  return s.purchaseStatus !== undefined && isClosedPurchaseStatus(s.purchaseStatus);
+  return s.purchaseStatus !== undefined && (isClosedPurchaseStatus(s.purchaseStatus) || s.purchaseStatus === 'blocked');
 }
 
 function planPending(s: CycleMachineState, ctx: CycleContext, out: CycleCommand[], purchaseId: string): void {

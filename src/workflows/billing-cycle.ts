@@ -158,102 +158,6 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     });
   };
 
-  // ---- handlers: validate and record ----
-  setHandler(cycleStateQuery, view);
-  setHandler(gatewayEventSignal, (e) =>
-    apply({
-      type: 'gateway_event',
-      purchase: stripUndefined<PurchaseFacts>({
-        purchaseId: e.purchaseId,
-        status: e.status,
-        updatedOn: e.updatedOn,
-        declineCode: e.declineCode,
-        declineMessage: e.declineMessage,
-      }),
-    }),
-  );
-  setHandler(paymentMethodUpdatedSignal, ({ recurringToken }) =>
-    apply({ type: 'token_updated', token: recurringToken }),
-  );
-  setHandler(holdCycleSignal, ({ paused }) => {
-    if (paused !== state.paused) apply({ type: 'hold', paused });
-  });
-  setHandler(cancelCycleSignal, ({ reason }) =>
-    apply({ type: 'cancel_requested', reason: reason ?? 'canceled by the subscription' }),
-  );
-
-  setHandler(
-    cancelCycleUpdate,
-    async ({ reason }: CancelCycleInput) => {
-      apply({ type: 'cancel_requested', reason: reason ?? 'canceled by request' });
-      // Answers once the cycle is closed, or at once while a charge is pending at the acquirer (its outcome decides).
-      await condition(() => isTerminalCycleStatus(state.status) || state.status === 'pending');
-      return view();
-    },
-    {
-      validator: (_input: CancelCycleInput) => {
-        if (isTerminalCycleStatus(state.status)) throw new Error(`cancel: the cycle is already ${state.status}`);
-      },
-    },
-  );
-
-  setHandler(
-    retryNowUpdate,
-    async () => {
-      const before = chargeAnswers;
-      apply({ type: 'retry_now_requested' });
-      await condition(() => chargeAnswers > before || isTerminalCycleStatus(state.status));
-      return view();
-    },
-    {
-      validator: () => {
-        const refusal = retryNowRefusal(state, { now: Date.now(), policy });
-        if (refusal) throw new Error(`retryNow: ${refusal}`);
-      },
-    },
-  );
-
-  setHandler(
-    markPaidUpdate,
-    async ({ paidOn, note }: MarkPaidInput) => {
-      const requestId = currentUpdateInfo()?.id ?? uuid4();
-      apply({
-        type: 'mark_paid_requested',
-        requestId,
-        ...(paidOn !== undefined ? { paidOn } : {}),
-        ...(note !== undefined ? { note } : {}),
-      });
-      await condition(() => state.markPaidAnswers.some((a) => a.requestId === requestId));
-      const answer = state.markPaidAnswers.find((a) => a.requestId === requestId)!;
-      if (!answer.ok) throw ApplicationFailure.nonRetryable(`markPaid: ${answer.error}`, FailureType.MarkPaidRefused);
-      log.info('cycle marked as paid', { purchaseId: state.paidPurchaseId, note });
-      return view();
-    },
-    {
-      validator: (_input: MarkPaidInput) => {
-        const refusal = markPaidRefusal(state);
-        if (refusal) throw new Error(`markPaid: ${refusal}`);
-      },
-    },
-  );
-
-  setHandler(
-    retrySettlementUpdate,
-    async () => {
-      const before = state.settlementRuns;
-      apply({ type: 'settlement_retry_requested' });
-      await condition(() => state.settlementRuns > before || state.settlementWindowClosed);
-      return view();
-    },
-    {
-      validator: () => {
-        if (!state.settlementFailed || state.settlementWindowClosed) {
-          throw new Error(`retrySettlement: the cycle's settlement has not failed (status ${state.status})`);
-        }
-      },
-    },
-  );
-
   // ---- calls: the main loop's only way out ----
   const run = async (c: Call): Promise<CycleEvent> => {
     switch (c.type) {
@@ -379,6 +283,102 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
       log.warn('side effect failed', { type: c.type, error: reasonOf(err) });
     }
   };
+
+  // ---- handlers: validate and record ----
+  setHandler(cycleStateQuery, view);
+  setHandler(gatewayEventSignal, (e) =>
+    apply({
+      type: 'gateway_event',
+      purchase: stripUndefined<PurchaseFacts>({
+        purchaseId: e.purchaseId,
+        status: e.status,
+        updatedOn: e.updatedOn,
+        declineCode: e.declineCode,
+        declineMessage: e.declineMessage,
+      }),
+    }),
+  );
+  setHandler(paymentMethodUpdatedSignal, ({ recurringToken }) =>
+    apply({ type: 'token_updated', token: recurringToken }),
+  );
+  setHandler(holdCycleSignal, ({ paused }) => {
+    if (paused !== state.paused) apply({ type: 'hold', paused });
+  });
+  setHandler(cancelCycleSignal, ({ reason }) =>
+    apply({ type: 'cancel_requested', reason: reason ?? 'canceled by the subscription' }),
+  );
+
+  setHandler(
+    cancelCycleUpdate,
+    async ({ reason }: CancelCycleInput) => {
+      apply({ type: 'cancel_requested', reason: reason ?? 'canceled by request' });
+      // Answers once the cycle is closed, or at once while a charge is pending at the acquirer (its outcome decides).
+      await condition(() => isTerminalCycleStatus(state.status) || state.status === 'pending');
+      return view();
+    },
+    {
+      validator: (_input: CancelCycleInput) => {
+        if (isTerminalCycleStatus(state.status)) throw new Error(`cancel: the cycle is already ${state.status}`);
+      },
+    },
+  );
+
+  setHandler(
+    retryNowUpdate,
+    async () => {
+      const before = chargeAnswers;
+      apply({ type: 'retry_now_requested' });
+      await condition(() => chargeAnswers > before || isTerminalCycleStatus(state.status));
+      return view();
+    },
+    {
+      validator: () => {
+        const refusal = retryNowRefusal(state, { now: Date.now(), policy });
+        if (refusal) throw new Error(`retryNow: ${refusal}`);
+      },
+    },
+  );
+
+  setHandler(
+    markPaidUpdate,
+    async ({ paidOn, note }: MarkPaidInput) => {
+      const requestId = currentUpdateInfo()?.id ?? uuid4();
+      apply({
+        type: 'mark_paid_requested',
+        requestId,
+        ...(paidOn !== undefined ? { paidOn } : {}),
+        ...(note !== undefined ? { note } : {}),
+      });
+      await condition(() => state.markPaidAnswers.some((a) => a.requestId === requestId));
+      const answer = state.markPaidAnswers.find((a) => a.requestId === requestId)!;
+      if (!answer.ok) throw ApplicationFailure.nonRetryable(`markPaid: ${answer.error}`, FailureType.MarkPaidRefused);
+      log.info('cycle marked as paid', { purchaseId: state.paidPurchaseId, note });
+      return view();
+    },
+    {
+      validator: (_input: MarkPaidInput) => {
+        const refusal = markPaidRefusal(state);
+        if (refusal) throw new Error(`markPaid: ${refusal}`);
+      },
+    },
+  );
+
+  setHandler(
+    retrySettlementUpdate,
+    async () => {
+      const before = state.settlementRuns;
+      apply({ type: 'settlement_retry_requested' });
+      await condition(() => state.settlementRuns > before || state.settlementWindowClosed);
+      return view();
+    },
+    {
+      validator: () => {
+        if (!state.settlementFailed || state.settlementWindowClosed) {
+          throw new Error(`retrySettlement: the cycle's settlement has not failed (status ${state.status})`);
+        }
+      },
+    },
+  );
 
   // ---- the main loop ----
   apply({ type: 'started' });

@@ -143,153 +143,6 @@ export async function subscriptionWorkflow(
     };
   };
 
-  // ---- handlers: validate and record ----
-  setHandler(subscriptionStateQuery, view);
-  setHandler(cycleUpdateSignal, (report) => apply({ type: 'cycle_reported', report }));
-  setHandler(paymentEventSignal, (e) =>
-    apply({
-      type: 'payment_event',
-      kind: e.kind,
-      cycleId: e.cycleId,
-      purchaseId: e.purchaseId,
-      paymentId: e.paymentId,
-      ...(e.amountMinor !== undefined ? { amountMinor: e.amountMinor } : {}),
-    }),
-  );
-
-  /** Records a change and answers once the main loop has told the cycles in flight about it. */
-  const settled = async (): Promise<SubscriptionState> => {
-    await condition(() => calls.length === 0 && state.inFlight === undefined);
-    return view();
-  };
-
-  setHandler(
-    cancelSubscriptionUpdate,
-    async ({ mode, reason }: CancelSubscriptionInput) => {
-      apply({ type: 'cancel_requested', mode, ...(reason !== undefined ? { reason } : {}) });
-      return settled();
-    },
-    {
-      validator: ({ mode }: CancelSubscriptionInput) => {
-        if (state.status === 'canceled') throw new Error('cancel: the subscription is already canceled');
-        if (mode !== 'now' && mode !== 'period_end') throw new Error('cancel: mode must be "now" or "period_end"');
-      },
-    },
-  );
-
-  setHandler(
-    pauseSubscriptionUpdate,
-    async () => {
-      apply({ type: 'pause_requested' });
-      return settled();
-    },
-    {
-      validator: () => {
-        if (state.status === 'paused') throw new Error('pause: the subscription is already paused');
-        if (state.status === 'canceled') throw new Error('pause: the subscription is canceled');
-      },
-    },
-  );
-
-  setHandler(
-    resumeSubscriptionUpdate,
-    async () => {
-      apply({ type: 'resume_requested' });
-      return settled();
-    },
-    {
-      validator: () => {
-        if (state.status !== 'paused' && state.status !== 'unpaid')
-          throw new Error(`resume: the subscription is ${state.status}`);
-      },
-    },
-  );
-
-  setHandler(
-    changePlanUpdate,
-    ({ plan }: ChangePlanInput) => {
-      apply({ type: 'plan_changed', plan });
-      return view();
-    },
-    {
-      validator: ({ plan }: ChangePlanInput) => {
-        if (state.status === 'canceled') throw new Error('changePlan: the subscription is canceled');
-        if (!plan || !Array.isArray(plan.lineItems) || plan.lineItems.length === 0) {
-          throw new Error('changePlan: plan.lineItems must list at least one item');
-        }
-      },
-    },
-  );
-
-  setHandler(
-    updatePaymentMethodUpdate,
-    async ({ recurringToken }: UpdatePaymentMethodInput) => {
-      apply({ type: 'token_updated', token: recurringToken });
-      return settled();
-    },
-    {
-      validator: ({ recurringToken }: UpdatePaymentMethodInput) => {
-        if (state.status === 'canceled') throw new Error('updatePaymentMethod: the subscription is canceled');
-        if (typeof recurringToken !== 'string' || recurringToken.length === 0 || recurringToken.length > 128) {
-          throw new Error('updatePaymentMethod: recurringToken must be a non-empty string');
-        }
-      },
-    },
-  );
-
-  const requestId = (): string => currentUpdateInfo()?.id ?? uuid4();
-  const awaitRequest = async (id: string, failureType: string): Promise<PaymentEventRecord> => {
-    await condition(() => {
-      const r = state.requests.find((q) => q.requestId === id);
-      return r === undefined || r.status !== 'queued';
-    });
-    const r = state.requests.find((q) => q.requestId === id);
-    if (!r) throw ApplicationFailure.nonRetryable('the request was refused', failureType);
-    if (r.status === 'failed' || !r.result) throw ApplicationFailure.nonRetryable(r.error ?? 'failed', failureType);
-    const { status: _status, ...record } = r.result;
-    return record;
-  };
-
-  setHandler(
-    refundUpdate,
-    async ({ cycleId, amountMinor, reason }: RefundInput) => {
-      const id = requestId();
-      apply({
-        type: 'refund_requested',
-        requestId: id,
-        cycleId,
-        ...(amountMinor !== undefined ? { amountMinor } : {}),
-        ...(reason !== undefined ? { reason } : {}),
-      });
-      return awaitRequest(id, FailureType.RefundFailed);
-    },
-    {
-      validator: ({ cycleId, amountMinor }: RefundInput) => {
-        const refusal = refundRefusal(state, {
-          requestId: requestId(),
-          cycleId,
-          ...(amountMinor !== undefined ? { amountMinor } : {}),
-        });
-        if (refusal) throw new Error(`refund: ${refusal}`);
-      },
-    },
-  );
-
-  setHandler(
-    chargebackUpdate,
-    async (cb: ChargebackInput) => {
-      const id = requestId();
-      apply({ type: 'chargeback_requested', requestId: id, ...cb });
-      return awaitRequest(id, FailureType.ChargebackFailed);
-    },
-    {
-      validator: (cb: ChargebackInput) => {
-        const refusal = chargebackRefusal(state, { requestId: requestId(), cycleId: cb.cycleId });
-        if (refusal) throw new Error(`registerChargeback: ${refusal}`);
-      },
-    },
-  );
-
   // ---- calls: the main loop's only way out ----
   const run = async (c: SubscriptionCall): Promise<SubscriptionEvent> => {
     switch (c.type) {
@@ -462,6 +315,153 @@ export async function subscriptionWorkflow(
       draining = false;
     }
   };
+
+  // ---- handlers: validate and record ----
+  setHandler(subscriptionStateQuery, view);
+  setHandler(cycleUpdateSignal, (report) => apply({ type: 'cycle_reported', report }));
+  setHandler(paymentEventSignal, (e) =>
+    apply({
+      type: 'payment_event',
+      kind: e.kind,
+      cycleId: e.cycleId,
+      purchaseId: e.purchaseId,
+      paymentId: e.paymentId,
+      ...(e.amountMinor !== undefined ? { amountMinor: e.amountMinor } : {}),
+    }),
+  );
+
+  /** Records a change and answers once the main loop has told the cycles in flight about it. */
+  const settled = async (): Promise<SubscriptionState> => {
+    await condition(() => calls.length === 0 && state.inFlight === undefined);
+    return view();
+  };
+
+  setHandler(
+    cancelSubscriptionUpdate,
+    async ({ mode, reason }: CancelSubscriptionInput) => {
+      apply({ type: 'cancel_requested', mode, ...(reason !== undefined ? { reason } : {}) });
+      return settled();
+    },
+    {
+      validator: ({ mode }: CancelSubscriptionInput) => {
+        if (state.status === 'canceled') throw new Error('cancel: the subscription is already canceled');
+        if (mode !== 'now' && mode !== 'period_end') throw new Error('cancel: mode must be "now" or "period_end"');
+      },
+    },
+  );
+
+  setHandler(
+    pauseSubscriptionUpdate,
+    async () => {
+      apply({ type: 'pause_requested' });
+      return settled();
+    },
+    {
+      validator: () => {
+        if (state.status === 'paused') throw new Error('pause: the subscription is already paused');
+        if (state.status === 'canceled') throw new Error('pause: the subscription is canceled');
+      },
+    },
+  );
+
+  setHandler(
+    resumeSubscriptionUpdate,
+    async () => {
+      apply({ type: 'resume_requested' });
+      return settled();
+    },
+    {
+      validator: () => {
+        if (state.status !== 'paused' && state.status !== 'unpaid')
+          throw new Error(`resume: the subscription is ${state.status}`);
+      },
+    },
+  );
+
+  setHandler(
+    changePlanUpdate,
+    ({ plan }: ChangePlanInput) => {
+      apply({ type: 'plan_changed', plan });
+      return view();
+    },
+    {
+      validator: ({ plan }: ChangePlanInput) => {
+        if (state.status === 'canceled') throw new Error('changePlan: the subscription is canceled');
+        if (!plan || !Array.isArray(plan.lineItems) || plan.lineItems.length === 0) {
+          throw new Error('changePlan: plan.lineItems must list at least one item');
+        }
+      },
+    },
+  );
+
+  setHandler(
+    updatePaymentMethodUpdate,
+    async ({ recurringToken }: UpdatePaymentMethodInput) => {
+      apply({ type: 'token_updated', token: recurringToken });
+      return settled();
+    },
+    {
+      validator: ({ recurringToken }: UpdatePaymentMethodInput) => {
+        if (state.status === 'canceled') throw new Error('updatePaymentMethod: the subscription is canceled');
+        if (typeof recurringToken !== 'string' || recurringToken.length === 0 || recurringToken.length > 128) {
+          throw new Error('updatePaymentMethod: recurringToken must be a non-empty string');
+        }
+      },
+    },
+  );
+
+  const requestId = (): string => currentUpdateInfo()?.id ?? uuid4();
+  const awaitRequest = async (id: string, failureType: string): Promise<PaymentEventRecord> => {
+    await condition(() => {
+      const r = state.requests.find((q) => q.requestId === id);
+      return r === undefined || r.status !== 'queued';
+    });
+    const r = state.requests.find((q) => q.requestId === id);
+    if (!r) throw ApplicationFailure.nonRetryable('the request was refused', failureType);
+    if (r.status === 'failed' || !r.result) throw ApplicationFailure.nonRetryable(r.error ?? 'failed', failureType);
+    const { status: _status, ...record } = r.result;
+    return record;
+  };
+
+  setHandler(
+    refundUpdate,
+    async ({ cycleId, amountMinor, reason }: RefundInput) => {
+      const id = requestId();
+      apply({
+        type: 'refund_requested',
+        requestId: id,
+        cycleId,
+        ...(amountMinor !== undefined ? { amountMinor } : {}),
+        ...(reason !== undefined ? { reason } : {}),
+      });
+      return awaitRequest(id, FailureType.RefundFailed);
+    },
+    {
+      validator: ({ cycleId, amountMinor }: RefundInput) => {
+        const refusal = refundRefusal(state, {
+          requestId: requestId(),
+          cycleId,
+          ...(amountMinor !== undefined ? { amountMinor } : {}),
+        });
+        if (refusal) throw new Error(`refund: ${refusal}`);
+      },
+    },
+  );
+
+  setHandler(
+    chargebackUpdate,
+    async (cb: ChargebackInput) => {
+      const id = requestId();
+      apply({ type: 'chargeback_requested', requestId: id, ...cb });
+      return awaitRequest(id, FailureType.ChargebackFailed);
+    },
+    {
+      validator: (cb: ChargebackInput) => {
+        const refusal = chargebackRefusal(state, { requestId: requestId(), cycleId: cb.cycleId });
+        if (refusal) throw new Error(`registerChargeback: ${refusal}`);
+      },
+    },
+  );
 
   // ---- the main loop ----
   apply({ type: 'started' });

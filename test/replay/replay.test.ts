@@ -38,7 +38,7 @@ it('fails with a determinism violation when the code would issue commands in ano
   const scheduled = raw.events.find((e) => e.activityTaskScheduledEventAttributes?.activityType?.name);
   expect(scheduled?.activityTaskScheduledEventAttributes?.activityType?.name).toBe('createPurchase');
   scheduled!.activityTaskScheduledEventAttributes!.activityType!.name = 'chargePurchase';
-  const history = temporal.api.history.v1.History.fromObject(raw as unknown as Record<string, unknown>);
+  const history = temporal.api.history.v1.History.fromObject(raw);
   await expect(Worker.runReplayHistory({ workflowBundle: bundle, replayName: 'reordered' }, history)).rejects.toThrow(
     /[Nn]ondeterminism|[Dd]eterminism/,
   );
