@@ -115,6 +115,7 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
      * makes a retry after a lost answer (or a crashed worker) safe.
      */
     async chargePurchase(input: { purchaseId: string; recurringToken: string }): Promise<ChargeOutcome> {
+      const stop = startHeartbeat();
       try {
         const current = snapshotOf(await qorepay.getPurchase(input.purchaseId));
         if (isPaidStatus(current.status)) return { ...current, outcome: 'paid', charged: false };
@@ -145,6 +146,8 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
           if (isPaidStatus(p.status)) return { ...p, outcome: 'paid', charged: false };
         }
         throw toActivityFailure(err);
+      } finally {
+        stop();
       }
     },
 
@@ -256,6 +259,22 @@ function refundPaymentIds(p: Purchase): string[] {
   return (p.status_history ?? [])
     .filter((h) => h.related_object?.type === 'payment' && (h.status === 'refunded' || h.status === 'pending_refund'))
     .map((h) => h.related_object!.id);
+}
+
+/**
+ * Heartbeats every few seconds while the activity waits on the gateway, so a worker that dies mid-call is noticed
+ * by its heartbeat timeout. Outside an activity (unit tests) it does nothing.
+ */
+function startHeartbeat(): () => void {
+  let ctx: Context;
+  try {
+    ctx = Context.current();
+  } catch {
+    return () => undefined;
+  }
+  ctx.heartbeat();
+  const timer = setInterval(() => ctx.heartbeat(), 5_000);
+  return () => clearInterval(timer);
 }
 
 /** The attempt number of the running activity (1 outside an activity, e.g. in unit tests). */

@@ -27,6 +27,8 @@ export const { createPurchase, getPurchase, cancelPurchase, markPurchasePaid } =
  */
 export const { chargePurchase } = proxyActivities<BillingActivities>({
   startToCloseTimeout: GATEWAY_CALL_TIMEOUT,
+  // The activity heartbeats while it waits on the gateway: a dead worker is noticed in seconds, not minutes.
+  heartbeatTimeout: '20 seconds',
   retry: { maximumAttempts: 1 },
 });
 

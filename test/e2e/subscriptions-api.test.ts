@@ -118,7 +118,9 @@ describe('subscriptions end to end (API, worker, sandbox webhooks)', () => {
 
   it('a new token sent to POST /payment-method recovers an action_required cycle', async () => {
     const id = subId();
-    expect((await api.authed.post('/v1/subscriptions', dailyBody(id, tok('hard_stolen_card')))).status).toBe(201);
+    // Real time: no 4 h spacing between the decline and the new card.
+    const body = { ...dailyBody(id, tok('hard_stolen_card')), dunning: { minHoursBetweenAttempts: 0 } };
+    expect((await api.authed.post('/v1/subscriptions', body)).status).toBe(201);
     const cycleId = cycleWorkflowId(id, 0);
     await waitForCycleStatus(id, 'action_required', 'cycle 0 action_required');
     await waitForSubscriptionStatus(id, 'past_due');

@@ -4,6 +4,7 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { DEFAULT_DUNNING_POLICY } from '../../src/domain/dunning';
 import { cycleStateQuery, cycleWorkflowId, paymentMethodUpdatedSignal } from '../../src/shared/billing-cycle';
 import { billingCycleWorkflow } from '../../src/workflows';
 import { cycleInput, eventually, startBillingStack, type BillingStack } from '../harness/billing-stack';
@@ -34,7 +35,15 @@ it('finds "all cycles in action_required for customer X" with a visibility query
   const handle = await env.client.workflow.start(billingCycleWorkflow, {
     workflowId: cycleWorkflowId(subscriptionId, 0),
     taskQueue: stack.taskQueue,
-    args: [cycleInput({ subscriptionId, customerId, recurringToken: `tok_hard_lost_card_${uniqueId('t')}` })],
+    args: [
+      cycleInput({
+        subscriptionId,
+        customerId,
+        recurringToken: `tok_hard_lost_card_${uniqueId('t')}`,
+        // Real time: no 4 h spacing between the decline and the new card.
+        dunning: { ...DEFAULT_DUNNING_POLICY, minHoursBetweenAttempts: 0 },
+      }),
+    ],
   });
   await eventually(async () => (await handle.query(cycleStateQuery)).status === 'action_required', 'action_required');
 

@@ -89,11 +89,12 @@ it('a worker killed during the charge activity, then a new worker: exactly one s
 
   expect(result).toMatchObject({ status: 'paid', purchaseId });
   expect(sandbox.successfulCharges(handle.workflowId)).toHaveLength(1);
-  // The charge activity ran twice: the retry read the Purchase, found it paid, and did not charge again.
+  // The charge ran twice: the dead worker's attempt timed out on its heartbeat, and the cycle's next attempt read
+  // the Purchase, found it paid, and did not charge again.
   const history = await handle.fetchHistory();
-  const chargeAttempts = (history.events ?? []).filter(
-    (e) => e.activityTaskStartedEventAttributes && Number(e.activityTaskStartedEventAttributes.attempt) >= 2,
+  const chargeCalls = (history.events ?? []).filter(
+    (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'chargePurchase',
   );
-  expect(chargeAttempts.length).toBeGreaterThanOrEqual(1);
+  expect(chargeCalls.length).toBeGreaterThanOrEqual(2);
   expect(sandbox.ledger(handle.workflowId).filter((l) => l.outcome === 'success')).toHaveLength(1);
 }, 180_000);

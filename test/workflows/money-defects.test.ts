@@ -50,11 +50,6 @@ const PLAN: Plan = { planId: 'pro', currency: 'EUR', lineItems: [{ name: 'Pro pl
 const subId = () => uniqueId('sub').replace(/[^A-Za-z0-9_-]/g, '');
 const tok = (scenario: string) => `tok_${scenario}_${uniqueId('t')}`;
 
-async function advanceTo(at: number): Promise<void> {
-  const now = await env.currentTimeMs();
-  if (at > now) await env.sleep(at - now);
-}
-
 function startCycle(input: BillingCycleInput) {
   return env.client.workflow.start(billingCycleWorkflow, {
     workflowId: cycleWorkflowId(input.subscriptionId, input.periodIndex),
