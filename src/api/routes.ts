@@ -37,6 +37,8 @@ export interface RouteSpec {
   auth: boolean;
   /** Talks to Temporal (may answer 503). */
   temporal: boolean;
+  /** What a 503 means here, when more than Temporal can cause it. */
+  unavailableDescription?: string;
   params?: Record<string, z.ZodType>;
   query?: z.ZodType;
   body?: z.ZodType;
@@ -152,10 +154,15 @@ export const ROUTES = [
     summary: 'Create a subscription (idempotent by subscriptionId)',
     description:
       'The same id with the same terms answers 200 with the existing subscription; different terms answer 409 ' +
-      'naming the differing fields.',
+      'naming the differing fields. Give customerEmail or qorepayClientId (at least one). A qorepayClientId is ' +
+      'looked up at QorePay first: an unknown one answers 400 naming it, and 503 when the gateway cannot be ' +
+      'asked; nothing is created in either case. An anchor in the past starts billing at the period containing ' +
+      'the creation time (earlier periods are never charged).',
     tag: 'subscriptions',
     auth: true,
     temporal: true,
+    unavailableDescription:
+      'Temporal is unreachable, or QorePay could not be asked about qorepayClientId; nothing was created; retry later',
     body: CreateSubscriptionSchema,
     bodyName: 'CreateSubscription',
     responses: {

@@ -219,11 +219,17 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
           .send({ error: 'conflict', message: err.message, ...(err.fields.length ? { fields: err.fields } : {}) });
       }
       if (err instanceof BillingUnavailableError) {
-        req.log.warn({ err: err.message }, 'Temporal unavailable');
+        const gateway = err.dependency === 'gateway';
+        req.log.warn({ err: err.message }, gateway ? 'payment gateway unavailable' : 'Temporal unavailable');
         return reply
           .code(503)
           .header('retry-after', '5')
-          .send({ error: 'unavailable', message: 'Temporal is unreachable; retry later' });
+          .send({
+            error: 'unavailable',
+            message: gateway
+              ? 'the payment gateway could not be asked; nothing was created; retry later'
+              : 'Temporal is unreachable; retry later',
+          });
       }
     }
     const status = (err as { statusCode?: unknown }).statusCode;

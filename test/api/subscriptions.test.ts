@@ -2,6 +2,7 @@
  * End to end over real HTTP: the API, a real billing worker (the real workflows and activities) on the shared dev
  * server, and the QorePay sandbox delivering signed webhooks to the API's webhook route.
  */
+import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { QorePaySandbox } from '../../src/sandbox/qorepay';
 import { cycleWorkflowId } from '../../src/shared/billing-cycle';
@@ -201,5 +202,54 @@ describe('subscriptions over HTTP with a real worker', () => {
     const markPaid = await api.authed.post(`/v1/cycles/${cycleId}/mark-paid`, {});
     expect(markPaid.status).toBe(409);
     expect(sandbox.successfulCharges(cycleId)).toHaveLength(1);
+  });
+});
+
+describe('create-time checks (issue 9, defect 2)', () => {
+  it('accepts a qorepayClientId the gateway knows, without an email; refuses one it does not know', async () => {
+    const token = sandbox.createRecurringToken();
+    const clientId = sandbox.purchase(token)!.client_id!;
+    const id = uniqueId('client');
+    const body = subscriptionBody(id, { qorepayClientId: clientId, recurringToken: token });
+    delete body.customerEmail;
+    const created = await api.authed.post('/v1/subscriptions', body);
+    expect(created.status).toBe(201);
+    expect(created.data).toMatchObject({ subscriptionId: id, status: 'active' });
+    // The same terms again: still the existing subscription.
+    expect((await api.authed.post('/v1/subscriptions', body)).status).toBe(200);
+
+    const unknownId = uniqueId('client');
+    const unknown = await api.authed.post('/v1/subscriptions', {
+      ...body,
+      subscriptionId: unknownId,
+      qorepayClientId: randomUUID(),
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.data.issues).toEqual([{ path: 'qorepayClientId', message: 'no such client at QorePay' }]);
+    expect((await api.authed.get(`/v1/subscriptions/${unknownId}`)).status).toBe(404);
+  });
+
+  it('a change of plan or card that breaks a bound answers 400 and leaves the subscription as it was', async () => {
+    const id = uniqueId('bounds');
+    expect((await api.authed.post('/v1/subscriptions', subscriptionBody(id))).status).toBe(201);
+
+    const plan = await api.authed.post(`/v1/subscriptions/${id}/plan`, {
+      plan: {
+        planId: 'big',
+        currency: 'EUR',
+        lineItems: [{ name: 'x', priceMinor: Number.MAX_SAFE_INTEGER, quantity: 2 }],
+      },
+    });
+    expect(plan.status).toBe(400);
+    expect(plan.data.issues).toEqual([
+      { path: 'plan.lineItems', message: expect.stringMatching(/plan total/) as unknown },
+    ]);
+    const token = await api.authed.post(`/v1/subscriptions/${id}/payment-method`, { recurringToken: 't'.repeat(129) });
+    expect(token.status).toBe(400);
+
+    const after = await api.authed.get(`/v1/subscriptions/${id}`);
+    expect(after.data.plan).toEqual(subscriptionBody(id).plan);
+    expect(after.data.pendingPlan).toBeUndefined();
+    expect(after.data.paymentMethod).toBe(`…${id.slice(-4)}`);
   });
 });
