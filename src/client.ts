@@ -29,6 +29,7 @@ import {
   ChargebackSchema,
   CreateSubscriptionSchema,
   CycleIdSchema,
+  IdempotencyKeySchema,
   ListSubscriptionsQuerySchema,
   MarkCyclePaidSchema,
   RefundSchema,
@@ -209,6 +210,15 @@ export interface CustomerVerifier {
   clientExists(qorepayClientId: string): Promise<boolean>;
 }
 
+/** Options of the changes that may be retried safely (refund, chargeback). */
+export interface IdempotentRequestOptions {
+  /**
+   * 1–255 printable ASCII characters. A repeated request with the same key gets the first request's result and is
+   * carried out once (the key becomes the Temporal update id). Without a key, each call is a new request.
+   */
+  idempotencyKey?: string;
+}
+
 export interface BillingClientOptions {
   client: Client;
   /** Checks qorepayClientId at create. Without one, the id is taken as given (the first charge would tell). */
@@ -345,17 +355,35 @@ export class BillingClient {
     return this.updateSubscription(subscriptionId, (h) => h.executeUpdate(changePlanUpdate, { args: [body] }));
   }
 
-  /** Refunds a paid cycle of this subscription (full when amountMinor is omitted). */
-  async refundCycle(subscriptionId: string, options: RefundOptions): Promise<PaymentEventRecord> {
+  /**
+   * Refunds a paid cycle of this subscription (full when amountMinor is omitted). With an idempotency key, a repeat
+   * of the call returns the first call's record and refunds nothing more.
+   */
+  async refundCycle(
+    subscriptionId: string,
+    options: RefundOptions,
+    request: IdempotentRequestOptions = {},
+  ): Promise<PaymentEventRecord> {
     const body = stripUndefined(validate(RefundSchema, options));
+    const updateId = idempotentUpdateId('refund', request);
     assertCycleOf(subscriptionId, body.cycleId);
-    return this.updateSubscription(subscriptionId, (h) => h.executeUpdate(refundUpdate, { args: [body] }));
+    return this.updateSubscription(subscriptionId, (h) =>
+      h.executeUpdate(refundUpdate, { args: [body], ...(updateId !== undefined ? { updateId } : {}) }),
+    );
   }
 
-  async registerChargeback(subscriptionId: string, options: ChargebackOptions): Promise<PaymentEventRecord> {
+  /** Registers a chargeback on a paid cycle; an idempotency key makes a repeat return the first record. */
+  async registerChargeback(
+    subscriptionId: string,
+    options: ChargebackOptions,
+    request: IdempotentRequestOptions = {},
+  ): Promise<PaymentEventRecord> {
     const body = stripUndefined(validate(ChargebackSchema, options));
+    const updateId = idempotentUpdateId('chargeback', request);
     assertCycleOf(subscriptionId, body.cycleId);
-    return this.updateSubscription(subscriptionId, (h) => h.executeUpdate(chargebackUpdate, { args: [body] }));
+    return this.updateSubscription(subscriptionId, (h) =>
+      h.executeUpdate(chargebackUpdate, { args: [body], ...(updateId !== undefined ? { updateId } : {}) }),
+    );
   }
 
   // ------------------------------------------------------------------ cycles
@@ -554,6 +582,18 @@ function validate<S extends z.ZodType>(
   const parsed = parseWith(schema, value, prefix);
   if (!parsed.ok) throw new BillingValidationError(parsed.issues);
   return parsed.value;
+}
+
+/**
+ * The Temporal update id of an idempotent request: the caller's key, prefixed by the operation so a refund key and a
+ * chargeback key can never collide. No key, no id (Temporal gives each call its own).
+ */
+export function idempotentUpdateId(
+  operation: 'refund' | 'chargeback',
+  request: IdempotentRequestOptions,
+): string | undefined {
+  if (request.idempotencyKey === undefined) return undefined;
+  return `${operation}:${validate(IdempotencyKeySchema, request.idempotencyKey, ['idempotencyKey'])}`;
 }
 
 function assertCycleOf(subscriptionId: string, cycleId: string): void {

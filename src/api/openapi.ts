@@ -55,6 +55,17 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], version = '0.
     for (const [name, schema] of Object.entries(r.params ?? {})) {
       parameters.push({ name, in: 'path', required: true, schema: toJsonSchema(schema) });
     }
+    for (const [name, schema] of Object.entries(r.headers ?? {})) {
+      const json = toJsonSchema(schema);
+      const { description, ...headerSchema } = json;
+      parameters.push({
+        name,
+        in: 'header',
+        required: false,
+        ...(description ? { description } : {}),
+        schema: headerSchema,
+      });
+    }
     if (r.query) {
       const q = toJsonSchema(r.query) as { properties?: Record<string, JsonSchema>; required?: string[] };
       for (const [name, schema] of Object.entries(q.properties ?? {})) {

@@ -9,6 +9,8 @@ import {
   ChargebackSchema,
   CreateSubscriptionSchema,
   CycleIdSchema,
+  IDEMPOTENCY_KEY_HEADER,
+  IdempotencyKeySchema,
   ListSubscriptionsQuerySchema,
   MarkCyclePaidSchema,
   PlanSchema,
@@ -40,6 +42,8 @@ export interface RouteSpec {
   /** What a 503 means here, when more than Temporal can cause it. */
   unavailableDescription?: string;
   params?: Record<string, z.ZodType>;
+  /** Optional request headers, by their canonical name (`Idempotency-Key`); a bad value answers 400 naming it. */
+  headers?: Record<string, z.ZodType>;
   query?: z.ZodType;
   body?: z.ZodType;
   /** Component name of the body schema in the OpenAPI document. */
@@ -143,6 +147,7 @@ const PaymentEventSchema = z.looseObject({
 
 const subscription = (description: string): RouteResponse => ({ description, schema: SubscriptionStateSchema });
 const idParam = { id: SubscriptionIdSchema };
+const idempotencyHeader = { [IDEMPOTENCY_KEY_HEADER]: IdempotencyKeySchema };
 const cycleParam = { cycleId: CycleIdSchema };
 
 export const ROUTES = [
@@ -284,10 +289,14 @@ export const ROUTES = [
     url: '/v1/subscriptions/:id/refunds',
     operationId: 'refundCycle',
     summary: 'Refund a paid cycle (full when amountMinor is omitted)',
+    description:
+      'Send an Idempotency-Key header to make the request safe to retry: a repeat with the same key answers the ' +
+      'first refund record and refunds nothing more.',
     tag: 'subscriptions',
     auth: true,
     temporal: true,
     params: idParam,
+    headers: idempotencyHeader,
     body: RefundSchema,
     bodyName: 'Refund',
     responses: { '201': { description: 'The refund as recorded', schema: PaymentEventSchema } },
@@ -298,11 +307,14 @@ export const ROUTES = [
     url: '/v1/subscriptions/:id/chargebacks',
     operationId: 'registerChargeback',
     summary: 'Register a chargeback on a paid cycle',
-    description: 'reasonId comes from QorePay GET /purchases/chargeback_reasons/.',
+    description:
+      'reasonId comes from QorePay GET /purchases/chargeback_reasons/. Send an Idempotency-Key header to make the ' +
+      'request safe to retry: a repeat with the same key answers the first chargeback record.',
     tag: 'subscriptions',
     auth: true,
     temporal: true,
     params: idParam,
+    headers: idempotencyHeader,
     body: ChargebackSchema,
     bodyName: 'Chargeback',
     responses: { '201': { description: 'The chargeback as recorded', schema: PaymentEventSchema } },

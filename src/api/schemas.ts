@@ -324,6 +324,23 @@ export const ChargebackSchema = z.strictObject({
   reference: nonEmpty(256),
 });
 
+/** The HTTP header that makes a refund or chargeback request safe to retry. */
+export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+
+export const IdempotencyKeySchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(255, 'must be at most 255 characters')
+  .regex(/^[\x20-\x7E]*$/, 'must be printable ASCII characters only')
+  .meta({
+    description:
+      'Makes the request safe to retry: a request repeated with the same key (a retry after a timeout, a duplicate ' +
+      "send) is answered with the first request's result and is carried out once; the body of the repeat is not " +
+      'looked at. Use a new key (for example a UUID) for each distinct refund or chargeback. Without a key every ' +
+      'request is a new one.',
+    example: '5f0c2f4e-9a51-4d8e-b0b3-1c8e4f0f2a77',
+  });
+
 export const ListSubscriptionsQuerySchema = z.strictObject({
   status: z.enum(SUBSCRIPTION_STATUS_VALUES).optional(),
   customerId: nonEmpty(128).optional(),

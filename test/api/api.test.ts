@@ -464,6 +464,30 @@ describe('validation: field-level 400s, nothing stored', () => {
     expect((list.data.issues as { path: string }[]).map((i) => i.path).sort()).toEqual(['pageSize', 'status']);
   });
 
+  it('refuses a bad Idempotency-Key header on refunds and chargebacks, naming the header', async () => {
+    const id = uniqueId('idem');
+    const refund = { cycleId: cycleWorkflowId(id, 0) };
+    const chargeback = { ...refund, reasonId: 'r', arn: 'a', date: '1700000000', reference: 'x' };
+    const bad = ['', 'tab\there', 'k'.repeat(256), 'caf\u00e9'];
+    for (const [route, body] of [
+      ['refunds', refund],
+      ['chargebacks', chargeback],
+    ] as const) {
+      for (const key of bad) {
+        const res = await api.authed.post(`/v1/subscriptions/${id}/${route}`, body, {
+          headers: { 'idempotency-key': key },
+        });
+        expect([route, key, res.status]).toEqual([route, key, 400]);
+        expect(res.data.issues).toEqual([{ path: 'Idempotency-Key', message: expect.any(String) as unknown }]);
+      }
+      // A good key passes validation (the subscription does not exist: 404, not 400).
+      const ok = await api.authed.post(`/v1/subscriptions/${id}/${route}`, body, {
+        headers: { 'idempotency-key': `${'k'.repeat(250)} ~!@#` },
+      });
+      expect(ok.status).toBe(404);
+    }
+  });
+
   it('BillingClient gives the same field-level errors as the API', async () => {
     const body = subscriptionBody(uniqueId('client'));
     (body.plan as Record<string, unknown>).currency = 'eur';
@@ -585,6 +609,24 @@ describe('OpenAPI document', () => {
     expect(schema.properties!.subscriptionId!.pattern).toBe('^[A-Za-z0-9_-]{1,64}$');
     const getCycle = doc.paths['/v1/cycles/{cycleId}']!.get!;
     expect(getCycle.parameters).toEqual([expect.objectContaining({ name: 'cycleId', in: 'path', required: true })]);
+    const refund = doc.paths['/v1/subscriptions/{id}/refunds']!.post!;
+    expect(refund.parameters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          name: 'Idempotency-Key',
+          in: 'header',
+          required: false,
+          description: expect.stringMatching(/same key/) as unknown,
+          schema: expect.objectContaining({ maxLength: 255 }) as unknown,
+        }),
+      ]),
+    );
+    const chargeback = doc.paths['/v1/subscriptions/{id}/chargebacks']!.post!;
+    expect((chargeback.parameters as { name: string }[]).map((p) => p.name)).toContain('Idempotency-Key');
+    const anchor = (schema.properties!.schedule as { properties?: Record<string, { description?: string }> })
+      .properties!.anchor!;
+    expect(anchor.description).toMatch(/period containing the creation time/);
+    expect(anchor.description).toMatch(/earlier periods are never charged/);
     const list = doc.paths['/v1/subscriptions']!.get!;
     expect((list.parameters as { name: string }[]).map((p) => p.name).sort()).toEqual([
       'customerId',

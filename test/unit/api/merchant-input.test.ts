@@ -1,12 +1,13 @@
 /**
  * The pure pieces of merchant-input validation: the ISO 4217 table (checked against the money module that converts
- * amounts), the anchor window, the exact plan total, and the QorePay customer check over
+ * amounts), the anchor window, the exact plan total, the idempotency update ids, and the QorePay customer check over
  * real HTTP against the sandbox.
  */
 import { randomUUID } from 'node:crypto';
 import { qorepayCustomerVerifier } from '../../../src/api/customer-verifier';
 import { ISO_4217_MINOR_UNITS, isKnownCurrency } from '../../../src/api/currencies';
 import { anchorWindowProblem, parseWith, PlanSchema, planTotalMinor } from '../../../src/api/schemas';
+import { BillingValidationError, idempotentUpdateId } from '../../../src/client';
 import { currencyExponent } from '../../../src/domain/money';
 import { QorePayClient } from '../../../src/integrations/qorepay';
 import { startQorePaySandbox, type QorePaySandbox } from '../../../src/sandbox/qorepay';
@@ -100,6 +101,31 @@ describe('malformed plans', () => {
       const r = parseWith(PlanSchema, { planId: 'p', currency: 'EUR', lineItems });
       expect(r.ok).toBe(false);
     }
+  });
+});
+
+describe('idempotent update ids', () => {
+  it('prefix the key by operation so a refund and a chargeback key never collide', () => {
+    expect(idempotentUpdateId('refund', { idempotencyKey: 'k-1' })).toBe('refund:k-1');
+    expect(idempotentUpdateId('chargeback', { idempotencyKey: 'k-1' })).toBe('chargeback:k-1');
+  });
+
+  it('derive none without a key (each call is its own request)', () => {
+    expect(idempotentUpdateId('refund', {})).toBeUndefined();
+  });
+
+  it('refuse keys that are empty, too long or not printable ASCII, naming idempotencyKey', () => {
+    for (const key of ['', 'x'.repeat(256), 'tab\there', 'naïve', 'line\nbreak']) {
+      let err: unknown;
+      try {
+        idempotentUpdateId('refund', { idempotencyKey: key });
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(BillingValidationError);
+      expect((err as BillingValidationError).issues.map((i) => i.path)).toEqual(['idempotencyKey']);
+    }
+    expect(idempotentUpdateId('refund', { idempotencyKey: 'x'.repeat(255) })).toBe(`refund:${'x'.repeat(255)}`);
   });
 });
 
