@@ -4,15 +4,17 @@
  */
 import { readFile } from 'node:fs/promises';
 import { Command, CommanderError } from 'commander';
+import { qorepayCustomerVerifier } from './api/customer-verifier';
 import { BillingClient, isBillingError } from './client';
 import { ConfigError, loadConfig } from './config';
+import { QorePayClient } from './integrations/qorepay';
 
 export const EXIT = { ok: 0, failure: 1, invalid: 2, notFound: 3, conflict: 4 } as const;
 
 export interface CliIo {
   out: (text: string) => void;
   err: (text: string) => void;
-  /** Default: BillingClient.connect(loadConfig()). Tests inject one. */
+  /** Default: connectFromConfig(loadConfig()). Tests inject one. */
   connect?: () => Promise<BillingClient>;
   /** Records a failing exit code. Default: process.exitCode. */
   setExitCode?: (code: number) => void;
@@ -35,7 +37,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
     async (...args: A): Promise<void> => {
       let billing: BillingClient | undefined;
       try {
-        billing = await (io.connect ?? (() => BillingClient.connect(loadConfig())))();
+        billing = await (io.connect ?? (() => connectFromConfig(loadConfig())))();
         const result = await fn(billing, ...args);
         io.out(JSON.stringify(result, null, 2));
       } catch (err) {
@@ -169,6 +171,17 @@ export function buildCli(io: CliIo = defaultIo): Command {
     });
 
   return program;
+}
+
+/** Like the API process: Temporal, plus the QorePay check of a new subscription's qorepayClientId. */
+function connectFromConfig(config: ReturnType<typeof loadConfig>): Promise<BillingClient> {
+  const qorepay = new QorePayClient({
+    baseUrl: config.QOREPAY_BASE_URL,
+    apiKey: config.QOREPAY_API_KEY,
+    brandId: config.QOREPAY_BRAND_ID,
+    timeoutMs: config.QOREPAY_TIMEOUT_MS,
+  });
+  return BillingClient.connect(config, { customerVerifier: qorepayCustomerVerifier(qorepay) });
 }
 
 async function readJsonFile(file: string): Promise<unknown> {

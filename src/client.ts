@@ -2,6 +2,10 @@
  * BillingClient: the typed library a merchant backend imports. It validates input with the same zod schemas as the
  * HTTP API, talks to Temporal only (starts, queries and updates the subscription and cycle workflows, and lists them
  * through visibility), and turns Temporal's errors into four billing errors with a `code` to switch on.
+ *
+ * The one thing a create checks outside Temporal, that a given QorePay Client exists, goes through an optional
+ * `CustomerVerifier` the caller supplies (the API process wires it to the QorePay client); the library itself never
+ * talks to the gateway.
  */
 import {
   Client,
@@ -25,6 +29,7 @@ import {
   ChargebackSchema,
   CreateSubscriptionSchema,
   CycleIdSchema,
+  IdempotencyKeySchema,
   ListSubscriptionsQuerySchema,
   MarkCyclePaidSchema,
   RefundSchema,
@@ -128,12 +133,15 @@ export class BillingConflictError extends BillingError {
   }
 }
 
-/** Temporal could not be reached (or did not answer in time); retry later. */
+/** Temporal (or, for a create's customer check, the payment gateway) could not be reached; retry later. */
 export class BillingUnavailableError extends BillingError {
   readonly code = 'unavailable' as const;
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /** Which dependency failed. */
+  readonly dependency: 'temporal' | 'gateway';
+  constructor(message: string, options?: { cause?: unknown; dependency?: 'temporal' | 'gateway' }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'BillingUnavailableError';
+    this.dependency = options?.dependency ?? 'temporal';
   }
 }
 
@@ -193,8 +201,28 @@ export type RefundOptions = Defined<RefundBody>;
 export type ChargebackOptions = Defined<ChargebackBody>;
 export type PlanInput = Defined<PlanBody>;
 
+/**
+ * Checks, when a subscription is created, that the QorePay Client it names exists. Resolve false for "no such
+ * client" (the create answers a validation error naming qorepayClientId); throw when the gateway cannot tell (the
+ * create answers unavailable and starts nothing).
+ */
+export interface CustomerVerifier {
+  clientExists(qorepayClientId: string): Promise<boolean>;
+}
+
+/** Options of the changes that may be retried safely (refund, chargeback). */
+export interface IdempotentRequestOptions {
+  /**
+   * 1–255 printable ASCII characters. A repeated request with the same key gets the first request's result and is
+   * carried out once (the key becomes the Temporal update id). Without a key, each call is a new request.
+   */
+  idempotencyKey?: string;
+}
+
 export interface BillingClientOptions {
   client: Client;
+  /** Checks qorepayClientId at create. Without one, the id is taken as given (the first charge would tell). */
+  customerVerifier?: CustomerVerifier;
   /** Default: the billing task queue ('billing'). */
   taskQueue?: string;
   /** How long to wait for a freshly started subscription to answer its first query. Default 5000 ms. */
@@ -209,16 +237,21 @@ export class BillingClient {
   readonly temporal: Client;
   private readonly taskQueue: string;
   private readonly firstQueryTimeoutMs: number;
+  private readonly customerVerifier: CustomerVerifier | undefined;
   private ownedConnection: Connection | undefined;
 
   constructor(options: BillingClientOptions) {
     this.temporal = options.client;
     this.taskQueue = options.taskQueue ?? BILLING_TASK_QUEUE;
     this.firstQueryTimeoutMs = options.firstQueryTimeoutMs ?? 5000;
+    this.customerVerifier = options.customerVerifier;
   }
 
   /** Connects to the configured Temporal; `close()` closes that connection. */
-  static async connect(config: AppConfig): Promise<BillingClient> {
+  static async connect(
+    config: AppConfig,
+    options: Pick<BillingClientOptions, 'customerVerifier'> = {},
+  ): Promise<BillingClient> {
     let connection: Connection;
     try {
       connection = await Connection.connect(clientConnectionOptions(config));
@@ -226,7 +259,7 @@ export class BillingClient {
       throw new BillingUnavailableError(`Temporal is unreachable: ${messageOf(err)}`, { cause: err });
     }
     const client = new Client({ connection, namespace: config.temporal.namespace });
-    const billing = new BillingClient({ client, taskQueue: config.TEMPORAL_TASK_QUEUE });
+    const billing = new BillingClient({ ...options, client, taskQueue: config.TEMPORAL_TASK_QUEUE });
     billing.ownedConnection = connection;
     return billing;
   }
@@ -243,9 +276,12 @@ export class BillingClient {
   /**
    * Starts the subscription workflow. Idempotent by id: the same terms again return the existing subscription with
    * `created: false`; different terms throw BillingConflictError naming the differing fields.
+   *
+   * Nothing is started unless every check passes: the schema, then (with a customerVerifier) the QorePay Client.
    */
   async createSubscription(input: unknown): Promise<CreateSubscriptionResult> {
     const terms: SubscriptionInput = stripUndefined(validate(CreateSubscriptionSchema, input));
+    if (terms.qorepayClientId !== undefined) await this.verifyCustomer(terms.qorepayClientId);
     const workflowId = subscriptionWorkflowId(terms.subscriptionId);
     try {
       const handle = await this.temporal.workflow.start(SUBSCRIPTION_WORKFLOW_TYPE, {
@@ -319,17 +355,35 @@ export class BillingClient {
     return this.updateSubscription(subscriptionId, (h) => h.executeUpdate(changePlanUpdate, { args: [body] }));
   }
 
-  /** Refunds a paid cycle of this subscription (full when amountMinor is omitted). */
-  async refundCycle(subscriptionId: string, options: RefundOptions): Promise<PaymentEventRecord> {
+  /**
+   * Refunds a paid cycle of this subscription (full when amountMinor is omitted). With an idempotency key, a repeat
+   * of the call returns the first call's record and refunds nothing more.
+   */
+  async refundCycle(
+    subscriptionId: string,
+    options: RefundOptions,
+    request: IdempotentRequestOptions = {},
+  ): Promise<PaymentEventRecord> {
     const body = stripUndefined(validate(RefundSchema, options));
+    const updateId = idempotentUpdateId('refund', request);
     assertCycleOf(subscriptionId, body.cycleId);
-    return this.updateSubscription(subscriptionId, (h) => h.executeUpdate(refundUpdate, { args: [body] }));
+    return this.updateSubscription(subscriptionId, (h) =>
+      h.executeUpdate(refundUpdate, { args: [body], ...(updateId !== undefined ? { updateId } : {}) }),
+    );
   }
 
-  async registerChargeback(subscriptionId: string, options: ChargebackOptions): Promise<PaymentEventRecord> {
+  /** Registers a chargeback on a paid cycle; an idempotency key makes a repeat return the first record. */
+  async registerChargeback(
+    subscriptionId: string,
+    options: ChargebackOptions,
+    request: IdempotentRequestOptions = {},
+  ): Promise<PaymentEventRecord> {
     const body = stripUndefined(validate(ChargebackSchema, options));
+    const updateId = idempotentUpdateId('chargeback', request);
     assertCycleOf(subscriptionId, body.cycleId);
-    return this.updateSubscription(subscriptionId, (h) => h.executeUpdate(chargebackUpdate, { args: [body] }));
+    return this.updateSubscription(subscriptionId, (h) =>
+      h.executeUpdate(chargebackUpdate, { args: [body], ...(updateId !== undefined ? { updateId } : {}) }),
+    );
   }
 
   // ------------------------------------------------------------------ cycles
@@ -402,6 +456,23 @@ export class BillingClient {
         throw new BillingConflictError(`${resource} ${JSON.stringify(id)} has ended and accepts no changes`);
       }
       throw translate(err, resource, id);
+    }
+  }
+
+  /** The QorePay Client must exist: unknown -> validation error; the gateway cannot tell -> unavailable. */
+  private async verifyCustomer(qorepayClientId: string): Promise<void> {
+    if (!this.customerVerifier) return;
+    let exists: boolean;
+    try {
+      exists = await this.customerVerifier.clientExists(qorepayClientId);
+    } catch (err) {
+      throw new BillingUnavailableError(`could not check qorepayClientId at the payment gateway: ${messageOf(err)}`, {
+        cause: err,
+        dependency: 'gateway',
+      });
+    }
+    if (!exists) {
+      throw new BillingValidationError([{ path: 'qorepayClientId', message: 'no such client at QorePay' }]);
     }
   }
 
@@ -511,6 +582,18 @@ function validate<S extends z.ZodType>(
   const parsed = parseWith(schema, value, prefix);
   if (!parsed.ok) throw new BillingValidationError(parsed.issues);
   return parsed.value;
+}
+
+/**
+ * The Temporal update id of an idempotent request: the caller's key, prefixed by the operation so a refund key and a
+ * chargeback key can never collide. No key, no id (Temporal gives each call its own).
+ */
+export function idempotentUpdateId(
+  operation: 'refund' | 'chargeback',
+  request: IdempotentRequestOptions,
+): string | undefined {
+  if (request.idempotencyKey === undefined) return undefined;
+  return `${operation}:${validate(IdempotencyKeySchema, request.idempotencyKey, ['idempotencyKey'])}`;
 }
 
 function assertCycleOf(subscriptionId: string, cycleId: string): void {

@@ -1,12 +1,14 @@
 /**
- * The API process (`npm run api`): config, logger, a Temporal client connection, the QorePay webhook verifier, and
- * the Fastify server on API_HOST:API_PORT, with graceful shutdown. `startApi` is what `npm start` embeds.
+ * The API process (`npm run api`): config, logger, a Temporal client connection, the QorePay client (webhook
+ * verification, and the check of a new subscription's qorepayClientId), and the Fastify server on
+ * API_HOST:API_PORT, with graceful shutdown. `startApi` is what `npm start` embeds.
  */
 import { Client, Connection } from '@temporalio/client';
 import { BillingClient, clientConnectionOptions } from '../client';
 import { loadConfigOrExit, type AppConfig } from '../config';
 import { QorePayClient, QorePayWebhookVerifier } from '../integrations/qorepay';
 import { createLogger, type Logger } from '../logger';
+import { qorepayCustomerVerifier } from './customer-verifier';
 import { buildApiServer } from './server';
 
 export interface RunningApi {
@@ -36,14 +38,18 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
   const connection = options.connection ?? Connection.lazy(clientConnectionOptions(config));
   const ownsConnection = options.connection === undefined;
   const client = new Client({ connection, namespace: config.temporal.namespace });
-  const billing = new BillingClient({ client, taskQueue: config.TEMPORAL_TASK_QUEUE });
-
   const qorepay = new QorePayClient({
     baseUrl: config.QOREPAY_BASE_URL,
     apiKey: config.QOREPAY_API_KEY,
     brandId: config.QOREPAY_BRAND_ID,
     timeoutMs: config.QOREPAY_TIMEOUT_MS,
     logger: logger.child({ integration: 'qorepay' }),
+  });
+  // Creates naming a qorepayClientId are checked at the gateway before anything starts.
+  const billing = new BillingClient({
+    client,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    customerVerifier: qorepayCustomerVerifier(qorepay),
   });
   const verifier = new QorePayWebhookVerifier({
     fetchCompanyKey: () => qorepay.getPublicKey(),

@@ -55,6 +55,17 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], version = '0.
     for (const [name, schema] of Object.entries(r.params ?? {})) {
       parameters.push({ name, in: 'path', required: true, schema: toJsonSchema(schema) });
     }
+    for (const [name, schema] of Object.entries(r.headers ?? {})) {
+      const json = toJsonSchema(schema);
+      const { description, ...headerSchema } = json;
+      parameters.push({
+        name,
+        in: 'header',
+        required: false,
+        ...(description ? { description } : {}),
+        schema: headerSchema,
+      });
+    }
     if (r.query) {
       const q = toJsonSchema(r.query) as { properties?: Record<string, JsonSchema>; required?: string[] };
       for (const [name, schema] of Object.entries(q.properties ?? {})) {
@@ -72,7 +83,12 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], version = '0.
     }
     if (r.body || r.params || r.query) responses['400'] ??= errorResponse('ValidationFailed', 'Invalid input');
     if (r.auth) responses['401'] = errorResponse('Unauthorized', 'Missing or unknown API key');
-    if (r.temporal) responses['503'] ??= errorResponse('Unavailable', 'Temporal is unreachable; retry later');
+    if (r.temporal) {
+      responses['503'] ??= errorResponse(
+        'Unavailable',
+        r.unavailableDescription ?? 'Temporal is unreachable; retry later',
+      );
+    }
     for (const e of r.errors ?? []) {
       if (e === 404) responses['404'] = errorResponse('NotFound', 'Unknown subscription or cycle');
       if (e === 409) responses['409'] = errorResponse('Conflict', 'Conflicts with the current state');

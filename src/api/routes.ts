@@ -9,6 +9,8 @@ import {
   ChargebackSchema,
   CreateSubscriptionSchema,
   CycleIdSchema,
+  IDEMPOTENCY_KEY_HEADER,
+  IdempotencyKeySchema,
   ListSubscriptionsQuerySchema,
   MarkCyclePaidSchema,
   PlanSchema,
@@ -37,7 +39,11 @@ export interface RouteSpec {
   auth: boolean;
   /** Talks to Temporal (may answer 503). */
   temporal: boolean;
+  /** What a 503 means here, when more than Temporal can cause it. */
+  unavailableDescription?: string;
   params?: Record<string, z.ZodType>;
+  /** Optional request headers, by their canonical name (`Idempotency-Key`); a bad value answers 400 naming it. */
+  headers?: Record<string, z.ZodType>;
   query?: z.ZodType;
   body?: z.ZodType;
   /** Component name of the body schema in the OpenAPI document. */
@@ -141,6 +147,7 @@ const PaymentEventSchema = z.looseObject({
 
 const subscription = (description: string): RouteResponse => ({ description, schema: SubscriptionStateSchema });
 const idParam = { id: SubscriptionIdSchema };
+const idempotencyHeader = { [IDEMPOTENCY_KEY_HEADER]: IdempotencyKeySchema };
 const cycleParam = { cycleId: CycleIdSchema };
 
 export const ROUTES = [
@@ -152,10 +159,15 @@ export const ROUTES = [
     summary: 'Create a subscription (idempotent by subscriptionId)',
     description:
       'The same id with the same terms answers 200 with the existing subscription; different terms answer 409 ' +
-      'naming the differing fields.',
+      'naming the differing fields. Give customerEmail or qorepayClientId (at least one). A qorepayClientId is ' +
+      'looked up at QorePay first: an unknown one answers 400 naming it, and 503 when the gateway cannot be ' +
+      'asked; nothing is created in either case. An anchor in the past starts billing at the period containing ' +
+      'the creation time (earlier periods are never charged).',
     tag: 'subscriptions',
     auth: true,
     temporal: true,
+    unavailableDescription:
+      'Temporal is unreachable, or QorePay could not be asked about qorepayClientId; nothing was created; retry later',
     body: CreateSubscriptionSchema,
     bodyName: 'CreateSubscription',
     responses: {
@@ -277,10 +289,14 @@ export const ROUTES = [
     url: '/v1/subscriptions/:id/refunds',
     operationId: 'refundCycle',
     summary: 'Refund a paid cycle (full when amountMinor is omitted)',
+    description:
+      'Send an Idempotency-Key header to make the request safe to retry: a repeat with the same key answers the ' +
+      'first refund record and refunds nothing more.',
     tag: 'subscriptions',
     auth: true,
     temporal: true,
     params: idParam,
+    headers: idempotencyHeader,
     body: RefundSchema,
     bodyName: 'Refund',
     responses: { '201': { description: 'The refund as recorded', schema: PaymentEventSchema } },
@@ -291,11 +307,14 @@ export const ROUTES = [
     url: '/v1/subscriptions/:id/chargebacks',
     operationId: 'registerChargeback',
     summary: 'Register a chargeback on a paid cycle',
-    description: 'reasonId comes from QorePay GET /purchases/chargeback_reasons/.',
+    description:
+      'reasonId comes from QorePay GET /purchases/chargeback_reasons/. Send an Idempotency-Key header to make the ' +
+      'request safe to retry: a repeat with the same key answers the first chargeback record.',
     tag: 'subscriptions',
     auth: true,
     temporal: true,
     params: idParam,
+    headers: idempotencyHeader,
     body: ChargebackSchema,
     bodyName: 'Chargeback',
     responses: { '201': { description: 'The chargeback as recorded', schema: PaymentEventSchema } },

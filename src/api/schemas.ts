@@ -4,10 +4,22 @@
  *
  * Semantic checks reuse the domain: `validateSchedule` for schedules and `validateDunningPolicy` (on the overrides
  * merged into `DEFAULT_DUNNING_POLICY`) for dunning, each problem reported on its own field path.
+ *
+ * Everything a merchant sends is bounded here, before anything is stored: every string has a maximum length, every
+ * number a range (a subscription's terms live in workflow history for years, and the worker trusts them), the plan
+ * total fits a safe integer, the currency is a current ISO 4217 code with a minor unit, and the dunning overrides
+ * cannot switch the card networks' per-token cap off.
  */
 import { z } from 'zod';
-import { MAX_TRIAL_DAYS, validateSchedule, type BillingSchedule, type IntervalUnit } from '../domain/calendar';
+import {
+  MAX_TRIAL_DAYS,
+  localToInstant,
+  validateSchedule,
+  type BillingSchedule,
+  type IntervalUnit,
+} from '../domain/calendar';
 import { DEFAULT_DUNNING_POLICY, validateDunningPolicy, type DunningPolicy } from '../domain/dunning';
+import { isKnownCurrency } from './currencies';
 import { SUBSCRIPTION_ID_PATTERN } from '../shared/billing-cycle';
 import type { EscalationPolicy, SubscriptionStatus } from '../shared/subscription';
 
@@ -40,6 +52,8 @@ export const SUBSCRIPTION_STATUS_VALUES = [
 
 const nonEmpty = (max: number) =>
   z.string().regex(/\S/, 'must not be empty').max(max, `must be at most ${max} characters`);
+/** Free text (reasons, notes): may be empty, never unbounded. */
+const freeText = (max: number) => z.string().max(max, `must be at most ${max} characters`);
 const minorUnits = z
   .number()
   .int('must be an integer amount in minor units')
@@ -52,47 +66,149 @@ export const LineItemSchema = z.strictObject({
   quantity: z.number().int('must be an integer').min(1, 'must be at least 1').max(1_000_000, 'must be at most 1000000'),
 });
 
-export const PlanSchema = z.strictObject({
-  planId: nonEmpty(128),
-  currency: z
-    .string()
-    .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code of 3 upper-case letters, e.g. EUR')
-    .meta({ example: 'EUR' }),
-  lineItems: z.array(LineItemSchema).min(1, 'must list at least one line item').max(100, 'must list at most 100 items'),
-});
+/** Sum of priceMinor × quantity, exactly (BigInt: the products of two safe integers may not be one). */
+export function planTotalMinor(lineItems: readonly { priceMinor: number; quantity: number }[]): bigint {
+  return lineItems.reduce((sum, li) => sum + BigInt(li.priceMinor) * BigInt(li.quantity), 0n);
+}
+
+export const PlanSchema = z
+  .strictObject({
+    planId: nonEmpty(128),
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, 'must be an ISO 4217 code of 3 upper-case letters, e.g. EUR')
+      // Only codes of the right shape are looked up (one problem per field).
+      .refine(
+        (code) => !/^[A-Z]{3}$/.test(code) || isKnownCurrency(code),
+        'must be a current ISO 4217 currency code with a minor unit, e.g. EUR',
+      )
+      .meta({ example: 'EUR' }),
+    lineItems: z
+      .array(LineItemSchema)
+      .min(1, 'must list at least one line item')
+      .max(100, 'must list at most 100 items'),
+  })
+  .superRefine((plan, ctx) => {
+    // The engine adds amounts as JavaScript numbers: the total must stay a safe integer. (Refinements also run
+    // when a line item already has a problem: only well-formed items are summed.)
+    const items = Array.isArray(plan.lineItems) ? plan.lineItems : [];
+    const wellFormed = items.filter(
+      (li) =>
+        typeof li === 'object' &&
+        li !== null &&
+        Number.isSafeInteger(li.priceMinor) &&
+        Number.isSafeInteger(li.quantity),
+    );
+    if (planTotalMinor(wellFormed) > BigInt(Number.MAX_SAFE_INTEGER)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['lineItems'],
+        message: `the plan total (sum of priceMinor × quantity) must be at most ${Number.MAX_SAFE_INTEGER} minor units`,
+      });
+    }
+  });
+
+/** Anchors before this local date are refused (billing history this old is a typo, not a plan). */
+export const EARLIEST_ANCHOR_DATE = '2000-01-01';
+/** Anchors later than this many years after the creation time are refused. */
+export const MAX_ANCHOR_YEARS_AHEAD = 5;
+
+/**
+ * Why an anchor is outside [2000-01-01, now + 5 years], or undefined when it is inside. The anchor and time zone
+ * must already be valid (validateSchedule). `nowMs` is the creation time.
+ */
+export function anchorWindowProblem(anchor: string, timeZone: string, nowMs: number): string | undefined {
+  // 'YYYY-MM-DD...' compares like the date it names.
+  if (anchor.slice(0, 10) < EARLIEST_ANCHOR_DATE) return `must not be before ${EARLIEST_ANCHOR_DATE}`;
+  const latest = new Date(nowMs);
+  latest.setUTCFullYear(latest.getUTCFullYear() + MAX_ANCHOR_YEARS_AHEAD);
+  if (localToInstant(anchor, timeZone) > latest.getTime()) {
+    return `must be at most ${MAX_ANCHOR_YEARS_AHEAD} years after now (latest ${latest.toISOString().slice(0, 16)}Z)`;
+  }
+  return undefined;
+}
 
 /** `validateSchedule` messages start with the field name: 'anchor: ...', 'timeZone: ...'. */
 export const ScheduleSchema = z
   .strictObject({
     intervalUnit: z.enum(INTERVAL_UNIT_VALUES),
     intervalCount: z.number().int('must be an integer').min(1, 'must be at least 1'),
-    anchor: z.string().meta({
-      description: "Local date-time in timeZone, 'YYYY-MM-DDTHH:mm' or 'YYYY-MM-DD' (midnight).",
-      example: '2027-01-31T09:00',
-    }),
-    timeZone: z.string().meta({ description: 'IANA time-zone name.', example: 'Europe/Oslo' }),
+    anchor: z
+      .string()
+      .max(32, 'must be at most 32 characters')
+      .meta({
+        description:
+          "Local date-time in timeZone, 'YYYY-MM-DDTHH:mm' or 'YYYY-MM-DD' (midnight): the start of period 0, from " +
+          `which every due date is computed. From ${EARLIEST_ANCHOR_DATE} to at most ${MAX_ANCHOR_YEARS_AHEAD} ` +
+          'years after the creation time. An anchor in the past keeps the calendar (due dates stay on the ' +
+          "anchor's day and time) but billing starts at the period containing the creation time: earlier " +
+          'periods are never charged.',
+        example: '2027-01-31T09:00',
+      }),
+    timeZone: z
+      .string()
+      .max(64, 'must be at most 64 characters')
+      .meta({ description: 'IANA time-zone name.', example: 'Europe/Oslo' }),
     trialDays: z.number().int('must be an integer').min(0).max(MAX_TRIAL_DAYS).optional(),
   })
   .superRefine((schedule, ctx) => {
-    for (const problem of validateSchedule(schedule as BillingSchedule)) addPrefixedIssue(ctx, problem);
+    const problems = validateSchedule(schedule as BillingSchedule);
+    for (const problem of problems) addPrefixedIssue(ctx, problem);
+    if (problems.some((p) => p.startsWith('anchor:') || p.startsWith('timeZone:'))) return;
+    const outside = anchorWindowProblem(schedule.anchor, schedule.timeZone, Date.now());
+    if (outside) ctx.addIssue({ code: 'custom', path: ['anchor'], message: outside });
   });
 
 const DUNNING_FIELDS = Object.keys(DEFAULT_DUNNING_POLICY) as (keyof DunningPolicy)[];
-const hours = z.number().finite('must be a finite number');
 
-/** Overrides of DEFAULT_DUNNING_POLICY; the merged policy must pass validateDunningPolicy. */
+/**
+ * Bounds of the dunning overrides. The per-token cap is the card networks' rule (reference/billing-policy.md: at most
+ * 10 attempts per card in any rolling 30 days): an override may lower it, never raise or remove it.
+ */
+export const DUNNING_BOUNDS = Object.freeze({
+  networkMaxAttemptsPerToken30Days: 10,
+  maxRetryOffsets: 30,
+  maxPollIntervals: 30,
+  /** Offsets, grace and alert delays: at most a year. */
+  maxHours: 8760,
+  /** Poll and merchant-configuration retry intervals: between 36 seconds and 30 days. */
+  minIntervalHours: 0.01,
+  maxIntervalHours: 720,
+  maxMinHoursBetweenAttempts: 720,
+  maxMerchantConfigRetries: 100,
+});
+const B = DUNNING_BOUNDS;
+
+/** A finite number of hours in [min, max] (min exclusive when `above`). */
+const hours = (min: number, max: number, above = false) =>
+  z
+    .number({ error: 'must be a finite number of hours' })
+    .refine((h) => (above ? h > min : h >= min), above ? `must be > ${min}` : `must be at least ${min}`)
+    .refine((h) => h <= max, `must be at most ${max}`);
+const count = (min: number, max: number) =>
+  z.number().int('must be an integer').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`);
+
+/** Overrides of DEFAULT_DUNNING_POLICY, each bounded; the merged policy must pass validateDunningPolicy. */
 export const DunningOverridesSchema = z
   .strictObject({
-    softRetryOffsetsHours: z.array(hours).optional(),
-    maxAttemptsPerToken30Days: z.number().int('must be an integer').optional(),
-    doNotHonourMaxAttempts: z.number().int('must be an integer').optional(),
-    unknownCodeMaxAttempts: z.number().int('must be an integer').optional(),
-    minHoursBetweenAttempts: hours.optional(),
-    pendingPollIntervalsHours: z.array(hours).optional(),
-    pendingAlertAfterHours: hours.optional(),
-    hardDeclineGraceHours: hours.optional(),
-    merchantConfigRetryHours: hours.optional(),
-    merchantConfigMaxRetries: z.number().int('must be an integer').optional(),
+    softRetryOffsetsHours: z
+      .array(hours(0, B.maxHours, true))
+      .max(B.maxRetryOffsets, `must list at most ${B.maxRetryOffsets} offsets`)
+      .optional(),
+    maxAttemptsPerToken30Days: count(1, B.networkMaxAttemptsPerToken30Days)
+      .optional()
+      .meta({ description: 'Lowers the card networks’ cap of 10 attempts per token in 30 days; cannot raise it.' }),
+    doNotHonourMaxAttempts: count(1, B.networkMaxAttemptsPerToken30Days).optional(),
+    unknownCodeMaxAttempts: count(1, B.networkMaxAttemptsPerToken30Days).optional(),
+    minHoursBetweenAttempts: hours(0, B.maxMinHoursBetweenAttempts).optional(),
+    pendingPollIntervalsHours: z
+      .array(hours(B.minIntervalHours, B.maxIntervalHours))
+      .max(B.maxPollIntervals, `must list at most ${B.maxPollIntervals} intervals`)
+      .optional(),
+    pendingAlertAfterHours: hours(0, B.maxHours, true).optional(),
+    hardDeclineGraceHours: hours(0, B.maxHours, true).optional(),
+    merchantConfigRetryHours: hours(B.minIntervalHours, B.maxIntervalHours).optional(),
+    merchantConfigMaxRetries: count(0, B.maxMerchantConfigRetries).optional(),
   })
   .superRefine((overrides, ctx) => {
     const merged = { ...DEFAULT_DUNNING_POLICY, ...stripUndefined(overrides) };
@@ -124,30 +240,50 @@ const RecurringTokenSchema = nonEmpty(128).meta({
 // Request bodies
 // ---------------------------------------------------------------------------------------------------------------
 
-export const CreateSubscriptionSchema = z.strictObject({
-  subscriptionId: SubscriptionIdSchema,
-  customerId: nonEmpty(128),
-  customerEmail: z.email('must be an email address').optional(),
-  qorepayClientId: nonEmpty(128).optional(),
-  recurringToken: RecurringTokenSchema,
-  plan: PlanSchema,
-  schedule: ScheduleSchema,
-  dunning: DunningOverridesSchema.optional(),
-  escalation: EscalationSchema.optional(),
-  settlementTargets: z
-    .array(SettlementTargetSchema)
-    .max(10, 'must list at most 10 targets')
-    .refine(
-      (ts) => new Set(ts.map((t) => `${t.kind}:${t.kind === 'gormic' ? t.orderId : t.accountId}`)).size === ts.length,
-      'must not list the same target twice',
-    )
-    .optional(),
-  maxPeriods: z.number().int('must be an integer').min(1, 'must be at least 1').optional(),
-});
+/** QorePay Client ids are UUIDs; anything path-safe up to 64 characters is accepted. */
+export const QorePayClientIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_-]+$/, 'must be a QorePay client id (letters, digits, "-" and "_")')
+  .max(64, 'must be at most 64 characters')
+  .meta({ description: 'Id of an existing QorePay Client (checked at the gateway when the subscription is created).' });
+
+export const CreateSubscriptionSchema = z
+  .strictObject({
+    subscriptionId: SubscriptionIdSchema,
+    customerId: nonEmpty(128),
+    customerEmail: z
+      .email('must be an email address')
+      .max(254, 'must be at most 254 characters')
+      .optional()
+      .meta({ description: 'Used for the QorePay Client of each Purchase when qorepayClientId is not given.' }),
+    qorepayClientId: QorePayClientIdSchema.optional(),
+    recurringToken: RecurringTokenSchema,
+    plan: PlanSchema,
+    schedule: ScheduleSchema,
+    dunning: DunningOverridesSchema.optional(),
+    escalation: EscalationSchema.optional(),
+    settlementTargets: z
+      .array(SettlementTargetSchema)
+      .max(10, 'must list at most 10 targets')
+      .refine(
+        (ts) => new Set(ts.map((t) => `${t.kind}:${t.kind === 'gormic' ? t.orderId : t.accountId}`)).size === ts.length,
+        'must not list the same target twice',
+      )
+      .optional(),
+    maxPeriods: count(1, 100_000).optional(),
+  })
+  .superRefine((body, ctx) => {
+    // Each Purchase needs a QorePay Client: an existing one, or one made from the email.
+    if (body.customerEmail === undefined && body.qorepayClientId === undefined) {
+      const message = 'give customerEmail or qorepayClientId (at least one is required)';
+      ctx.addIssue({ code: 'custom', path: ['customerEmail'], message });
+      ctx.addIssue({ code: 'custom', path: ['qorepayClientId'], message });
+    }
+  });
 
 export const CancelSubscriptionSchema = z.strictObject({
   mode: z.enum(['now', 'period_end']),
-  reason: z.string().max(500).optional(),
+  reason: freeText(500).optional(),
 });
 
 export const ChangePlanSchema = z.strictObject({ plan: PlanSchema });
@@ -158,10 +294,11 @@ export const MarkCyclePaidSchema = z.strictObject({
   paidOn: z
     .number()
     .int('must be an integer (Unix seconds)')
-    .min(0)
+    .min(0, 'must not be negative')
+    .max(99_999_999_999, 'must be Unix seconds, not milliseconds')
     .optional()
     .meta({ description: 'Unix seconds; defaults to now.' }),
-  note: z.string().max(500).optional(),
+  note: freeText(500).optional(),
 });
 
 export const RefundSchema = z.strictObject({
@@ -173,7 +310,7 @@ export const RefundSchema = z.strictObject({
     .max(Number.MAX_SAFE_INTEGER)
     .optional()
     .meta({ description: 'Minor units; omitted = full refund.' }),
-  reason: z.string().max(500).optional(),
+  reason: freeText(500).optional(),
 });
 
 export const ChargebackSchema = z.strictObject({
@@ -186,6 +323,23 @@ export const ChargebackSchema = z.strictObject({
     .meta({ description: 'Unix seconds as a string.' }),
   reference: nonEmpty(256),
 });
+
+/** The HTTP header that makes a refund or chargeback request safe to retry. */
+export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
+
+export const IdempotencyKeySchema = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(255, 'must be at most 255 characters')
+  .regex(/^[\x20-\x7E]*$/, 'must be printable ASCII characters only')
+  .meta({
+    description:
+      'Makes the request safe to retry: a request repeated with the same key (a retry after a timeout, a duplicate ' +
+      "send) is answered with the first request's result and is carried out once; the body of the repeat is not " +
+      'looked at. Use a new key (for example a UUID) for each distinct refund or chargeback. Without a key every ' +
+      'request is a new one.',
+    example: '5f0c2f4e-9a51-4d8e-b0b3-1c8e4f0f2a77',
+  });
 
 export const ListSubscriptionsQuerySchema = z.strictObject({
   status: z.enum(SUBSCRIPTION_STATUS_VALUES).optional(),

@@ -21,7 +21,7 @@ import { paymentEventSignal, subscriptionWorkflowId, type PaymentEventSignal } f
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi';
 import { handleQorePayWebhook, type WebhookIngressDeps } from './qorepay-webhook';
 import { ROUTES, type OperationId } from './routes';
-import { parseWith, type FieldIssue } from './schemas';
+import { IDEMPOTENCY_KEY_HEADER, parseWith, type FieldIssue } from './schemas';
 
 export interface ApiServerOptions {
   billing: BillingClient;
@@ -37,6 +37,8 @@ export interface ApiServerOptions {
 
 interface Parsed {
   params: Record<string, string>;
+  /** The route's declared headers that were sent, by canonical name. */
+  headers: Record<string, string>;
   query: unknown;
   body: unknown;
 }
@@ -144,9 +146,10 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
       billing.updatePaymentMethod(r.params.id!, (r.body as { recurringToken: string }).recurringToken),
     changePlan: async (r) => billing.changePlan(r.params.id!, (r.body as { plan: never }).plan),
     listCycles: async (r) => ({ cycles: await billing.listCycles(r.params.id!) }),
-    refundCycle: async (r, reply) => reply.code(201).send(await billing.refundCycle(r.params.id!, r.body as never)),
+    refundCycle: async (r, reply) =>
+      reply.code(201).send(await billing.refundCycle(r.params.id!, r.body as never, idempotency(r))),
     registerChargeback: async (r, reply) =>
-      reply.code(201).send(await billing.registerChargeback(r.params.id!, r.body as never)),
+      reply.code(201).send(await billing.registerChargeback(r.params.id!, r.body as never, idempotency(r))),
     getCycle: async (r) => billing.getCycle(r.params.cycleId!),
     markCyclePaid: async (r) => billing.markCyclePaid(r.params.cycleId!, r.body ?? {}),
     retryCycleNow: async (r) => billing.retryCycleNow(r.params.cycleId!),
@@ -219,11 +222,17 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
           .send({ error: 'conflict', message: err.message, ...(err.fields.length ? { fields: err.fields } : {}) });
       }
       if (err instanceof BillingUnavailableError) {
-        req.log.warn({ err: err.message }, 'Temporal unavailable');
+        const gateway = err.dependency === 'gateway';
+        req.log.warn({ err: err.message }, gateway ? 'payment gateway unavailable' : 'Temporal unavailable');
         return reply
           .code(503)
           .header('retry-after', '5')
-          .send({ error: 'unavailable', message: 'Temporal is unreachable; retry later' });
+          .send({
+            error: 'unavailable',
+            message: gateway
+              ? 'the payment gateway could not be asked; nothing was created; retry later'
+              : 'Temporal is unreachable; retry later',
+          });
       }
     }
     const status = (err as { statusCode?: unknown }).statusCode;
@@ -245,11 +254,16 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   return app;
 }
 
+function idempotency(r: Parsed): { idempotencyKey?: string } {
+  const key = r.headers[IDEMPOTENCY_KEY_HEADER];
+  return key === undefined ? {} : { idempotencyKey: key };
+}
+
 function validationFailed(reply: FastifyReply, issues: FieldIssue[]): FastifyReply {
   return reply.code(400).send({ error: 'validation_failed', issues });
 }
 
-/** Validates path params, query and body against the route's schemas; one 400 listing every problem. */
+/** Validates path params, headers, query and body against the route's schemas; one 400 listing every problem. */
 function parseRequest(route: (typeof ROUTES)[number], req: FastifyRequest): Parsed {
   const issues: FieldIssue[] = [];
   const params: Record<string, string> = {};
@@ -258,6 +272,15 @@ function parseRequest(route: (typeof ROUTES)[number], req: FastifyRequest): Pars
   for (const [name, schema] of Object.entries(specParams ?? {})) {
     const r = parseWith(schema, rawParams[name], [name === 'id' ? 'subscriptionId' : name]);
     if (r.ok) params[name] = r.value as string;
+    else issues.push(...r.issues);
+  }
+  const headers: Record<string, string> = {};
+  const specHeaders = ('headers' in route ? route.headers : undefined) as Record<string, z.ZodType> | undefined;
+  for (const [name, schema] of Object.entries(specHeaders ?? {})) {
+    const raw = req.headers[name.toLowerCase()];
+    if (raw === undefined) continue;
+    const r = parseWith(schema, Array.isArray(raw) ? raw.join(', ') : raw, [name]);
+    if (r.ok) headers[name] = r.value as string;
     else issues.push(...r.issues);
   }
   let query: unknown = req.query;
@@ -274,5 +297,5 @@ function parseRequest(route: (typeof ROUTES)[number], req: FastifyRequest): Pars
     else issues.push(...r.issues);
   }
   if (issues.length) throw new BillingValidationError(issues);
-  return { params, query, body };
+  return { params, headers, query, body };
 }

@@ -3,13 +3,14 @@
  * stores nothing), 404s, the OpenAPI document, health/readiness, 503 when Temporal is unreachable, and the QorePay
  * webhook route (a forged signature changes nothing; a genuine one is routed).
  */
-import { generateKeyPairSync, sign } from 'node:crypto';
+import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { BillingClient, BillingValidationError } from '../../src/client';
 import { buildCli } from '../../src/cli';
 import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
 import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
+import { qorepayCustomerVerifier } from '../../src/api/customer-verifier';
 import { CYCLE_ID_PATTERN } from '../../src/api/schemas';
 import { openApiPath } from '../../src/api/openapi';
 import type { WebhookIngressDeps } from '../../src/api/qorepay-webhook';
@@ -161,6 +162,160 @@ describe('validation: field-level 400s, nothing stored', () => {
       mutate: (b) => (b.settlementTargets = [{ kind: 'ledgerly', accountId: 'a' }]),
       path: 'settlementTargets.0.kind',
     },
+    // ---- issue 9, defect 2: every create-time bound (each one stores nothing) ----
+    {
+      name: 'neither customerEmail nor qorepayClientId (customerEmail named)',
+      mutate: (b) => delete b.customerEmail,
+      path: 'customerEmail',
+      message: /customerEmail or qorepayClientId/,
+    },
+    {
+      name: 'neither customerEmail nor qorepayClientId (qorepayClientId named)',
+      mutate: (b) => delete b.customerEmail,
+      path: 'qorepayClientId',
+      message: /customerEmail or qorepayClientId/,
+    },
+    {
+      name: 'a plan total above 2^53 - 1',
+      mutate: (b) =>
+        ((b.plan as Record<string, unknown>).lineItems = [
+          { name: 'a', priceMinor: 4_503_599_627_370_496, quantity: 2 },
+          { name: 'b', priceMinor: 1, quantity: 1 },
+        ]),
+      path: 'plan.lineItems',
+      message: /at most 9007199254740991/,
+    },
+    {
+      name: 'a currency without a minor unit (gold)',
+      mutate: (b) => ((b.plan as Record<string, unknown>).currency = 'XAU'),
+      path: 'plan.currency',
+      message: /ISO 4217/,
+    },
+    {
+      name: 'a withdrawn currency',
+      mutate: (b) => ((b.plan as Record<string, unknown>).currency = 'HRK'),
+      path: 'plan.currency',
+    },
+    {
+      name: 'an anchor before 2000-01-01',
+      mutate: (b) => ((b.schedule as Record<string, unknown>).anchor = '1999-12-31T23:00'),
+      path: 'schedule.anchor',
+      message: /before 2000-01-01/,
+    },
+    {
+      name: 'an anchor in 1970',
+      mutate: (b) => ((b.schedule as Record<string, unknown>).anchor = '1970-01-01'),
+      path: 'schedule.anchor',
+    },
+    {
+      name: 'an anchor more than 5 years ahead',
+      mutate: (b) =>
+        ((b.schedule as Record<string, unknown>).anchor = `${new Date().getUTCFullYear() + 6}-01-01T09:00`),
+      path: 'schedule.anchor',
+      message: /at most 5 years after now/,
+    },
+    {
+      name: 'a per-token cap above the networks’ 10 (cannot switch the cap off)',
+      mutate: (b) => (b.dunning = { maxAttemptsPerToken30Days: 1_000_000 }),
+      path: 'dunning.maxAttemptsPerToken30Days',
+      message: /at most 10/,
+    },
+    {
+      name: 'more than 30 retry offsets',
+      mutate: (b) => (b.dunning = { softRetryOffsetsHours: Array.from({ length: 31 }, (_, i) => i + 1) }),
+      path: 'dunning.softRetryOffsetsHours',
+      message: /at most 30/,
+    },
+    {
+      name: 'a retry offset beyond a year',
+      mutate: (b) => (b.dunning = { softRetryOffsetsHours: [24, 8761] }),
+      path: 'dunning.softRetryOffsetsHours.1',
+      message: /at most 8760/,
+    },
+    {
+      name: 'a poll interval below 0.01 h',
+      mutate: (b) => (b.dunning = { pendingPollIntervalsHours: [0.001] }),
+      path: 'dunning.pendingPollIntervalsHours.0',
+      message: /at least 0.01/,
+    },
+    {
+      name: 'a poll interval above 720 h',
+      mutate: (b) => (b.dunning = { pendingPollIntervalsHours: [1, 721] }),
+      path: 'dunning.pendingPollIntervalsHours.1',
+    },
+    {
+      name: 'more than 30 poll intervals',
+      mutate: (b) => (b.dunning = { pendingPollIntervalsHours: Array.from({ length: 31 }, () => 1) }),
+      path: 'dunning.pendingPollIntervalsHours',
+    },
+    {
+      name: 'too many merchant-configuration retries',
+      mutate: (b) => (b.dunning = { merchantConfigMaxRetries: 101 }),
+      path: 'dunning.merchantConfigMaxRetries',
+    },
+    {
+      name: 'a merchant-configuration retry interval of 0',
+      mutate: (b) => (b.dunning = { merchantConfigRetryHours: 0 }),
+      path: 'dunning.merchantConfigRetryHours',
+    },
+    {
+      name: 'a hard-decline grace beyond a year',
+      mutate: (b) => (b.dunning = { hardDeclineGraceHours: 8761 }),
+      path: 'dunning.hardDeclineGraceHours',
+    },
+    {
+      name: 'a customerId of 129 characters',
+      mutate: (b) => (b.customerId = 'c'.repeat(129)),
+      path: 'customerId',
+      message: /at most 128/,
+    },
+    {
+      name: 'an email of 255 characters',
+      mutate: (b) => (b.customerEmail = `${'a'.repeat(243)}@example.com`),
+      path: 'customerEmail',
+      message: /at most 254/,
+    },
+    {
+      name: 'a qorepayClientId with a path in it',
+      mutate: (b) => (b.qorepayClientId = '../purchases'),
+      path: 'qorepayClientId',
+    },
+    {
+      name: 'a qorepayClientId of 65 characters',
+      mutate: (b) => (b.qorepayClientId = 'c'.repeat(65)),
+      path: 'qorepayClientId',
+    },
+    {
+      name: 'a recurringToken of 129 characters',
+      mutate: (b) => (b.recurringToken = 't'.repeat(129)),
+      path: 'recurringToken',
+    },
+    {
+      name: 'a planId of 129 characters',
+      mutate: (b) => ((b.plan as Record<string, unknown>).planId = 'p'.repeat(129)),
+      path: 'plan.planId',
+    },
+    {
+      name: 'a line-item name of 257 characters',
+      mutate: (b) =>
+        ((b.plan as Record<string, unknown>).lineItems = [{ name: 'n'.repeat(257), priceMinor: 1, quantity: 1 }]),
+      path: 'plan.lineItems.0.name',
+    },
+    {
+      name: 'a time zone of 65 characters',
+      mutate: (b) => ((b.schedule as Record<string, unknown>).timeZone = `Europe/${'x'.repeat(58)}`),
+      path: 'schedule.timeZone',
+    },
+    {
+      name: 'a Gormic order id of 129 characters',
+      mutate: (b) => (b.settlementTargets = [{ kind: 'gormic', orderId: 'o'.repeat(129) }]),
+      path: 'settlementTargets.0.orderId',
+    },
+    {
+      name: 'more than 100000 periods',
+      mutate: (b) => (b.maxPeriods = 100_001),
+      path: 'maxPeriods',
+    },
   ];
 
   it.each(cases)('$name -> 400 naming $path', async ({ mutate, path, message }) => {
@@ -185,6 +340,23 @@ describe('validation: field-level 400s, nothing stored', () => {
     expect(res.status).toBe(400);
     const paths = (res.data.issues as { path: string }[]).map((i) => i.path).sort();
     expect(paths).toEqual(['plan.currency', 'plan.lineItems', 'schedule.anchor', 'schedule.intervalCount']);
+  });
+
+  it('refuses numbers JSON cannot hold (1e400 parses as Infinity) naming the field', async () => {
+    const id = uniqueId('infinite');
+    const body = JSON.stringify(subscriptionBody(id, { dunning: { hardDeclineGraceHours: 1 } })).replace(
+      '"hardDeclineGraceHours":1',
+      '"hardDeclineGraceHours":1e400',
+    );
+    const res = await api.authed.post('/v1/subscriptions', body, {
+      headers: { 'content-type': 'application/json' },
+      transformRequest: [(d: unknown) => d],
+    });
+    expect(res.status).toBe(400);
+    expect(res.data.issues).toEqual([
+      { path: 'dunning.hardDeclineGraceHours', message: 'must be a finite number of hours' },
+    ]);
+    await expectNoWorkflow(subscriptionWorkflowId(id));
   });
 
   it('answers invalid JSON, a missing body and a non-object with 400 validation_failed', async () => {
@@ -251,9 +423,69 @@ describe('validation: field-level 400s, nothing stored', () => {
     const markPaid = await api.authed.post(`/v1/cycles/${cycleWorkflowId(id, 0)}/mark-paid`, { paidOn: 'now' });
     expect(markPaid.data.issues).toEqual([{ path: 'paidOn', message: expect.any(String) as unknown }]);
 
+    // The create bounds hold for the other bodies too.
+    const total = await api.authed.post(`/v1/subscriptions/${id}/plan`, {
+      plan: {
+        planId: 'p',
+        currency: 'XXX',
+        lineItems: [{ name: 'a', priceMinor: Number.MAX_SAFE_INTEGER, quantity: 2 }],
+      },
+    });
+    expect(total.status).toBe(400);
+    expect((total.data.issues as { path: string }[]).map((i) => i.path).sort()).toEqual([
+      'plan.currency',
+      'plan.lineItems',
+    ]);
+    const longToken = await api.authed.post(`/v1/subscriptions/${id}/payment-method`, {
+      recurringToken: 't'.repeat(129),
+    });
+    expect(longToken.data.issues).toEqual([{ path: 'recurringToken', message: 'must be at most 128 characters' }]);
+    const longReason = await api.authed.post(`/v1/subscriptions/${id}/refunds`, {
+      cycleId: cycleWorkflowId(id, 0),
+      reason: 'r'.repeat(501),
+    });
+    expect(longReason.data.issues).toEqual([{ path: 'reason', message: 'must be at most 500 characters' }]);
+    const longArn = await api.authed.post(`/v1/subscriptions/${id}/chargebacks`, {
+      cycleId: cycleWorkflowId(id, 0),
+      reasonId: 'r',
+      arn: 'a'.repeat(65),
+      date: '1700000000',
+      reference: 'x',
+    });
+    expect(longArn.data.issues).toEqual([{ path: 'arn', message: 'must be at most 64 characters' }]);
+    const msPaidOn = await api.authed.post(`/v1/cycles/${cycleWorkflowId(id, 0)}/mark-paid`, {
+      paidOn: Date.now(),
+      note: 'n'.repeat(501),
+    });
+    expect((msPaidOn.data.issues as { path: string }[]).map((i) => i.path).sort()).toEqual(['note', 'paidOn']);
+
     const list = await api.authed.get('/v1/subscriptions', { params: { status: 'sleeping', pageSize: 0 } });
     expect(list.status).toBe(400);
     expect((list.data.issues as { path: string }[]).map((i) => i.path).sort()).toEqual(['pageSize', 'status']);
+  });
+
+  it('refuses a bad Idempotency-Key header on refunds and chargebacks, naming the header', async () => {
+    const id = uniqueId('idem');
+    const refund = { cycleId: cycleWorkflowId(id, 0) };
+    const chargeback = { ...refund, reasonId: 'r', arn: 'a', date: '1700000000', reference: 'x' };
+    const bad = ['', 'tab\there', 'k'.repeat(256), 'caf\u00e9'];
+    for (const [route, body] of [
+      ['refunds', refund],
+      ['chargebacks', chargeback],
+    ] as const) {
+      for (const key of bad) {
+        const res = await api.authed.post(`/v1/subscriptions/${id}/${route}`, body, {
+          headers: { 'idempotency-key': key },
+        });
+        expect([route, key, res.status]).toEqual([route, key, 400]);
+        expect(res.data.issues).toEqual([{ path: 'Idempotency-Key', message: expect.any(String) as unknown }]);
+      }
+      // A good key passes validation (the subscription does not exist: 404, not 400).
+      const ok = await api.authed.post(`/v1/subscriptions/${id}/${route}`, body, {
+        headers: { 'idempotency-key': `${'k'.repeat(250)} ~!@#` },
+      });
+      expect(ok.status).toBe(404);
+    }
   });
 
   it('BillingClient gives the same field-level errors as the API', async () => {
@@ -377,6 +609,24 @@ describe('OpenAPI document', () => {
     expect(schema.properties!.subscriptionId!.pattern).toBe('^[A-Za-z0-9_-]{1,64}$');
     const getCycle = doc.paths['/v1/cycles/{cycleId}']!.get!;
     expect(getCycle.parameters).toEqual([expect.objectContaining({ name: 'cycleId', in: 'path', required: true })]);
+    const refund = doc.paths['/v1/subscriptions/{id}/refunds']!.post!;
+    expect(refund.parameters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          name: 'Idempotency-Key',
+          in: 'header',
+          required: false,
+          description: expect.stringMatching(/same key/) as unknown,
+          schema: expect.objectContaining({ maxLength: 255 }) as unknown,
+        }),
+      ]),
+    );
+    const chargeback = doc.paths['/v1/subscriptions/{id}/chargebacks']!.post!;
+    expect((chargeback.parameters as { name: string }[]).map((p) => p.name)).toContain('Idempotency-Key');
+    const anchor = (schema.properties!.schedule as { properties?: Record<string, { description?: string }> })
+      .properties!.anchor!;
+    expect(anchor.description).toMatch(/period containing the creation time/);
+    expect(anchor.description).toMatch(/earlier periods are never charged/);
     const list = doc.paths['/v1/subscriptions']!.get!;
     expect((list.parameters as { name: string }[]).map((p) => p.name).sort()).toEqual([
       'customerId',
@@ -385,6 +635,62 @@ describe('OpenAPI document', () => {
       'status',
     ]);
     expect(doc.paths['/webhooks/qorepay']!.post!.security).toEqual([]);
+  });
+});
+
+describe('qorepayClientId is checked at the gateway before anything starts', () => {
+  const withVerifier = (gateway: QorePayClient) =>
+    startTestApi(env.client, webhookDepsFor(), {
+      billing: new BillingClient({
+        client: env.client,
+        taskQueue: uniqueId('no-worker'),
+        firstQueryTimeoutMs: 500,
+        customerVerifier: qorepayCustomerVerifier(gateway),
+      }),
+    });
+
+  it('an unknown client id answers 400 naming qorepayClientId and starts nothing', async () => {
+    const verified = await withVerifier(qorepay);
+    try {
+      const id = uniqueId('unknown-client');
+      const res = await verified.authed.post(
+        '/v1/subscriptions',
+        subscriptionBody(id, { qorepayClientId: randomUUID() }),
+      );
+      expect(res.status).toBe(400);
+      expect(res.data).toEqual({
+        error: 'validation_failed',
+        issues: [{ path: 'qorepayClientId', message: 'no such client at QorePay' }],
+      });
+      await expectNoWorkflow(subscriptionWorkflowId(id));
+    } finally {
+      await verified.close();
+    }
+  });
+
+  it('a gateway outage during the check answers 503 (not 201, not 400) and starts nothing', async () => {
+    const down = new QorePayClient({
+      baseUrl: 'http://127.0.0.1:9/api/v1',
+      apiKey: SANDBOX_KEY,
+      brandId: '00000000-0000-4000-8000-000000000001',
+      timeoutMs: 2000,
+    });
+    const verified = await withVerifier(down);
+    try {
+      const id = uniqueId('gateway-down');
+      const clientId = sandbox.purchase(sandbox.createRecurringToken())!.client_id!;
+      const res = await verified.authed.post('/v1/subscriptions', subscriptionBody(id, { qorepayClientId: clientId }));
+      expect(res.status).toBe(503);
+      expect(res.data.error).toBe('unavailable');
+      expect(res.data.message).toMatch(/payment gateway/);
+      expect(res.headers['retry-after']).toBeDefined();
+      await expectNoWorkflow(subscriptionWorkflowId(id));
+      // A create with only an email needs no gateway answer.
+      const emailOnly = await verified.authed.post('/v1/subscriptions', subscriptionBody(uniqueId('email-only')));
+      expect(emailOnly.status).toBe(201);
+    } finally {
+      await verified.close();
+    }
   });
 });
 

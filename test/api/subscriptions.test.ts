@@ -2,6 +2,7 @@
  * End to end over real HTTP: the API, a real billing worker (the real workflows and activities) on the shared dev
  * server, and the QorePay sandbox delivering signed webhooks to the API's webhook route.
  */
+import { randomUUID } from 'node:crypto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { QorePaySandbox } from '../../src/sandbox/qorepay';
 import { cycleWorkflowId } from '../../src/shared/billing-cycle';
@@ -201,5 +202,131 @@ describe('subscriptions over HTTP with a real worker', () => {
     const markPaid = await api.authed.post(`/v1/cycles/${cycleId}/mark-paid`, {});
     expect(markPaid.status).toBe(409);
     expect(sandbox.successfulCharges(cycleId)).toHaveLength(1);
+  });
+});
+
+describe('create-time checks (issue 9, defect 2)', () => {
+  it('accepts a qorepayClientId the gateway knows, without an email; refuses one it does not know', async () => {
+    const token = sandbox.createRecurringToken();
+    const clientId = sandbox.purchase(token)!.client_id!;
+    const id = uniqueId('client');
+    const body = subscriptionBody(id, { qorepayClientId: clientId, recurringToken: token });
+    delete body.customerEmail;
+    const created = await api.authed.post('/v1/subscriptions', body);
+    expect(created.status).toBe(201);
+    expect(created.data).toMatchObject({ subscriptionId: id, status: 'active' });
+    // The same terms again: still the existing subscription.
+    expect((await api.authed.post('/v1/subscriptions', body)).status).toBe(200);
+
+    const unknownId = uniqueId('client');
+    const unknown = await api.authed.post('/v1/subscriptions', {
+      ...body,
+      subscriptionId: unknownId,
+      qorepayClientId: randomUUID(),
+    });
+    expect(unknown.status).toBe(400);
+    expect(unknown.data.issues).toEqual([{ path: 'qorepayClientId', message: 'no such client at QorePay' }]);
+    expect((await api.authed.get(`/v1/subscriptions/${unknownId}`)).status).toBe(404);
+  });
+
+  it('a change of plan or card that breaks a bound answers 400 and leaves the subscription as it was', async () => {
+    const id = uniqueId('bounds');
+    expect((await api.authed.post('/v1/subscriptions', subscriptionBody(id))).status).toBe(201);
+
+    const plan = await api.authed.post(`/v1/subscriptions/${id}/plan`, {
+      plan: {
+        planId: 'big',
+        currency: 'EUR',
+        lineItems: [{ name: 'x', priceMinor: Number.MAX_SAFE_INTEGER, quantity: 2 }],
+      },
+    });
+    expect(plan.status).toBe(400);
+    expect(plan.data.issues).toEqual([
+      { path: 'plan.lineItems', message: expect.stringMatching(/plan total/) as unknown },
+    ]);
+    const token = await api.authed.post(`/v1/subscriptions/${id}/payment-method`, { recurringToken: 't'.repeat(129) });
+    expect(token.status).toBe(400);
+
+    const after = await api.authed.get(`/v1/subscriptions/${id}`);
+    expect(after.data.plan).toEqual(subscriptionBody(id).plan);
+    expect(after.data.pendingPlan).toBeUndefined();
+    expect(after.data.paymentMethod).toBe(`…${id.slice(-4)}`);
+  });
+});
+
+describe('refund idempotency (issue 9, defect 12)', () => {
+  /** A subscription whose cycle 0 is paid; returns its id, the cycle id and the Purchase id. */
+  async function paidCycle(): Promise<{ id: string; cycleId: string; purchaseId: string }> {
+    const id = uniqueId('refund');
+    const today = new Date().toISOString().slice(0, 10);
+    const created = await api.authed.post(
+      '/v1/subscriptions',
+      subscriptionBody(id, { schedule: { intervalUnit: 'month', intervalCount: 1, anchor: today, timeZone: 'UTC' } }),
+    );
+    expect(created.status).toBe(201);
+    const cycleId = cycleWorkflowId(id, 0);
+    const purchaseId = await eventually(
+      async () => {
+        const sub = await api.authed.get(`/v1/subscriptions/${id}`);
+        const recent = (sub.data as { recentCycles?: { cycleId: string; status: string; purchaseId?: string }[] })
+          .recentCycles;
+        const c = recent?.find((r) => r.cycleId === cycleId);
+        return c?.status === 'paid' ? c.purchaseId : undefined;
+      },
+      'cycle 0 paid and reported to the subscription',
+      60_000,
+    );
+    return { id, cycleId, purchaseId };
+  }
+
+  /** The update ids the subscription workflow accepted, in order. */
+  async function acceptedUpdateIds(subscriptionId: string): Promise<string[]> {
+    const history = await env.client.workflow.getHandle(subscriptionWorkflowId(subscriptionId)).fetchHistory();
+    return (history.events ?? []).flatMap((e) => {
+      const updateId = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.meta?.updateId;
+      return updateId ? [updateId] : [];
+    });
+  }
+
+  it('two identical refund requests with one Idempotency-Key get the same record: one update, one refund', async () => {
+    const { id, cycleId, purchaseId } = await paidCycle();
+    const key = `refund-${randomUUID()}`;
+    const send = () =>
+      api.authed.post(
+        `/v1/subscriptions/${id}/refunds`,
+        { cycleId, amountMinor: 500 },
+        { headers: { 'idempotency-key': key } },
+      );
+
+    const first = await send();
+    expect(first.status).toBe(201);
+    expect(first.data).toMatchObject({ kind: 'refund', cycleId, purchaseId, amountMinor: 500 });
+    const second = await send();
+    expect(second.status).toBe(201);
+    expect(second.data).toEqual(first.data);
+
+    expect((await acceptedUpdateIds(id)).filter((u) => u === `refund:${key}`)).toHaveLength(1);
+    const refunds = () =>
+      sandbox.payments(purchaseId).filter((p) => (p.payment as { payment_type?: string }).payment_type === 'refund');
+    expect(refunds().map((p) => (p.payment as { amount: number }).amount)).toEqual([500]);
+
+    // BillingClient, same key: the same record again. A new key is a new refund.
+    const viaClient = await api.billing.refundCycle(id, { cycleId, amountMinor: 500 }, { idempotencyKey: key });
+    expect(viaClient).toEqual(first.data);
+    const other = await api.billing.refundCycle(id, { cycleId, amountMinor: 300 }, { idempotencyKey: `${key}-2` });
+    expect(other.amountMinor).toBe(300);
+    expect(refunds().map((p) => (p.payment as { amount: number }).amount)).toEqual([500, 300]);
+    expect(await acceptedUpdateIds(id)).toEqual(expect.arrayContaining([`refund:${key}`, `refund:${key}-2`]));
+    expect((await acceptedUpdateIds(id)).filter((u) => u.startsWith('refund:'))).toHaveLength(2);
+  });
+
+  it('without a key, each request is its own update (the client derives no id)', async () => {
+    const { id, cycleId } = await paidCycle();
+    const a = await api.authed.post(`/v1/subscriptions/${id}/refunds`, { cycleId, amountMinor: 100 });
+    const b = await api.authed.post(`/v1/subscriptions/${id}/refunds`, { cycleId, amountMinor: 100 });
+    expect([a.status, b.status]).toEqual([201, 201]);
+    const ids = await acceptedUpdateIds(id);
+    expect(ids.filter((u) => u.startsWith('refund:'))).toEqual([]);
+    expect(new Set(ids).size).toBe(ids.length);
   });
 });

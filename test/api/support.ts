@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import pino from 'pino';
 import { BillingClient } from '../../src/client';
+import { qorepayCustomerVerifier } from '../../src/api/customer-verifier';
 import { buildApiServer, type ApiServerOptions } from '../../src/api/server';
 import type { WebhookIngressDeps } from '../../src/api/qorepay-webhook';
 import { createLogger } from '../../src/logger';
@@ -28,6 +29,12 @@ export interface ApiBody {
   customerId?: string;
   cancelReason?: string;
   nextPeriodIndex?: number;
+  cycleId?: string;
+  purchaseId?: string;
+  paymentId?: string;
+  amountMinor?: number;
+  kind?: string;
+  at?: string;
   paymentMethod?: string;
   plan?: { planId: string; currency: string; lineItems: { name: string; priceMinor: number; quantity: number }[] };
   pendingPlan?: unknown;
@@ -157,7 +164,10 @@ export async function startApiStack(
       temporal: env.client,
       logger: silentLogger,
     },
-    { billing: new BillingClient({ client: env.client, taskQueue }) },
+    // Like the API process: a create naming a qorepayClientId is checked at the (sandbox) gateway.
+    {
+      billing: new BillingClient({ client: env.client, taskQueue, customerVerifier: qorepayCustomerVerifier(qorepay) }),
+    },
   );
   // The gateway's callbacks reach the engine only through the API's webhook route.
   sandbox.addWebhookUrl(`${api.url}/webhooks/qorepay`);

@@ -28,12 +28,14 @@ import { silentLogger, type Logger } from './logger';
 import {
   ChargebackReasonSchema,
   ClientRecurringTokenSchema,
+  ClientSchema,
   PageSchema,
   PaymentSchema,
   PurchaseSchema,
   type ChargebackReason,
   type ClientRecurringToken,
   type Payment,
+  type QorePayClientRecord,
   type Purchase,
 } from './schemas';
 
@@ -248,6 +250,14 @@ export class QorePayClient {
     const reasons: ChargebackReason[] = [];
     await this.followPages(operation, sent, ChargebackReasonSchema, (items) => reasons.push(...items));
     return reasons;
+  }
+
+  // ---------------------------------------------------------------- clients
+
+  /** A platform Client by id; throws NotFound (kind 'NotFound') when there is none. */
+  async getClient(id: string): Promise<QorePayClientRecord> {
+    const sent = await this.send('getClient', 'GET', `clients/${seg(id)}/`);
+    return this.expect(sent, ClientSchema);
   }
 
   // ---------------------------------------------------------------- recurring tokens

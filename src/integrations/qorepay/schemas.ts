@@ -137,6 +137,13 @@ export const ClientRecurringTokenSchema = z.looseObject({
 });
 export type ClientRecurringToken = z.infer<typeof ClientRecurringTokenSchema>;
 
+/** A platform Client (`GET /clients/{id}/`); only the fields we read are checked. */
+export const ClientSchema = z.looseObject({
+  id: z.string().min(1),
+  email: z.string().nullish(),
+});
+export type QorePayClientRecord = z.infer<typeof ClientSchema>;
+
 export const PageSchema = <T extends z.ZodType>(item: T) =>
   z.looseObject({
     results: z.array(item),
