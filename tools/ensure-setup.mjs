@@ -14,9 +14,7 @@ const run = (cmd, args) => {
 
 if (!existsSync(join(root, 'node_modules', '.package-lock.json'))) {
   console.log('[setup] node_modules is missing: running npm ci...');
-  const ci = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: root, stdio: 'inherit' });
-  // npm ci refuses a lockfile lacking other platforms' optional packages when the registry does not serve them;
-  // npm install then installs the same locked versions.
-  if (ci.status !== 0) run('npm', ['install', '--no-audit', '--no-fund']);
+  // npm ci installs exactly the lockfile (which lists every platform's packages) and never rewrites it.
+  run('npm', ['ci', '--no-audit', '--no-fund']);
 }
 run(process.execPath, [join(root, 'tools', 'install-temporal.mjs'), '--quiet']);
