@@ -111,11 +111,17 @@ export function parseBenchOptions(argv: string[], env: Record<string, string | u
     if (!Number.isFinite(n) || n < 0) throw new Error(`--${flag} must be a non-negative number, got ${v}`);
     return n;
   };
-  const list = (flag: string, def: string[]): string[] => raw(flag)?.split(',').map((s) => s.trim()).filter(Boolean) ?? def;
-  const variants = list('variants', base.variants) as Variant[];
-  for (const v of variants) if (v !== 'memory' && v !== 'file') throw new Error(`unknown variant ${v}`);
-  const bigVariant = (raw('big-variant') ?? base.bigVariant) as Variant;
-  if (bigVariant !== 'memory' && bigVariant !== 'file') throw new Error(`unknown variant ${bigVariant}`);
+  const list = (flag: string, def: string[]): string[] =>
+    raw(flag)
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean) ?? def;
+  const asVariant = (v: string): Variant => {
+    if (v !== 'memory' && v !== 'file') throw new Error(`unknown dev-server variant ${v} (memory or file)`);
+    return v;
+  };
+  const variants = list('variants', base.variants).map(asVariant);
+  const bigVariant = asVariant(raw('big-variant') ?? base.bigVariant);
   const concurrency = num('concurrency', base.concurrency);
   return {
     mode,

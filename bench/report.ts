@@ -32,12 +32,16 @@ export function renderSummary(r: BenchResults, plots: string[]): string {
           `| ${f(t.minimal.cyclesPerSecond.median)} [${f(t.minimal.cyclesPerSecond.min)}, ${f(t.minimal.cyclesPerSecond.max)}] ` +
           `| **${f(t.ratio.median, 2)}** [${f(t.ratio.min, 2)}, ${f(t.ratio.max, 2)}] |`,
       );
-      out.push(`| history events / cycle | ${t.engine.cost.events} | ${t.minimal.cost.events} | +${t.engine.cost.events - t.minimal.cost.events} |`);
+      out.push(
+        `| history events / cycle | ${t.engine.cost.events} | ${t.minimal.cost.events} | +${t.engine.cost.events - t.minimal.cost.events} |`,
+      );
       out.push(
         `| state transitions / cycle | ${t.engine.cost.stateTransitions} | ${t.minimal.cost.stateTransitions} | +${t.engine.cost.stateTransitions - t.minimal.cost.stateTransitions} |`,
       );
       out.push(`| activities / cycle | ${t.engine.cost.activities} | ${t.minimal.cost.activities} | |`);
-      out.push(`| QorePay calls / cycle | ${f(t.engine.gatewayCallsPerCycle, 2)} | ${f(t.minimal.gatewayCallsPerCycle, 2)} | |`);
+      out.push(
+        `| QorePay calls / cycle | ${f(t.engine.gatewayCallsPerCycle, 2)} | ${f(t.minimal.gatewayCallsPerCycle, 2)} | |`,
+      );
       for (const role of ['server', 'worker', 'sandbox', 'driver', 'total'] as const) {
         const e = t.engine.cpuMsPerCycle[role];
         const m = t.minimal.cpuMsPerCycle[role];
@@ -73,7 +77,9 @@ export function renderSummary(r: BenchResults, plots: string[]): string {
   const b = r.big;
   if (b?.population) {
     const p = b.population;
-    out.push(`## Starting subscriptions and idle memory (dev server ${b.variant === 'memory' ? 'in memory' : 'on a SQLite file'})`);
+    out.push(
+      `## Starting subscriptions and idle memory (dev server ${b.variant === 'memory' ? 'in memory' : 'on a SQLite file'})`,
+    );
     out.push('');
     out.push(
       `${p.noop.n} no-op starts: ${f(p.noop.startSeconds)} s (${f(p.noop.startsPerSecond)}/s; all completed after ${f(p.noop.readySeconds)} s). ` +
@@ -85,7 +91,8 @@ export function renderSummary(r: BenchResults, plots: string[]): string {
     out.push('');
     out.push('| idle subscriptions | RSS MiB | heap used MiB | external MiB |');
     out.push('|---|---|---|---|');
-    for (const m of p.memory) out.push(`| ${m.idleSubscriptions} | ${f(m.rssMiB)} | ${f(m.heapUsedMiB)} | ${f(m.externalMiB)} |`);
+    for (const m of p.memory)
+      out.push(`| ${m.idleSubscriptions} | ${f(m.rssMiB)} | ${f(m.heapUsedMiB)} | ${f(m.externalMiB)} |`);
     out.push('');
   }
   if (b?.storm) {
@@ -97,7 +104,9 @@ export function renderSummary(r: BenchResults, plots: string[]): string {
         `${s.activitiesPerSecond}/s; sandbox limit ${s.sandboxRateLimitPerSecond ?? 'none'} requests/s.`,
     );
     out.push('');
-    out.push('| charged | first charge after due | cleared after due | bound (N × activities ÷ rate) | cleared ÷ bound | cycles/s | QorePay calls / cycle | 429s | created late |');
+    out.push(
+      '| charged | first charge after due | cleared after due | bound (N × activities ÷ rate) | cleared ÷ bound | cycles/s | QorePay calls / cycle | 429s | created late |',
+    );
     out.push('|---|---|---|---|---|---|---|---|---|');
     out.push(
       `| ${s.charged}/${s.n}${s.timedOut ? ' (timed out)' : ''} | ${f(s.firstChargeAfterDueSeconds)} s | **${f(s.clearSeconds)} s** | ` +

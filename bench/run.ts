@@ -25,9 +25,11 @@ import type { BenchResults, VariantResults } from './results-schema';
 const ROOT = resolve(__dirname, '..');
 
 function versions(): BenchResults['versions'] {
-  const sdk = (JSON.parse(readFileSync(join(ROOT, 'node_modules/@temporalio/worker/package.json'), 'utf8')) as {
-    version: string;
-  }).version;
+  const sdk = (
+    JSON.parse(readFileSync(join(ROOT, 'node_modules/@temporalio/worker/package.json'), 'utf8')) as {
+      version: string;
+    }
+  ).version;
   let cli = 'unknown';
   let commit = 'unknown';
   try {

@@ -39,7 +39,8 @@ async function sampleSeries(
   opts: LatencyOptions,
 ): Promise<LatencySeries> {
   stack.ingress.forward = true;
-  const background = load === 'load' ? closedLoop(stack, 'engine', opts.loadConcurrency, `lat-bg-${stack.variant}`) : undefined;
+  const background =
+    load === 'load' ? closedLoop(stack, 'engine', opts.loadConcurrency, `lat-bg-${stack.variant}`) : undefined;
   if (background) await sleep(2000);
   const bg0 = background?.completions.length ?? 0;
   const t0 = Date.now();

@@ -91,7 +91,9 @@ export async function runPopulation(
     await sleep(250);
   }
   const noopReady = (Date.now() - t0) / 1000;
-  log(`  ${stack.variant} ${opts.n} no-op starts: ${noopStart.toFixed(1)} s (all completed after ${noopReady.toFixed(1)} s)`);
+  log(
+    `  ${stack.variant} ${opts.n} no-op starts: ${noopStart.toFixed(1)} s (all completed after ${noopReady.toFixed(1)} s)`,
+  );
 
   // Subscriptions far from due (idle: each waits on a durable timer), created like a merchant creates them.
   const billing = new BillingClient({ client, taskQueue: TASK_QUEUE });
@@ -108,7 +110,9 @@ export async function runPopulation(
     created = checkpoint;
     const point = await workerMemory(stack, checkpoint);
     memory.push(point);
-    log(`  ${stack.variant} ${checkpoint} idle subscriptions: worker RSS ${point.rssMiB} MiB, heap ${point.heapUsedMiB} MiB`);
+    log(
+      `  ${stack.variant} ${checkpoint} idle subscriptions: worker RSS ${point.rssMiB} MiB, heap ${point.heapUsedMiB} MiB`,
+    );
   }
   const n = created;
   log(`  ${stack.variant} ${n} subscriptions created in ${subSeconds.toFixed(1)} s (${subFailed} failed)`);

@@ -74,7 +74,10 @@ export async function runStorm(stack: BenchStack, opts: StormOptions, log: (s: s
     if (Date.now() >= dueOf(i)) createdLate++;
   });
   const before = await stack.sandbox.request({ type: 'stats', referencePrefix: `cycle:${prefix}-` });
-  const calls0 = Object.values((await stack.worker.request({ type: 'counters' })).gatewayCalls).reduce((a, b) => a + b, 0);
+  const calls0 = Object.values((await stack.worker.request({ type: 'counters' })).gatewayCalls).reduce(
+    (a, b) => a + b,
+    0,
+  );
   while (Date.now() < dueMs - 1000) await sleep(Math.min(5000, dueMs - 1000 - Date.now()));
   const cpu0 = cpuSnapshot(stack.pids());
 
@@ -95,7 +98,10 @@ export async function runStorm(stack: BenchStack, opts: StormOptions, log: (s: s
     }
   }
   const cpu1 = cpuSnapshot(stack.pids());
-  const calls1 = Object.values((await stack.worker.request({ type: 'counters' })).gatewayCalls).reduce((a, b) => a + b, 0);
+  const calls1 = Object.values((await stack.worker.request({ type: 'counters' })).gatewayCalls).reduce(
+    (a, b) => a + b,
+    0,
+  );
   await sleep(2000); // let the last cycles report to their subscriptions before sampling histories
 
   const samples = [0, Math.floor(opts.n / 2), opts.n - 1];

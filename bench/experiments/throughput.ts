@@ -128,7 +128,9 @@ export async function runThroughput(
   const summarize = async (kind: CycleKind): Promise<KindSummary> => {
     const ws = windows.filter((w) => w.kind === kind);
     const cpu = (role: ProcessRole): number => round(median(ws.map((w) => w.cpuSecondsPerCycle[role] * 1000)), 3);
-    const costs = await Promise.all(idsByKind[kind].slice(-opts.costSamples).map((id) => executionCost(stack.client, id)));
+    const costs = await Promise.all(
+      idsByKind[kind].slice(-opts.costSamples).map((id) => executionCost(stack.client, id)),
+    );
     const cpuMsPerCycle = {
       server: cpu('server'),
       worker: cpu('worker'),
@@ -136,7 +138,10 @@ export async function runThroughput(
       driver: cpu('driver'),
       total: 0,
     };
-    cpuMsPerCycle.total = round(cpuMsPerCycle.server + cpuMsPerCycle.worker + cpuMsPerCycle.sandbox + cpuMsPerCycle.driver, 3);
+    cpuMsPerCycle.total = round(
+      cpuMsPerCycle.server + cpuMsPerCycle.worker + cpuMsPerCycle.sandbox + cpuMsPerCycle.driver,
+      3,
+    );
     return {
       cyclesPerSecond: spread(ws.map((w) => w.cyclesPerSecond)),
       cpuMsPerCycle,

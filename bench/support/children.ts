@@ -37,7 +37,10 @@ export function spawnTs<Req extends { type: string }, Rep extends { type: string
   });
   const next = <T extends Rep['type']>(type: T, timeoutMs = 120_000): Promise<Extract<Rep, { type: T }>> =>
     new Promise((resolveMsg, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${opts.label}: no '${type}' within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${opts.label}: no '${type}' within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       const onExit = (): void => reject(new Error(`${opts.label} exited while waiting for '${type}'`));
       void exitedPromise.then(onExit);
       waiters.push({

@@ -37,7 +37,7 @@ export async function paidTimeline(client: Client, workflowId: string): Promise<
   const history = await client.workflow.getHandle(workflowId).fetchHistory();
   const out: PaidTimeline = {};
   for (const e of history.events ?? []) {
-    const at = tsMs(e.eventTime as Timestamp);
+    const at = tsMs(e.eventTime);
     if (e.eventType === EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED && out.signaledAt === undefined) {
       out.signaledAt = at;
     } else if (
