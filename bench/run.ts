@@ -71,6 +71,8 @@ export async function runBench(opts: BenchOptions, log: (s: string) => void = co
   let current: BenchStack | undefined;
   const onSignal = (): void => {
     log('interrupted: stopping the benchmark processes');
+    // Load loops still in flight fail once their connection closes; nothing is left to report but a clean stop.
+    process.on('uncaughtException', () => undefined);
     void (current?.stop() ?? Promise.resolve()).finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
