@@ -63,6 +63,12 @@ export const EnvSchema = z.object({
   /** `npm start` seeds demo subscriptions unless this is "false". */
   DEMO_SEED: z.enum(['true', 'false']).default('true'),
 
+  /**
+   * Cap on activities per second the server dispatches from the worker's task queue (all workers together), e.g.
+   * to keep a renewal storm under the gateway's rate limit. Unset: no cap.
+   */
+  WORKER_TASK_QUEUE_ACTIVITIES_PER_SECOND: z.coerce.number().positive().optional(),
+
   METRICS_PORT: port(0),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });

@@ -76,6 +76,9 @@ export async function createBillingWorker(opts: BillingWorkerOptions): Promise<W
       : { workflowsPath: require.resolve('./workflows') }),
     activities: createActivities(deps),
     maxConcurrentActivityTaskExecutions: 50,
+    ...(opts.config.WORKER_TASK_QUEUE_ACTIVITIES_PER_SECOND
+      ? { maxTaskQueueActivitiesPerSecond: opts.config.WORKER_TASK_QUEUE_ACTIVITIES_PER_SECOND }
+      : {}),
     shutdownGraceTime: '10s',
   });
 }

@@ -1,4 +1,5 @@
 export { startQorePaySandbox } from './server';
+export type { SandboxRateLimit } from './rate-limit';
 export type { LedgerEntry, LedgerOutcome, QorePaySandbox, QorePaySandboxOptions, SandboxPurchase } from './server';
 export { ScenarioSchema, scenarioForToken } from './scenarios';
 export type { Scenario } from './scenarios';

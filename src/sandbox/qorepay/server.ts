@@ -16,6 +16,7 @@ import {
   type DeliveryTarget,
   type WebhookDeliveryOptions,
 } from './webhook-delivery';
+import { tokenBucket, type SandboxRateLimit } from './rate-limit';
 
 export interface QorePaySandboxOptions {
   /** Default 0: a free port. */
@@ -39,6 +40,8 @@ export interface QorePaySandboxOptions {
   commitTimeoutHoldMs?: number;
   /** Page size of `GET /clients/{id}/recurring_tokens/`. Default 20. */
   tokensPageSize?: number;
+  /** Answer gateway API calls above this rate with 429 and `Retry-After: 1` (default: no limit). */
+  rateLimit?: SandboxRateLimit;
   logger?: Logger;
 }
 
@@ -545,6 +548,12 @@ export async function startQorePaySandbox(opts: QorePaySandboxOptions = {}): Pro
     if (!timingSafeEqual(got, expectedAuth)) {
       return reply.code(401).send({ code: 'authentication_failed', message: 'Invalid or missing API key' });
     }
+  });
+  const bucket = opts.rateLimit ? tokenBucket(opts.rateLimit) : undefined;
+  app.addHook('onRequest', async (req, reply) => {
+    if (!bucket || !req.url.startsWith('/api/') || bucket.take()) return;
+    opts.rateLimit?.onLimited?.();
+    return reply.code(429).header('Retry-After', '1').send({ code: 'rate_limited', message: 'Too many requests.' });
   });
   app.addHook('onResponse', async (req, reply) => {
     logger.debug({ method: req.method, path: req.url.split('?')[0], status: reply.statusCode }, 'qorepay sandbox');
