@@ -85,17 +85,20 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
       customerEmail?: string;
     }): Promise<PurchaseSnapshot> {
       try {
-        const p = await qorepay.createPurchase({
-          reference: input.cycleId,
-          currency: input.currency,
-          products: input.lineItems.map((li) => ({
-            name: li.name,
-            price: li.priceMinor,
-            quantity: String(li.quantity),
-          })),
-          ...(input.qorepayClientId ? { clientId: input.qorepayClientId } : {}),
-          ...(!input.qorepayClientId && input.customerEmail ? { client: { email: input.customerEmail } } : {}),
-        });
+        const p = await qorepay.createPurchase(
+          {
+            reference: input.cycleId,
+            currency: input.currency,
+            products: input.lineItems.map((li) => ({
+              name: li.name,
+              price: li.priceMinor,
+              quantity: String(li.quantity),
+            })),
+            ...(input.qorepayClientId ? { clientId: input.qorepayClientId } : {}),
+            ...(!input.qorepayClientId && input.customerEmail ? { client: { email: input.customerEmail } } : {}),
+          },
+          call(),
+        );
         return snapshotOf(p);
       } catch (err) {
         throw toActivityFailure(err);
@@ -104,7 +107,7 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
 
     async getPurchase(purchaseId: string): Promise<PurchaseSnapshot> {
       try {
-        return snapshotOf(await qorepay.getPurchase(purchaseId));
+        return snapshotOf(await qorepay.getPurchase(purchaseId, call()));
       } catch (err) {
         throw toActivityFailure(err);
       }
@@ -117,7 +120,7 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
     async chargePurchase(input: { purchaseId: string; recurringToken: string }): Promise<ChargeOutcome> {
       const stop = startHeartbeat();
       try {
-        const current = snapshotOf(await qorepay.getPurchase(input.purchaseId));
+        const current = snapshotOf(await qorepay.getPurchase(input.purchaseId, call()));
         if (isPaidStatus(current.status)) return { ...current, outcome: 'paid', charged: false };
         if (current.status.startsWith('pending_')) return { ...current, outcome: 'pending', charged: false };
         if (NOT_CHARGEABLE.has(current.status) || current.status === 'blocked') {
@@ -128,7 +131,7 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
             details: [current],
           });
         }
-        const charged = snapshotOf(await qorepay.chargePurchase(input.purchaseId, input.recurringToken));
+        const charged = snapshotOf(await qorepay.chargePurchase(input.purchaseId, input.recurringToken, call()));
         if (isPaidStatus(charged.status)) return { ...charged, outcome: 'paid', charged: true };
         if (charged.status.startsWith('pending_')) return { ...charged, outcome: 'pending', charged: true };
         // A 200 with a failed purchase: read the decline like a 400 purchase_charge_error.
@@ -142,7 +145,7 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
         if (err instanceof ApplicationFailure) throw err;
         if (isQorePayError(err) && err.kind === 'AlreadyPaid') {
           // purchase_already_paid_for: the gateway says it is paid; confirm with a read.
-          const p = snapshotOf(await qorepay.getPurchase(input.purchaseId));
+          const p = snapshotOf(await qorepay.getPurchase(input.purchaseId, call()));
           if (isPaidStatus(p.status)) return { ...p, outcome: 'paid', charged: false };
         }
         throw toActivityFailure(err);
@@ -157,12 +160,12 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
      */
     async markPurchasePaid(input: { purchaseId: string; paidOn?: number }): Promise<PurchaseSnapshot> {
       try {
-        const current = snapshotOf(await qorepay.getPurchase(input.purchaseId));
+        const current = snapshotOf(await qorepay.getPurchase(input.purchaseId, call()));
         if (isPaidStatus(current.status)) return current;
-        return snapshotOf(await qorepay.markAsPaid(input.purchaseId, input.paidOn));
+        return snapshotOf(await qorepay.markAsPaid(input.purchaseId, input.paidOn, call()));
       } catch (err) {
         if (isQorePayError(err) && err.kind === 'AlreadyPaid') {
-          const p = snapshotOf(await qorepay.getPurchase(input.purchaseId));
+          const p = snapshotOf(await qorepay.getPurchase(input.purchaseId, call()));
           if (isPaidStatus(p.status)) return p;
         }
         throw toActivityFailure(err);
@@ -183,7 +186,7 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
       knownPaymentIds: string[];
     }): Promise<RefundOutcome> {
       try {
-        const p = await qorepay.getPurchase(input.purchaseId);
+        const p = await qorepay.getPurchase(input.purchaseId, call());
         if (activityAttempt() > 1) {
           const known = new Set(input.knownPaymentIds);
           const earlier = refundPaymentIds(p).filter((id) => !known.has(id));
@@ -208,7 +211,7 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
             message: `refund of ${amount} refused: the purchase has ${Math.min(refundable, input.refundableMinor)} left to refund (status ${p.status})`,
           });
         }
-        const r = await qorepay.refundPurchase(input.purchaseId, amount);
+        const r = await qorepay.refundPurchase(input.purchaseId, amount, call());
         if (r.kind === 'payment') {
           return {
             purchaseId: input.purchaseId,
@@ -234,7 +237,7 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
     }): Promise<PurchaseSnapshot> {
       try {
         const { purchaseId, ...rest } = input;
-        return snapshotOf(await qorepay.registerChargeback(purchaseId, rest));
+        return snapshotOf(await qorepay.registerChargeback(purchaseId, rest, call()));
       } catch (err) {
         throw toActivityFailure(err);
       }
@@ -242,11 +245,11 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
 
     async cancelPurchase(purchaseId: string): Promise<PurchaseSnapshot> {
       try {
-        const current = snapshotOf(await qorepay.getPurchase(purchaseId));
+        const current = snapshotOf(await qorepay.getPurchase(purchaseId, call()));
         if (isPaidStatus(current.status) || NOT_CHARGEABLE.has(current.status) || current.status === 'blocked') {
           return current; // nothing to cancel: it can take no money (blocked refuses charges and cannot be cancelled)
         }
-        return snapshotOf(await qorepay.cancelPurchase(purchaseId));
+        return snapshotOf(await qorepay.cancelPurchase(purchaseId, call()));
       } catch (err) {
         throw toActivityFailure(err);
       }
@@ -275,6 +278,18 @@ function startHeartbeat(): () => void {
   ctx.heartbeat();
   const timer = setInterval(() => ctx.heartbeat(), 5_000);
   return () => clearInterval(timer);
+}
+
+/**
+ * Per-call options: the running activity's cancellation signal aborts the HTTP request when the activity is
+ * cancelled or times out, so a retry never overlaps the call it replaces.
+ */
+function call(): { signal?: AbortSignal } {
+  try {
+    return { signal: Context.current().cancellationSignal };
+  } catch {
+    return {};
+  }
 }
 
 /** The attempt number of the running activity (1 outside an activity, e.g. in unit tests). */

@@ -1,9 +1,8 @@
 /**
  * ActivePlatform v1 vendor API client (seed 003, `reference/settlement-apis.md`).
  *
- * - Auth: the manager's `api_token` travels in the query string (v1 has no header auth). It is passed to axios as a
- *   param and never appears in what we log or throw: errors are rebuilt from scrubbed text, axios errors (whose
- *   `config` holds the token) are never attached, and every text taken from a response is scrubbed again.
+ * - Auth: the manager's `api_token` travels in the query string (v1 has no header auth). The pipeline's
+ *   `authenticate` hook adds it to each request, and the redaction hook scrubs it from everything logged or thrown.
  * - Money: `total` is a JSON float in major units. We send it as a JSON number literal written from the exact decimal
  *   string (`minorToMajorString`) inside a raw JSON body, so no float arithmetic happens on our side; amounts are
  *   bounded to 15 significant digits so the server's own float parse is exact too.
@@ -14,29 +13,15 @@
  *   (`POST payments/{id}/cancel.json`). They follow v1's URL conventions; verify against a real tenant.
  * - Reversal: see `reversePayment` and README.md.
  */
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
-import { type z } from 'zod';
 import {
   assertDoubleExactAmount,
   assertPositiveMinorAmount,
   majorToMinor,
   minorToMajorString,
 } from '../../domain/money';
-import { ActivePlatformError, type ActivePlatformErrorKind } from './errors';
-import {
-  activePlatformErrorBodySchema,
-  type ActivePlatformPayment,
-  activePlatformPaymentListSchema,
-  activePlatformPaymentSchema,
-} from './schemas';
-
-/** The subset of a pino logger we use; a pino `Logger` satisfies it. */
-export interface SettlementLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
+import { describedApi, type CallOptions, type HttpPipeline, type HttpRequest, type Logger } from '../http';
+import { ACTIVEPLATFORM_KIND_TRAITS, activePlatformError, classifyActivePlatformAnswer } from './errors';
+import { type ActivePlatformPayment, activePlatformPaymentListSchema, activePlatformPaymentSchema } from './schemas';
 
 export interface ActivePlatformClientOptions {
   /** e.g. `https://billing.example.com` (no trailing `/api`). */
@@ -45,7 +30,7 @@ export interface ActivePlatformClientOptions {
   apiToken: string;
   /** Per-request timeout; default 15 000 ms. */
   timeoutMs?: number;
-  logger?: SettlementLogger;
+  logger?: Logger;
 }
 
 export interface CreateActivePlatformPaymentInput {
@@ -77,91 +62,95 @@ export type ActivePlatformReversal =
   | { kind: 'credited'; payment: ActivePlatformPayment; credit: ActivePlatformPayment; created: boolean };
 
 const API = '/api/vendor/v1';
-const DEFAULT_TIMEOUT_MS = 15_000;
-const REDACTED = '[REDACTED]';
 
 /** Convert a payment's float `total` back to exact minor units. */
 export function paymentTotalMinor(payment: Pick<ActivePlatformPayment, 'total'>, currency: string): number {
   return majorToMinor(payment.total, currency);
 }
 
-interface RequestSpec<S extends z.ZodType> {
-  operation: string;
-  method: 'GET' | 'POST';
-  path: string;
-  params?: Record<string, string | number>;
-  /** A complete JSON document, sent as is. */
-  rawBody?: string;
-  schema: S;
-  write: boolean;
-}
-
 export class ActivePlatformClient {
-  private readonly http: AxiosInstance;
-  private readonly apiToken: string;
-  private readonly timeoutMs: number;
-  private readonly logger: SettlementLogger | undefined;
+  private readonly http: HttpPipeline;
 
   constructor(options: ActivePlatformClientOptions) {
     if (!options.apiToken) throw new Error('ActivePlatformClient: apiToken is required');
     if (!options.baseUrl) throw new Error('ActivePlatformClient: baseUrl is required');
-    this.apiToken = options.apiToken;
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-    this.logger = options.logger;
-    this.http = axios.create({
-      baseURL: options.baseUrl.replace(/\/+$/, ''),
-      timeout: this.timeoutMs,
-      maxRedirects: 0,
-      // Every status reaches our own classification; axios only throws for transport failures.
-      validateStatus: () => true,
-      transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: true },
-      headers: { Accept: 'application/json' },
+    const apiToken = options.apiToken;
+    this.http = describedApi({
+      source: 'activeplatform',
+      label: 'ActivePlatform',
+      connection: options,
+      // The token travels as a query parameter: scrubbed both as `api_token=...` and as a literal.
+      secrets: { secrets: [apiToken], patterns: [[/api_token=[^&\s"'#]*/gi, 'api_token=[REDACTED]']] },
+      authenticate: ({ query }) => void (query.api_token = apiToken),
+      traits: ACTIVEPLATFORM_KIND_TRAITS,
+      classify: classifyActivePlatformAnswer,
     });
   }
 
   /** `POST /payments.json`: a new payment in status `waiting for payment`. */
-  async createPayment(input: CreateActivePlatformPaymentInput): Promise<ActivePlatformPayment> {
+  async createPayment(
+    input: CreateActivePlatformPaymentInput,
+    options: CallOptions = {},
+  ): Promise<ActivePlatformPayment> {
     assertPositiveMinorAmount(input.amountMinor, 'amountMinor');
-    return this.postPayment('createPayment', input.accountId, input.amountMinor, input.currency, input.comment);
+    return this.postPayment(
+      'createPayment',
+      input.accountId,
+      input.amountMinor,
+      input.currency,
+      input.comment,
+      options,
+    );
   }
 
   /** `POST /payments/{id}/complete.json` (seed 003): `waiting for payment` -> `completed`; else InvalidStatus. */
-  async completePayment(id: number, paymentMethodId: number): Promise<ActivePlatformPayment> {
+  async completePayment(
+    id: number,
+    paymentMethodId: number,
+    options: CallOptions = {},
+  ): Promise<ActivePlatformPayment> {
     assertPositiveInt(id, 'id');
     assertPositiveInt(paymentMethodId, 'paymentMethodId');
-    return this.request({
-      operation: 'completePayment',
-      method: 'POST',
-      path: `${API}/payments/${id}/complete.json`,
-      rawBody: JSON.stringify({ payment_method_id: paymentMethodId }),
-      schema: activePlatformPaymentSchema,
-      write: true,
-    });
+    return this.http.request(
+      this.write(
+        'completePayment',
+        `${API}/payments/${id}/complete.json`,
+        JSON.stringify({ payment_method_id: paymentMethodId }),
+        options,
+      ),
+      activePlatformPaymentSchema,
+    );
   }
 
   /** INFERRED endpoint `GET /payments/{id}.json`. Throws NotFound for an unknown id. */
-  async getPayment(id: number): Promise<ActivePlatformPayment> {
+  async getPayment(id: number, options: CallOptions = {}): Promise<ActivePlatformPayment> {
     assertPositiveInt(id, 'id');
-    return this.request({
-      operation: 'getPayment',
-      method: 'GET',
-      path: `${API}/payments/${id}.json`,
-      schema: activePlatformPaymentSchema,
-      write: false,
-    });
+    return this.http.request(
+      {
+        operation: 'getPayment',
+        method: 'GET',
+        path: `${API}/payments/${id}.json`,
+        write: false,
+        signal: options.signal,
+      },
+      activePlatformPaymentSchema,
+    );
   }
 
   /** INFERRED endpoint `GET /payments.json?account_id=`: the account's payments. */
-  async listPayments(accountId: number): Promise<ActivePlatformPayment[]> {
+  async listPayments(accountId: number, options: CallOptions = {}): Promise<ActivePlatformPayment[]> {
     assertPositiveInt(accountId, 'accountId');
-    const body = await this.request({
-      operation: 'listPayments',
-      method: 'GET',
-      path: `${API}/payments.json`,
-      params: { account_id: accountId },
-      schema: activePlatformPaymentListSchema,
-      write: false,
-    });
+    const body = await this.http.request(
+      {
+        operation: 'listPayments',
+        method: 'GET',
+        path: `${API}/payments.json`,
+        query: { account_id: accountId },
+        write: false,
+        signal: options.signal,
+      },
+      activePlatformPaymentListSchema,
+    );
     if (Array.isArray(body)) return body;
     return 'payments' in body ? body.payments : body.data;
   }
@@ -170,23 +159,23 @@ export class ActivePlatformClient {
    * Check before writing: the payment of `accountId` whose comment equals `comment` (the engine's idempotency key),
    * or null. If several match (which our own writes never cause) the oldest, lowest id, wins.
    */
-  async findPaymentByComment(accountId: number, comment: string): Promise<ActivePlatformPayment | null> {
-    const payments = await this.listPayments(accountId);
+  async findPaymentByComment(
+    accountId: number,
+    comment: string,
+    options: CallOptions = {},
+  ): Promise<ActivePlatformPayment | null> {
+    const payments = await this.listPayments(accountId, options);
     const matches = payments.filter((p) => p.comment === comment).sort((a, b) => a.id - b.id);
     return matches[0] ?? null;
   }
 
   /** INFERRED endpoint `POST /payments/{id}/cancel.json`: `waiting for payment` -> `cancelled`. */
-  async cancelPayment(id: number): Promise<ActivePlatformPayment> {
+  async cancelPayment(id: number, options: CallOptions = {}): Promise<ActivePlatformPayment> {
     assertPositiveInt(id, 'id');
-    return this.request({
-      operation: 'cancelPayment',
-      method: 'POST',
-      path: `${API}/payments/${id}/cancel.json`,
-      rawBody: '{}',
-      schema: activePlatformPaymentSchema,
-      write: true,
-    });
+    return this.http.request(
+      this.write('cancelPayment', `${API}/payments/${id}/cancel.json`, '{}', options),
+      activePlatformPaymentSchema,
+    );
   }
 
   /**
@@ -200,20 +189,21 @@ export class ActivePlatformClient {
    * - any other status: InvalidStatus.
    * Negative totals on v1 are an assumption to verify with the tenant.
    */
-  async reversePayment(input: ReverseActivePlatformPaymentInput): Promise<ActivePlatformReversal> {
-    const payment = await this.getPayment(input.paymentId);
+  async reversePayment(
+    input: ReverseActivePlatformPaymentInput,
+    options: CallOptions = {},
+  ): Promise<ActivePlatformReversal> {
+    const payment = await this.getPayment(input.paymentId, options);
     if (payment.status === 'cancelled') return { kind: 'alreadyCancelled', payment };
     if (payment.status === 'waiting for payment') {
-      return { kind: 'cancelled', payment: await this.cancelPayment(payment.id) };
+      return { kind: 'cancelled', payment: await this.cancelPayment(payment.id, options) };
     }
     if (!['completed', 'receipt creating', 'receipt sent'].includes(payment.status)) {
-      throw new ActivePlatformError({
-        kind: 'InvalidStatus',
-        message: `ActivePlatform reversePayment: payment ${payment.id} has status "${payment.status}", which cannot be reversed`,
-        operation: 'reversePayment',
-        method: 'POST',
-        path: `${API}/payments/${payment.id}`,
-      });
+      throw activePlatformError(
+        'InvalidStatus',
+        `ActivePlatform reversePayment: payment ${payment.id} has status "${payment.status}", which cannot be reversed`,
+        { operation: 'reversePayment', method: 'POST', path: `${API}/payments/${payment.id}` },
+      );
     }
     if (payment.comment === input.comment) {
       throw new Error('ActivePlatform reversePayment: comment must differ from the original payment comment');
@@ -226,7 +216,7 @@ export class ActivePlatformClient {
         `ActivePlatform reversePayment: amountMinor ${amountMinor} exceeds the original total ${originalMinor} of payment ${payment.id}`,
       );
     }
-    const existing = await this.findPaymentByComment(payment.account_id, input.comment);
+    const existing = await this.findPaymentByComment(payment.account_id, input.comment, options);
     if (existing) return { kind: 'credited', payment, credit: existing, created: false };
     const credit = await this.postPayment(
       'reversePayment',
@@ -234,6 +224,7 @@ export class ActivePlatformClient {
       -amountMinor,
       input.currency,
       input.comment,
+      options,
     );
     return { kind: 'credited', payment, credit, created: true };
   }
@@ -244,149 +235,19 @@ export class ActivePlatformClient {
     amountMinor: number,
     currency: string,
     comment: string,
+    options: CallOptions,
   ): Promise<ActivePlatformPayment> {
     assertPositiveInt(accountId, 'accountId');
     assertDoubleExactAmount(amountMinor, 'amountMinor');
     if (typeof comment !== 'string') throw new Error('ActivePlatform: comment must be a string');
     // The total is spliced in as a literal: "19.99" goes on the wire as 19.99, never via a float we computed.
     const total = minorToMajorString(amountMinor, currency);
-    const rawBody = `{"account_id":${accountId},"total":${total},"comment":${JSON.stringify(comment)}}`;
-    return this.request({
-      operation,
-      method: 'POST',
-      path: `${API}/payments.json`,
-      rawBody,
-      schema: activePlatformPaymentSchema,
-      write: true,
-    });
+    const body = `{"account_id":${accountId},"total":${total},"comment":${JSON.stringify(comment)}}`;
+    return this.http.request(this.write(operation, `${API}/payments.json`, body, options), activePlatformPaymentSchema);
   }
 
-  private async request<S extends z.ZodType>(spec: RequestSpec<S>): Promise<z.infer<S>> {
-    const started = Date.now();
-    const logBase = { integration: 'activeplatform', operation: spec.operation, method: spec.method, path: spec.path };
-    let response: AxiosResponse<unknown>;
-    try {
-      response = await this.http.request<unknown>({
-        method: spec.method,
-        url: spec.path,
-        params: { ...spec.params, api_token: this.apiToken },
-        ...(spec.rawBody === undefined
-          ? {}
-          : {
-              data: spec.rawBody,
-              headers: { 'Content-Type': 'application/json' },
-              // Send the string untouched (axios would otherwise re-serialize).
-              transformRequest: [(data: unknown) => data],
-            }),
-      });
-    } catch (err) {
-      const error = this.transportError(spec, err);
-      this.logger?.warn({ ...logBase, kind: error.kind, durationMs: Date.now() - started }, error.message);
-      throw error;
-    }
-    const status = response.status;
-    const durationMs = Date.now() - started;
-    if (status >= 200 && status < 300) {
-      const parsed = spec.schema.safeParse(response.data);
-      if (!parsed.success) {
-        const error = new ActivePlatformError({
-          kind: 'Unexpected',
-          message: this.scrub(
-            `ActivePlatform ${spec.operation}: HTTP ${status} with an unexpected body: ${parsed.error.issues
-              .slice(0, 3)
-              .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-              .join('; ')}`,
-          ),
-          operation: spec.operation,
-          method: spec.method,
-          path: spec.path,
-          httpStatus: status,
-          outcomeUnknown: spec.write,
-        });
-        this.logger?.error({ ...logBase, status, durationMs, kind: error.kind }, error.message);
-        throw error;
-      }
-      this.logger?.debug({ ...logBase, status, durationMs }, `ActivePlatform ${spec.operation} succeeded`);
-      return parsed.data;
-    }
-    const error = this.httpError(spec, response);
-    this.logger?.warn({ ...logBase, status, durationMs, kind: error.kind, code: error.code }, error.message);
-    throw error;
-  }
-
-  private httpError(spec: RequestSpec<z.ZodType>, response: AxiosResponse<unknown>): ActivePlatformError {
-    const status = response.status;
-    const body = activePlatformErrorBodySchema.safeParse(response.data);
-    let code: string | undefined;
-    let detail: string | undefined;
-    if (body.success) {
-      const e = body.data.error;
-      if (typeof e === 'string') detail = e;
-      else if (e) {
-        code = e.code;
-        detail = e.message;
-      }
-      code ??= body.data.code;
-      detail ??= body.data.message;
-      if (detail === undefined && body.data.errors !== undefined) detail = JSON.stringify(body.data.errors);
-    } else if (typeof response.data === 'string' && response.data.length > 0) {
-      detail = response.data.slice(0, 200);
-    }
-    let kind: ActivePlatformErrorKind;
-    if (status === 401 || status === 403) kind = 'Unauthorized';
-    else if (status === 404) kind = 'NotFound';
-    else if (status === 409) kind = 'InvalidStatus';
-    else if (status === 400 || status === 422) {
-      kind = code === 'invalid_status' ? 'InvalidStatus' : 'Validation';
-    } else if (status === 429) kind = 'RateLimited';
-    else if (status === 408 || status >= 500) kind = 'Transient';
-    else kind = 'Unexpected';
-    const retryAfter = Number(response.headers['retry-after']);
-    const message = this.scrub(
-      `ActivePlatform ${spec.operation} ${spec.method} ${spec.path}: HTTP ${status}` +
-        (code ? ` ${code}` : '') +
-        (detail ? `: ${detail.slice(0, 300)}` : ''),
-    );
-    return new ActivePlatformError({
-      kind,
-      message,
-      operation: spec.operation,
-      method: spec.method,
-      path: spec.path,
-      httpStatus: status,
-      code: code === undefined ? undefined : this.scrub(code),
-      outcomeUnknown: spec.write && kind === 'Transient',
-      retryAfterMs: Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter * 1000 : undefined,
-    });
-  }
-
-  private transportError(spec: RequestSpec<z.ZodType>, err: unknown): ActivePlatformError {
-    const code = axios.isAxiosError(err) ? err.code : undefined;
-    const timedOut = code === 'ETIMEDOUT' || code === 'ECONNABORTED';
-    const reason = timedOut
-      ? `no response within ${this.timeoutMs} ms`
-      : `network error${code ? ` ${code}` : ''}${err instanceof Error && !axios.isAxiosError(err) ? `: ${err.message}` : ''}`;
-    // A refused connection means the request never reached the server; anything else on a write is ambiguous.
-    const outcomeUnknown = spec.write && code !== 'ECONNREFUSED';
-    return new ActivePlatformError({
-      kind: 'Transient',
-      message: this.scrub(
-        `ActivePlatform ${spec.operation} ${spec.method} ${spec.path}: ${reason}` +
-          (outcomeUnknown ? ' (the write may have been applied: check before retrying)' : ''),
-      ),
-      operation: spec.operation,
-      method: spec.method,
-      path: spec.path,
-      code,
-      outcomeUnknown,
-    });
-  }
-
-  /** Removes `api_token=...` and any literal occurrence of the token from text we keep. */
-  private scrub(text: string): string {
-    let out = text.replace(/api_token=[^&\s"'#]*/gi, `api_token=${REDACTED}`);
-    if (this.apiToken.length >= 4) out = out.split(this.apiToken).join(REDACTED);
-    return out;
+  private write(operation: string, path: string, body: string, options: CallOptions): HttpRequest {
+    return { operation, method: 'POST', path, body, write: true, signal: options.signal };
   }
 }
 

@@ -5,13 +5,11 @@ export {
   type ActivePlatformReversal,
   type CreateActivePlatformPaymentInput,
   type ReverseActivePlatformPaymentInput,
-  type SettlementLogger,
 } from './client';
 export {
   ACTIVEPLATFORM_ERROR_KINDS,
-  ActivePlatformError,
   isActivePlatformError,
-  type ActivePlatformErrorDetails,
+  type ActivePlatformError,
   type ActivePlatformErrorKind,
 } from './errors';
 export {

@@ -1,8 +1,8 @@
 /**
  * Gormic Order Management & POS API client, payments (seed 004, `reference/settlement-apis.md`).
  *
- * - Auth: `api-key` (a Service User key; secret) and `organization-id` headers. The key never appears in what we log
- *   or throw: errors are rebuilt from scrubbed text and never carry the axios error (whose config holds the headers).
+ * - Auth: `api-key` (a Service User key; secret) and `organization-id` headers, added per request by the pipeline's
+ *   `authenticate` hook; the redaction hook scrubs the key from everything logged or thrown.
  * - Bodies are `{"params":{…}}`; answers are the envelope `{app, service, warnings[], instanceId, requestId, data}`;
  *   functional errors are HTTP 400 `{"error":{"code":…}}`.
  * - Money: Gormic does not document the units of `amount`. Callers always pass integer minor units plus the order's
@@ -13,32 +13,23 @@
  *   uid, sets `transactionRef` to the purchase id, and can check with `findPaymentsByTransactionRef` (an INFERRED
  *   `GET /v1/om/payments?orderId=&transactionRef=`, not in the seed; verify before relying on it in production).
  */
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
-import { type z } from 'zod';
+import type { z } from 'zod';
 import {
   assertDoubleExactAmount,
   assertPositiveMinorAmount,
   majorToMinor,
   minorToMajorString,
 } from '../../domain/money';
-import { GORMIC_BUSINESS_CODES, GORMIC_VALIDATION_CODES, GormicError, type GormicErrorKind } from './errors';
+import { describedApi, type CallOptions, type HttpPipeline, type HttpRequest, type Logger } from '../http';
+import { classifyGormicAnswer, GORMIC_KIND_TRAITS } from './errors';
 import {
   gormicCreatedSchema,
-  gormicErrorBodySchema,
   type GormicItemsResult,
   gormicItemsSchema,
   type GormicPaymentStatus,
   type GormicPaymentType,
   gormicSuccessSchema,
 } from './schemas';
-
-/** The subset of a pino logger we use; a pino `Logger` satisfies it. */
-export interface GormicLogger {
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-}
 
 export type GormicAmountFormat = 'major' | 'minor';
 
@@ -52,7 +43,7 @@ export interface GormicClientOptions {
   amountFormat?: GormicAmountFormat;
   /** Per-request timeout; default 15 000 ms. */
   timeoutMs?: number;
-  logger?: GormicLogger;
+  logger?: Logger;
 }
 
 interface CommonPaymentFields {
@@ -106,43 +97,27 @@ export interface CreateGormicRefundParams {
 }
 
 const PAYMENTS = '/v1/om/payments';
-const DEFAULT_TIMEOUT_MS = 15_000;
-const REDACTED = '[REDACTED]';
-const BUSINESS = new Set<string>(GORMIC_BUSINESS_CODES);
-const VALIDATION = new Set<string>(GORMIC_VALIDATION_CODES);
-
-interface RequestSpec<S extends z.ZodType> {
-  operation: string;
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
-  path: string;
-  query?: Record<string, string>;
-  rawBody?: string;
-  schema: S;
-  write: boolean;
-}
 
 export class GormicClient {
   readonly amountFormat: GormicAmountFormat;
-  private readonly http: AxiosInstance;
-  private readonly apiKey: string;
-  private readonly timeoutMs: number;
-  private readonly logger: GormicLogger | undefined;
+  private readonly http: HttpPipeline;
+  private readonly logger: Logger | undefined;
 
   constructor(options: GormicClientOptions) {
     if (!options.baseUrl) throw new Error('GormicClient: baseUrl is required');
     if (!options.apiKey) throw new Error('GormicClient: apiKey is required');
     if (!options.organizationId) throw new Error('GormicClient: organizationId is required');
-    this.apiKey = options.apiKey;
+    const { apiKey, organizationId } = options;
     this.amountFormat = options.amountFormat ?? 'major';
-    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.logger = options.logger;
-    this.http = axios.create({
-      baseURL: options.baseUrl.replace(/\/+$/, ''),
-      timeout: this.timeoutMs,
-      maxRedirects: 0,
-      validateStatus: () => true,
-      transitional: { clarifyTimeoutError: true, silentJSONParsing: true, forcedJSONParsing: true },
-      headers: { Accept: 'application/json', 'api-key': options.apiKey, 'organization-id': options.organizationId },
+    this.http = describedApi({
+      source: 'gormic',
+      label: 'Gormic',
+      connection: options,
+      secrets: { secrets: [apiKey], patterns: [[/api-key["']?\s*[:=]\s*["']?[^\s"',}]*/gi, 'api-key: [REDACTED]']] },
+      authenticate: ({ headers }) => Object.assign(headers, { 'api-key': apiKey, 'organization-id': organizationId }),
+      traits: GORMIC_KIND_TRAITS,
+      classify: classifyGormicAnswer,
     });
   }
 
@@ -162,43 +137,40 @@ export class GormicClient {
   }
 
   /** `POST /v1/om/payments` -> the new payment's uid. */
-  async createPayment(params: CreateGormicPaymentParams): Promise<{ id: string }> {
+  async createPayment(params: CreateGormicPaymentParams, options: CallOptions = {}): Promise<{ id: string }> {
     assertPositiveMinorAmount(params.amountMinor, 'amountMinor');
     const { amountMinor, currency, ...rest } = params;
     const body = paramsBody(rest, this.amountLiteral(amountMinor, currency));
-    const res = await this.request({
-      operation: 'createPayment',
-      method: 'POST',
-      path: PAYMENTS,
-      rawBody: body,
-      schema: gormicCreatedSchema,
-      write: true,
-    });
+    const res = await this.request(write('createPayment', 'POST', PAYMENTS, body, options), gormicCreatedSchema);
     return { id: res.data.id };
   }
 
   /** A refund (`type: 'refund'`, default `status: 'complete'`) linked to the receipt by `sourcePaymentId`. */
-  async createRefundPayment(params: CreateGormicRefundParams): Promise<{ id: string }> {
+  async createRefundPayment(params: CreateGormicRefundParams, options: CallOptions = {}): Promise<{ id: string }> {
     if (!params.sourcePaymentId) throw new Error('Gormic createRefundPayment: sourcePaymentId is required');
-    return this.createPayment({ ...params, type: 'refund', status: 'complete' });
+    return this.createPayment({ ...params, type: 'refund', status: 'complete' }, options);
   }
 
   /** `PATCH /v1/om/payments/{uid}/confirm`: pending -> complete. Returns the order's payments and methods. */
-  async confirmPayment(uid: string, params: ConfirmGormicPaymentParams = {}): Promise<GormicItemsResult> {
+  async confirmPayment(
+    uid: string,
+    params: ConfirmGormicPaymentParams = {},
+    options: CallOptions = {},
+  ): Promise<GormicItemsResult> {
     const path = `${PAYMENTS}/${encodeUid(uid)}/confirm`;
-    const res = await this.request({
-      operation: 'confirmPayment',
-      method: 'PATCH',
-      path,
-      rawBody: paramsBody({ id: uid, ...params }),
-      schema: gormicItemsSchema,
-      write: true,
-    });
+    const res = await this.request(
+      write('confirmPayment', 'PATCH', path, paramsBody({ id: uid, ...params }), options),
+      gormicItemsSchema,
+    );
     return { items: res.data.items, paymentMethods: res.data.paymentMethods };
   }
 
   /** `PATCH /v1/om/payments/{uid}` (no `type` or `invoiceId`). */
-  async updatePayment(uid: string, params: UpdateGormicPaymentParams): Promise<{ success: boolean }> {
+  async updatePayment(
+    uid: string,
+    params: UpdateGormicPaymentParams,
+    options: CallOptions = {},
+  ): Promise<{ success: boolean }> {
     const { amountMinor, currency, ...rest } = params;
     let literal: string | undefined;
     if (amountMinor !== undefined) {
@@ -206,26 +178,18 @@ export class GormicClient {
       assertPositiveMinorAmount(amountMinor, 'amountMinor');
       literal = this.amountLiteral(amountMinor, currency);
     }
-    const res = await this.request({
-      operation: 'updatePayment',
-      method: 'PATCH',
-      path: `${PAYMENTS}/${encodeUid(uid)}`,
-      rawBody: paramsBody({ id: uid, ...rest }, literal),
-      schema: gormicSuccessSchema,
-      write: true,
-    });
+    const path = `${PAYMENTS}/${encodeUid(uid)}`;
+    const res = await this.request(
+      write('updatePayment', 'PATCH', path, paramsBody({ id: uid, ...rest }, literal), options),
+      gormicSuccessSchema,
+    );
     return { success: res.data.success };
   }
 
   /** `DELETE /v1/om/payments/{uid}`. Returns the order's remaining payments and methods. */
-  async deletePayment(uid: string): Promise<GormicItemsResult> {
-    const res = await this.request({
-      operation: 'deletePayment',
-      method: 'DELETE',
-      path: `${PAYMENTS}/${encodeUid(uid)}`,
-      schema: gormicItemsSchema,
-      write: true,
-    });
+  async deletePayment(uid: string, options: CallOptions = {}): Promise<GormicItemsResult> {
+    const path = `${PAYMENTS}/${encodeUid(uid)}`;
+    const res = await this.request(write('deletePayment', 'DELETE', path, undefined, options), gormicItemsSchema);
     return { items: res.data.items, paymentMethods: res.data.paymentMethods };
   }
 
@@ -233,133 +197,47 @@ export class GormicClient {
    * INFERRED (not in seed 004): `GET /v1/om/payments?orderId=&transactionRef=`. The order's payments carrying that
    * transactionRef; an empty array when none. Secondary to the engine's own purchase id -> uid mapping.
    */
-  async findPaymentsByTransactionRef(orderId: string, transactionRef: string): Promise<GormicItemsResult['items']> {
-    const res = await this.request({
-      operation: 'findPaymentsByTransactionRef',
-      method: 'GET',
-      path: PAYMENTS,
-      query: { orderId, transactionRef },
-      schema: gormicItemsSchema,
-      write: false,
-    });
+  async findPaymentsByTransactionRef(
+    orderId: string,
+    transactionRef: string,
+    options: CallOptions = {},
+  ): Promise<GormicItemsResult['items']> {
+    const res = await this.request(
+      {
+        operation: 'findPaymentsByTransactionRef',
+        method: 'GET',
+        path: PAYMENTS,
+        query: { orderId, transactionRef },
+        write: false,
+        signal: options.signal,
+      },
+      gormicItemsSchema,
+    );
     return res.data.items.filter((item) => item.transactionRef === transactionRef);
   }
 
-  private async request<S extends z.ZodType>(spec: RequestSpec<S>): Promise<z.infer<S>> {
-    const started = Date.now();
-    const logBase = { integration: 'gormic', operation: spec.operation, method: spec.method, path: spec.path };
-    let response: AxiosResponse<unknown>;
-    try {
-      response = await this.http.request<unknown>({
-        method: spec.method,
-        url: spec.path,
-        ...(spec.query ? { params: spec.query } : {}),
-        ...(spec.rawBody === undefined
-          ? {}
-          : {
-              data: spec.rawBody,
-              headers: { 'Content-Type': 'application/json' },
-              transformRequest: [(data: unknown) => data],
-            }),
-      });
-    } catch (err) {
-      const error = this.transportError(spec, err);
-      this.logger?.warn({ ...logBase, kind: error.kind, durationMs: Date.now() - started }, error.message);
-      throw error;
+  /** Sends through the pipeline; Gormic's envelope may carry warnings about a successful call. */
+  private async request<S extends z.ZodType>(req: HttpRequest, schema: S): Promise<z.output<S>> {
+    const body = await this.http.request(req, schema);
+    const warnings = (body as { warnings?: unknown[] }).warnings;
+    if (warnings && warnings.length > 0) {
+      this.logger?.warn(
+        { integration: 'gormic', operation: req.operation, warnings: warnings.length },
+        `Gormic ${req.operation} warnings`,
+      );
     }
-    const status = response.status;
-    const durationMs = Date.now() - started;
-    if (status >= 200 && status < 300) {
-      const parsed = spec.schema.safeParse(response.data);
-      if (!parsed.success) {
-        const error = new GormicError({
-          kind: 'Unexpected',
-          message: this.scrub(
-            `Gormic ${spec.operation}: HTTP ${status} with an unexpected body: ${parsed.error.issues
-              .slice(0, 3)
-              .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-              .join('; ')}`,
-          ),
-          operation: spec.operation,
-          method: spec.method,
-          path: spec.path,
-          httpStatus: status,
-          outcomeUnknown: spec.write,
-        });
-        this.logger?.error({ ...logBase, status, durationMs, kind: error.kind }, error.message);
-        throw error;
-      }
-      const warnings = (parsed.data as { warnings?: unknown[] }).warnings;
-      if (warnings && warnings.length > 0) {
-        this.logger?.warn({ ...logBase, status, warnings: warnings.length }, `Gormic ${spec.operation} warnings`);
-      }
-      this.logger?.debug({ ...logBase, status, durationMs }, `Gormic ${spec.operation} succeeded`);
-      return parsed.data;
-    }
-    const error = this.httpError(spec, response);
-    this.logger?.warn({ ...logBase, status, durationMs, kind: error.kind, code: error.code }, error.message);
-    throw error;
+    return body;
   }
+}
 
-  private httpError(spec: RequestSpec<z.ZodType>, response: AxiosResponse<unknown>): GormicError {
-    const status = response.status;
-    const body = gormicErrorBodySchema.safeParse(response.data);
-    const code = body.success ? String(body.data.error.code) : undefined;
-    const detail = body.success ? body.data.error.message : undefined;
-    let kind: GormicErrorKind;
-    if (status === 401 || status === 403) kind = 'Unauthorized';
-    else if (status === 404) kind = 'NotFound';
-    else if (status === 429) kind = 'RateLimited';
-    else if (status === 408 || status >= 500) kind = 'Transient';
-    else if (status === 400 || status === 409 || status === 422) {
-      if (code !== undefined && BUSINESS.has(code)) kind = 'BusinessRejected';
-      else if (code !== undefined && VALIDATION.has(code)) kind = 'Validation';
-      else kind = code === undefined ? 'Validation' : 'Unexpected';
-    } else kind = 'Unexpected';
-    const requestId = (response.data as { requestId?: unknown } | null)?.requestId;
-    return new GormicError({
-      kind,
-      message: this.scrub(
-        `Gormic ${spec.operation} ${spec.method} ${spec.path}: HTTP ${status}` +
-          (code ? ` ${code}` : '') +
-          (detail ? `: ${detail.slice(0, 300)}` : ''),
-      ),
-      operation: spec.operation,
-      method: spec.method,
-      path: spec.path,
-      httpStatus: status,
-      code: code === undefined ? undefined : this.scrub(code),
-      outcomeUnknown: spec.write && kind === 'Transient',
-      requestId: typeof requestId === 'string' ? this.scrub(requestId) : undefined,
-    });
-  }
-
-  private transportError(spec: RequestSpec<z.ZodType>, err: unknown): GormicError {
-    const code = axios.isAxiosError(err) ? err.code : undefined;
-    const timedOut = code === 'ETIMEDOUT' || code === 'ECONNABORTED';
-    const reason = timedOut
-      ? `no response within ${this.timeoutMs} ms`
-      : `network error${code ? ` ${code}` : ''}${err instanceof Error && !axios.isAxiosError(err) ? `: ${err.message}` : ''}`;
-    const outcomeUnknown = spec.write && code !== 'ECONNREFUSED';
-    return new GormicError({
-      kind: 'Transient',
-      message: this.scrub(
-        `Gormic ${spec.operation} ${spec.method} ${spec.path}: ${reason}` +
-          (outcomeUnknown ? ' (the write may have been applied: check before retrying)' : ''),
-      ),
-      operation: spec.operation,
-      method: spec.method,
-      path: spec.path,
-      code,
-      outcomeUnknown,
-    });
-  }
-
-  private scrub(text: string): string {
-    let out = text.replace(/api-key["']?\s*[:=]\s*["']?[^\s"',}]*/gi, `api-key: ${REDACTED}`);
-    if (this.apiKey.length >= 4) out = out.split(this.apiKey).join(REDACTED);
-    return out;
-  }
+function write(
+  operation: string,
+  method: 'POST' | 'PATCH' | 'DELETE',
+  path: string,
+  body: string | undefined,
+  options: CallOptions,
+): HttpRequest {
+  return { operation, method, path, write: true, signal: options.signal, ...(body === undefined ? {} : { body }) };
 }
 
 function encodeUid(uid: string): string {

@@ -1,18 +1,17 @@
 /**
- * Typed Gormic OM errors. Callers branch on `kind`, `retryable`, `businessOutcome` and `code` (plain data), never on
- * the class name. No error carries the api-key: errors are built from scrubbed text, never from the axios error.
+ * What Gormic OM's error answers mean. The error itself is the shared `IntegrationError` (source `gormic`): callers
+ * branch on `kind`, `retryable`, `businessOutcome`, `outcomeUnknown` and `code` (e.g. ORDER_CLOSED).
  */
-
-export const GORMIC_ERROR_KINDS = [
-  'BusinessRejected',
-  'Validation',
-  'NotFound',
-  'Unauthorized',
-  'RateLimited',
-  'Transient',
-  'Unexpected',
-] as const;
-export type GormicErrorKind = (typeof GORMIC_ERROR_KINDS)[number];
+import {
+  COMMON_ERROR_KINDS,
+  isIntegrationError,
+  kindTraits,
+  type HttpAnswer,
+  type IntegrationError,
+  type KindTraits,
+  type StatusVerdict,
+} from '../http';
+import { gormicErrorBodySchema } from './schemas';
 
 /** Functional error codes (HTTP 400 `{error:{code}}`) that are Gormic's business answer about the order. */
 export const GORMIC_BUSINESS_CODES = [
@@ -28,80 +27,38 @@ export type GormicBusinessCode = (typeof GORMIC_BUSINESS_CODES)[number];
 /** Functional error codes that mean our request was wrong (a bug or misconfiguration on our side). */
 export const GORMIC_VALIDATION_CODES = ['InvalidParameter', 'MethodNotFound'] as const;
 
-const SOURCE = 'gormic';
+export const GORMIC_ERROR_KINDS = ['BusinessRejected', ...COMMON_ERROR_KINDS] as const;
+export type GormicErrorKind = (typeof GORMIC_ERROR_KINDS)[number];
 
-const KIND_TRAITS: Readonly<Record<GormicErrorKind, { retryable: boolean; businessOutcome: boolean }>> = {
-  BusinessRejected: { retryable: false, businessOutcome: true },
-  Validation: { retryable: false, businessOutcome: false },
-  NotFound: { retryable: false, businessOutcome: false },
-  Unauthorized: { retryable: false, businessOutcome: false },
-  RateLimited: { retryable: true, businessOutcome: false },
-  Transient: { retryable: true, businessOutcome: false },
-  Unexpected: { retryable: false, businessOutcome: false },
-};
+export type GormicError = IntegrationError<GormicErrorKind> & { source: 'gormic' };
 
-export interface GormicErrorDetails {
-  kind: GormicErrorKind;
-  message: string;
-  operation: string;
-  method: string;
-  path: string;
-  httpStatus?: number | undefined;
-  /** `error.code` from the body (e.g. ORDER_CLOSED), or a transport code (ECONNREFUSED). */
-  code?: string | undefined;
-  /** A write that failed this way may nevertheless have been applied (timeout, dropped connection, 5xx). */
-  outcomeUnknown?: boolean | undefined;
-  requestId?: string | undefined;
-}
+/** Business answers are final; only rate limits and transport failures are worth a retry. */
+export const GORMIC_KIND_TRAITS: KindTraits<GormicErrorKind> = kindTraits(GORMIC_ERROR_KINDS, {
+  businessOutcome: ['BusinessRejected'],
+});
 
-export class GormicError extends Error {
-  readonly source = SOURCE;
-  readonly kind: GormicErrorKind;
-  readonly retryable: boolean;
-  readonly businessOutcome: boolean;
-  readonly operation: string;
-  readonly method: string;
-  readonly path: string;
-  readonly httpStatus: number | undefined;
-  readonly code: string | undefined;
-  readonly outcomeUnknown: boolean;
-  readonly requestId: string | undefined;
-
-  constructor(details: GormicErrorDetails) {
-    super(details.message);
-    this.name = 'GormicError';
-    this.kind = details.kind;
-    this.retryable = KIND_TRAITS[details.kind].retryable;
-    this.businessOutcome = KIND_TRAITS[details.kind].businessOutcome;
-    this.operation = details.operation;
-    this.method = details.method;
-    this.path = details.path;
-    this.httpStatus = details.httpStatus;
-    this.code = details.code;
-    this.outcomeUnknown = details.outcomeUnknown ?? false;
-    this.requestId = details.requestId;
-  }
-
-  toJSON(): Record<string, unknown> {
-    return {
-      source: this.source,
-      kind: this.kind,
-      message: this.message,
-      retryable: this.retryable,
-      businessOutcome: this.businessOutcome,
-      operation: this.operation,
-      method: this.method,
-      path: this.path,
-      httpStatus: this.httpStatus,
-      code: this.code,
-      outcomeUnknown: this.outcomeUnknown,
-      requestId: this.requestId,
-    };
-  }
-}
+const BUSINESS = new Set<string>(GORMIC_BUSINESS_CODES);
+const VALIDATION = new Set<string>(GORMIC_VALIDATION_CODES);
 
 export function isGormicError(err: unknown): err is GormicError {
-  if (typeof err !== 'object' || err === null) return false;
-  const e = err as { source?: unknown; kind?: unknown };
-  return e.source === SOURCE && (GORMIC_ERROR_KINDS as readonly unknown[]).includes(e.kind);
+  return isIntegrationError(err, 'gormic');
+}
+
+/** Functional errors are HTTP 400 `{"error":{"code","message"}}`; the code says whose problem it is. */
+export function classifyGormicAnswer(answer: HttpAnswer): StatusVerdict<GormicErrorKind> {
+  const { status } = answer;
+  const body = gormicErrorBodySchema.safeParse(answer.json);
+  const code = body.success ? String(body.data.error.code) : undefined;
+  const detail = body.success ? body.data.error.message : undefined;
+  let kind: GormicErrorKind;
+  if (status === 401 || status === 403) kind = 'Unauthorized';
+  else if (status === 404) kind = 'NotFound';
+  else if (status === 429) kind = 'RateLimited';
+  else if (status === 408 || status >= 500) kind = 'Transient';
+  else if (status === 400 || status === 409 || status === 422) {
+    if (code !== undefined && BUSINESS.has(code)) kind = 'BusinessRejected';
+    else if (code !== undefined && VALIDATION.has(code)) kind = 'Validation';
+    else kind = code === undefined ? 'Validation' : 'Unexpected';
+  } else kind = 'Unexpected';
+  return { kind, code, detail };
 }

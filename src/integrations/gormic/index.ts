@@ -5,17 +5,15 @@ export {
   type CreateGormicRefundParams,
   type GormicAmountFormat,
   type GormicClientOptions,
-  type GormicLogger,
   type UpdateGormicPaymentParams,
 } from './client';
 export {
   GORMIC_BUSINESS_CODES,
   GORMIC_ERROR_KINDS,
   GORMIC_VALIDATION_CODES,
-  GormicError,
   isGormicError,
   type GormicBusinessCode,
-  type GormicErrorDetails,
+  type GormicError,
   type GormicErrorKind,
 } from './errors';
 export {

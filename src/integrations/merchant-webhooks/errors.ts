@@ -1,7 +1,9 @@
 /**
- * Typed delivery errors. Callers switch on `kind` (never on class names) and read `retryable`. No error carries a
- * signing secret, the signature header, request headers or the query string of the merchant's URL.
+ * Typed delivery errors: the shared `IntegrationError` shape (source `merchant-webhook`) plus the event they concern.
+ * Callers switch on `kind` (never on class names) and read `retryable`. No error carries a signing secret, the
+ * signature header, request headers or the query string of the merchant's URL.
  */
+import { IntegrationError, isIntegrationError } from '../http';
 
 export type MerchantWebhookErrorKind =
   /** The receiver answered 3xx or a 4xx other than 408/409/429: sending the same event again will not help. */
@@ -11,13 +13,8 @@ export type MerchantWebhookErrorKind =
   /** The event itself is unusable (unknown type, empty id): a programming error, not retryable. */
   | 'InvalidEvent';
 
-const BRAND = Symbol.for('temporal-billing-engine.MerchantWebhookError');
-
-export class MerchantWebhookError extends Error {
-  readonly kind: MerchantWebhookErrorKind;
-  readonly retryable: boolean;
-  /** HTTP status of the receiver's answer; undefined when there was none (network error, timeout). */
-  readonly httpStatus: number | undefined;
+export class MerchantWebhookError extends IntegrationError<MerchantWebhookErrorKind> {
+  declare readonly source: 'merchant-webhook';
   /** Short machine-readable cause: `http_500`, `timeout`, `ECONNREFUSED`, `unknown_event_type`... */
   readonly reason: string;
   readonly eventId: string | undefined;
@@ -36,38 +33,25 @@ export class MerchantWebhookError extends Error {
       endpoint?: string | undefined;
     },
   ) {
-    super(message);
+    super({
+      source: 'merchant-webhook',
+      kind,
+      message,
+      retryable: kind === 'Transient',
+      httpStatus: details.httpStatus,
+      // Delivery is idempotent (receivers dedupe by event id), so an unanswered POST is simply sent again.
+      outcomeUnknown: false,
+    });
     this.name = 'MerchantWebhookError';
-    this.kind = kind;
-    this.retryable = kind === 'Transient';
     this.reason = details.reason;
-    this.httpStatus = details.httpStatus;
     this.eventId = details.eventId;
     this.eventType = details.eventType;
     this.endpoint = details.endpoint;
-    Object.defineProperty(this, BRAND, { value: true, enumerable: false });
-  }
-
-  toJSON(): Record<string, unknown> {
-    return {
-      name: this.name,
-      message: this.message,
-      kind: this.kind,
-      retryable: this.retryable,
-      reason: this.reason,
-      httpStatus: this.httpStatus,
-      eventId: this.eventId,
-      eventType: this.eventType,
-      endpoint: this.endpoint,
-    };
   }
 }
 
 export function isMerchantWebhookError(e: unknown): e is MerchantWebhookError {
-  return (
-    e instanceof MerchantWebhookError ||
-    (typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[BRAND] === true && 'kind' in e)
-  );
+  return isIntegrationError(e, 'merchant-webhook');
 }
 
 /** 2xx ok; 408, 409, 429 and 5xx retryable; every other status (3xx, 4xx) a rejection. */

@@ -12,4 +12,4 @@ export {
 } from './signature';
 export type { MerchantWebhookVerification, VerificationFailureReason, VerifyMerchantWebhookInput } from './signature';
 export { DEFAULT_TIMEOUT_MS, DEFAULT_USER_AGENT, MerchantWebhookSender, asMerchantNotifier } from './sender';
-export type { MerchantWebhookLogger, MerchantWebhookSenderConfig } from './sender';
+export type { MerchantWebhookSenderConfig } from './sender';

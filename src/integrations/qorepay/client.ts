@@ -2,29 +2,21 @@
  * Typed QorePay (CHIP Collect white-label) client over axios.
  *
  * - Every path ends in `/`; Bearer auth; JSON in and out.
- * - HTTP outcomes become typed errors (see ./errors.ts); axios errors never escape (they carry the Authorization
- *   header in their config), and nothing logged or thrown contains the API key.
+ * - Sent through the shared pipeline (../http): HTTP outcomes become typed errors (see ./errors.ts), the key is added
+ *   per request and redacted from everything logged or thrown.
+ * - Every method takes a last `{ signal }` that aborts its requests (e.g. the activity's cancellation signal).
  */
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
 import { z } from 'zod';
+import { HttpPipeline, redactor, silentLogger, type CallOptions, type HttpAnswer, type Logger } from '../http';
 import {
-  AlreadyPaidError,
   ChargeDeclinedError,
-  InvalidRecurringTokenError,
-  NotFoundError,
-  type QorePayError,
-  RateLimitedError,
-  TransientError,
-  UnauthorizedError,
   UnexpectedError,
   ValidationError,
   isQorePayError,
   nonFieldCodes,
   parseErrorBody,
-  parseRetryAfter,
-  type FieldError,
+  qorePayFailures,
 } from './errors';
-import { silentLogger, type Logger } from './logger';
 import {
   ChargebackReasonSchema,
   ClientRecurringTokenSchema,
@@ -93,17 +85,9 @@ export interface ChargebackReasonSummary {
 }
 
 const MAX_PAGES = 100;
-const MAX_LOGGED_BODY = 2000;
-
-type Method = 'GET' | 'POST' | 'DELETE';
-
-interface Sent {
-  response: AxiosResponse<unknown>;
-  operation: string;
-}
 
 export class QorePayClient {
-  private readonly http: AxiosInstance;
+  private readonly http: HttpPipeline;
   private readonly logger: Logger;
   private readonly brandId: string;
   private readonly baseUrl: string;
@@ -117,26 +101,23 @@ export class QorePayClient {
     this.brandId = config.brandId;
     this.logger = config.logger ?? silentLogger;
     const apiKey = config.apiKey;
-    this.http = axios.create({
-      baseURL: `${this.baseUrl}/`,
-      timeout: config.timeoutMs ?? 15_000,
-      headers: { Accept: 'application/json', 'Content-Type': 'application/json' },
-      // We map every status ourselves; axios only throws for transport failures.
-      validateStatus: () => true,
-      maxRedirects: 0,
-      responseType: 'text',
-      transformResponse: [(data: unknown) => data],
-    });
-    // The key lives only in this closure and the outgoing request's headers, never in the client's state.
-    this.http.interceptors.request.use((req) => {
-      req.headers.set('Authorization', `Bearer ${apiKey}`);
-      return req;
+    this.http = new HttpPipeline({
+      integration: 'qorepay',
+      baseUrl: `${this.baseUrl}/`,
+      timeoutMs: config.timeoutMs ?? 15_000,
+      logger: this.logger,
+      redact: redactor({ secrets: [apiKey], patterns: [[/Bearer\s+\S+/gi, 'Bearer [REDACTED]']] }),
+      // The key lives only in this closure and the outgoing request's headers, never in the client's state.
+      authenticate: ({ headers }) => {
+        headers.Authorization = `Bearer ${apiKey}`;
+      },
+      failures: qorePayFailures,
     });
   }
 
   // ---------------------------------------------------------------- purchases
 
-  async createPurchase(input: CreatePurchaseInput): Promise<Purchase> {
+  async createPurchase(input: CreatePurchaseInput, options: CallOptions = {}): Promise<Purchase> {
     const operation = 'createPurchase';
     if ((input.clientId === undefined) === (input.client === undefined)) {
       throw new ValidationError({
@@ -153,13 +134,11 @@ export class QorePayClient {
     if (input.clientId !== undefined) body.client_id = input.clientId;
     if (input.client !== undefined) body.client = input.client;
     if (input.successCallback !== undefined) body.success_callback = input.successCallback;
-    const sent = await this.send(operation, 'POST', 'purchases/', body);
-    return this.expect(sent, PurchaseSchema);
+    return this.write(operation, 'purchases/', body, options, PurchaseSchema);
   }
 
-  async getPurchase(id: string): Promise<Purchase> {
-    const sent = await this.send('getPurchase', 'GET', `purchases/${seg(id)}/`);
-    return this.expect(sent, PurchaseSchema);
+  async getPurchase(id: string, options: CallOptions = {}): Promise<Purchase> {
+    return this.read('getPurchase', `purchases/${seg(id)}/`, options, PurchaseSchema);
   }
 
   /**
@@ -167,29 +146,30 @@ export class QorePayClient {
    * Throws ChargeDeclined (with the attempt's code and class), InvalidRecurringToken, AlreadyPaid, or the
    * transport kinds.
    */
-  async chargePurchase(id: string, recurringToken: string): Promise<Purchase> {
-    const operation = 'chargePurchase';
-    const sent = await this.send(operation, 'POST', `purchases/${seg(id)}/charge/`, {
-      recurring_token: recurringToken,
+  async chargePurchase(id: string, recurringToken: string, options: CallOptions = {}): Promise<Purchase> {
+    const answer = await this.http.send({
+      operation: 'chargePurchase',
+      method: 'POST',
+      path: `purchases/${seg(id)}/charge/`,
+      body: JSON.stringify({ recurring_token: recurringToken }),
+      write: true,
+      signal: options.signal,
+      // A decline is a 400 whose details are on the Purchase: read it below rather than as a Validation error.
+      accept: (a) => a.status === 400 && nonFieldCodes(parseErrorBody(a.text)).includes('purchase_charge_error'),
     });
-    const { response } = sent;
-    if (response.status === 400) {
-      const errors = parseErrorBody(response.data);
-      const codes = nonFieldCodes(errors);
-      if (codes.includes('purchase_charge_error')) {
-        const message = errors.find((e) => e.code === 'purchase_charge_error')?.message;
-        throw await this.declineFromPurchase(id, message, response.status);
-      }
+    if (answer.status === 400) {
+      const message = parseErrorBody(answer.text).find((e) => e.code === 'purchase_charge_error')?.message;
+      throw await this.declineFromPurchase(id, message, answer.status, options);
     }
-    const purchase = this.expect(sent, PurchaseSchema);
+    const purchase = this.http.parse(answer, PurchaseSchema);
     if (purchase.status === 'error' || purchase.status === 'blocked') {
       // Not the documented path (that is a 400), but never report a failed purchase as charged.
-      throw this.declineOf(purchase, undefined, response.status);
+      throw this.declineOf(purchase, undefined, answer.status);
     }
     return purchase;
   }
 
-  async markAsPaid(id: string, paidOnUnixSeconds?: number): Promise<Purchase> {
+  async markAsPaid(id: string, paidOnUnixSeconds?: number, options: CallOptions = {}): Promise<Purchase> {
     const operation = 'markAsPaid';
     const body: Record<string, unknown> = {};
     if (paidOnUnixSeconds !== undefined) {
@@ -201,17 +181,15 @@ export class QorePayClient {
       }
       body.paid_on = paidOnUnixSeconds;
     }
-    const sent = await this.send(operation, 'POST', `purchases/${seg(id)}/mark_as_paid/`, body);
-    return this.expect(sent, PurchaseSchema);
+    return this.write(operation, `purchases/${seg(id)}/mark_as_paid/`, body, options, PurchaseSchema);
   }
 
-  async cancelPurchase(id: string): Promise<Purchase> {
-    const sent = await this.send('cancelPurchase', 'POST', `purchases/${seg(id)}/cancel/`, {});
-    return this.expect(sent, PurchaseSchema);
+  async cancelPurchase(id: string, options: CallOptions = {}): Promise<Purchase> {
+    return this.write('cancelPurchase', `purchases/${seg(id)}/cancel/`, {}, options, PurchaseSchema);
   }
 
   /** Full refund when `amount` is omitted. Resolves with the refund Payment, or the Purchase in `pending_refund`. */
-  async refundPurchase(id: string, amount?: number): Promise<RefundResult> {
+  async refundPurchase(id: string, amount?: number, options: CallOptions = {}): Promise<RefundResult> {
     const operation = 'refundPurchase';
     if (amount !== undefined && (!Number.isInteger(amount) || amount <= 0)) {
       throw new ValidationError({
@@ -219,87 +197,91 @@ export class QorePayClient {
         fieldErrors: [{ path: 'amount', code: 'invalid', message: 'amount must be a positive integer (minor units)' }],
       });
     }
-    const sent = await this.send(
+    const answer = await this.http.send({
       operation,
-      'POST',
-      `purchases/${seg(id)}/refund/`,
-      amount === undefined ? {} : { amount },
-    );
-    const body = this.expect(sent, z.looseObject({ type: z.string().optional(), status: z.string().optional() }));
-    if (body.type === 'payment') return { kind: 'payment', payment: this.expect(sent, PaymentSchema) };
-    return { kind: 'purchase', purchase: this.expect(sent, PurchaseSchema) };
+      method: 'POST',
+      path: `purchases/${seg(id)}/refund/`,
+      body: JSON.stringify(amount === undefined ? {} : { amount }),
+      write: true,
+      signal: options.signal,
+    });
+    const body = this.http.parse(answer, z.looseObject({ type: z.string().optional(), status: z.string().optional() }));
+    if (body.type === 'payment') return { kind: 'payment', payment: this.http.parse(answer, PaymentSchema) };
+    return { kind: 'purchase', purchase: this.http.parse(answer, PurchaseSchema) };
   }
 
   /** Registers an acquirer-reported chargeback (QorePay only). Resolves with the Purchase (`charged_back`). */
-  async registerChargeback(id: string, input: ChargebackInput): Promise<Purchase> {
-    const sent = await this.send('registerChargeback', 'POST', `purchases/${seg(id)}/chargeback/`, {
+  async registerChargeback(id: string, input: ChargebackInput, options: CallOptions = {}): Promise<Purchase> {
+    const body = {
       reason_id: String(input.reasonId),
       arn: String(input.arn),
       date: String(input.date),
       reference: String(input.reference),
-    });
-    return this.expect(sent, PurchaseSchema);
+    };
+    return this.write('registerChargeback', `purchases/${seg(id)}/chargeback/`, body, options, PurchaseSchema);
   }
 
   /** The shape is undocumented: accepts a list, `{results: [...]}` (following `next`), ids as strings or numbers. */
-  async listChargebackReasons(): Promise<ChargebackReasonSummary[]> {
+  async listChargebackReasons(options: CallOptions = {}): Promise<ChargebackReasonSummary[]> {
     const operation = 'listChargebackReasons';
-    const sent = await this.send(operation, 'GET', 'purchases/chargeback_reasons/');
-    const data = this.json(sent);
-    if (Array.isArray(data)) return this.parseWith(sent, z.array(ChargebackReasonSchema), data);
+    const first = await this.http.send(get(operation, 'purchases/chargeback_reasons/', options));
+    if (Array.isArray(first.json)) return this.http.parse(first, z.array(ChargebackReasonSchema));
     const reasons: ChargebackReason[] = [];
-    await this.followPages(operation, sent, ChargebackReasonSchema, (items) => reasons.push(...items));
+    await this.followPages(first, ChargebackReasonSchema, (items) => reasons.push(...items), options);
     return reasons;
   }
 
   // ---------------------------------------------------------------- clients
 
   /** A platform Client by id; throws NotFound (kind 'NotFound') when there is none. */
-  async getClient(id: string): Promise<QorePayClientRecord> {
-    const sent = await this.send('getClient', 'GET', `clients/${seg(id)}/`);
-    return this.expect(sent, ClientSchema);
+  async getClient(id: string, options: CallOptions = {}): Promise<QorePayClientRecord> {
+    return this.read('getClient', `clients/${seg(id)}/`, options, ClientSchema);
   }
 
   // ---------------------------------------------------------------- recurring tokens
 
   /** Deletes a recurring token (the id of the Purchase that saved the card). */
-  async deleteRecurringToken(tokenId: string): Promise<Purchase> {
-    const sent = await this.send(
-      'deleteRecurringToken',
-      'POST',
-      `purchases/${seg(tokenId)}/delete_recurring_token/`,
-      {},
-    );
-    return this.expect(sent, PurchaseSchema);
+  async deleteRecurringToken(tokenId: string, options: CallOptions = {}): Promise<Purchase> {
+    const path = `purchases/${seg(tokenId)}/delete_recurring_token/`;
+    return this.write('deleteRecurringToken', path, {}, options, PurchaseSchema);
   }
 
   /** Every recurring token of a platform Client, following `next` links. */
-  async listClientRecurringTokens(clientId: string): Promise<ClientRecurringToken[]> {
+  async listClientRecurringTokens(clientId: string, options: CallOptions = {}): Promise<ClientRecurringToken[]> {
     const operation = 'listClientRecurringTokens';
-    const sent = await this.send(operation, 'GET', `clients/${seg(clientId)}/recurring_tokens/`);
+    const first = await this.http.send(get(operation, `clients/${seg(clientId)}/recurring_tokens/`, options));
     const tokens: ClientRecurringToken[] = [];
-    await this.followPages(operation, sent, ClientRecurringTokenSchema, (items) => tokens.push(...items));
+    await this.followPages(first, ClientRecurringTokenSchema, (items) => tokens.push(...items), options);
     return tokens;
   }
 
   // ---------------------------------------------------------------- keys
 
   /** The company-wide public key that signs callbacks, as PEM text. */
-  async getPublicKey(): Promise<string> {
-    const sent = await this.send('getPublicKey', 'GET', 'public_key/');
-    const pem = this.expect(sent, z.string().min(1));
+  async getPublicKey(options: CallOptions = {}): Promise<string> {
+    const pem = await this.read('getPublicKey', 'public_key/', options, z.string().min(1));
     return pem.replace(/\\n/g, '\n').trim() + '\n';
   }
 
   // ---------------------------------------------------------------- plumbing
 
+  private read<S extends z.ZodType>(operation: string, path: string, options: CallOptions, schema: S) {
+    return this.http.request(get(operation, path, options), schema);
+  }
+
+  private write<S extends z.ZodType>(operation: string, path: string, body: unknown, options: CallOptions, schema: S) {
+    const request = { operation, method: 'POST', path, body: JSON.stringify(body), write: true } as const;
+    return this.http.request({ ...request, signal: options.signal }, schema);
+  }
+
   private async declineFromPurchase(
     id: string,
     fallbackMessage: string | undefined,
     httpStatus: number,
+    options: CallOptions,
   ): Promise<ChargeDeclinedError> {
     try {
-      const purchase = await this.getPurchase(id);
+      const purchase = await this.getPurchase(id, options);
       return this.declineOf(purchase, fallbackMessage, httpStatus);
     } catch (e) {
       this.logger.warn(
@@ -329,14 +311,15 @@ export class QorePayClient {
   }
 
   private async followPages<T extends z.ZodType>(
-    operation: string,
-    first: Sent,
+    first: HttpAnswer,
     item: T,
     collect: (items: z.output<T>[]) => void,
+    options: CallOptions,
   ): Promise<void> {
-    let sent = first;
+    const { operation } = first.request;
+    let answer = first;
     for (let page = 1; ; page++) {
-      const body = this.expect(sent, PageSchema(item));
+      const body = this.http.parse(answer, PageSchema(item));
       collect(body.results);
       if (!body.next) return;
       if (page >= MAX_PAGES) throw new UnexpectedError({ operation, detail: `more than ${MAX_PAGES} pages` });
@@ -345,109 +328,12 @@ export class QorePayClient {
       if (next.origin !== this.origin) {
         throw new UnexpectedError({ operation, detail: `pagination link to a foreign origin ${next.origin}` });
       }
-      sent = await this.send(operation, 'GET', next.toString());
+      answer = await this.http.send(get(operation, next.toString(), options));
     }
-  }
-
-  private async send(operation: string, method: Method, path: string, body?: unknown): Promise<Sent> {
-    const started = Date.now();
-    let response: AxiosResponse<unknown>;
-    try {
-      response = await this.http.request<unknown>({
-        method,
-        url: path,
-        ...(body === undefined ? {} : { data: JSON.stringify(body) }),
-      });
-    } catch (e) {
-      // Never rethrow or log the axios error itself: its config carries the Authorization header.
-      const reason = transportReason(e);
-      this.logger.warn({ operation, method, path: safePath(path), reason }, 'qorepay: transport failure');
-      throw new TransientError({ reason, operation });
-    }
-    const ms = Date.now() - started;
-    const status = response.status;
-    this.logger.debug({ operation, method, path: safePath(path), status, ms }, 'qorepay: response');
-    if (status >= 200 && status < 300) return { response, operation };
-
-    const raw = typeof response.data === 'string' ? response.data : '';
-    this.logger.warn(
-      { operation, method, path: safePath(path), status, body: raw.slice(0, MAX_LOGGED_BODY) },
-      'qorepay: error response',
-    );
-    if (status === 400 && operation === 'chargePurchase') {
-      const codes = nonFieldCodes(parseErrorBody(raw));
-      if (codes.includes('purchase_charge_error')) return { response: { ...response, data: raw }, operation };
-    }
-    throw this.errorFor(operation, status, raw, response.headers['retry-after']);
-  }
-
-  private errorFor(operation: string, status: number, raw: string, retryAfter: unknown): QorePayError {
-    if (status === 401 || status === 403) return new UnauthorizedError({ httpStatus: status, operation });
-    if (status === 404) return new NotFoundError({ httpStatus: status, operation });
-    if (status === 429) {
-      return new RateLimitedError({
-        retryAfterMs: parseRetryAfter(retryAfter, Date.now()),
-        httpStatus: status,
-        operation,
-      });
-    }
-    if (status >= 500) return new TransientError({ reason: `http_${status}`, httpStatus: status, operation });
-    const errors: FieldError[] = parseErrorBody(raw);
-    const codes = nonFieldCodes(errors);
-    if (codes.includes('purchase_already_paid_for')) return new AlreadyPaidError({ httpStatus: status, operation });
-    if (codes.includes('invalid_recurring_token')) {
-      const message = errors.find((e) => e.code === 'invalid_recurring_token')?.message;
-      return new InvalidRecurringTokenError({ declineMessage: message, httpStatus: status, operation });
-    }
-    if (status === 400 || status === 409 || status === 422) {
-      return new ValidationError({ fieldErrors: errors, httpStatus: status, operation });
-    }
-    return new UnexpectedError({ detail: `HTTP ${status}`, httpStatus: status, operation });
-  }
-
-  private json(sent: Sent): unknown {
-    const data = sent.response.data;
-    if (typeof data !== 'string') return data;
-    try {
-      return JSON.parse(data) as unknown;
-    } catch {
-      throw new UnexpectedError({
-        operation: sent.operation,
-        httpStatus: sent.response.status,
-        detail: 'response body is not JSON',
-      });
-    }
-  }
-
-  private expect<T extends z.ZodType>(sent: Sent, schema: T): z.output<T> {
-    return this.parseWith(sent, schema, this.json(sent));
-  }
-
-  private parseWith<T extends z.ZodType>(sent: Sent, schema: T, data: unknown): z.output<T> {
-    const parsed = schema.safeParse(data);
-    if (parsed.success) return parsed.data;
-    const detail = parsed.error.issues
-      .slice(0, 5)
-      .map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`)
-      .join('; ');
-    this.logger.error(
-      { operation: sent.operation, status: sent.response.status, detail },
-      'qorepay: bad response shape',
-    );
-    throw new UnexpectedError({ operation: sent.operation, httpStatus: sent.response.status, detail });
   }
 }
 
 const seg = (id: string): string => encodeURIComponent(id);
 
-/** Paths without query strings (which could carry secrets in other APIs). */
-const safePath = (path: string): string => path.split('?')[0] ?? path;
-
-function transportReason(e: unknown): string {
-  if (axios.isAxiosError(e)) {
-    if (e.code === 'ECONNABORTED' || e.code === 'ETIMEDOUT' || /timeout/i.test(e.message)) return 'timeout';
-    if (e.code) return e.code;
-    return 'network_error';
-  }
-  return 'network_error';
-}
+const get = (operation: string, path: string, options: CallOptions) =>
+  ({ operation, method: 'GET', path, write: false, signal: options.signal }) as const;

@@ -1,8 +1,11 @@
 /**
- * Typed QorePay errors. Callers switch on `kind` (never on class names) and read `retryable` to decide whether the
- * same request may safely be sent again. No error ever carries the API key, request headers or an axios error.
+ * Typed QorePay errors: the shared `IntegrationError` shape (source `qorepay`) with one class per kind, for the
+ * details a kind carries (decline code and class, field errors, Retry-After). Callers switch on `kind` (never on class
+ * names) and read `retryable` to decide whether the same request may safely be sent again. No error ever carries the
+ * API key, request headers or an axios error. `qorePayFailures` says what the gateway's answers mean.
  */
 import { classifyDecline, type DeclineClass } from '../../domain/declines';
+import { IntegrationError, isIntegrationError, type FailureMapper, type StatusFailure } from '../http';
 import type { Purchase } from './schemas';
 
 export type QorePayErrorKind =
@@ -28,44 +31,31 @@ export interface QorePayErrorOptions {
   httpStatus?: number | undefined;
   /** Which client operation failed, e.g. `chargePurchase`. */
   operation?: string | undefined;
+  /** The gateway's answer about the business operation (a decline, a paid purchase). */
+  businessOutcome?: boolean | undefined;
+  /** A write that failed this way may nevertheless have been applied. */
+  outcomeUnknown?: boolean | undefined;
+  code?: string | undefined;
+  retryAfterMs?: number | undefined;
 }
 
-const BRAND = Symbol.for('temporal-billing-engine.QorePayError');
-
-export class QorePayError extends Error {
-  readonly kind: QorePayErrorKind;
-  readonly retryable: boolean;
-  readonly httpStatus: number | undefined;
-  readonly operation: string | undefined;
+export class QorePayError extends IntegrationError<QorePayErrorKind> {
+  declare readonly source: 'qorepay';
 
   constructor(kind: QorePayErrorKind, message: string, options: QorePayErrorOptions) {
-    super(message);
+    super({ source: 'qorepay', kind, message, ...options });
     this.name = 'QorePayError';
-    this.kind = kind;
-    this.retryable = options.retryable;
-    this.httpStatus = options.httpStatus;
-    this.operation = options.operation;
-    Object.defineProperty(this, BRAND, { value: true, enumerable: false });
-  }
-
-  /** A plain, secret-free description (also used by JSON.stringify). */
-  toJSON(): Record<string, unknown> {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(this)) out[k] = v;
-    return { name: this.name, message: this.message, ...out };
   }
 }
 
 export function isQorePayError(e: unknown): e is AnyQorePayError {
-  return (
-    e instanceof QorePayError ||
-    (typeof e === 'object' && e !== null && (e as Record<symbol, unknown>)[BRAND] === true && 'kind' in e)
-  );
+  return isIntegrationError(e, 'qorepay');
 }
+
+type Where = { httpStatus?: number | undefined; operation?: string | undefined };
 
 export class ChargeDeclinedError extends QorePayError {
   declare readonly kind: 'ChargeDeclined';
-  readonly code: string | undefined;
   readonly declineMessage: string | undefined;
   readonly declineClass: DeclineClass;
   /** The Purchase as re-read after the decline; undefined only if that read failed. */
@@ -81,10 +71,11 @@ export class ChargeDeclinedError extends QorePayError {
     const declineClass = classifyDecline(args.code, args.purchase?.status);
     super('ChargeDeclined', `QorePay declined the charge: ${args.code ?? 'unknown code'} (${declineClass})`, {
       retryable: false,
+      businessOutcome: true,
+      code: args.code,
       httpStatus: args.httpStatus,
       operation: args.operation,
     });
-    this.code = args.code;
     this.declineMessage = args.declineMessage;
     this.declineClass = declineClass;
     this.purchase = args.purchase;
@@ -93,13 +84,15 @@ export class ChargeDeclinedError extends QorePayError {
 
 export class InvalidRecurringTokenError extends QorePayError {
   declare readonly kind: 'InvalidRecurringToken';
-  readonly code = 'invalid_recurring_token';
+  declare readonly code: 'invalid_recurring_token';
   readonly declineClass: DeclineClass = 'hard';
   readonly declineMessage: string | undefined;
 
   constructor(args: { declineMessage: string | undefined; httpStatus?: number | undefined; operation?: string }) {
     super('InvalidRecurringToken', 'QorePay rejected the recurring token (invalid_recurring_token)', {
       retryable: false,
+      businessOutcome: true,
+      code: 'invalid_recurring_token',
       httpStatus: args.httpStatus,
       operation: args.operation,
     });
@@ -109,11 +102,13 @@ export class InvalidRecurringTokenError extends QorePayError {
 
 export class AlreadyPaidError extends QorePayError {
   declare readonly kind: 'AlreadyPaid';
-  readonly code = 'purchase_already_paid_for';
+  declare readonly code: 'purchase_already_paid_for';
 
-  constructor(args: { httpStatus?: number | undefined; operation?: string | undefined }) {
+  constructor(args: Where) {
     super('AlreadyPaid', 'The purchase is already paid (purchase_already_paid_for)', {
       retryable: false,
+      businessOutcome: true,
+      code: 'purchase_already_paid_for',
       httpStatus: args.httpStatus,
       operation: args.operation,
     });
@@ -122,7 +117,7 @@ export class AlreadyPaidError extends QorePayError {
 
 export class NotFoundError extends QorePayError {
   declare readonly kind: 'NotFound';
-  constructor(args: { httpStatus?: number | undefined; operation?: string | undefined; what?: string }) {
+  constructor(args: Where & { what?: string }) {
     super('NotFound', `QorePay has no such object${args.what ? `: ${args.what}` : ''}`, {
       retryable: false,
       httpStatus: args.httpStatus,
@@ -135,7 +130,7 @@ export class ValidationError extends QorePayError {
   declare readonly kind: 'Validation';
   readonly fieldErrors: FieldError[];
 
-  constructor(args: { fieldErrors: FieldError[]; httpStatus?: number | undefined; operation?: string | undefined }) {
+  constructor(args: Where & { fieldErrors: FieldError[] }) {
     const summary = args.fieldErrors
       .slice(0, 5)
       .map((f) => `${f.path}: ${f.message}${f.code ? ` (${f.code})` : ''}`)
@@ -151,15 +146,15 @@ export class ValidationError extends QorePayError {
 
 export class RateLimitedError extends QorePayError {
   declare readonly kind: 'RateLimited';
-  readonly retryAfterMs: number;
+  declare readonly retryAfterMs: number;
 
-  constructor(args: { retryAfterMs: number; httpStatus?: number | undefined; operation?: string | undefined }) {
+  constructor(args: Where & { retryAfterMs: number }) {
     super('RateLimited', `QorePay rate limit hit; retry after ${args.retryAfterMs} ms`, {
       retryable: true,
       httpStatus: args.httpStatus,
       operation: args.operation,
+      retryAfterMs: args.retryAfterMs,
     });
-    this.retryAfterMs = args.retryAfterMs;
   }
 }
 
@@ -168,11 +163,13 @@ export class TransientError extends QorePayError {
   /** e.g. `http_503`, `timeout`, `ECONNREFUSED`. */
   readonly reason: string;
 
-  constructor(args: { reason: string; httpStatus?: number | undefined; operation?: string | undefined }) {
+  constructor(args: Where & { reason: string; outcomeUnknown?: boolean; code?: string | undefined }) {
     super('Transient', `QorePay request failed transiently (${args.reason})`, {
       retryable: true,
       httpStatus: args.httpStatus,
       operation: args.operation,
+      outcomeUnknown: args.outcomeUnknown,
+      code: args.code,
     });
     this.reason = args.reason;
   }
@@ -180,7 +177,7 @@ export class TransientError extends QorePayError {
 
 export class UnauthorizedError extends QorePayError {
   declare readonly kind: 'Unauthorized';
-  constructor(args: { httpStatus?: number | undefined; operation?: string | undefined }) {
+  constructor(args: Where) {
     super('Unauthorized', `QorePay refused the credentials (HTTP ${args.httpStatus ?? '?'})`, {
       retryable: false,
       httpStatus: args.httpStatus,
@@ -191,11 +188,12 @@ export class UnauthorizedError extends QorePayError {
 
 export class UnexpectedError extends QorePayError {
   declare readonly kind: 'Unexpected';
-  constructor(args: { detail: string; httpStatus?: number | undefined; operation?: string | undefined }) {
+  constructor(args: Where & { detail: string; outcomeUnknown?: boolean }) {
     super('Unexpected', `Unexpected QorePay answer: ${args.detail}`, {
       retryable: false,
       httpStatus: args.httpStatus,
       operation: args.operation,
+      outcomeUnknown: args.outcomeUnknown,
     });
   }
 }
@@ -279,17 +277,45 @@ export function parseErrorBody(body: unknown): FieldError[] {
 export const nonFieldCodes = (errors: FieldError[]): string[] =>
   errors.filter((e) => e.path === '__all__' && e.code !== undefined).map((e) => e.code as string);
 
-/**
- * Parses `Retry-After` (delta seconds or an HTTP date) into milliseconds from `nowMs`.
- * Returns `fallbackMs` when absent or unparseable; never negative.
- */
-export function parseRetryAfter(header: unknown, nowMs: number, fallbackMs = 1000): number {
-  const value = Array.isArray(header) ? (header[0] as unknown) : header;
-  if (typeof value === 'number' && Number.isFinite(value)) return Math.max(0, Math.round(value * 1000));
-  if (typeof value !== 'string' || value.trim() === '') return fallbackMs;
-  const trimmed = value.trim();
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.max(0, Math.round(Number(trimmed) * 1000));
-  const date = Date.parse(trimmed);
-  if (Number.isNaN(date)) return fallbackMs;
-  return Math.max(0, date - nowMs);
+/** What the gateway's failures mean: transport failures and 5xx are Transient, error bodies map by their codes. */
+export const qorePayFailures: FailureMapper = {
+  transport: (f) =>
+    new TransientError({ reason: f.reason, operation: f.operation, outcomeUnknown: f.outcomeUnknown, code: f.code }),
+  status: errorForAnswer,
+  shape: (f) =>
+    new UnexpectedError({
+      operation: f.operation,
+      httpStatus: f.status,
+      detail: f.detail,
+      outcomeUnknown: f.outcomeUnknown,
+    }),
+};
+
+function errorForAnswer(f: StatusFailure): QorePayError {
+  const { operation } = f;
+  const status = f.answer.status;
+  if (status === 401 || status === 403) return new UnauthorizedError({ httpStatus: status, operation });
+  if (status === 404) return new NotFoundError({ httpStatus: status, operation });
+  if (status === 429) {
+    return new RateLimitedError({ retryAfterMs: f.retryAfterMs ?? 1000, httpStatus: status, operation });
+  }
+  if (status >= 500) {
+    return new TransientError({
+      reason: `http_${status}`,
+      httpStatus: status,
+      operation,
+      outcomeUnknown: f.outcomeUnknown,
+    });
+  }
+  const errors: FieldError[] = parseErrorBody(f.answer.text);
+  const codes = nonFieldCodes(errors);
+  if (codes.includes('purchase_already_paid_for')) return new AlreadyPaidError({ httpStatus: status, operation });
+  if (codes.includes('invalid_recurring_token')) {
+    const message = errors.find((e) => e.code === 'invalid_recurring_token')?.message;
+    return new InvalidRecurringTokenError({ declineMessage: message, httpStatus: status, operation });
+  }
+  if (status === 400 || status === 409 || status === 422) {
+    return new ValidationError({ fieldErrors: errors, httpStatus: status, operation });
+  }
+  return new UnexpectedError({ detail: `HTTP ${status}`, httpStatus: status, operation });
 }

@@ -8,24 +8,9 @@ export type {
   QorePayClientConfig,
   RefundResult,
 } from './client';
-export {
-  AlreadyPaidError,
-  ChargeDeclinedError,
-  InvalidRecurringTokenError,
-  NotFoundError,
-  QorePayError,
-  RateLimitedError,
-  TransientError,
-  UnauthorizedError,
-  UnexpectedError,
-  ValidationError,
-  isQorePayError,
-  nonFieldCodes,
-  parseErrorBody,
-  parseRetryAfter,
-} from './errors';
-export type { AnyQorePayError, FieldError, QorePayErrorKind } from './errors';
-export type { Logger } from './logger';
+export * from './errors';
+export { parseRetryAfter } from '../http';
+export type { CallOptions, Logger } from '../http';
 export {
   PAID_STATUSES,
   PURCHASE_STATUSES,

@@ -3,7 +3,7 @@
  * the raw request body. Verify the exact bytes received, before any JSON parsing.
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { silentLogger, type Logger } from './logger';
+import { silentLogger, type Logger } from '../http';
 import { parseWebhookEvent, type QorePayWebhookEvent } from './schemas';
 
 const keyCache = new Map<string, KeyObject | null>();

@@ -7,7 +7,7 @@ import { createHash, generateKeyPairSync, randomUUID, sign, timingSafeEqual, typ
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { silentLogger, type Logger } from '../../integrations/qorepay/logger';
+import { silentLogger, type Logger } from '../../integrations/http';
 import { declineMessageFor, scenarioForToken, ScenarioSchema, type Scenario } from './scenarios';
 import {
   CHIP_RETRY_DELAYS_MS,

@@ -111,13 +111,13 @@ async function sendError(p: Promise<unknown>): Promise<MerchantWebhookError> {
 
 function captureLogger(): {
   lines: string[];
-  logger: { debug: (...a: unknown[]) => void; warn: (...a: unknown[]) => void };
+  logger: Record<'debug' | 'info' | 'warn' | 'error', (...a: unknown[]) => void>;
 } {
   const lines: string[] = [];
   const push = (...args: unknown[]): void => {
     lines.push(JSON.stringify(args));
   };
-  return { lines, logger: { debug: push, warn: push } };
+  return { lines, logger: { debug: push, info: push, warn: push, error: push } };
 }
 
 function expectNoSecret(text: string): void {

@@ -1,4 +1,4 @@
-/** The subset of a pino logger the QorePay integration and sandbox use. A pino `Logger` satisfies it. */
+/** The one logger interface of the integrations and sandboxes: the subset of pino they use. A pino `Logger` fits. */
 export interface Logger {
   debug(obj: Record<string, unknown>, msg?: string): void;
   info(obj: Record<string, unknown>, msg?: string): void;
