@@ -26,7 +26,12 @@ export const EnvSchema = z.object({
   QOREPAY_BASE_URL: url.default('http://127.0.0.1:7480/api/v1'),
   QOREPAY_API_KEY: z.string().min(1).default('sandbox-secret-key'),
   QOREPAY_BRAND_ID: z.string().min(1).default('00000000-0000-4000-8000-000000000001'),
-  QOREPAY_TIMEOUT_MS: z.coerce.number().int().min(100).max(30_000, "must be at most 30000: a charge makes up to three requests within its 2-minute activity timeout").default(20_000),
+  QOREPAY_TIMEOUT_MS: z.coerce
+    .number()
+    .int()
+    .min(100)
+    .max(30_000, 'must be at most 30000: a charge makes up to three requests within its 2-minute activity timeout')
+    .default(20_000),
   /** Extra PEM keys of account webhooks (QorePay shows one per webhook), separated by `;;`. */
   QOREPAY_WEBHOOK_PUBLIC_KEYS: z
     .string()
