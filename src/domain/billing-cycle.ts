@@ -750,6 +750,11 @@ function onPurchaseFacts(
   }
   see(s, p);
   s.confirm = false;
+  if (s.closing && isChargePendingStatus(p.status)) {
+    // A charge the gateway is still processing decides first: the cycle never closes over money in flight.
+    startPending(s, ctx.now, ctx.policy);
+    return;
+  }
   if (s.closing) {
     finish(s, s.closing.status, s.closing.reason, s.closing.kind, out, ctx);
     return;

@@ -226,4 +226,29 @@ describe('money defects (issue 9)', () => {
         .filter((p) => (p.payment as { payment_type?: string } | undefined)?.payment_type === 'refund'),
     ).toHaveLength(2);
   });
+
+  it('a cycle terminated by an operator without reporting is found by its subscription and alerted', async () => {
+    const token = tok('ctl');
+    stack.sandbox.setScenario(token, { type: 'decline', code: 'insufficient_funds' });
+    const now = await env.currentTimeMs();
+    const id = subId();
+    const handle = await env.client.workflow.start(subscriptionWorkflow, {
+      workflowId: subscriptionWorkflowId(id),
+      taskQueue: stack.taskQueue,
+      args: [
+        subscriptionInput(id, Math.floor(now / MINUTE) * MINUTE - MINUTE, { recurringToken: token, maxPeriods: 1 }),
+      ],
+    });
+    const cycle = env.client.workflow.getHandle(cycleWorkflowId(id, 0));
+    await eventually(async () => (await cycle.query(cycleStateQuery)).status === 'retry_scheduled', 'cycle in dunning');
+    await cycle.terminate('operator cleanup');
+    await env.sleep(2 * DAY);
+    await eventually(
+      () => stack.alerts.some((a) => a.code === 'cycle_lost' && a.workflowId === handle.workflowId),
+      'the cycle_lost alert',
+    );
+    const state = await handle.query(subscriptionStateQuery);
+    expect(state.cyclesInFlight).toEqual([]);
+    expect(state.recentCycles.map((c) => [c.periodIndex, c.status])).toEqual([[0, 'lost']]);
+  });
 });
