@@ -736,16 +736,20 @@ function onPurchaseFacts(
   }
   see(s, p);
   s.confirm = false;
+  if (isChargePendingStatus(p.status)) {
+    // A charge is at the gateway (perhaps one whose answer was lost): its outcome decides, even before a close.
+    if (s.status !== 'pending') startPending(s, ctx.now, ctx.policy);
+    else {
+      s.polls++;
+      s.nextPollAt = ctx.now + pendingPollDelayMs(ctx.policy, s.polls);
+    }
+    return;
+  }
   if (s.closing) {
     finish(s, s.closing.status, s.closing.reason, s.closing.kind, out, ctx);
     return;
   }
   if (s.status !== 'pending') return; // a read only concludes a charge the gateway is processing
-  if (isChargePendingStatus(p.status)) {
-    s.polls++;
-    s.nextPollAt = ctx.now + pendingPollDelayMs(ctx.policy, s.polls);
-    return;
-  }
   if (isDeclinedPurchaseStatus(p.status)) {
     const code = p.declineCode ?? (p.status === 'blocked' ? 'blocked' : 'unknown_error');
     const d: DeclineDetails = {

@@ -1,0 +1,84 @@
+/**
+ * Example-based tests of the billing-cycle machine: each one a counterexample the property tests found
+ * (test/unit/domain/billing-cycle.property.test.ts), written out as the sequence of events that broke a rule.
+ */
+import {
+  decideCycle,
+  initialCycleState,
+  type CycleCommand,
+  type CycleEvent,
+  type CycleMachineState,
+  type PurchaseFacts,
+} from '../../../src/domain/billing-cycle';
+import { DEFAULT_DUNNING_POLICY } from '../../../src/domain/dunning';
+
+const T0 = Date.UTC(2026, 0, 15, 9, 0, 0);
+const HOUR = 60 * 60 * 1000;
+
+/** Feeds events one at a time (each at its own time) and keeps every decision's commands. */
+class Cycle {
+  state: CycleMachineState = initialCycleState({ token: 'tok_a', amountMinor: 4_990 });
+  now = T0;
+  readonly log: CycleCommand[][] = [];
+
+  feed(event: CycleEvent, atHours?: number): CycleCommand[] {
+    if (atHours !== undefined) this.now = T0 + atHours * HOUR;
+    const d = decideCycle(this.state, event, { now: this.now, policy: DEFAULT_DUNNING_POLICY });
+    this.state = d.state;
+    this.log.push(d.commands);
+    return d.commands;
+  }
+  /** Starts the cycle and creates its Purchase; returns the first charge command. */
+  startAndCreate(): CycleCommand[] {
+    this.feed({ type: 'started' });
+    return this.feed({ type: 'purchase_created', purchase: purchase('created') });
+  }
+}
+
+const purchase = (status: string, extra: Partial<PurchaseFacts> = {}): PurchaseFacts => ({
+  purchaseId: 'pur_1',
+  status,
+  updatedOn: Math.floor(T0 / 1000),
+  ...extra,
+});
+const types = (cmds: CycleCommand[]): string[] => cmds.map((c) => c.type);
+
+describe('billing cycle machine: counterexamples found by the property tests', () => {
+  test('a cancel does not close the cycle while a charge whose answer was lost is pending at the gateway', () => {
+    // Minimal counterexample: the charge answer is lost (it landed as pending_charge), a cancel arrives, the gateway
+    // refuses to cancel a pending Purchase, the final re-read shows pending_charge. The cycle used to end canceled
+    // and the charge then paid: money taken on a canceled cycle, with no alert.
+    const c = new Cycle();
+    expect(types(c.startAndCreate())).toEqual(['charge']);
+    c.feed({ type: 'charge_failed', reason: 'timeout' });
+    expect(types(c.feed({ type: 'cancel_requested', reason: 'customer' }))).toEqual(['cancel_purchase']);
+    expect(types(c.feed({ type: 'purchase_cancel_failed', reason: 'purchase_cancel_error' }))).toContain(
+      'read_purchase',
+    );
+    const cmds = c.feed({ type: 'purchase_read', purchase: purchase('pending_charge') });
+    expect(c.state.status).toBe('pending');
+    expect(types(cmds)).not.toContain('finish');
+
+    c.feed({ type: 'timer' }, 1);
+    c.feed({ type: 'purchase_read', purchase: purchase('paid', { updatedOn: Math.floor(T0 / 1000) + 600 }) });
+    expect(c.state.status).toBe('paid');
+  });
+
+  test('a cancel during a lost-answer pending charge that then fails ends canceled after the re-read', () => {
+    const c = new Cycle();
+    c.startAndCreate();
+    c.feed({ type: 'charge_failed', reason: 'timeout' });
+    c.feed({ type: 'cancel_requested', reason: 'customer' });
+    c.feed({ type: 'purchase_cancel_failed', reason: 'purchase_cancel_error' });
+    c.feed({ type: 'purchase_read', purchase: purchase('pending_charge') });
+    c.feed({ type: 'timer' }, 1);
+    expect(c.state.inFlight).toBe('read_purchase');
+    const cmds = c.feed({
+      type: 'purchase_read',
+      purchase: purchase('error', { declineCode: 'insufficient_funds', updatedOn: Math.floor(T0 / 1000) + 600 }),
+    });
+    expect(c.state.status).toBe('canceled');
+    expect(types(cmds)).toContain('finish');
+    expect(c.log.flat().filter((x) => x.type === 'charge')).toHaveLength(1);
+  });
+});
