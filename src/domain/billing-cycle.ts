@@ -157,7 +157,8 @@ export interface CycleMachineState {
   needsNewPurchase: boolean;
   /** A webhook hinted at an outcome: re-read the Purchase in the main loop. */
   confirm: boolean;
-  markPaid?: { requestId: string; paidOn?: number; note?: string };
+  /** `checked`: the Purchase was read after the request, so mark_as_paid never meets a charge pending unseen. */
+  markPaid?: { requestId: string; paidOn?: number; note?: string; checked?: boolean };
   /** Answers to markPaid requests, by request id (the update handler waits for its own). */
   markPaidAnswers: { requestId: string; ok: boolean; error?: string }[];
   /** A terminal outcome waiting for its last re-read of the Purchase. */
@@ -425,6 +426,7 @@ function evolve(s: CycleMachineState, e: CycleEvent, ctx: CycleContext, out: Cyc
       if (e.type === 'purchase_read') {
         s.inFlight = undefined;
         s.readFailures = 0;
+        if (s.markPaid) s.markPaid.checked = true;
       }
       onPurchaseFacts(s, e.purchase, e.type === 'purchase_read', ctx, out);
       return;
@@ -439,6 +441,15 @@ function evolve(s: CycleMachineState, e: CycleEvent, ctx: CycleContext, out: Cyc
           code: 'purchase_read_failed',
           message: `could not read the purchase: ${e.reason}; polling goes on`,
           severity: 'warning',
+        });
+      }
+      if (s.markPaid && !s.markPaid.checked) {
+        const req = s.markPaid;
+        delete s.markPaid;
+        s.markPaidAnswers.push({
+          requestId: req.requestId,
+          ok: false,
+          error: `could not read the purchase: ${e.reason}`,
         });
       }
       if (s.closing) {
@@ -816,8 +827,14 @@ function plan(s: CycleMachineState, ctx: CycleContext, out: CycleCommand[]): voi
     return;
   }
 
-  // An operator's mark-as-paid runs between calls, never while a charge is pending.
+  // An operator's mark-as-paid runs between calls, never while a charge is pending: a lost charge answer may have
+  // left one at the gateway, so the Purchase is read first.
   if (s.markPaid) {
+    if (purchaseId && s.status !== 'pending' && !s.markPaid.checked) {
+      s.inFlight = 'read_purchase';
+      out.push({ type: 'read_purchase', purchaseId, purpose: 'confirm' });
+      return;
+    }
     if (purchaseId && s.status !== 'pending') {
       s.inFlight = 'mark_paid';
       out.push({

@@ -81,4 +81,39 @@ describe('billing cycle machine: counterexamples found by the property tests', (
     expect(types(cmds)).toContain('finish');
     expect(c.log.flat().filter((x) => x.type === 'charge')).toHaveLength(1);
   });
+
+  test('mark_as_paid is not sent while a charge whose answer was lost is pending at the gateway', () => {
+    // Minimal counterexample: a markPaid request arrives while the charge is in flight; the charge answer is lost
+    // (it landed as pending_charge); the machine sent mark_paid at once, on a Purchase the acquirer was charging.
+    const c = new Cycle();
+    c.startAndCreate();
+    c.feed({ type: 'mark_paid_requested', requestId: 'mp_1' });
+    const cmds = c.feed({ type: 'charge_failed', reason: 'timeout' });
+    expect(types(cmds)).toEqual(['read_purchase']);
+    c.feed({ type: 'purchase_read', purchase: purchase('pending_charge') });
+    expect(c.state.status).toBe('pending');
+    expect(c.log.flat().map((x) => x.type)).not.toContain('mark_paid');
+    expect(c.state.markPaidAnswers).toEqual([
+      { requestId: 'mp_1', ok: false, error: 'a charge is pending at the gateway' },
+    ]);
+  });
+
+  test('mark_as_paid follows a read that shows no pending charge; a failed read answers the request', () => {
+    const c = new Cycle();
+    c.startAndCreate();
+    c.feed({ type: 'charge_declined', decline: { code: 'insufficient_funds', message: '', declineClass: 'soft' } });
+    expect(types(c.feed({ type: 'mark_paid_requested', requestId: 'mp_1' }))).toEqual(['read_purchase']);
+    expect(types(c.feed({ type: 'purchase_read', purchase: purchase('error') }))).toEqual(['mark_paid']);
+
+    const d = new Cycle();
+    d.startAndCreate();
+    d.feed({ type: 'charge_declined', decline: { code: 'insufficient_funds', message: '', declineClass: 'soft' } });
+    d.feed({ type: 'mark_paid_requested', requestId: 'mp_2' });
+    d.feed({ type: 'purchase_read_failed', reason: 'timeout' });
+    expect(d.state.markPaid).toBeUndefined();
+    expect(d.state.markPaidAnswers).toEqual([
+      { requestId: 'mp_2', ok: false, error: 'could not read the purchase: timeout' },
+    ]);
+    expect(d.state.inFlight).toBeUndefined();
+  });
 });
