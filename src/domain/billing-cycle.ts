@@ -823,6 +823,11 @@ function plan(s: CycleMachineState, ctx: CycleContext, out: CycleCommand[]): voi
   delete s.wakeAt;
 
   if (isTerminalCycleStatus(s.status)) {
+    if (s.markPaid) {
+      // Paid (or closed) before the request ran: the update handler still gets its answer.
+      s.markPaidAnswers.push({ requestId: s.markPaid.requestId, ok: false, error: `the cycle is already ${s.status}` });
+      delete s.markPaid;
+    }
     planSettlement(s, now, out);
     return;
   }

@@ -116,4 +116,16 @@ describe('billing cycle machine: counterexamples found by the property tests', (
     ]);
     expect(d.state.inFlight).toBeUndefined();
   });
+
+  test('a markPaid request is answered when the charge pays before it runs', () => {
+    // Minimal counterexample: markPaid arrives while the charge is in flight; the charge answers paid; the cycle
+    // finished with the request never answered (its update handler would wait for an answer that never comes).
+    const c = new Cycle();
+    c.startAndCreate();
+    c.feed({ type: 'mark_paid_requested', requestId: 'mp_1' });
+    const cmds = c.feed({ type: 'charged', outcome: 'paid', purchase: purchase('paid') });
+    expect(types(cmds)).toContain('finish');
+    expect(c.state.markPaid).toBeUndefined();
+    expect(c.state.markPaidAnswers).toEqual([{ requestId: 'mp_1', ok: false, error: 'the cycle is already paid' }]);
+  });
 });
