@@ -380,12 +380,21 @@ function evolve(s: CycleMachineState, e: CycleEvent, ctx: CycleContext, out: Cyc
       } else if (e.purchase.status === 'blocked') {
         // Blocked by fraud checks: the Purchase refuses charges; a new card gets a fresh Purchase.
         s.needsNewPurchase = true;
-        const decline: DeclineDetails = {
-          code: e.purchase.declineCode ?? 'blocked',
-          message: e.purchase.declineMessage ?? '',
-          declineClass: 'hard',
-        };
-        if (!s.lastDecline || s.status !== 'action_required') onDecline(s, decline, ctx, out);
+        const last = s.attempts[s.attempts.length - 1];
+        if (last && last.token !== s.token) {
+          // The block was another card's: this one is charged on the fresh Purchase.
+          s.tokenChanged = true;
+          s.status = 'retry_scheduled';
+        } else {
+          // This card's own charge was blocked (its answer was lost): a hard decline.
+          const decline: DeclineDetails = {
+            code: e.purchase.declineCode ?? 'blocked',
+            message: e.purchase.declineMessage ?? '',
+            declineClass: 'hard',
+          };
+          recordAttempt(s, now, 'declined', decline);
+          onDecline(s, decline, ctx, out);
+        }
       } else {
         // Closed at the gateway (expired, cancelled elsewhere): a fresh Purchase for the same period.
         s.needsNewPurchase = true;
@@ -953,7 +962,8 @@ function plan(s: CycleMachineState, ctx: CycleContext, out: CycleCommand[]): voi
       plan(s, ctx, out);
       return;
     }
-    if (!isClosed(s)) {
+    // A blocked Purchase can neither be charged nor cancelled: it cannot take money, so it needs no cancel.
+    if (!isClosed(s) && s.purchaseStatus !== 'blocked') {
       s.inFlight = 'cancel_purchase';
       out.push({ type: 'cancel_purchase', purchaseId });
       return;

@@ -128,4 +128,35 @@ describe('billing cycle machine: counterexamples found by the property tests', (
     expect(c.state.markPaid).toBeUndefined();
     expect(c.state.markPaidAnswers).toEqual([{ requestId: 'mp_1', ok: false, error: 'the cycle is already paid' }]);
   });
+
+  test('after a fraud block, a new card is charged on a fresh Purchase (no cancel of the blocked one)', () => {
+    // Minimal counterexample: the charge is blocked (answered as a hard decline); a new token arrives; the charge
+    // meets the blocked Purchase and is refused. The refusal used to count as another hard decline of the new card
+    // (back to action_required, the new card never charged); a second new token then looped on cancel_purchase,
+    // which the gateway refuses for a blocked Purchase, with no pause between calls.
+    const c = new Cycle();
+    c.startAndCreate();
+    c.feed({ type: 'charge_declined', decline: { code: 'suspected_fraud', message: '', declineClass: 'hard' } });
+    expect(c.state.status).toBe('action_required');
+    expect(c.feed({ type: 'token_updated', token: 'tok_b' }, 5)).toMatchObject([{ type: 'charge', token: 'tok_b' }]);
+    const refused = c.feed({
+      type: 'charge_refused',
+      purchase: purchase('blocked', { declineCode: 'suspected_fraud' }),
+    });
+    expect(types(refused)).toEqual(['create_purchase']);
+    const next = c.feed({ type: 'purchase_created', purchase: { ...purchase('created'), purchaseId: 'pur_2' } });
+    expect(next).toMatchObject([{ type: 'charge', purchaseId: 'pur_2', token: 'tok_b' }]);
+  });
+
+  test('a charge refused on a Purchase its own lost charge got blocked is a hard decline, not a crash', () => {
+    // Minimal counterexample: the first charge's answer is lost after the acquirer blocked the Purchase; the retry
+    // meets the blocked Purchase. With no attempt recorded yet, the machine threw ("needs a declined attempt last").
+    const c = new Cycle();
+    c.startAndCreate();
+    c.feed({ type: 'charge_failed', reason: 'timeout' });
+    expect(types(c.feed({ type: 'timer' }, 1))).toEqual(['charge']);
+    c.feed({ type: 'charge_refused', purchase: purchase('blocked', { declineCode: 'suspected_fraud' }) });
+    expect(c.state.status).toBe('action_required');
+    expect(c.state.attempts).toMatchObject([{ token: 'tok_a', outcome: 'declined', declineClass: 'hard' }]);
+  });
 });
