@@ -157,7 +157,8 @@ export interface CycleMachineState {
   needsNewPurchase: boolean;
   /** A webhook hinted at an outcome: re-read the Purchase in the main loop. */
   confirm: boolean;
-  markPaid?: { requestId: string; paidOn?: number; note?: string };
+  /** `checked`: the Purchase was read after the request, so mark_as_paid never meets a charge pending unseen. */
+  markPaid?: { requestId: string; paidOn?: number; note?: string; checked?: boolean };
   /** Answers to markPaid requests, by request id (the update handler waits for its own). */
   markPaidAnswers: { requestId: string; ok: boolean; error?: string }[];
   /** A terminal outcome waiting for its last re-read of the Purchase. */
@@ -381,18 +382,19 @@ function evolve(s: CycleMachineState, e: CycleEvent, ctx: CycleContext, out: Cyc
         s.needsNewPurchase = true;
         const last = s.attempts[s.attempts.length - 1];
         if (last && last.token !== s.token) {
-          // The charge was for a new card: charge it on a fresh Purchase (plan() spaces it from the last attempt).
-          s.status = 'retry_scheduled';
-          s.nextAttemptAt = now;
+          // The block was another card's: this one is charged on the fresh Purchase.
           s.tokenChanged = true;
-          return;
+          s.status = 'retry_scheduled';
+        } else {
+          // This card's own charge was blocked (its answer was lost): a hard decline.
+          const decline: DeclineDetails = {
+            code: e.purchase.declineCode ?? 'blocked',
+            message: e.purchase.declineMessage ?? '',
+            declineClass: 'hard',
+          };
+          recordAttempt(s, now, 'declined', decline);
+          onDecline(s, decline, ctx, out);
         }
-        const decline: DeclineDetails = {
-          code: e.purchase.declineCode ?? 'blocked',
-          message: e.purchase.declineMessage ?? '',
-          declineClass: 'hard',
-        };
-        if (!s.lastDecline || s.status !== 'action_required') onDecline(s, decline, ctx, out);
       } else {
         // Closed at the gateway (expired, cancelled elsewhere): a fresh Purchase for the same period.
         s.needsNewPurchase = true;
@@ -433,6 +435,7 @@ function evolve(s: CycleMachineState, e: CycleEvent, ctx: CycleContext, out: Cyc
       if (e.type === 'purchase_read') {
         s.inFlight = undefined;
         s.readFailures = 0;
+        if (s.markPaid) s.markPaid.checked = true;
       }
       onPurchaseFacts(s, e.purchase, e.type === 'purchase_read', ctx, out);
       return;
@@ -447,6 +450,15 @@ function evolve(s: CycleMachineState, e: CycleEvent, ctx: CycleContext, out: Cyc
           code: 'purchase_read_failed',
           message: `could not read the purchase: ${e.reason}; polling goes on`,
           severity: 'warning',
+        });
+      }
+      if (s.markPaid && !s.markPaid.checked) {
+        const req = s.markPaid;
+        delete s.markPaid;
+        s.markPaidAnswers.push({
+          requestId: req.requestId,
+          ok: false,
+          error: `could not read the purchase: ${e.reason}`,
         });
       }
       if (s.closing) {
@@ -750,9 +762,13 @@ function onPurchaseFacts(
   }
   see(s, p);
   s.confirm = false;
-  if (s.closing && isChargePendingStatus(p.status)) {
-    // A charge the gateway is still processing decides first: the cycle never closes over money in flight.
-    startPending(s, ctx.now, ctx.policy);
+  if (isChargePendingStatus(p.status)) {
+    // A charge is at the gateway (perhaps one whose answer was lost): its outcome decides, even before a close.
+    if (s.status !== 'pending') startPending(s, ctx.now, ctx.policy);
+    else {
+      s.polls++;
+      s.nextPollAt = ctx.now + pendingPollDelayMs(ctx.policy, s.polls);
+    }
     return;
   }
   if (s.closing) {
@@ -760,11 +776,6 @@ function onPurchaseFacts(
     return;
   }
   if (s.status !== 'pending') return; // a read only concludes a charge the gateway is processing
-  if (isChargePendingStatus(p.status)) {
-    s.polls++;
-    s.nextPollAt = ctx.now + pendingPollDelayMs(ctx.policy, s.polls);
-    return;
-  }
   if (isDeclinedPurchaseStatus(p.status)) {
     const code = p.declineCode ?? (p.status === 'blocked' ? 'blocked' : 'unknown_error');
     const d: DeclineDetails = {
@@ -827,12 +838,23 @@ function plan(s: CycleMachineState, ctx: CycleContext, out: CycleCommand[]): voi
   delete s.wakeAt;
 
   if (isTerminalCycleStatus(s.status)) {
+    if (s.markPaid) {
+      // Paid (or closed) before the request ran: the update handler still gets its answer.
+      s.markPaidAnswers.push({ requestId: s.markPaid.requestId, ok: false, error: `the cycle is already ${s.status}` });
+      delete s.markPaid;
+    }
     planSettlement(s, now, out);
     return;
   }
 
-  // An operator's mark-as-paid runs between calls, never while a charge is pending.
+  // An operator's mark-as-paid runs between calls, never while a charge is pending: a lost charge answer may have
+  // left one at the gateway, so the Purchase is read first.
   if (s.markPaid) {
+    if (purchaseId && s.status !== 'pending' && !s.markPaid.checked) {
+      s.inFlight = 'read_purchase';
+      out.push({ type: 'read_purchase', purchaseId, purpose: 'confirm' });
+      return;
+    }
     if (purchaseId && s.status !== 'pending') {
       s.inFlight = 'mark_paid';
       out.push({
@@ -946,7 +968,8 @@ function plan(s: CycleMachineState, ctx: CycleContext, out: CycleCommand[]): voi
       plan(s, ctx, out);
       return;
     }
-    if (!isClosed(s)) {
+    // A blocked Purchase can neither be charged nor cancelled: it cannot take money, so it needs no cancel.
+    if (!isClosed(s) && s.purchaseStatus !== 'blocked') {
       s.inFlight = 'cancel_purchase';
       out.push({ type: 'cancel_purchase', purchaseId });
       return;
