@@ -104,7 +104,7 @@ export async function runPopulation(
   for (const checkpoint of [...opts.checkpoints].sort((a, b) => a - b)) {
     const ts = Date.now();
     subFailed += await runPool(created, checkpoint, opts.concurrency, (i) =>
-      billing.createSubscription(subscriptionInput(`idle-${stack.variant}-${i}`, '2035-01-01T00:00')),
+      billing.createSubscription(subscriptionInput(`idle-${stack.variant}-${i}`, '2030-01-01T00:00')),
     );
     subSeconds += (Date.now() - ts) / 1000;
     created = checkpoint;
