@@ -191,7 +191,7 @@ describe('money defects (issue 9)', () => {
     expect((await handle.query(subscriptionStateQuery)).paymentMethod).toBe(`…${fresh.slice(-4)}`);
   });
 
-  it('a refund retried with the same idempotency key refunds once at the gateway', async () => {
+  it('a refund retried with the same idempotency key refunds once at the gateway, even after cancel', async () => {
     const now = await env.currentTimeMs();
     const id = subId();
     const handle = await env.client.workflow.start(subscriptionWorkflow, {
@@ -205,6 +205,8 @@ describe('money defects (issue 9)', () => {
       return s.recentCycles.some((c) => c.cycleId === cycleId && c.status === 'paid');
     }, 'cycle 0 paid and reported');
     const purchaseId = stack.sandbox.successfulCharges(cycleId)[0]!.purchaseId;
+    // Refunds still work after the subscription ended: it stays open through the reversal window.
+    await handle.executeUpdate(cancelSubscriptionUpdate, { args: [{ mode: 'now' }] });
     const ask = () =>
       handle.executeUpdate(refundUpdate, { args: [{ cycleId, amountMinor: 500 }], updateId: 'refund:key-1' });
     const [a, b] = await Promise.all([ask(), ask()]);
@@ -250,5 +252,32 @@ describe('money defects (issue 9)', () => {
     const state = await handle.query(subscriptionStateQuery);
     expect(state.cyclesInFlight).toEqual([]);
     expect(state.recentCycles.map((c) => [c.periodIndex, c.status])).toEqual([[0, 'lost']]);
+  });
+
+  it('a Purchase that cannot be created alerts and retries on the operations schedule, never failing the customer', async () => {
+    const input = cycleInput({
+      subscriptionId: subId(),
+      recurringToken: tok('success'),
+      qorepayClientId: 'no-such-client',
+    });
+    const handle = await startCycle(input);
+    await eventually(
+      () =>
+        stack.alerts.filter((a) => a.code === 'purchase_create_failed' && a.workflowId === handle.workflowId).length,
+      'the first purchase_create_failed alert',
+    );
+    await env.sleep(input.dunning.merchantConfigRetryHours * HOUR + MINUTE);
+    await eventually(
+      () =>
+        stack.alerts.filter((a) => a.code === 'purchase_create_failed' && a.workflowId === handle.workflowId).length >=
+        2,
+      'a second try on the operations schedule',
+    );
+    const state = await handle.query(cycleStateQuery);
+    expect(state.status).toBe('creating');
+    expect(state.attempts).toEqual([]);
+    expect(stack.notifications.filter((n) => n.cycleId === handle.workflowId && n.type === 'cycle.failed')).toEqual([]);
+    await handle.executeUpdate((await import('../../src/shared/billing-cycle')).cancelCycleUpdate, { args: [{}] });
+    expect((await handle.result()).status).toBe('canceled');
   });
 });
