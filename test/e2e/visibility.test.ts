@@ -6,8 +6,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { cycleStateQuery, cycleWorkflowId, paymentMethodUpdatedSignal } from '../../src/shared/billing-cycle';
 import { billingCycleWorkflow } from '../../src/workflows';
-import { cycleInput, eventually, startBillingStack, type BillingStack } from '../harness/billing-stack';
-import { bundleWorkflows, connectToDevServer, uniqueId } from '../harness/temporal';
+import { cycleInput, eventually, startBillingStack, type BillingStack } from '../support/billing-stack';
+import { bundleWorkflows, connectToDevServer, uniqueId } from '../support/temporal';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
