@@ -11,9 +11,9 @@ module.exports = {
   },
   modulePathIgnorePatterns: ['<rootDir>/lib', '<rootDir>/.tools'],
   // One headless Temporal dev server for the whole run (2 cores: not one per file).
-  setupFiles: ['<rootDir>/test/harness/quiet-runtime.ts'],
-  globalSetup: '<rootDir>/test/harness/global-setup.ts',
-  globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
+  setupFiles: ['<rootDir>/test/support/quiet-runtime.ts'],
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 120_000,
   maxWorkers: 2,
 };

@@ -19,6 +19,8 @@ import {
   type SettlementClients,
   type SettlementReversalWrite,
   type SettlementWrite,
+  type SettlementWriter,
+  type WriteOptions,
 } from './settlement-writers';
 
 export type {
@@ -80,26 +82,30 @@ function cancellationSignal(): AbortSignal | undefined {
   }
 }
 
+/** Runs one write of the target's writer, with the activity's cancellation signal; failures classified. */
+async function withWriter<T>(
+  clients: SettlementClients,
+  target: SettlementTarget,
+  operation: 'recordSettlement' | 'reverseSettlement',
+  write: (writer: SettlementWriter<SettlementTarget['kind']>, options: WriteOptions) => Promise<T>,
+): Promise<T> {
+  try {
+    return await write(settlementWriter<SettlementTarget['kind']>(clients, target.kind), {
+      signal: cancellationSignal(),
+    });
+  } catch (err) {
+    throw toSettlementFailure(err, target.kind, operation);
+  }
+}
+
 export function createSettlementActivities(clients: SettlementClients) {
   return {
     /** Records a paid cycle in one target, at most once whatever is retried. */
-    async recordSettlement(input: RecordSettlementInput): Promise<SettlementWrite> {
-      try {
-        const writer = settlementWriter<SettlementTarget['kind']>(clients, input.target.kind);
-        return await writer.record(input, { signal: cancellationSignal() });
-      } catch (err) {
-        throw toSettlementFailure(err, input.target.kind, 'recordSettlement');
-      }
-    },
+    recordSettlement: (input: RecordSettlementInput): Promise<SettlementWrite> =>
+      withWriter(clients, input.target, 'recordSettlement', (writer, options) => writer.record(input, options)),
 
     /** Writes the reversal of a recorded settlement (refund or chargeback), at most once per (cycle, event). */
-    async reverseSettlement(input: ReverseSettlementInput): Promise<SettlementReversalWrite> {
-      try {
-        const writer = settlementWriter<SettlementTarget['kind']>(clients, input.target.kind);
-        return await writer.reverse(input, { signal: cancellationSignal() });
-      } catch (err) {
-        throw toSettlementFailure(err, input.target.kind, 'reverseSettlement');
-      }
-    },
+    reverseSettlement: (input: ReverseSettlementInput): Promise<SettlementReversalWrite> =>
+      withWriter(clients, input.target, 'reverseSettlement', (writer, options) => writer.reverse(input, options)),
   };
 }

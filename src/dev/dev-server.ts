@@ -1,5 +1,5 @@
 /**
- * Runs the Temporal CLI dev server as a child process for `npm start` and the benchmark: persistent SQLite state,
+ * Runs the Temporal CLI dev server as a child process for `npm start`: persistent SQLite state,
  * the Web UI, and the project's search attributes registered (also on an existing database file).
  */
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -1,5 +1,5 @@
 /**
- * Where the Temporal binaries come from, resolved in one place for tests, `npm start` and the benchmark.
+ * Where the Temporal binaries come from, resolved in one place for tests and `npm start`.
  *
  * Order: explicit env override, the project's installed copy (.tools/bin, from `npm run temporal:install`),
  * the PATH, and last the SDK's own download (which needs internet).

@@ -7,7 +7,6 @@ import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { BillingClient, BillingValidationError } from '../../src/client';
-import { buildCli } from '../../src/cli';
 import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
 import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
 import { qorepayCustomerVerifier } from '../../src/api/customer-verifier';
@@ -17,8 +16,8 @@ import type { WebhookIngressDeps } from '../../src/api/qorepay-webhook';
 import { cycleWorkflowId, parseCycleWorkflowId } from '../../src/shared/billing-cycle';
 import { createLogger } from '../../src/logger';
 import { subscriptionWorkflowId } from '../../src/shared/subscription';
-import { connectToDevServer, uniqueId } from '../harness/temporal';
-import { API_KEY, silentLogger, startTestApi, subscriptionBody, type RunningTestApi } from './support';
+import { connectToDevServer, uniqueId } from '../support/temporal';
+import { API_KEY, silentLogger, startTestApi, subscriptionBody, type RunningTestApi } from '../support/api-stack';
 
 const SANDBOX_KEY = 'sandbox-key-for-api-tests';
 const keyPair = () => {
@@ -824,36 +823,6 @@ function webhookDepsFor(): WebhookIngressDeps {
     logger: silentLogger,
   };
 }
-
-describe('ops CLI (merchant commands)', () => {
-  async function runCli(args: string[]): Promise<{ code: number; out: string[]; err: string[] }> {
-    const out: string[] = [];
-    const err: string[] = [];
-    let code = 0;
-    const program = buildCli({
-      out: (t) => out.push(t),
-      err: (t) => err.push(t),
-      connect: async () => new BillingClient({ client: env.client }),
-      setExitCode: (c) => (code = c),
-    });
-    await program.parseAsync(args, { from: 'user' });
-    return { code, out, err };
-  }
-
-  it('exits 2 naming the field for invalid input, 3 for an unknown subscription', async () => {
-    const invalid = await runCli(['get', 'bad id']);
-    expect(invalid.code).toBe(2);
-    expect(invalid.err.join('\n')).toMatch(/subscriptionId: must be 1 to 64 characters/);
-
-    const missing = await runCli(['get', uniqueId('ghost')]);
-    expect(missing.code).toBe(3);
-    expect(missing.err.join('\n')).toMatch(/not found/);
-
-    const cycles = await runCli(['cycles', uniqueId('ghost')]);
-    expect(cycles.code).toBe(0);
-    expect(JSON.parse(cycles.out.join('\n'))).toEqual([]);
-  });
-});
 
 describe('logging', () => {
   it('logs requests without API keys or the Authorization header', async () => {

@@ -7,8 +7,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { QorePaySandbox } from '../../src/sandbox/qorepay';
 import { cycleWorkflowId } from '../../src/shared/billing-cycle';
 import { subscriptionWorkflowId } from '../../src/shared/subscription';
-import { connectToDevServer, uniqueId } from '../harness/temporal';
-import { eventually, startApiStack, subscriptionBody, type ApiStack, type RunningTestApi } from './support';
+import { connectToDevServer, uniqueId } from '../support/temporal';
+import { eventually, startApiStack, subscriptionBody, type ApiStack, type RunningTestApi } from '../support/api-stack';
 
 const SANDBOX_KEY = 'sandbox-key-for-api-e2e';
 

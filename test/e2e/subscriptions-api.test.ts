@@ -7,8 +7,8 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { QorePaySandbox } from '../../src/sandbox/qorepay';
 import { cycleWorkflowId } from '../../src/shared/billing-cycle';
-import { eventually, startApiStack, subscriptionBody, type ApiStack, type RunningTestApi } from '../api/support';
-import { connectToDevServer, uniqueId } from '../harness/temporal';
+import { eventually, startApiStack, subscriptionBody, type ApiStack, type RunningTestApi } from '../support/api-stack';
+import { connectToDevServer, uniqueId } from '../support/temporal';
 
 const SANDBOX_KEY = 'sandbox-key-for-subscriptions-e2e';
 const WAIT_MS = 60_000;

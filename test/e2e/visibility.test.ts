@@ -7,8 +7,8 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { DEFAULT_DUNNING_POLICY } from '../../src/domain/dunning';
 import { cycleStateQuery, cycleWorkflowId, paymentMethodUpdatedSignal } from '../../src/shared/billing-cycle';
 import { billingCycleWorkflow } from '../../src/workflows';
-import { cycleInput, eventually, startBillingStack, type BillingStack } from '../harness/billing-stack';
-import { bundleWorkflows, connectToDevServer, uniqueId } from '../harness/temporal';
+import { cycleInput, eventually, startBillingStack, type BillingStack } from '../support/billing-stack';
+import { bundleWorkflows, connectToDevServer, uniqueId } from '../support/temporal';
 
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;

@@ -8,8 +8,8 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
 import { cycleStateQuery, cycleWorkflowId } from '../../src/shared/billing-cycle';
 import { billingCycleWorkflow } from '../../src/workflows';
-import { cycleInput, eventually } from '../harness/billing-stack';
-import { connectToDevServer, uniqueId } from '../harness/temporal';
+import { cycleInput, eventually } from '../support/billing-stack';
+import { connectToDevServer, uniqueId } from '../support/temporal';
 
 const ROOT = join(__dirname, '..', '..');
 const API_KEY = 'crash-test-secret-key';

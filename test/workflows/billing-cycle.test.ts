@@ -16,7 +16,7 @@ import {
   type BillingCycleInput,
 } from '../../src/shared/billing-cycle';
 import { BILLING_STATUS } from '../../src/shared/search-attributes';
-import { bundleWorkflows, createTimeSkippingEnv, uniqueId } from '../harness/temporal';
+import { bundleWorkflows, createTimeSkippingEnv, uniqueId } from '../support/temporal';
 import {
   SANDBOX_API_KEY,
   cycleInput,
@@ -24,7 +24,7 @@ import {
   maybeRecordHistory,
   startBillingStack,
   type BillingStack,
-} from '../harness/billing-stack';
+} from '../support/billing-stack';
 
 const HOUR = 3600_000;
 const DAY = 24 * HOUR;

@@ -1,7 +1,7 @@
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { bundleWorkflows, connectToDevServer, createTimeSkippingEnv, uniqueId } from '../harness/temporal';
+import { bundleWorkflows, connectToDevServer, createTimeSkippingEnv, uniqueId } from '../support/temporal';
 import { dailyTickWorkflow, greetingWorkflow } from '../fixtures/harness-workflows';
 
 const workflowsPath = require.resolve('../fixtures/harness-workflows');

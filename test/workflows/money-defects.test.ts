@@ -23,8 +23,8 @@ import {
   type Plan,
   type SubscriptionInput,
 } from '../../src/shared/subscription';
-import { bundleWorkflows, createTimeSkippingEnv, uniqueId } from '../harness/temporal';
-import { cycleInput, eventually, startBillingStack, type BillingStack } from '../harness/billing-stack';
+import { bundleWorkflows, createTimeSkippingEnv, uniqueId } from '../support/temporal';
+import { cycleInput, eventually, startBillingStack, type BillingStack } from '../support/billing-stack';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

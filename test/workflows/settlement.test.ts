@@ -30,7 +30,7 @@ import {
   type SubscriptionInput,
 } from '../../src/shared/subscription';
 import { BILLING_STATUS } from '../../src/shared/search-attributes';
-import { bundleWorkflows, createTimeSkippingEnv, uniqueId } from '../harness/temporal';
+import { bundleWorkflows, createTimeSkippingEnv, uniqueId } from '../support/temporal';
 import {
   SANDBOX_API_KEY,
   cycleInput,
@@ -38,7 +38,7 @@ import {
   maybeRecordHistory,
   startBillingStack,
   type BillingStack,
-} from '../harness/billing-stack';
+} from '../support/billing-stack';
 
 const AP_TOKEN = 'ap-token-secret-must-not-leak';
 const GORMIC_KEY = 'gormic-key-secret-must-not-leak';

@@ -21,8 +21,8 @@ import {
   type SubscriptionInput,
 } from '../../src/shared/subscription';
 import { SUBSCRIPTION_STATUS } from '../../src/shared/search-attributes';
-import { bundleWorkflows, createTimeSkippingEnv, uniqueId } from '../harness/temporal';
-import { eventually, maybeRecordHistory, startBillingStack, type BillingStack } from '../harness/billing-stack';
+import { bundleWorkflows, createTimeSkippingEnv, uniqueId } from '../support/temporal';
+import { eventually, maybeRecordHistory, startBillingStack, type BillingStack } from '../support/billing-stack';
 
 // The time-skipping server sometimes holds its clock for an activity's timeout in real time (about 30 s) on a jump.
 jest.setTimeout(180_000);

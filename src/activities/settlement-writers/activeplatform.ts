@@ -5,7 +5,13 @@
  */
 import { log } from '@temporalio/activity';
 import type { ActivePlatformClient } from '../../integrations/activeplatform';
-import { numericId, settlementRejected, type SettlementReversalWrite, type SettlementWriter } from './writer';
+import {
+  numericId,
+  reversalKey,
+  settlementRejected,
+  type SettlementReversalWrite,
+  type SettlementWriter,
+} from './writer';
 
 export type ActivePlatformSettlement = Pick<
   ActivePlatformClient,
@@ -14,8 +20,8 @@ export type ActivePlatformSettlement = Pick<
 
 /** The idempotency key written into an ActivePlatform payment comment. */
 export const activePlatformSettlementComment = (cycleId: string): string => `${cycleId}:settlement`;
-export const activePlatformReversalComment = (cycleId: string, kind: string, paymentId?: string): string =>
-  `${cycleId}:${kind}:${paymentId ?? 'full'}`;
+/** A reversal's comment: the cycle, the kind and the gateway payment it reverses. */
+export const activePlatformReversalComment = reversalKey;
 
 export function activePlatformWriter(ap: ActivePlatformSettlement): SettlementWriter<'activeplatform'> {
   return {

@@ -4,7 +4,7 @@
  */
 import { log } from '@temporalio/activity';
 import type { GormicClient } from '../../integrations/gormic';
-import type { SettlementWriter } from './writer';
+import { reversalKey, type SettlementWriter } from './writer';
 
 export type GormicSettlement = Pick<
   GormicClient,
@@ -13,12 +13,11 @@ export type GormicSettlement = Pick<
 
 /** The transactionRef of a Gormic reversal (the receipt's is the purchase id itself). */
 export const gormicReversalRef = (purchaseId: string, kind: string, paymentId?: string): string =>
-  `${purchaseId}:${kind}:${paymentId ?? 'full'}`;
+  reversalKey(purchaseId, kind, paymentId);
 
 export function gormicWriter(g: GormicSettlement): SettlementWriter<'gormic'> {
   return {
-    async record(input, options) {
-      const { target } = input;
+    async record({ target, ...input }, options) {
       const found = await g.findPaymentsByTransactionRef(target.orderId, input.reference ?? input.purchaseId, options);
       const existing = found.find((p) => p.type === 'receipt');
       if (existing) {

@@ -93,3 +93,7 @@ export function numericId(target: SettlementKind, what: string, value: string): 
     throw settlementRejected(target, `${what} ${JSON.stringify(value)} is not an id`);
   return id;
 }
+
+/** The idempotency key of a reversal: what it reverses (`base`), its kind and the gateway's payment, if known. */
+export const reversalKey = (base: string, kind: string, paymentId?: string): string =>
+  `${base}:${kind}:${paymentId ?? 'full'}`;

@@ -6,6 +6,8 @@
  */
 import { z } from 'zod';
 
+const MONEY_TAKEN = ['paid', 'cleared', 'settled', 'pending_refund', 'refunded', 'chargeback', 'charged_back'] as const;
+
 export const PURCHASE_STATUSES = [
   'created',
   'sent',
@@ -19,13 +21,7 @@ export const PURCHASE_STATUSES = [
   'pending_capture',
   'pending_release',
   'preauthorized',
-  'paid',
-  'cleared',
-  'settled',
-  'pending_refund',
-  'refunded',
-  'chargeback',
-  'charged_back',
+  ...MONEY_TAKEN,
   'cancelled',
   'expired',
   'released',
@@ -35,15 +31,7 @@ export const PurchaseStatusSchema = z.enum(PURCHASE_STATUSES);
 export type PurchaseStatus = z.infer<typeof PurchaseStatusSchema>;
 
 /** Statuses in which the money has been taken (even if later reversed). */
-export const PAID_STATUSES: readonly PurchaseStatus[] = [
-  'paid',
-  'cleared',
-  'settled',
-  'pending_refund',
-  'refunded',
-  'chargeback',
-  'charged_back',
-];
+export const PAID_STATUSES: readonly PurchaseStatus[] = MONEY_TAKEN;
 
 const unixSeconds = z.number().int().nonnegative();
 const minorUnits = z.number().int();

@@ -1,6 +1,6 @@
 /**
  * ActivePlatform v1 vendor API sandbox: an in-memory Fastify server that behaves like the endpoints in seed 003,
- * for tests, `npm start` and benchmarks.
+ * for tests and `npm start`.
  *
  * Faithful to the seed: the `api_token` query parameter, `POST payments.json` ({account_id, total, comment}) creating a
  * `waiting for payment` payment, `POST payments/{id}/complete.json` ({payment_method_id}) allowed only from
@@ -14,9 +14,9 @@
  * total with more decimals than the currency allows and keep every amount in exact minor units.
  */
 import { randomUUID } from 'node:crypto';
-import { type AddressInfo } from 'node:net';
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { currencyExponent, majorToMinor, minorToMajorString } from '../../domain/money';
+import { createSandboxApp, faultControls, Faults, Ledger, listen, numberLiteral, parseJsonKeepingRaw } from '../kit';
 
 export interface ActivePlatformSandboxOptions {
   port?: number;
@@ -89,28 +89,14 @@ export async function startActivePlatformSandbox(
 
   const payments = new Map<number, ActivePlatformSandboxPayment>();
   const accountCurrency = new Map<number, string>();
-  const ledger: ActivePlatformLedgerEntry[] = [];
-  const rawBodies = new WeakMap<object, string>();
-  const hanging = new Set<FastifyReply>();
+  const ledger = new Ledger<ActivePlatformLedgerEntry>();
+  const faults = new Faults({ failureCode: 'internal_error' });
   let nextId = 2_007_041;
-  let failures: { remaining: number; status: number } = { remaining: 0, status: 500 };
-  let hangNextWrite = false;
   let requests = 0;
 
-  const app = Fastify({ logger: false, forceCloseConnections: true });
-
+  const app = createSandboxApp();
   // Keep the raw body so the ledger can show the `total` literal exactly as sent.
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    rawBodies.set(req.raw, text);
-    if (text.trim() === '') return done(null, {});
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      const err = Object.assign(new Error('Malformed JSON body'), { statusCode: 400 });
-      done(err, undefined);
-    }
-  });
+  parseJsonKeepingRaw(app, () => Object.assign(new Error('Malformed JSON body'), { statusCode: 400 }));
 
   app.setErrorHandler((err: { statusCode?: number; message?: string }, _req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 ? err.statusCode : 500;
@@ -119,13 +105,8 @@ export async function startActivePlatformSandbox(
       .send({ error: { code: status === 500 ? 'internal_error' : 'bad_request', message: err.message } });
   });
 
+  faults.install(app);
   app.addHook('onRequest', async (req, reply) => {
-    if (failures.remaining > 0) {
-      failures.remaining--;
-      return reply
-        .code(failures.status)
-        .send({ error: { code: 'internal_error', message: 'Injected failure (sandbox failNext)' } });
-    }
     const token = (req.query as Record<string, unknown>).api_token;
     if (token !== apiToken) {
       return reply.code(401).send({ error: { code: 'unauthorized', message: 'Invalid or missing API token' } });
@@ -156,30 +137,11 @@ export async function startActivePlatformSandbox(
   });
 
   const record = (op: ActivePlatformLedgerEntry['op'], p: ActivePlatformSandboxPayment, totalLiteral?: string) => {
-    ledger.push({
-      seq: ledger.length + 1,
-      op,
-      paymentId: p.id,
-      accountId: p.accountId,
-      status: p.status,
-      currency: p.currency,
-      totalMinor: p.totalMinor,
-      ...(totalLiteral === undefined ? {} : { totalLiteral }),
-      comment: p.comment,
-      paymentMethodId: p.paymentMethodId,
-      at: p.updatedAt,
-    });
-  };
-
-  /** Answer a write, unless `commitThenTimeout` asked us to swallow the answer. */
-  const answerWrite = (reply: FastifyReply, status: number, payload: unknown) => {
-    if (hangNextWrite) {
-      hangNextWrite = false;
-      hanging.add(reply);
-      reply.hijack();
-      return reply;
-    }
-    return reply.code(status).send(payload);
+    // The payment as it is after the write, under the ledger's names.
+    const { id: paymentId, accountId, status, currency, totalMinor, comment, paymentMethodId, updatedAt: at } = p;
+    const literal = totalLiteral === undefined ? {} : { totalLiteral };
+    const entry = { op, paymentId, accountId, status, currency, totalMinor, ...literal, comment, paymentMethodId, at };
+    ledger.add({ seq: ledger.size + 1, ...entry });
   };
 
   const paymentId = (req: FastifyRequest): number | undefined => {
@@ -207,8 +169,7 @@ export async function startActivePlatformSandbox(
       return fail(reply, 422, 'validation_error', `total: ${(err as Error).message}`);
     }
     if (totalMinor === 0) return fail(reply, 422, 'validation_error', 'total must not be zero');
-    const raw = rawBodies.get(req.raw) ?? '';
-    const literal = /"total"\s*:\s*(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(raw)?.[1];
+    const literal = numberLiteral(req, 'total');
     const at = now();
     const id = nextId++;
     const payment: ActivePlatformSandboxPayment = {
@@ -226,7 +187,7 @@ export async function startActivePlatformSandbox(
     };
     payments.set(id, payment);
     record('create', payment, literal);
-    return answerWrite(reply, 201, toResponse(payment));
+    return faults.answerWrite(reply, 201, toResponse(payment));
   });
 
   app.get(`${API}/payments.json`, async (req, reply) => {
@@ -246,66 +207,57 @@ export async function startActivePlatformSandbox(
     return toResponse(payment);
   });
 
-  app.post(`${API}/payments/:id/complete.json`, async (req, reply) => {
+  /** The payment of the route, if it may still move out of `waiting for payment`; else the answer is sent. */
+  const waitingPayment = (req: FastifyRequest, reply: FastifyReply, verb: string) => {
     const id = paymentId(req);
     const payment = id === undefined ? undefined : payments.get(id);
-    if (!payment) return fail(reply, 404, 'not_found', 'Payment not found');
+    if (!payment) return void fail(reply, 404, 'not_found', 'Payment not found');
+    if (payment.status === 'waiting for payment') return payment;
+    const why = `Payment status is "${payment.status}"; only payments waiting for payment can be ${verb}`;
+    return void fail(reply, 422, 'invalid_status', why);
+  };
+
+  app.post(`${API}/payments/:id/complete.json`, async (req, reply) => {
     const methodId = ((req.body ?? {}) as Body).payment_method_id;
-    if (typeof methodId !== 'number' || !Number.isSafeInteger(methodId) || methodId <= 0) {
+    const known = paymentId(req);
+    if (
+      known !== undefined &&
+      payments.has(known) &&
+      (typeof methodId !== 'number' || !Number.isSafeInteger(methodId) || methodId <= 0)
+    ) {
       return fail(reply, 422, 'validation_error', 'payment_method_id must be a positive integer');
     }
-    if (payment.status !== 'waiting for payment') {
-      return fail(
-        reply,
-        422,
-        'invalid_status',
-        `Payment status is "${payment.status}"; only payments waiting for payment can be completed`,
-      );
-    }
+    const payment = waitingPayment(req, reply, 'completed');
+    if (!payment) return reply;
     payment.status = 'completed';
-    payment.paymentMethodId = methodId;
+    payment.paymentMethodId = methodId as number;
     payment.updatedAt = now();
     record('complete', payment);
-    return answerWrite(reply, 200, toResponse(payment));
+    return faults.answerWrite(reply, 200, toResponse(payment));
   });
 
   app.post(`${API}/payments/:id/cancel.json`, async (req, reply) => {
-    const id = paymentId(req);
-    const payment = id === undefined ? undefined : payments.get(id);
-    if (!payment) return fail(reply, 404, 'not_found', 'Payment not found');
-    if (payment.status !== 'waiting for payment') {
-      return fail(
-        reply,
-        422,
-        'invalid_status',
-        `Payment status is "${payment.status}"; only payments waiting for payment can be cancelled`,
-      );
-    }
+    const payment = waitingPayment(req, reply, 'cancelled');
+    if (!payment) return reply;
     payment.status = 'cancelled';
     payment.updatedAt = now();
     record('cancel', payment);
-    return answerWrite(reply, 200, toResponse(payment));
+    return faults.answerWrite(reply, 200, toResponse(payment));
   });
 
   app.setNotFoundHandler((_req, reply) => fail(reply, 404, 'not_found', 'Route not found'));
 
-  await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
-  const address = app.server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const baseUrl = await listen(app, options);
 
   return {
-    baseUrl: `http://${host}:${address.port}`,
+    baseUrl,
     apiToken,
-    async close() {
-      for (const reply of hanging) reply.raw.destroy();
-      hanging.clear();
-      await app.close();
-    },
-    ledger: () => ledger.map((e) => ({ ...e })),
+    ...faultControls(app, faults),
+    ledger: () => ledger.list(),
     payments: () => [...payments.values()].map((p) => ({ ...p })),
     payment: (id) => {
-      const p = payments.get(id);
-      return p ? { ...p } : undefined;
+      const found = payments.get(id);
+      return found && { ...found };
     },
     setAccountCurrency(accountId, currency) {
       currencyExponent(currency);
@@ -317,12 +269,6 @@ export async function startActivePlatformSandbox(
       if (!STATUSES.includes(status)) throw new Error(`ActivePlatform sandbox: unknown status ${status}`);
       p.status = status;
       p.updatedAt = now();
-    },
-    failNext(n, status = 500) {
-      failures = { remaining: n, status };
-    },
-    commitThenTimeout() {
-      hangNextWrite = true;
     },
     requestCount: () => requests,
   };

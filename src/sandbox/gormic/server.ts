@@ -1,6 +1,6 @@
 /**
- * Gormic Order Management payments sandbox: an in-memory Fastify server behaving like seed 004, for tests,
- * `npm start` and benchmarks.
+ * Gormic Order Management payments sandbox: an in-memory Fastify server behaving like seed 004, for tests and
+ * `npm start`.
  *
  * Faithful to the seed: `api-key` and `organization-id` headers, `{"params":{…}}` bodies, the success envelope
  * `{app, service, warnings[], instanceId, requestId, data}`, HTTP 400 `{"error":{"code"}}` functional errors with the
@@ -14,9 +14,9 @@
  * exact minor units. `amountFormat` says how the sandbox reads `amount` ('major' decimal by default, or 'minor').
  */
 import { randomUUID } from 'node:crypto';
-import { type AddressInfo } from 'node:net';
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { currencyExponent, majorToMinor, minorToMajorString } from '../../domain/money';
+import { createSandboxApp, faultControls, Faults, Ledger, listen, numberLiteral, parseJsonKeepingRaw } from '../kit';
 
 export type GormicSandboxOrderStatus = 'open' | 'closed' | 'canceled';
 
@@ -121,11 +121,8 @@ export async function startGormicSandbox(options: GormicSandboxOptions = {}): Pr
 
   const orders = new Map<string, Order>();
   const payments = new Map<string, GormicSandboxPayment>();
-  const ledger: GormicLedgerEntry[] = [];
-  const rawBodies = new WeakMap<object, string>();
-  const hanging = new Set<FastifyReply>();
-  let failures = { remaining: 0, status: 500 };
-  let hangNextWrite = false;
+  const faults = new Faults({ failureCode: 'INTERNAL_ERROR' });
+  const ledger = new Ledger<GormicLedgerEntry>();
   let requests = 0;
 
   const order = (orderId: string): Order => {
@@ -197,8 +194,8 @@ export async function startGormicSandbox(options: GormicSandboxOptions = {}): Pr
   });
 
   const record = (op: GormicLedgerEntry['op'], p: GormicSandboxPayment, amountLiteral?: string) => {
-    ledger.push({
-      seq: ledger.length + 1,
+    ledger.add({
+      seq: ledger.size + 1,
       op,
       paymentId: p.id,
       orderId: p.orderId,
@@ -211,16 +208,6 @@ export async function startGormicSandbox(options: GormicSandboxOptions = {}): Pr
       invoiceId: p.invoiceId,
       at: p.updatedAt,
     });
-  };
-
-  const answerWrite = (reply: FastifyReply, payload: unknown) => {
-    if (hangNextWrite) {
-      hangNextWrite = false;
-      hanging.add(reply);
-      reply.hijack();
-      return reply;
-    }
-    return reply.code(200).send(payload);
   };
 
   const readParams = (req: FastifyRequest): Params => {
@@ -259,7 +246,7 @@ export async function startGormicSandbox(options: GormicSandboxOptions = {}): Pr
       if (!Number.isSafeInteger(value)) throw new FunctionalError('InvalidParameter', 'amount must be an integer');
       minor = value;
     }
-    const literal = /"amount"\s*:\s*(-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)/.exec(rawBodies.get(req.raw) ?? '')?.[1];
+    const literal = numberLiteral(req, 'amount');
     return literal === undefined ? { minor } : { minor, literal };
   };
 
@@ -283,18 +270,8 @@ export async function startGormicSandbox(options: GormicSandboxOptions = {}): Pr
       .filter((p) => p.id !== exceptId)
       .reduce((sum, p) => sum + p.amountMinor, 0);
 
-  const app = Fastify({ logger: false, forceCloseConnections: true });
-
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (req, body, done) => {
-    const text = typeof body === 'string' ? body : body.toString('utf8');
-    rawBodies.set(req.raw, text);
-    if (text.trim() === '') return done(null, {});
-    try {
-      done(null, JSON.parse(text));
-    } catch {
-      done(new FunctionalError('InvalidParameter', 'malformed JSON body'), undefined);
-    }
-  });
+  const app = createSandboxApp();
+  parseJsonKeepingRaw(app, () => new FunctionalError('InvalidParameter', 'malformed JSON body'));
 
   app.setErrorHandler(
     (err: { code?: unknown; message?: string; httpStatus?: unknown; statusCode?: unknown }, _req, reply) => {
@@ -308,13 +285,8 @@ export async function startGormicSandbox(options: GormicSandboxOptions = {}): Pr
     },
   );
 
+  faults.install(app);
   app.addHook('onRequest', async (req, reply) => {
-    if (failures.remaining > 0) {
-      failures.remaining--;
-      return reply
-        .code(failures.status)
-        .send({ error: { code: 'INTERNAL_ERROR', message: 'Injected failure (sandbox failNext)' } });
-    }
     if (req.headers['api-key'] !== apiKey || req.headers['organization-id'] !== organizationId) {
       return reply.code(401).send({ error: { code: 'UNAUTHORIZED', message: 'Invalid api-key or organization-id' } });
     }
@@ -386,7 +358,7 @@ export async function startGormicSandbox(options: GormicSandboxOptions = {}): Pr
     };
     payments.set(payment.id, payment);
     record('create', payment, literal);
-    return answerWrite(reply, envelope({ id: payment.id }));
+    return faults.answerWrite(reply, 200, envelope({ id: payment.id }));
   });
 
   app.get('/v1/om/payments', async (req) => {
@@ -418,7 +390,7 @@ export async function startGormicSandbox(options: GormicSandboxOptions = {}): Pr
     if (typeof params.customerUid === 'string') p.customerUid = params.customerUid;
     if (params.attrs) p.attrs = { ...p.attrs, ...(params.attrs as Record<string, unknown>) };
     record('confirm', p);
-    return answerWrite(reply, envelope(itemsOf(p.orderId)));
+    return faults.answerWrite(reply, 200, envelope(itemsOf(p.orderId)));
   });
 
   app.patch('/v1/om/payments/:uid', async (req, reply) => {
@@ -469,7 +441,7 @@ export async function startGormicSandbox(options: GormicSandboxOptions = {}): Pr
     if (params.attrs) p.attrs = { ...p.attrs, ...(params.attrs as Record<string, unknown>) };
     p.updatedAt = at;
     record('update', p, amount?.literal);
-    return answerWrite(reply, envelope({ success: true }));
+    return faults.answerWrite(reply, 200, envelope({ success: true }));
   });
 
   app.delete('/v1/om/payments/:uid', async (req, reply) => {
@@ -481,28 +453,22 @@ export async function startGormicSandbox(options: GormicSandboxOptions = {}): Pr
     payments.delete(p.id);
     p.updatedAt = new Date().toISOString();
     record('delete', p);
-    return answerWrite(reply, envelope(itemsOf(p.orderId)));
+    return faults.answerWrite(reply, 200, envelope(itemsOf(p.orderId)));
   });
 
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: { code: 'NOT_FOUND', message: 'route' } }));
 
-  await app.listen({ port: options.port ?? 0, host: options.host ?? '127.0.0.1' });
-  const address = app.server.address() as AddressInfo;
-  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const baseUrl = await listen(app, options);
 
   return {
-    baseUrl: `http://${host}:${address.port}`,
+    baseUrl,
     apiKey,
     organizationId,
-    async close() {
-      for (const reply of hanging) reply.raw.destroy();
-      hanging.clear();
-      await app.close();
-    },
-    ledger: () => ledger.map((e) => ({ ...e })),
+    ...faultControls(app, faults),
+    ledger: () => ledger.list(),
     payments: (orderId) =>
       [...payments.values()].filter((p) => orderId === undefined || p.orderId === orderId).map((p) => ({ ...p })),
-    payment: (id) => {
+    payment(id) {
       const p = payments.get(id);
       return p ? { ...p } : undefined;
     },
@@ -515,12 +481,6 @@ export async function startGormicSandbox(options: GormicSandboxOptions = {}): Pr
     },
     addInvoice(orderId, invoiceId, status = 'open') {
       order(orderId).invoices.set(invoiceId, status);
-    },
-    failNext(n, status = 500) {
-      failures = { remaining: n, status };
-    },
-    commitThenTimeout() {
-      hangNextWrite = true;
     },
     requestCount: () => requests,
   };

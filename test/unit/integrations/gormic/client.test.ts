@@ -1,6 +1,6 @@
-import { GormicClient, isGormicError, type GormicError } from '../../../src/integrations/gormic';
-import { startGormicSandbox, type GormicSandbox } from '../../../src/sandbox/gormic/server';
-import { capturingLogger, catchError, renderings } from './capture';
+import { GormicClient, isGormicError, type GormicError } from '../../../../src/integrations/gormic';
+import { startGormicSandbox, type GormicSandbox } from '../../../../src/sandbox/gormic';
+import { capturingLogger, catchError, renderings } from '../../../support/capture';
 
 const API_KEY = 'gormic-service-key-9d8e7f6a5b4c';
 const ORG = 'org-acme-42';

@@ -7,9 +7,9 @@ import {
   isActivePlatformError,
   paymentTotalMinor,
   type ActivePlatformError,
-} from '../../../src/integrations/activeplatform';
-import { startActivePlatformSandbox, type ActivePlatformSandbox } from '../../../src/sandbox/activeplatform/server';
-import { capturingLogger, catchError, renderings } from './capture';
+} from '../../../../src/integrations/activeplatform';
+import { startActivePlatformSandbox, type ActivePlatformSandbox } from '../../../../src/sandbox/activeplatform';
+import { capturingLogger, catchError, renderings } from '../../../support/capture';
 
 const TOKEN = 'ap-secret-token-7f3a9c1e5b';
 

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { signPayload, verifyMerchantWebhook } from '../../../src/integrations/merchant-webhooks';
+import { signPayload, verifyMerchantWebhook } from '../../../../src/integrations/merchant-webhooks';
 
 const SECRET = 'whsec_test_2f6c1d0a9b';
 const OTHER = 'whsec_next_77e1b4c2aa';

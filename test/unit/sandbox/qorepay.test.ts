@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { QorePayClient, QorePayWebhookVerifier, type Purchase } from '../../../src/integrations/qorepay';
 import { startQorePaySandbox, type QorePaySandbox } from '../../../src/sandbox/qorepay';
-import { startScriptedServer, uniq, until, type ReceivedRequest, type ScriptedServer } from './helpers';
+import { startScriptedServer, uniq, until, type ReceivedRequest, type ScriptedServer } from '../../support/http';
 
 const API_KEY = `sk_test_${randomUUID()}`;
 

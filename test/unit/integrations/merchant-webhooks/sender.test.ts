@@ -14,8 +14,9 @@ import {
   asMerchantNotifier,
   isMerchantWebhookError,
   verifyMerchantWebhook,
-} from '../../../src/integrations/merchant-webhooks';
-import type { MerchantNotifier } from '../../../src/activities/notify';
+} from '../../../../src/integrations/merchant-webhooks';
+import type { MerchantNotifier } from '../../../../src/activities/notify';
+import { capturingLogger } from '../../../support/capture';
 
 const SECRET = 'whsec_live_9c0ffee5ecret_do_not_log';
 const NEXT_SECRET = 'whsec_live_rotated_11aa22bb33cc';
@@ -107,17 +108,6 @@ async function sendError(p: Promise<unknown>): Promise<MerchantWebhookError> {
     throw err;
   }
   throw new Error('expected the send to fail');
-}
-
-function captureLogger(): {
-  lines: string[];
-  logger: Record<'debug' | 'info' | 'warn' | 'error', (...a: unknown[]) => void>;
-} {
-  const lines: string[] = [];
-  const push = (...args: unknown[]): void => {
-    lines.push(JSON.stringify(args));
-  };
-  return { lines, logger: { debug: push, info: push, warn: push, error: push } };
 }
 
 function expectNoSecret(text: string): void {
@@ -285,7 +275,7 @@ describe('MerchantWebhookSender over real HTTP', () => {
   });
 
   it('never puts a secret (nor the URL query token) into errors or logs', async () => {
-    const { lines, logger } = captureLogger();
+    const { lines, logger } = capturingLogger();
     const url = `${receiver.url}?token=${NEXT_SECRET}`;
     const sender = new MerchantWebhookSender({ url, secret: [SECRET, NEXT_SECRET], logger, timeoutMs: 250 });
     const errors: MerchantWebhookError[] = [];
@@ -311,7 +301,7 @@ describe('MerchantWebhookSender over real HTTP', () => {
     }
     expect(errors[0]!.message).toContain('[redacted]');
     expect(lines.length).toBeGreaterThanOrEqual(4);
-    for (const line of lines) expectNoSecret(line);
+    for (const line of lines) expectNoSecret(JSON.stringify(line));
     expectNoSecret(JSON.stringify(sender));
     expectNoSecret(inspect(sender, { depth: 10, showHidden: true }));
   });

@@ -14,7 +14,7 @@ import { loadConfig } from '../../src/config';
 import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
 import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
 import { createBillingWorker } from '../../src/worker';
-import { bundleWorkflows } from '../harness/temporal';
+import { bundleWorkflows } from './temporal';
 
 /** The answer bodies the tests read (all optional: each route fills some). */
 export interface ApiBody {
@@ -110,7 +110,7 @@ export function subscriptionBody(
   };
 }
 
-export { eventually } from '../harness/billing-stack';
+export { eventually } from './billing-stack';
 
 /**
  * The API over HTTP with everything behind it real: a billing worker (the real workflows and activities) on the given

@@ -5,10 +5,16 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { inspect } from 'node:util';
-import { DECLINE_CODES } from '../../../src/domain/declines';
-import { isQorePayError, QorePayClient, type AnyQorePayError, type Purchase } from '../../../src/integrations/qorepay';
-import { startQorePaySandbox, type QorePaySandbox } from '../../../src/sandbox/qorepay';
-import { capturingLogger, startScriptedServer, uniq, until, type ScriptedServer } from './helpers';
+import { DECLINE_CODES } from '../../../../src/domain/declines';
+import {
+  isQorePayError,
+  QorePayClient,
+  type AnyQorePayError,
+  type Purchase,
+} from '../../../../src/integrations/qorepay';
+import { startQorePaySandbox, type QorePaySandbox } from '../../../../src/sandbox/qorepay';
+import { capturingLogger } from '../../../support/capture';
+import { startScriptedServer, uniq, until, type ScriptedServer } from '../../../support/http';
 
 const API_KEY = `sk_test_${randomUUID().replace(/-/g, '')}`;
 const BRAND_ID = randomUUID();

@@ -1,6 +1,6 @@
+/** Test HTTP helpers: polling, unique names, and a scripted HTTP server (a webhook receiver or a fake API). */
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../../../src/integrations/qorepay';
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -14,22 +14,6 @@ export async function until<T>(read: () => Promise<T> | T, pred: (v: T) => boole
 }
 
 export const uniq = (prefix: string): string => `${prefix}_${Math.random().toString(36).slice(2, 10)}`;
-
-export interface CapturedLog {
-  level: string;
-  obj: Record<string, unknown>;
-  msg: string | undefined;
-}
-
-export function capturingLogger(): { logger: Logger; lines: CapturedLog[] } {
-  const lines: CapturedLog[] = [];
-  const at =
-    (level: string) =>
-    (obj: Record<string, unknown>, msg?: string): void => {
-      lines.push({ level, obj, msg });
-    };
-  return { logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') }, lines };
-}
 
 export interface ReceivedRequest {
   method: string;

@@ -8,9 +8,9 @@ import {
   QorePayClient,
   QorePayWebhookVerifier,
   verifyQorePaySignature,
-} from '../../../src/integrations/qorepay';
-import { startQorePaySandbox, type QorePaySandbox } from '../../../src/sandbox/qorepay';
-import { startScriptedServer, uniq, type ScriptedServer } from './helpers';
+} from '../../../../src/integrations/qorepay';
+import { startQorePaySandbox, type QorePaySandbox } from '../../../../src/sandbox/qorepay';
+import { startScriptedServer, uniq, type ScriptedServer } from '../../../support/http';
 
 const keyPair = () => {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });

@@ -12,13 +12,12 @@ import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities, type SettlementClients } from '../../src/activities';
 import { handleQorePayWebhook } from '../../src/api/qorepay-webhook';
+import { routePaymentEventsToSubscriptions } from '../../src/api/server';
 import { DEFAULT_DUNNING_POLICY, type DunningPolicy } from '../../src/domain/dunning';
 import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
 import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
 import type { BillingCycleInput } from '../../src/shared/billing-cycle';
 import type { MerchantNotification, OperationsAlert } from '../../src/shared/notifications';
-import { paymentEventSignal, subscriptionWorkflowId } from '../../src/shared/subscription';
-import { parseCycleWorkflowId } from '../../src/shared/billing-cycle';
 
 export const SANDBOX_API_KEY = 'test-secret-key-do-not-log';
 
@@ -95,23 +94,8 @@ export async function startBillingStack(
     qorepay,
     temporal: env.client,
     logger,
-    onPaymentEvent: async (e) => {
-      const route = parseCycleWorkflowId(e.cycleId);
-      if (!route) return;
-      const kind =
-        e.eventType === 'payment.refunded'
-          ? 'refund'
-          : e.eventType === 'payment.charged_back'
-            ? 'chargeback'
-            : 'chargeback_reversed';
-      await env.client.workflow.getHandle(subscriptionWorkflowId(route.subscriptionId)).signal(paymentEventSignal, {
-        kind,
-        cycleId: e.cycleId,
-        purchaseId: e.purchaseId,
-        paymentId: e.paymentId,
-        ...(e.amountMinor !== undefined ? { amountMinor: e.amountMinor } : {}),
-      });
-    },
+    // Refunds and chargebacks reach the subscription exactly as the API routes them.
+    onPaymentEvent: routePaymentEventsToSubscriptions(env.client, logger),
   };
 
   const activities = createActivities({

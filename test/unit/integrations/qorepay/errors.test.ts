@@ -6,7 +6,7 @@ import {
   QorePayError,
   RateLimitedError,
   ValidationError,
-} from '../../../src/integrations/qorepay';
+} from '../../../../src/integrations/qorepay';
 
 describe('parseErrorBody', () => {
   it('reads __all__ as a list', () => {

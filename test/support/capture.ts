@@ -1,25 +1,30 @@
-/** Test helpers shared by the settlement tests: a capturing pino-compatible logger and a secret-leak check. */
+/**
+ * Looking for secrets in what code logs and throws: one capturing logger (it fits every logger parameter in src/, and
+ * is its own `.logger`), every rendering of a caught error, and catching an expected failure.
+ */
 import { inspect } from 'node:util';
+import type { Logger } from '../../src/integrations/http';
 
 export interface CapturedLine {
   level: string;
-  obj: object;
+  obj: Record<string, unknown>;
   msg: string | undefined;
 }
 
-export function capturingLogger(): {
+export interface CapturingLogger extends Logger {
   lines: CapturedLine[];
+  /** Every line as text, for `not.toContain(secret)`. */
   text(): string;
-  debug(obj: object, msg?: string): void;
-  info(obj: object, msg?: string): void;
-  warn(obj: object, msg?: string): void;
-  error(obj: object, msg?: string): void;
-} {
+  /** Itself, for `const { logger, lines } = capturingLogger()`. */
+  logger: Logger;
+}
+
+export function capturingLogger(): CapturingLogger {
   const lines: CapturedLine[] = [];
-  const at = (level: string) => (obj: object, msg?: string) => {
+  const at = (level: string) => (obj: Record<string, unknown>, msg?: string) => {
     lines.push({ level, obj, msg });
   };
-  return {
+  const captured: Omit<CapturingLogger, 'logger'> = {
     lines,
     text: () => lines.map((l) => `${l.level} ${JSON.stringify(l.obj)} ${l.msg ?? ''}`).join('\n'),
     debug: at('debug'),
@@ -27,6 +32,7 @@ export function capturingLogger(): {
     warn: at('warn'),
     error: at('error'),
   };
+  return Object.assign(captured, { logger: captured });
 }
 
 /** Every way a caught error could be rendered: message, stack, JSON, util.inspect (deep, incl. hidden props). */
