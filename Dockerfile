@@ -1,13 +1,15 @@
 # Worker and API image. Build: docker build -t billing-engine .   (the same image runs either process)
-FROM node:20-bookworm-slim AS build
+# Node 24 LTS; CI runs the unit and workflow tests on the same major (tools/install-node.mjs).
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
+# The lockfile is complete (every platform's optional packages): npm ci installs it exactly, or fails.
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules

@@ -47,6 +47,7 @@ import {
   type RefundBody,
 } from './api/schemas';
 import type { AppConfig } from './config';
+import { encryptedDataConverter } from './payload-codec';
 import { periodStart } from './domain/calendar';
 import {
   cycleStateQuery,
@@ -258,7 +259,11 @@ export class BillingClient {
     } catch (err) {
       throw new BillingUnavailableError(`Temporal is unreachable: ${messageOf(err)}`, { cause: err });
     }
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+    const client = new Client({
+      connection,
+      namespace: config.temporal.namespace,
+      dataConverter: encryptedDataConverter(config.payloadKeys),
+    });
     const billing = new BillingClient({ ...options, client, taskQueue: config.TEMPORAL_TASK_QUEUE });
     billing.ownedConnection = connection;
     return billing;

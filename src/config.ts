@@ -5,6 +5,7 @@
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { z } from 'zod';
+import { DEV_PAYLOAD_KEY, isDevPayloadKey, parsePayloadKeys, type PayloadKey } from './payload-codec';
 
 const csv = z
   .string()
@@ -19,6 +20,8 @@ const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(
 const url = z.url({ protocol: /^https?$/ });
 
 export const EnvSchema = z.object({
+  /** `production` refuses development defaults (the public payload key). */
+  NODE_ENV: z.enum(['development', 'test', 'production']).optional(),
   TEMPORAL_ADDRESS: z.string().min(1).default('127.0.0.1:7233'),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
   TEMPORAL_TASK_QUEUE: z.string().min(1).default('billing'),
@@ -74,13 +77,38 @@ export const EnvSchema = z.object({
    */
   WORKER_TASK_QUEUE_ACTIVITIES_PER_SECOND: z.coerce.number().positive().optional(),
 
+  /**
+   * Payload encryption keys, `keyId:base64(32 bytes)` comma-separated; the first encrypts, all decrypt (rotation: put
+   * the new key first, keep the old ones while histories written under them are retained). Unset outside production
+   * with the local QorePay sandbox: the public development key (see src/payload-codec.ts).
+   */
+  PAYLOAD_KEYS: z.string().optional(),
+  /** Bearer keys for the codec endpoint (/codec/decode, /codec/encode) that the Temporal UI calls. */
+  CODEC_API_KEYS: csv,
+  /** The Temporal UI's origin (scheme://host:port), the only origin allowed to call the codec endpoint from a browser. */
+  CODEC_CORS_ORIGIN: z
+    .url({ protocol: /^https?$/ })
+    .transform((u) => new URL(u).origin)
+    .optional(),
+
+  /** Interface the QorePay sandbox listens on (`0.0.0.0` in a container, so other services reach it). */
+  QOREPAY_SANDBOX_HOST: z.string().min(1).default('127.0.0.1'),
+
   METRICS_PORT: port(0),
+  /** Worker: port of /healthz and /readyz (ready once connected to Temporal and polling); 0 = none. */
+  HEALTH_PORT: port(0),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
 
 export type AppConfig = z.infer<typeof EnvSchema> & {
   temporal: { connectionOptions: NativeConnectionOptions; namespace: string };
+  /** Payload encryption keys, current first. */
+  payloadKeys: PayloadKey[];
+  /** True when no PAYLOAD_KEYS were given and the public development key is in use. */
+  devPayloadKey: boolean;
 };
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
@@ -107,6 +135,25 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   if (c.ACTIVEPLATFORM_BASE_URL && !c.ACTIVEPLATFORM_API_TOKEN) {
     problems.push('ACTIVEPLATFORM_API_TOKEN: required when ACTIVEPLATFORM_BASE_URL is set');
   }
+  let payloadKeys: PayloadKey[] = [DEV_PAYLOAD_KEY];
+  let devPayloadKey = true;
+  if (c.PAYLOAD_KEYS !== undefined) {
+    try {
+      payloadKeys = parsePayloadKeys(c.PAYLOAD_KEYS);
+      devPayloadKey = false;
+    } catch (err) {
+      problems.push(`PAYLOAD_KEYS: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (c.NODE_ENV === 'production' && payloadKeys.some(isDevPayloadKey)) {
+      problems.push('PAYLOAD_KEYS: the public development key is refused when NODE_ENV=production');
+    }
+  } else if (c.NODE_ENV === 'production') {
+    problems.push('PAYLOAD_KEYS: required when NODE_ENV=production (e.g. `k1:$(openssl rand -base64 32)`)');
+  } else if (!LOOPBACK_HOSTS.has(new URL(c.QOREPAY_BASE_URL).hostname)) {
+    problems.push(
+      'PAYLOAD_KEYS: required when QOREPAY_BASE_URL is not the local sandbox (the development key is public)',
+    );
+  }
   if (problems.length) throw new ConfigError(problems);
 
   // Temporal connection from the standard env (TEMPORAL_ADDRESS, TEMPORAL_API_KEY, TEMPORAL_TLS_*, profiles).
@@ -115,7 +162,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   );
   overrideEnvVars.TEMPORAL_ADDRESS ??= c.TEMPORAL_ADDRESS;
   const { connectionOptions, namespace } = loadClientConnectConfig({ overrideEnvVars });
-  return { ...c, temporal: { connectionOptions, namespace: namespace ?? c.TEMPORAL_NAMESPACE } };
+  return {
+    ...c,
+    temporal: { connectionOptions, namespace: namespace ?? c.TEMPORAL_NAMESPACE },
+    payloadKeys,
+    devPayloadKey,
+  };
 }
 
 /** For process entry points: the config, or each problem on stderr and exit code 2. */

@@ -3,6 +3,8 @@
  * `npm run worker` runs it against the configured Temporal (env); `createBillingWorker` is what tests and
  * `npm start` embed.
  */
+import { createServer, type Server } from 'node:http';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
 import { loadConfigOrExit, type AppConfig } from './config';
@@ -11,6 +13,8 @@ import { ActivePlatformClient } from './integrations/activeplatform';
 import { GormicClient } from './integrations/gormic';
 import { MerchantWebhookSender, asMerchantNotifier } from './integrations/merchant-webhooks';
 import { createLogger, temporalLoggerFor, type Logger } from './logger';
+import { encryptedDataConverter } from './payload-codec';
+import { ConnectAbortedError, retryConnect } from './temporal-connect';
 
 export interface BillingWorkerOptions {
   config: AppConfig;
@@ -20,6 +24,8 @@ export interface BillingWorkerOptions {
   deps?: Partial<ActivityDeps>;
   workflowBundle?: WorkflowBundleOption;
   taskQueue?: string;
+  /** Default: payloads encrypted with the configured keys (the same converter every client of the engine uses). */
+  dataConverter?: DataConverter;
 }
 
 export function buildActivityDeps(config: AppConfig, logger: Logger): ActivityDeps {
@@ -75,6 +81,7 @@ export async function createBillingWorker(opts: BillingWorkerOptions): Promise<W
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('./workflows') }),
     activities: createActivities(deps),
+    dataConverter: opts.dataConverter ?? encryptedDataConverter(opts.config.payloadKeys),
     maxConcurrentActivityTaskExecutions: 50,
     ...(opts.config.WORKER_TASK_QUEUE_ACTIVITIES_PER_SECOND
       ? { maxTaskQueueActivitiesPerSecond: opts.config.WORKER_TASK_QUEUE_ACTIVITIES_PER_SECOND }
@@ -107,13 +114,41 @@ export function installRuntime(
   });
 }
 
+/** /healthz (the process is alive) and /readyz (connected to Temporal and polling), for orchestrators. */
+function startHealthServer(port: number, isReady: () => boolean, logger: Logger): Server {
+  const server = createServer((req, res) => {
+    const ready = isReady();
+    if (req.url === '/healthz') res.writeHead(200).end('ok');
+    else if (req.url === '/readyz') res.writeHead(ready ? 200 : 503).end(ready ? 'ready' : 'not ready');
+    else res.writeHead(404).end();
+  });
+  server.listen(port, '0.0.0.0', () => logger.info({ port }, 'worker health endpoint listening'));
+  return server;
+}
+
 async function main(): Promise<void> {
   const config = loadConfigOrExit();
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'billing-worker' });
+  if (config.devPayloadKey) logger.warn('PAYLOAD_KEYS not set: payloads use the public development key');
   installRuntime(config, logger);
-  const connection = await NativeConnection.connect(config.temporal.connectionOptions);
+  let ready = false;
+  const health = config.HEALTH_PORT ? startHealthServer(config.HEALTH_PORT, () => ready, logger) : undefined;
+  // Until the worker runs (it then handles the signals itself), a stop request ends the connection attempts.
+  const startup = new AbortController();
+  const stopStartup = (): void => startup.abort();
+  process.once('SIGINT', stopStartup);
+  process.once('SIGTERM', stopStartup);
+  const connection = await retryConnect(() => NativeConnection.connect(config.temporal.connectionOptions), {
+    logger,
+    target: `Temporal at ${config.TEMPORAL_ADDRESS}`,
+    signal: startup.signal,
+  });
+  process.off('SIGINT', stopStartup);
+  process.off('SIGTERM', stopStartup);
   try {
     const worker = await createBillingWorker({ config, connection, logger });
+    const running = worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks drain (shutdownGraceTime)
+    ready = true;
     logger.info(
       {
         taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -122,15 +157,18 @@ async function main(): Promise<void> {
       },
       'billing worker started',
     );
-    await worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks drain (shutdownGraceTime)
+    await running;
+    ready = false;
     logger.info('billing worker stopped');
   } finally {
+    health?.close();
     await connection.close();
   }
 }
 
 if (require.main === module) {
   main().catch((err: unknown) => {
+    if (err instanceof ConnectAbortedError) process.exit(0);
     process.stderr.write(`billing worker failed: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exit(1);
   });

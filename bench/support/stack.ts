@@ -14,6 +14,7 @@ import type { WorkerReply, WorkerRequest } from '../worker-process';
 import { spawnTs, type IpcChild } from './children';
 import { startWebhookIngress, type WebhookIngress } from './ingress';
 import { freePort, pinProcess, type ProcessRole } from './proc';
+import { DEV_PAYLOAD_KEY, encryptedDataConverter } from '../../src/payload-codec';
 
 export type Variant = 'memory' | 'file';
 export const TASK_QUEUE = 'billing-bench';
@@ -64,7 +65,12 @@ export async function startStack(opts: StackOptions): Promise<BenchStack> {
 
     const connection = await Connection.connect({ address: server.address });
     stops.push(() => connection.close());
-    const client = new Client({ connection, namespace: 'default' });
+    // The worker encrypts payloads (the development key, as on every sandbox stack): the driver must too.
+    const client = new Client({
+      connection,
+      namespace: 'default',
+      dataConverter: encryptedDataConverter([DEV_PAYLOAD_KEY]),
+    });
 
     // The sandbox needs the receiver's URL and the receiver the sandbox's: reserve the receiver's port first.
     const ingressPort = await freePort();

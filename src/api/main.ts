@@ -8,8 +8,10 @@ import { BillingClient, clientConnectionOptions } from '../client';
 import { loadConfigOrExit, type AppConfig } from '../config';
 import { QorePayClient, QorePayWebhookVerifier } from '../integrations/qorepay';
 import { createLogger, type Logger } from '../logger';
+import { AesGcmPayloadCodec } from '../payload-codec';
+import { retryConnect } from '../temporal-connect';
 import { qorepayCustomerVerifier } from './customer-verifier';
-import { buildApiServer } from './server';
+import { apiKeyMatcher, buildApiServer } from './server';
 
 export interface RunningApi {
   /** e.g. `http://127.0.0.1:3000` */
@@ -37,7 +39,12 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
   // Lazy: the API starts (and /readyz says 503) while Temporal is still coming up.
   const connection = options.connection ?? Connection.lazy(clientConnectionOptions(config));
   const ownsConnection = options.connection === undefined;
-  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const codec = new AesGcmPayloadCodec(config.payloadKeys);
+  const client = new Client({
+    connection,
+    namespace: config.temporal.namespace,
+    dataConverter: { payloadCodecs: [codec] },
+  });
   const qorepay = new QorePayClient({
     baseUrl: config.QOREPAY_BASE_URL,
     apiKey: config.QOREPAY_API_KEY,
@@ -57,22 +64,51 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
     logger: logger.child({ component: 'qorepay-webhook' }),
   });
 
+  const pingTemporal = async (): Promise<void> => {
+    await connection.withDeadline(Date.now() + READINESS_TIMEOUT_MS, () =>
+      connection.workflowService.getSystemInfo({}),
+    );
+  };
+  // Ready only once Temporal has answered: until then, keep trying in the background (each try logged).
+  const stopConnecting = new AbortController();
+  let connected = false;
+  const connecting = retryConnect(pingTemporal, {
+    logger,
+    target: `Temporal at ${config.TEMPORAL_ADDRESS}`,
+    signal: stopConnecting.signal,
+  }).then(
+    () => {
+      connected = true;
+      logger.info('billing API connected to Temporal');
+    },
+    () => undefined, // stopped before Temporal answered
+  );
+
+  const open = config.CODEC_API_KEYS.length === 0 && config.devPayloadKey;
+  if (open) logger.warn('codec endpoint open without a key: payloads use the public development key');
   const app = buildApiServer({
     billing,
     apiKeys: config.API_KEYS,
     webhook: { verifier, qorepay, temporal: client, logger: logger.child({ component: 'qorepay-webhook' }) },
     temporalHealth: async () => {
-      await connection.withDeadline(Date.now() + READINESS_TIMEOUT_MS, () =>
-        connection.workflowService.getSystemInfo({}),
-      );
+      if (!connected) throw new Error('not connected to Temporal yet');
+      await pingTemporal();
     },
     logger,
+    codec: {
+      codec,
+      authorize: apiKeyMatcher(config.CODEC_API_KEYS),
+      open,
+      ...(config.CODEC_CORS_ORIGIN ? { allowedOrigin: config.CODEC_CORS_ORIGIN } : {}),
+    },
   });
 
   let address: string;
   try {
     address = await app.listen({ host: config.API_HOST, port: options.port ?? config.API_PORT });
   } catch (err) {
+    stopConnecting.abort();
+    await connecting;
     if (ownsConnection) await connection.close();
     throw err;
   }
@@ -84,6 +120,8 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
     client,
     close: () =>
       (closing ??= (async () => {
+        stopConnecting.abort();
+        await connecting;
         await app.close();
         if (ownsConnection) await connection.close();
         logger.info('billing API stopped');

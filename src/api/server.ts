@@ -18,6 +18,7 @@ import {
 import type { Logger } from '../logger';
 import { parseCycleWorkflowId } from '../shared/billing-cycle';
 import { paymentEventSignal, subscriptionWorkflowId, type PaymentEventSignal } from '../shared/subscription';
+import { registerCodecRoutes, type CodecEndpointOptions } from './codec';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi';
 import { handleQorePayWebhook, type WebhookIngressDeps } from './qorepay-webhook';
 import { ROUTES, type OperationId } from './routes';
@@ -33,6 +34,8 @@ export interface ApiServerOptions {
   logger: Logger;
   /** Default 1 MiB. */
   bodyLimitBytes?: number;
+  /** Serves /codec/decode and /codec/encode for the Temporal UI (see ./codec.ts). */
+  codec?: CodecEndpointOptions;
 }
 
 interface Parsed {
@@ -193,6 +196,8 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
       });
     }
   });
+
+  if (opts.codec) registerCodecRoutes(app, opts.codec);
 
   // ---- QorePay webhooks: raw body (the signature is over the exact bytes), no API key ----
   const webhookDeps: WebhookIngressDeps = {

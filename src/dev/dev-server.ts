@@ -19,6 +19,8 @@ export interface DevServerOptions {
   /** Persistent SQLite file; omitted = in memory. */
   dbFile?: string;
   headless?: boolean;
+  /** Where the Web UI sends payloads to decode (the API's /codec), so operators see encrypted payloads in clear. */
+  uiCodecEndpoint?: string;
   namespace?: string;
   logger: Logger;
 }
@@ -64,7 +66,10 @@ export async function startDevServer(opts: DevServerOptions): Promise<RunningDev
     );
   }
   if (opts.headless) args.push('--headless');
-  else args.push('--ui-port', String(uiPort), '--ui-ip', ip);
+  else {
+    args.push('--ui-port', String(uiPort), '--ui-ip', ip);
+    if (opts.uiCodecEndpoint) args.push('--ui-codec-endpoint', opts.uiCodecEndpoint);
+  }
   for (const flag of searchAttributeFlags()) args.push('--search-attribute', flag);
 
   const child = spawn(cli.path, args, { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -36,6 +36,8 @@ export async function runEmbeddedStack(
   const apPort = pre.QOREPAY_SANDBOX_PORT + 1;
   const gormicPort = pre.QOREPAY_SANDBOX_PORT + 2;
   const config: AppConfig = loadConfig({
+    // The dev UI decodes payloads through the API's codec endpoint, called from the browser at the UI's origin.
+    CODEC_CORS_ORIGIN: `http://127.0.0.1:${pre.TEMPORAL_UI_PORT}`,
     ...baseEnv,
     TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS ?? devAddress,
     ...(useSandbox ? { QOREPAY_BASE_URL: `http://127.0.0.1:${pre.QOREPAY_SANDBOX_PORT}/api/v1` } : {}),
@@ -69,6 +71,7 @@ export async function runEmbeddedStack(
       port: config.TEMPORAL_DEV_PORT,
       uiPort: config.TEMPORAL_UI_PORT,
       dbFile,
+      uiCodecEndpoint: `http://127.0.0.1:${config.API_PORT}/codec`,
       logger,
     });
     stops.push(() => server.stop());

@@ -9,6 +9,7 @@ async function main(): Promise<void> {
   const webhookUrl = `http://${config.API_HOST}:${config.API_PORT}/webhooks/qorepay`;
   const sandbox = await startQorePaySandbox({
     port: config.QOREPAY_SANDBOX_PORT,
+    host: config.QOREPAY_SANDBOX_HOST,
     apiKey: config.QOREPAY_API_KEY,
     webhookUrls: [webhookUrl],
     logger,

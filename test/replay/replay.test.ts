@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { Worker } from '@temporalio/worker';
 import { temporal } from '@temporalio/proto';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { bundleWorkflows } from '../support/temporal';
+import { bundleWorkflows, testDataConverter } from '../support/temporal';
 
 const dir = join(__dirname, 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json'));
@@ -26,7 +26,10 @@ it.each(files)('replays %s without a determinism violation', async (file) => {
   const history = temporal.api.history.v1.History.fromObject(
     JSON.parse(readFileSync(join(dir, file), 'utf8')) as Record<string, unknown>,
   );
-  await Worker.runReplayHistory({ workflowBundle: bundle, replayName: file }, history);
+  await Worker.runReplayHistory(
+    { workflowBundle: bundle, replayName: file, dataConverter: testDataConverter },
+    history,
+  );
 });
 
 it('fails with a determinism violation when the code would issue commands in another order', async () => {

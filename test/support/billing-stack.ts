@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { WorkflowHandle } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import pino from 'pino';
@@ -18,6 +19,7 @@ import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qo
 import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
 import type { BillingCycleInput } from '../../src/shared/billing-cycle';
 import type { MerchantNotification, OperationsAlert } from '../../src/shared/notifications';
+import { testDataConverter } from './temporal';
 
 export const SANDBOX_API_KEY = 'test-secret-key-do-not-log';
 
@@ -31,8 +33,11 @@ export interface BillingStack {
   ingress: { status: number; outcome: string }[];
   worker: Worker;
   taskQueue: string;
-  /** Shuts the worker down (in-flight activities are abandoned) and starts a new one on the same task queue. */
-  restartWorker(): Promise<void>;
+  /**
+   * Shuts the worker down (in-flight activities are abandoned) and starts a new one on the same task queue, with
+   * another data converter if given (a key rotation).
+   */
+  restartWorker(opts?: { dataConverter?: DataConverter }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -52,6 +57,8 @@ export async function startBillingStack(
     maxCachedWorkflows?: number;
     /** Logger of the QorePay client (default: silent), e.g. to capture lines and look for secrets. */
     logger?: pino.Logger;
+    /** Default: the tests' encrypting converter (development key). */
+    dataConverter?: DataConverter;
   },
 ): Promise<BillingStack> {
   const logger = opts.logger ?? pino({ level: 'silent' });
@@ -104,12 +111,14 @@ export async function startBillingStack(
     alerter: { alert: async (a) => void alerts.push(a) },
     ...(opts.settlement ? { settlement: opts.settlement } : {}),
   });
+  let dataConverter = opts.dataConverter ?? testDataConverter;
   const newWorker = () =>
     Worker.create({
       connection: env.nativeConnection,
       taskQueue: opts.taskQueue,
       workflowBundle: opts.workflowBundle,
       activities,
+      dataConverter,
       ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
     });
   let worker = await newWorker();
@@ -124,9 +133,10 @@ export async function startBillingStack(
     ingress,
     worker,
     taskQueue: opts.taskQueue,
-    async restartWorker() {
+    async restartWorker(restart) {
       worker.shutdown();
       await running;
+      if (restart?.dataConverter) dataConverter = restart.dataConverter;
       worker = await newWorker();
       running = worker.run();
       stack.worker = worker;

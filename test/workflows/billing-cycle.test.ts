@@ -16,7 +16,7 @@ import {
   type BillingCycleInput,
 } from '../../src/shared/billing-cycle';
 import { BILLING_STATUS } from '../../src/shared/search-attributes';
-import { bundleWorkflows, createTimeSkippingEnv, uniqueId } from '../support/temporal';
+import { bundleWorkflows, createTimeSkippingEnv, decodedHistoryText, uniqueId } from '../support/temporal';
 import {
   SANDBOX_API_KEY,
   cycleInput,
@@ -61,8 +61,7 @@ const tok = (scenario: string) => `tok_${scenario}_${uniqueId('t')}`;
 
 /** The history as text with every payload decoded, so a secret inside a payload would show. */
 async function decodedHistory(handle: { fetchHistory(): Promise<unknown> }): Promise<string> {
-  const raw = JSON.stringify(await handle.fetchHistory());
-  return raw.replace(/"data":"([A-Za-z0-9+/=]+)"/g, (_m, b64: string) => Buffer.from(b64, 'base64').toString('utf8'));
+  return decodedHistoryText(await handle.fetchHistory());
 }
 
 async function historyEvents(handle: { fetchHistory(): Promise<{ events?: unknown[] | null }> }) {

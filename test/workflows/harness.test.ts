@@ -1,7 +1,13 @@
 import { Worker } from '@temporalio/worker';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import { bundleWorkflows, connectToDevServer, createTimeSkippingEnv, uniqueId } from '../support/temporal';
+import {
+  bundleWorkflows,
+  connectToDevServer,
+  createTimeSkippingEnv,
+  testDataConverter,
+  uniqueId,
+} from '../support/temporal';
 import { dailyTickWorkflow, greetingWorkflow } from '../fixtures/harness-workflows';
 
 const workflowsPath = require.resolve('../fixtures/harness-workflows');
@@ -27,6 +33,7 @@ describe('the shared dev server', () => {
       taskQueue,
       workflowBundle: bundle,
       activities: { greet: async (name: string) => `hello, ${name}` },
+      dataConverter: testDataConverter,
     });
     const workflowId = uniqueId('greeting');
     const result = await worker.runUntil(
@@ -49,7 +56,12 @@ describe('the time-skipping server', () => {
 
   it('lets 30 simulated days pass in seconds', async () => {
     const taskQueue = uniqueId('ticks');
-    const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle });
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue,
+      workflowBundle: bundle,
+      dataConverter: testDataConverter,
+    });
     const wallStart = Date.now();
     const ticks = await worker.runUntil(
       env.client.workflow.execute(dailyTickWorkflow, { workflowId: uniqueId('ticks'), taskQueue, args: [30] }),

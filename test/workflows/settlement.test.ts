@@ -30,7 +30,7 @@ import {
   type SubscriptionInput,
 } from '../../src/shared/subscription';
 import { BILLING_STATUS } from '../../src/shared/search-attributes';
-import { bundleWorkflows, createTimeSkippingEnv, uniqueId } from '../support/temporal';
+import { bundleWorkflows, createTimeSkippingEnv, decodedHistoryText, uniqueId } from '../support/temporal';
 import {
   SANDBOX_API_KEY,
   cycleInput,
@@ -361,7 +361,7 @@ describe('settlement', () => {
     expect(logs).toContain('"integration":"gormic"');
     expect(logs).toContain('"integration":"activeplatform"');
     expect(logs).toContain('ORDER_CLOSED'); // the closed-order failure was logged…
-    const histories = (await Promise.all(handles.map((h) => h.fetchHistory()))).map((h) => JSON.stringify(h));
+    const histories = await Promise.all(handles.map(async (h) => decodedHistoryText(await h.fetchHistory())));
     const all = histories.join('\n');
     expect(all).toContain('ORDER_CLOSED'); // …and is in the failed activity's history
     expect(all).toContain('SettlementRejected');

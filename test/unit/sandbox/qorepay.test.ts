@@ -20,7 +20,8 @@ beforeAll(async () => {
     apiKey: API_KEY,
     webhookUrls: [receiver.url],
     webhookRetryDelaysMs: [0, 50, 100, 150],
-    webhookTimeoutMs: 300,
+    // Generous: a timeout here must mean a hung receiver, not a slow machine (2 cores shared by the whole run).
+    webhookTimeoutMs: 2000,
     pendingResolveDelayMs: 50,
   });
   client = new QorePayClient({ baseUrl: sandbox.baseUrl, apiKey: API_KEY, brandId: 'brand' });
