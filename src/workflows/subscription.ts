@@ -472,7 +472,7 @@ export async function subscriptionWorkflow(
     }
     if (workflowInfo().continueAsNewSuggested) {
       // Everything queued is in the state; handlers finish first so no answer is lost.
-      await condition(() => allHandlersFinished() && outbox.length === 0 && !draining);
+      await condition(() => (allHandlersFinished() && outbox.length === 0 && !draining) || calls.length > 0);
       if (calls.length === 0 && state.inFlight === undefined) {
         await continueAsNew<typeof subscriptionWorkflow>(input, state);
       }
@@ -481,9 +481,13 @@ export async function subscriptionWorkflow(
     const wakeAt = state.wakeAt;
     const woke =
       wakeAt === undefined
-        ? await condition(() => calls.length > 0 || state.finished || state.wakeAt !== wakeAt)
+        ? await condition(
+            () =>
+              calls.length > 0 || state.finished || state.wakeAt !== wakeAt || workflowInfo().continueAsNewSuggested,
+          )
         : await condition(
-            () => calls.length > 0 || state.finished || state.wakeAt !== wakeAt,
+            () =>
+              calls.length > 0 || state.finished || state.wakeAt !== wakeAt || workflowInfo().continueAsNewSuggested,
             Math.max(wakeAt - Date.now(), 1),
           );
     if (!woke && calls.length === 0 && state.wakeAt === wakeAt) apply({ type: 'timer' });
