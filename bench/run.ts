@@ -68,6 +68,11 @@ export async function runBench(opts: BenchOptions, log: (s: string) => void = co
     variants: [],
   };
 
+  const outDir = resolve(ROOT, opts.outDir);
+  mkdirSync(outDir, { recursive: true });
+  // Written after every experiment too, so an interrupted or overlong run keeps what it measured.
+  const save = (): void => writeFileSync(join(outDir, `${opts.mode}.json`), `${JSON.stringify(results, null, 2)}\n`);
+
   let current: BenchStack | undefined;
   const onSignal = (): void => {
     log('interrupted: stopping the benchmark processes');
@@ -84,6 +89,7 @@ export async function runBench(opts: BenchOptions, log: (s: string) => void = co
       current = await startStack({ variant, pin: opts.pin, pendingResolveDelayMs: opts.pendingResolveMs, logger });
       const stack = current;
       const v: VariantResults = { variant };
+      results.variants.push(v);
       try {
         if (has('throughput')) {
           v.throughput = await runThroughput(
@@ -111,6 +117,7 @@ export async function runBench(opts: BenchOptions, log: (s: string) => void = co
           );
         }
         if (has('naive')) v.naive = await runNaive(stack, { seconds: opts.naiveSeconds, pool: opts.naivePool }, log);
+        save();
         if (v.throughput && v.naive) {
           const engine = v.throughput.engine.cyclesPerSecond.median;
           v.durability = {
@@ -122,7 +129,7 @@ export async function runBench(opts: BenchOptions, log: (s: string) => void = co
         await stack.stop();
         current = undefined;
       }
-      results.variants.push(v);
+      save();
     }
 
     if (has('population') || has('storm')) {
@@ -146,6 +153,7 @@ export async function runBench(opts: BenchOptions, log: (s: string) => void = co
             { n: opts.startN, concurrency: opts.startConcurrency, checkpoints: opts.memoryCheckpoints },
             log,
           );
+          save();
         }
         if (has('storm')) {
           results.big.storm = await runStorm(
@@ -175,9 +183,7 @@ export async function runBench(opts: BenchOptions, log: (s: string) => void = co
 
   results.finishedAt = new Date().toISOString();
   results.durationSeconds = round((Date.now() - started) / 1000, 1);
-  const outDir = resolve(ROOT, opts.outDir);
-  mkdirSync(outDir, { recursive: true });
-  writeFileSync(join(outDir, `${opts.mode}.json`), `${JSON.stringify(results, null, 2)}\n`);
+  save();
   const plots = opts.plots ? await renderPlots(results, outDir) : [];
   writeFileSync(join(outDir, `${opts.mode}.md`), renderSummary(results, plots));
   log(`results: ${join(opts.outDir, `${opts.mode}.json`)}, summary: ${join(opts.outDir, `${opts.mode}.md`)}`);
