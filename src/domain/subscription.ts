@@ -722,6 +722,8 @@ function evolve(
       const c = findPaidCycle(s, w.cycleId);
       const rec = c?.settlement[w.targetIndex];
       if (c && rec && e.ok) {
+        // No holes: JSON (continue-as-new) would carry a hole as null.
+        while (c.reversedMinor.length < w.targetIndex) c.reversedMinor.push(0);
         if (w.kind === 'restore')
           c.reversedMinor[w.targetIndex] = Math.max(0, (c.reversedMinor[w.targetIndex] ?? 0) - w.amountMinor);
         else c.reversedMinor[w.targetIndex] = (c.reversedMinor[w.targetIndex] ?? 0) + w.amountMinor;

@@ -1,0 +1,104 @@
+/**
+ * Examples of the subscription machine (src/domain/subscription.ts): regressions found by
+ * subscription.property.test.ts, each written out plainly.
+ */
+import type { BillingSchedule } from '../../../src/domain/calendar';
+import type { SettlementEntry } from '../../../src/domain/billing-cycle';
+import {
+  decideSubscription,
+  initialSubscriptionState,
+  type CycleReport,
+  type SubscriptionCommand,
+  type SubscriptionEvent,
+  type SubscriptionMachineState,
+} from '../../../src/domain/subscription';
+
+const schedule: BillingSchedule = {
+  intervalUnit: 'day',
+  intervalCount: 1,
+  anchor: '2027-03-14T00:00',
+  timeZone: 'UTC',
+};
+const CREATED_AT = Date.parse('2027-03-14T10:17:00.000Z');
+const plan = { planId: 'p', currency: 'MYR', lineItems: [{ name: 'seat', priceMinor: 1000, quantity: 1 }] };
+const ap: SettlementEntry = {
+  target: 'activeplatform',
+  status: 'recorded',
+  externalId: 'ap-1',
+  destination: { kind: 'activeplatform', accountId: 'acc', paymentMethodId: 1 },
+};
+const gm: SettlementEntry = {
+  target: 'gormic',
+  status: 'recorded',
+  externalId: 'gm-1',
+  destination: { kind: 'gormic', orderId: 'ord' },
+};
+
+/** Feeds events one at a time, as the workflow does, and keeps every command. */
+function machine(now = CREATED_AT) {
+  let state: SubscriptionMachineState = initialSubscriptionState({ recurringToken: 'tok', plan, schedule, now });
+  const commands: SubscriptionCommand[] = [];
+  const feed = (e: SubscriptionEvent, at = now): SubscriptionCommand[] => {
+    const d = decideSubscription(state, e, { subscriptionId: 'sub1', now: at, schedule, escalation: 'mark_unpaid' });
+    state = d.state;
+    commands.push(...d.commands);
+    return d.commands;
+  };
+  return { feed, commands, state: () => state };
+}
+
+function paidReport(cycleId: string, settlement: SettlementEntry[]): CycleReport {
+  return {
+    cycleId,
+    periodIndex: 0,
+    status: 'paid',
+    final: true,
+    purchaseId: `pur-${cycleId}`,
+    amountMinor: 1000,
+    attemptTimes: [CREATED_AT],
+    token: 'tok',
+    currency: 'MYR',
+    settlement,
+  };
+}
+
+describe('subscription machine examples', () => {
+  it('a reversal that fails in the first target and succeeds in the second leaves state JSON carries unchanged', () => {
+    const m = machine();
+    const [start] = m.feed({ type: 'started' });
+    expect(start).toMatchObject({ type: 'start_cycle', cycleId: 'cycle:sub1:0' });
+    m.feed({ type: 'cycle_started', cycleId: 'cycle:sub1:0', ok: true });
+    m.feed({ type: 'cycle_reported', report: paidReport('cycle:sub1:0', [ap, gm]) });
+    const [first] = m
+      .feed({
+        type: 'payment_event',
+        kind: 'chargeback',
+        cycleId: 'cycle:sub1:0',
+        purchaseId: 'pur-cycle:sub1:0',
+        paymentId: 'cb-1',
+      })
+      .filter((c) => c.type === 'reverse_settlement');
+    expect(first).toMatchObject({ targetIndex: 0, amountMinor: 1000 });
+    const [second] = m
+      .feed({
+        type: 'settlement_work_done',
+        key: 'cycle:sub1:0:chargeback:0',
+        targetIndex: 0,
+        ok: false,
+        error: 'down',
+      })
+      .filter((c) => c.type === 'reverse_settlement');
+    expect(second).toMatchObject({ targetIndex: 1 });
+    m.feed({
+      type: 'settlement_work_done',
+      key: 'cycle:sub1:0:chargeback:0',
+      targetIndex: 1,
+      ok: true,
+      externalId: 'x',
+    });
+
+    const state = m.state();
+    expect(state.paidCycles[0]!.reversedMinor).toEqual([0, 1000]);
+    expect(JSON.parse(JSON.stringify(state))).toEqual(state);
+  });
+});
