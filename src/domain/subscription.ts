@@ -1028,7 +1028,7 @@ function plan(s: SubscriptionMachineState, ctx: SubscriptionContext, out: Subscr
         type: 'refund',
         requestId: req.requestId,
         purchaseId: c.purchaseId,
-        refundableMinor: c.amountMinor - c.refundedMinor,
+        refundableMinor: refundable,
         knownPaymentIds: [...c.refundPaymentIds],
         ...(req.amountMinor !== undefined ? { amountMinor: req.amountMinor } : {}),
       });

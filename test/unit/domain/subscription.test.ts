@@ -101,4 +101,24 @@ describe('subscription machine examples', () => {
     expect(state.paidCycles[0]!.reversedMinor).toEqual([0, 1000]);
     expect(JSON.parse(JSON.stringify(state))).toEqual(state);
   });
+
+  it('a full refund while a partial one is pending at the gateway asks only for what is left', () => {
+    const m = machine();
+    m.feed({ type: 'started' });
+    m.feed({ type: 'cycle_started', cycleId: 'cycle:sub1:0', ok: true });
+    m.feed({ type: 'cycle_reported', report: paidReport('cycle:sub1:0', []) });
+    const [partial] = m.feed({ type: 'refund_requested', requestId: 'r0', cycleId: 'cycle:sub1:0', amountMinor: 292 });
+    expect(partial).toMatchObject({ type: 'refund', amountMinor: 292, refundableMinor: 1000 });
+    m.feed({ type: 'refund_requested', requestId: 'r1', cycleId: 'cycle:sub1:0' });
+    const [full] = m.feed({
+      type: 'refund_answered',
+      requestId: 'r0',
+      ok: true,
+      status: 'pending_refund',
+      amountMinor: 292,
+    });
+    // The gateway may not count the pending 292 in its refundable amount: the engine must.
+    expect(full).toMatchObject({ type: 'refund', requestId: 'r1', refundableMinor: 708 });
+    expect(full).not.toHaveProperty('amountMinor');
+  });
 });
