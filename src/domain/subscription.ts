@@ -664,9 +664,10 @@ function evolve(
       if (e.kind === 'refund') {
         // A pending refund of ours completing, or a refund made elsewhere (dashboard).
         const amount = Math.min(e.amountMinor ?? c.amountMinor - c.refundedMinor, c.amountMinor - c.refundedMinor);
+        // Only a Payment of the same amount completes one of ours: a smaller refund made elsewhere must not release
+        // the reservation of a pending one (a mismatch keeps it reserved, which can only refund less).
         const i = c.pendingRefunds.findIndex((p) => p.amountMinor === amount);
-        const j = i >= 0 ? i : c.pendingRefunds.length ? 0 : -1;
-        if (j >= 0) c.pendingRefunds.splice(j, 1);
+        if (i >= 0) c.pendingRefunds.splice(i, 1);
         onRefundPayment(s, c, e.paymentId, amount, now, out, undefined);
       } else if (e.kind === 'chargeback') {
         if (c.chargedBack) {

@@ -121,4 +121,42 @@ describe('subscription machine examples', () => {
     expect(full).toMatchObject({ type: 'refund', requestId: 'r1', refundableMinor: 708 });
     expect(full).not.toHaveProperty('amountMinor');
   });
+
+  it('a refund made elsewhere does not release the reservation of a pending refund of a different amount', () => {
+    const m = machine();
+    m.feed({ type: 'started' });
+    m.feed({ type: 'cycle_started', cycleId: 'cycle:sub1:0', ok: true });
+    m.feed({ type: 'cycle_reported', report: paidReport('cycle:sub1:0', []) });
+    m.feed({ type: 'refund_requested', requestId: 'r0', cycleId: 'cycle:sub1:0', amountMinor: 52 });
+    m.feed({ type: 'refund_answered', requestId: 'r0', ok: true, status: 'pending_refund', amountMinor: 52 });
+    // A refund of 1 from the dashboard: 1000 - 52 pending - 1 = 947 left.
+    m.feed({
+      type: 'payment_event',
+      kind: 'refund',
+      cycleId: 'cycle:sub1:0',
+      purchaseId: 'pur-cycle:sub1:0',
+      paymentId: 'rp-2',
+      amountMinor: 1,
+    });
+    const [full] = m.feed({ type: 'refund_requested', requestId: 'r1', cycleId: 'cycle:sub1:0' });
+    expect(full).toMatchObject({ type: 'refund', requestId: 'r1', refundableMinor: 947 });
+    // Our pending refund completes: its reservation is released, and nothing more is left.
+    m.feed({
+      type: 'refund_answered',
+      requestId: 'r1',
+      ok: true,
+      status: 'success',
+      paymentId: 'rp-3',
+      amountMinor: 947,
+    });
+    m.feed({
+      type: 'payment_event',
+      kind: 'refund',
+      cycleId: 'cycle:sub1:0',
+      purchaseId: 'pur-cycle:sub1:0',
+      paymentId: 'rp-1',
+      amountMinor: 52,
+    });
+    expect(m.state().paidCycles[0]).toMatchObject({ refundedMinor: 1000, pendingRefunds: [] });
+  });
 });
