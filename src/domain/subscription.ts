@@ -746,6 +746,11 @@ function evolve(
         SUBSCRIPTION_LIMITS.reversalsKept,
       );
       if (!e.ok) {
+        // A chargeback not reversed here must not be restored here either (its restore may be queued already).
+        if (w.kind === 'chargeback') {
+          const restoreKey = w.key.replace(/:chargeback:(\d+)$/, ':restore:$1');
+          s.work = s.work.filter((x) => !(x.key === restoreKey && x.targetIndex === w.targetIndex));
+        }
         out.push({
           type: 'alert',
           code: 'settlement_reversal_failed',

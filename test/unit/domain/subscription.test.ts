@@ -159,4 +159,28 @@ describe('subscription machine examples', () => {
     });
     expect(m.state().paidCycles[0]).toMatchObject({ refundedMinor: 1000, pendingRefunds: [] });
   });
+
+  it('a chargeback reversal that fails is not restored when the chargeback is reversed meanwhile', () => {
+    const m = machine();
+    m.feed({ type: 'started' });
+    m.feed({ type: 'cycle_started', cycleId: 'cycle:sub1:0', ok: true });
+    m.feed({ type: 'cycle_reported', report: paidReport('cycle:sub1:0', [ap]) });
+    const event = { type: 'payment_event', cycleId: 'cycle:sub1:0', purchaseId: 'pur-cycle:sub1:0' } as const;
+    const reverse = m
+      .feed({ ...event, kind: 'chargeback', paymentId: 'cb-1' })
+      .find((c) => c.type === 'reverse_settlement');
+    expect(reverse).toMatchObject({ key: 'cycle:sub1:0:chargeback:0', amountMinor: 1000 });
+    // The acquirer reverses the chargeback while the settlement reversal is in flight; then the reversal fails.
+    m.feed({ ...event, kind: 'chargeback_reversed', paymentId: 'cbr-2' });
+    const after = m.feed({
+      type: 'settlement_work_done',
+      key: 'cycle:sub1:0:chargeback:0',
+      targetIndex: 0,
+      ok: false,
+      error: 'down',
+    });
+    expect(after.map((c) => c.type)).toEqual(['alert']);
+    expect(m.commands.filter((c) => c.type === 'restore_settlement')).toEqual([]);
+    expect(m.state().work).toEqual([]);
+  });
 });
