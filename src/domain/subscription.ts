@@ -664,9 +664,10 @@ function evolve(
       if (e.kind === 'refund') {
         // A pending refund of ours completing, or a refund made elsewhere (dashboard).
         const amount = Math.min(e.amountMinor ?? c.amountMinor - c.refundedMinor, c.amountMinor - c.refundedMinor);
+        // Only a Payment of the same amount completes one of ours: a smaller refund made elsewhere must not release
+        // the reservation of a pending one (a mismatch keeps it reserved, which can only refund less).
         const i = c.pendingRefunds.findIndex((p) => p.amountMinor === amount);
-        const j = i >= 0 ? i : c.pendingRefunds.length ? 0 : -1;
-        if (j >= 0) c.pendingRefunds.splice(j, 1);
+        if (i >= 0) c.pendingRefunds.splice(i, 1);
         onRefundPayment(s, c, e.paymentId, amount, now, out, undefined);
       } else if (e.kind === 'chargeback') {
         if (c.chargedBack) {
@@ -722,6 +723,8 @@ function evolve(
       const c = findPaidCycle(s, w.cycleId);
       const rec = c?.settlement[w.targetIndex];
       if (c && rec && e.ok) {
+        // No holes: JSON (continue-as-new) would carry a hole as null.
+        while (c.reversedMinor.length < w.targetIndex) c.reversedMinor.push(0);
         if (w.kind === 'restore')
           c.reversedMinor[w.targetIndex] = Math.max(0, (c.reversedMinor[w.targetIndex] ?? 0) - w.amountMinor);
         else c.reversedMinor[w.targetIndex] = (c.reversedMinor[w.targetIndex] ?? 0) + w.amountMinor;
@@ -743,6 +746,11 @@ function evolve(
         SUBSCRIPTION_LIMITS.reversalsKept,
       );
       if (!e.ok) {
+        // A chargeback not reversed here must not be restored here either (its restore may be queued already).
+        if (w.kind === 'chargeback') {
+          const restoreKey = w.key.replace(/:chargeback:(\d+)$/, ':restore:$1');
+          s.work = s.work.filter((x) => !(x.key === restoreKey && x.targetIndex === w.targetIndex));
+        }
         out.push({
           type: 'alert',
           code: 'settlement_reversal_failed',
@@ -1026,7 +1034,7 @@ function plan(s: SubscriptionMachineState, ctx: SubscriptionContext, out: Subscr
         type: 'refund',
         requestId: req.requestId,
         purchaseId: c.purchaseId,
-        refundableMinor: c.amountMinor - c.refundedMinor,
+        refundableMinor: refundable,
         knownPaymentIds: [...c.refundPaymentIds],
         ...(req.amountMinor !== undefined ? { amountMinor: req.amountMinor } : {}),
       });
