@@ -385,6 +385,8 @@ export function refundRefusal(
   const c = findPaidCycle(s, r.cycleId);
   if (!c) {
     const known = s.recentCycles.find((x) => x.cycleId === r.cycleId);
+    if (known && (known.status === 'paid' || known.status === 'marked_paid'))
+      return `cycle ${r.cycleId} was paid more than ${SUBSCRIPTION_LIMITS.reversalWindowDays} days ago (outside the reversal window); refund it at the gateway and reverse settlement by hand`;
     return known
       ? `cycle ${r.cycleId} is ${known.status}, not paid`
       : `cycle ${r.cycleId} is not a paid cycle of this subscription (or is older than the reversal window)`;
@@ -982,6 +984,7 @@ function plan(s: SubscriptionMachineState, ctx: SubscriptionContext, out: Subscr
   const now = ctx.now;
   s.wakeAt = undefined;
   prunePaidCycles(s, now);
+  markLivenessPings(s, now);
 
   // 1. Keep cycles in flight in step: cancel, pause/resume, new token, liveness.
   const paused = s.status === 'paused';
@@ -1165,13 +1168,15 @@ function plan(s: SubscriptionMachineState, ctx: SubscriptionContext, out: Subscr
 
 /** Every day with cycles in flight, ping them: a cycle that is gone without a report is found and alerted. */
 function scheduleLiveness(s: SubscriptionMachineState, now: number): void {
-  const every = SUBSCRIPTION_LIMITS.livenessCheckDays * DAY;
-  s.nextLivenessCheckAt ??= now + every;
-  if (now >= s.nextLivenessCheckAt) {
-    for (const c of s.cycles) c.ping = true;
-    s.nextLivenessCheckAt = now + every;
-  }
+  s.nextLivenessCheckAt ??= now + SUBSCRIPTION_LIMITS.livenessCheckDays * DAY;
   s.wakeAt = s.nextLivenessCheckAt;
+}
+
+/** When the liveness check is due, every cycle in flight gets a ping (sent by the sync step right after). */
+function markLivenessPings(s: SubscriptionMachineState, now: number): void {
+  if (s.cycles.length === 0 || s.nextLivenessCheckAt === undefined || now < s.nextLivenessCheckAt) return;
+  for (const c of s.cycles) c.ping = true;
+  s.nextLivenessCheckAt = now + SUBSCRIPTION_LIMITS.livenessCheckDays * DAY;
 }
 
 function lastReversalDeadline(s: SubscriptionMachineState): number {

@@ -4,6 +4,7 @@
  * endpoint that the Temporal UI calls. Key rotation: a cycle started under key 1 finishes after key 2 became current,
  * and its history (written under both keys) still decodes.
  */
+import { DEFAULT_DUNNING_POLICY } from '../../src/domain/dunning';
 import { randomBytes } from 'node:crypto';
 import { Client } from '@temporalio/client';
 import { defaultPayloadConverter, type Payload } from '@temporalio/common';
@@ -111,7 +112,15 @@ it('stores no token or e-mail in Temporal; the codec reads the history in clear,
   const handle = await underK1.workflow.start(billingCycleWorkflow, {
     workflowId: cycleWorkflowId(subscriptionId, 0),
     taskQueue: stack.taskQueue,
-    args: [cycleInput({ subscriptionId, recurringToken: firstToken, customerEmail: email })],
+    args: [
+      cycleInput({
+        subscriptionId,
+        recurringToken: firstToken,
+        customerEmail: email,
+        // Real time: no 4 h spacing between the decline and the new card.
+        dunning: { ...DEFAULT_DUNNING_POLICY, minHoursBetweenAttempts: 0 },
+      }),
+    ],
   });
   await eventually(async () => (await handle.query(cycleStateQuery)).status === 'action_required', 'action_required');
 

@@ -42,7 +42,10 @@ it('fails with a determinism violation when the code would issue commands in ano
   expect(scheduled?.activityTaskScheduledEventAttributes?.activityType?.name).toBe('createPurchase');
   scheduled!.activityTaskScheduledEventAttributes!.activityType!.name = 'chargePurchase';
   const history = temporal.api.history.v1.History.fromObject(raw);
-  await expect(Worker.runReplayHistory({ workflowBundle: bundle, replayName: 'reordered' }, history)).rejects.toThrow(
-    /[Nn]ondeterminism|[Dd]eterminism/,
-  );
+  await expect(
+    Worker.runReplayHistory(
+      { workflowBundle: bundle, replayName: 'reordered', dataConverter: testDataConverter },
+      history,
+    ),
+  ).rejects.toThrow(/[Nn]ondeterminism|[Dd]eterminism/);
 });
