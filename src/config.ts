@@ -74,9 +74,20 @@ export const EnvSchema = z.object({
    */
   WORKER_TASK_QUEUE_ACTIVITIES_PER_SECOND: z.coerce.number().positive().optional(),
 
+  /**
+   * Development only: accept `intervalUnit: 'minute'` schedules (chaos runs, demos). Refused unless QorePay is the
+   * local sandbox (a loopback QOREPAY_BASE_URL), so a production configuration cannot bill every minute.
+   */
+  DEV_MINUTE_SCHEDULES: z.enum(['true', 'false']).default('false'),
+
   METRICS_PORT: port(0),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
+
+function isLoopbackUrl(u: string): boolean {
+  const host = new URL(u).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
 
 export type AppConfig = z.infer<typeof EnvSchema> & {
   temporal: { connectionOptions: NativeConnectionOptions; namespace: string };
@@ -106,6 +117,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (c.ACTIVEPLATFORM_BASE_URL && !c.ACTIVEPLATFORM_API_TOKEN) {
     problems.push('ACTIVEPLATFORM_API_TOKEN: required when ACTIVEPLATFORM_BASE_URL is set');
+  }
+  if (c.DEV_MINUTE_SCHEDULES === 'true' && !isLoopbackUrl(c.QOREPAY_BASE_URL)) {
+    problems.push('DEV_MINUTE_SCHEDULES: only allowed against the local QorePay sandbox (a loopback QOREPAY_BASE_URL)');
   }
   if (problems.length) throw new ConfigError(problems);
 
