@@ -3,10 +3,9 @@
  * server per batch), against the real QorePay, Gormic and ActivePlatform sandboxes over HTTP, with the real webhook
  * ingress behind a fault layer. The driver sleeps through simulated time and sends merchant operations on the way.
  */
-import { Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { InternalConnectionOptionsSymbol } from '@temporalio/client/lib/connection';
 import { msToTs, tsToMs } from '@temporalio/common/lib/time';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities } from '../../src/activities';
@@ -34,6 +33,7 @@ import { subscriptionWorkflow } from '../../src/workflows';
 import { bundleWorkflows, createTimeSkippingEnv } from '../harness/temporal';
 import {
   checkInvariants,
+  trailOf,
   type ChaosNotes,
   type ChaosWorld,
   type CycleObservation,
@@ -43,7 +43,7 @@ import {
 } from './invariants';
 import { performOp } from './merchant-ops';
 import { DAY, HOUR, planSubscriptions, type PlannedSubscription } from './plan';
-import { WebhookFaultLayer, type FaultCounts } from './webhook-faults';
+import { WebhookFaultLayer, type BatchRoute, type FaultCounts } from './webhook-faults';
 
 const QOREPAY_KEY = 'chaos-qorepay-secret';
 const AP_TOKEN = 'chaos-activeplatform-token';
@@ -55,6 +55,8 @@ export interface FastOptions {
   seed: number;
   count: number;
   batchSize: number;
+  /** Batches run side by side, each on its own time-skipping server (default 1). */
+  parallel?: number;
   days: number;
   runId: string;
   log: (line: string) => void;
@@ -112,28 +114,35 @@ export async function runFastChaos(o: FastOptions): Promise<FastResult> {
     ms: 0,
   };
   try {
-    for (let b = 0; b < plans.length; b += o.batchSize) {
-      const batch = plans.slice(b, b + o.batchSize);
-      current.clear();
-      for (const p of batch) current.set(p.subscriptionId, p);
-      const t = Date.now();
-      const world = await runBatch(batch, sandboxes, faults, bundle, o);
-      const { violations, notes } = checkInvariants(world);
-      result.subscriptions += batch.length;
-      result.cycles += world.cycles.length;
-      result.paidCycles += world.cycles.filter((c) => c.status === 'paid' || c.status === 'marked_paid').length;
-      result.charges += world.ledger.filter((e) => current.has(parseCycleWorkflowId(e.reference ?? '')?.subscriptionId ?? '')).length;
-      result.ops += world.ops.length;
-      result.opsOk += world.ops.filter((x) => x.outcome === 'ok').length;
-      for (const k of Object.keys(notes) as (keyof ChaosNotes)[]) result.notes[k] += notes[k];
-      const { trailOf } = await import('./invariants');
-      for (const v of violations) result.violations.push({ violation: v, trail: trailOf(world, v.subscriptionId) });
-      o.log(
-        `  batch ${b / o.batchSize + 1}/${Math.ceil(plans.length / o.batchSize)}: ${batch.length} subscriptions, ` +
-          `${world.cycles.length} cycles, ${world.ops.length} operations, ${violations.length} violations, ` +
-          `${((Date.now() - t) / 1000).toFixed(1)} s`,
-      );
-    }
+    const batches: PlannedSubscription[][] = [];
+    for (let b = 0; b < plans.length; b += o.batchSize) batches.push(plans.slice(b, b + o.batchSize));
+    let nextBatch = 0;
+    const lane = async (): Promise<void> => {
+      while (nextBatch < batches.length) {
+        const n = nextBatch++;
+        const batch = batches[n]!;
+        for (const p of batch) current.set(p.subscriptionId, p);
+        const t = Date.now();
+        const world = await runBatch(batch, sandboxes, faults, bundle, o);
+        const { violations, notes } = checkInvariants(world);
+        const ids = new Set(batch.map((p) => p.subscriptionId));
+        result.subscriptions += batch.length;
+        result.cycles += world.cycles.length;
+        result.paidCycles += world.cycles.filter((c) => c.status === 'paid' || c.status === 'marked_paid').length;
+        result.charges += world.ledger.filter((e) =>
+          ids.has(parseCycleWorkflowId(e.reference ?? '')?.subscriptionId ?? ''),
+        ).length;
+        result.ops += world.ops.length;
+        result.opsOk += world.ops.filter((x) => x.outcome === 'ok').length;
+        for (const k of Object.keys(notes) as (keyof ChaosNotes)[]) result.notes[k] += notes[k];
+        for (const v of violations) result.violations.push({ violation: v, trail: trailOf(world, v.subscriptionId) });
+        o.log(
+          `  batch ${n + 1}/${batches.length}: ${batch.length} subscriptions, ${world.cycles.length} cycles, ` +
+            `${world.ops.length} operations, ${violations.length} violations, ${((Date.now() - t) / 1000).toFixed(1)} s`,
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, o.parallel ?? 1) }, lane));
   } finally {
     await faults.close();
     await Promise.all([qorepay.close(), ap.close(), gormic.close()]);
@@ -159,29 +168,35 @@ async function runBatch(
     timeoutMs: 2000,
     logger: silent,
   });
-  faults.deps = {
-    verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey() }),
-    qorepay,
-    temporal: env.client,
-    logger: silent,
-    onPaymentEvent: async (e) => {
-      const route = parseCycleWorkflowId(e.cycleId);
-      if (!route) return;
-      const kind =
-        e.eventType === 'payment.refunded'
-          ? 'refund'
-          : e.eventType === 'payment.charged_back'
-            ? 'chargeback'
-            : 'chargeback_reversed';
-      await env.client.workflow.getHandle(subscriptionWorkflowId(route.subscriptionId)).signal(paymentEventSignal, {
-        kind,
-        cycleId: e.cycleId,
-        purchaseId: e.purchaseId,
-        paymentId: e.paymentId,
-        ...(e.amountMinor !== undefined ? { amountMinor: e.amountMinor } : {}),
-      });
+  // Every call of the run goes over the clock's connection, which sends no keepalive pings (see SimClock).
+  const clock = await SimClock.connect(env.address);
+  const route: BatchRoute = {
+    simNow: 0,
+    deps: {
+      verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey() }),
+      qorepay,
+      temporal: clock.client,
+      logger: silent,
+      onPaymentEvent: async (e) => {
+        const route = parseCycleWorkflowId(e.cycleId);
+        if (!route) return;
+        const kind =
+          e.eventType === 'payment.refunded'
+            ? 'refund'
+            : e.eventType === 'payment.charged_back'
+              ? 'chargeback'
+              : 'chargeback_reversed';
+        await clock.client.workflow.getHandle(subscriptionWorkflowId(route.subscriptionId)).signal(paymentEventSignal, {
+          kind,
+          cycleId: e.cycleId,
+          purchaseId: e.purchaseId,
+          paymentId: e.paymentId,
+          ...(e.amountMinor !== undefined ? { amountMinor: e.amountMinor } : {}),
+        });
+      },
     },
   };
+  for (const p of batch) faults.routes.set(p.subscriptionId, route);
   const taskQueue = `chaos-${o.runId}-${batch[0]!.subscriptionId}`;
   const worker = await Worker.create({
     connection: env.nativeConnection,
@@ -210,11 +225,10 @@ async function runBatch(
   });
   const running = worker.run();
   const ops: OpRecord[] = [];
-  const clock = await SimClock.connect(env.address);
   try {
     const t0 = await clock.now();
     const simNow = () => clock.now();
-    faults.simNow = t0;
+    route.simNow = t0;
     for (const [i, p] of batch.entries()) {
       const targets: SettlementTarget[] = [{ kind: 'gormic', orderId: p.subscriptionId }];
       if (p.activePlatform) targets.push({ kind: 'activeplatform', accountId: String(50_000 + i), paymentMethodId: 7 });
@@ -223,20 +237,22 @@ async function runBatch(
         customerId: `cust-${p.subscriptionId}`,
         customerEmail: 'chaos@example.com',
         recurringToken: p.token,
-        plan: { planId: 'chaos', currency: CURRENCY, lineItems: [{ name: 'Plan', priceMinor: p.priceMinor, quantity: 1 }] },
+        plan: {
+          planId: 'chaos',
+          currency: CURRENCY,
+          lineItems: [{ name: 'Plan', priceMinor: p.priceMinor, quantity: 1 }],
+        },
         schedule: { ...p.schedule, anchor: new Date(t0 + p.anchorOffset).toISOString().slice(0, 16) },
         maxPeriods: p.maxPeriods,
         settlementTargets: targets,
       };
-      await env.client.workflow.start(subscriptionWorkflow, {
+      await clock.client.workflow.start(subscriptionWorkflow, {
         workflowId: subscriptionWorkflowId(p.subscriptionId),
         taskQueue,
         args: [input],
       });
     }
-    const timeline = batch
-      .flatMap((p) => p.ops.map((op) => ({ p, op })))
-      .sort((a, b) => a.op.at - b.op.at);
+    const timeline = batch.flatMap((p) => p.ops.map((op) => ({ p, op }))).sort((a, b) => a.op.at - b.op.at);
     const end = t0 + o.days * DAY;
     const tail = end + 45 * DAY;
     let now = t0;
@@ -247,31 +263,30 @@ async function runBatch(
       if (target > now) {
         const slept = clock.sleep(target - now);
         if (process.env.CHAOS_TRACE) {
-          const timer = setInterval(() => void dumpPending(env, batch, o.log), 30_000);
+          const timer = setInterval(() => void dumpPending(clock.client, batch, o.log), 30_000);
           await slept.finally(() => clearInterval(timer));
         } else await slept;
       }
       now = await clock.now();
       if (process.env.CHAOS_TRACE) o.log(`    sim day ${((now - t0) / DAY).toFixed(1)}, op ${i}/${timeline.length}`);
-      await faults.tick(now);
+      await faults.tick(route, now);
       const due: typeof timeline = [];
       while (i < timeline.length && t0 + timeline[i]!.op.at <= now) due.push(timeline[i++]!);
       if (process.env.CHAOS_TRACE) for (const d of due) o.log(`    op ${d.p.subscriptionId} ${d.op.kind}`);
       const done = await Promise.all(
-        due.map(({ p, op }) => performOp(env.client, p.subscriptionId, op, simNow, { currency: CURRENCY })),
+        due.map(({ p, op }) => performOp(clock.client, p.subscriptionId, op, simNow, { currency: CURRENCY })),
       );
       ops.push(...done.flat());
     }
     // Whatever is still held is delivered; then the gateway's own retries settle.
-    await faults.tick(now, true);
+    await faults.tick(route, now, true);
     await clock.sleep(2 * DAY);
     await Promise.race([sb.qorepay.whenDeliveriesIdle(), new Promise((r) => setTimeout(r, 10_000))]);
     await clock.sleep(HOUR);
-    const world = await observe(env, batch, sb, alerts, ops, await clock.now());
+    const world = await observe(clock.client, batch, sb, alerts, ops, await clock.now());
     return world;
   } finally {
-    faults.deps = undefined;
-    faults.reset();
+    faults.drop(route);
     worker.shutdown();
     await running;
     await clock.close();
@@ -285,24 +300,29 @@ async function runBatch(
  * answer is then never seen.
  */
 class SimClock {
-  private constructor(private readonly connection: Connection) {}
+  readonly client: Client;
+
+  private constructor(private readonly connection: Connection) {
+    this.client = new Client({ connection });
+  }
 
   static async connect(address: string): Promise<SimClock> {
-    const connection = await Connection.connect({
+    const options = {
       address,
       channelArgs: { 'grpc.keepalive_permit_without_calls': 0, 'grpc.keepalive_time_ms': 2 ** 31 - 1 },
       [InternalConnectionOptionsSymbol]: { supportsTestService: true },
-    });
+    };
+    const connection = await Connection.connect(options);
     return new SimClock(connection);
   }
 
   async now(): Promise<number> {
-    const { time } = await this.connection.testService.getCurrentTime({});
+    const { time } = await this.connection.testService!.getCurrentTime({});
     return tsToMs(time);
   }
 
   async sleep(ms: number): Promise<void> {
-    await this.connection.testService.unlockTimeSkippingWithSleep({ duration: msToTs(ms) });
+    await this.connection.testService!.unlockTimeSkippingWithSleep({ duration: msToTs(ms) });
   }
 
   close(): Promise<void> {
@@ -310,8 +330,9 @@ class SimClock {
   }
 }
 
+/** Reads the world with a plain client: the time-skipping client's `result()` unlocks time while it waits. */
 async function observe(
-  env: TestWorkflowEnvironment,
+  client: Client,
   batch: PlannedSubscription[],
   sb: Sandboxes,
   alerts: OperationsAlert[],
@@ -322,7 +343,7 @@ async function observe(
   const cycles: CycleObservation[] = [];
   const ledger = sb.qorepay.ledger();
   for (const p of batch) {
-    const h = env.client.workflow.getHandle(subscriptionWorkflowId(p.subscriptionId));
+    const h = client.workflow.getHandle(subscriptionWorkflowId(p.subscriptionId));
     const d = await h.describe();
     const s = await h.query(subscriptionStateQuery);
     observed.push({
@@ -338,7 +359,7 @@ async function observe(
     });
     for (let k = 0; k <= s.nextPeriodIndex; k++) {
       const cycleId = cycleWorkflowId(p.subscriptionId, k);
-      const ch = env.client.workflow.getHandle(cycleId);
+      const ch = client.workflow.getHandle(cycleId);
       let execution: string;
       try {
         execution = (await ch.describe()).status.name;
@@ -414,14 +435,19 @@ async function observe(
 }
 
 /** Diagnostics (CHAOS_TRACE): what the open cycles are waiting on when simulated time does not move. */
-async function dumpPending(env: TestWorkflowEnvironment, batch: PlannedSubscription[], log: (l: string) => void) {
+async function dumpPending(client: Client, batch: PlannedSubscription[], log: (l: string) => void) {
   for (const p of batch) {
-    const s = await env.client.workflow.getHandle(subscriptionWorkflowId(p.subscriptionId)).query(subscriptionStateQuery);
+    const s = await client.workflow.getHandle(subscriptionWorkflowId(p.subscriptionId)).query(subscriptionStateQuery);
     for (const cycleId of s.cyclesInFlight) {
-      const d = await env.client.workflow.getHandle(cycleId).describe();
+      const d = await client.workflow.getHandle(cycleId).describe();
       const acts = (d.raw.pendingActivities ?? []).map((a) => `${a.activityType?.name}:${a.state}:${a.attempt}`);
-      const st = await env.client.workflow.getHandle(cycleId).query(cycleStateQuery).catch(() => undefined);
-      log(`    stalled? ${cycleId} ${d.status.name} ${st?.status} inFlight=${st?.inFlight} pending=[${acts.join(' ')}]`);
+      const st = await client.workflow
+        .getHandle(cycleId)
+        .query(cycleStateQuery)
+        .catch(() => undefined);
+      log(
+        `    stalled? ${cycleId} ${d.status.name} ${st?.status} inFlight=${st?.inFlight} pending=[${acts.join(' ')}]`,
+      );
     }
   }
 }

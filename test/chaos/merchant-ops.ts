@@ -3,10 +3,7 @@
  * idempotency key as the update id). Each records when it was acknowledged, in real and simulated time.
  */
 import type { Client } from '@temporalio/client';
-import {
-  markPaidUpdate,
-  retryNowUpdate,
-} from '../../src/shared/billing-cycle';
+import { markPaidUpdate, retryNowUpdate } from '../../src/shared/billing-cycle';
 import {
   cancelSubscriptionUpdate,
   changePlanUpdate,

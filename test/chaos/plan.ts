@@ -146,9 +146,17 @@ export function planSubscriptions(o: ChaosPlanOptions): PlannedSubscription[] {
     const scenario = rnd.weighted(SCENARIO_WEIGHTS);
     let schedule: Omit<BillingSchedule, 'anchor'>;
     if (o.minuteSchedules) {
-      schedule = { intervalUnit: 'minute' as BillingSchedule['intervalUnit'], intervalCount: rnd.int(1, 2), timeZone: 'UTC' };
+      schedule = {
+        intervalUnit: 'minute',
+        intervalCount: rnd.int(1, 2),
+        timeZone: 'UTC',
+      };
     } else if (rnd.chance(0.6)) {
-      schedule = { intervalUnit: 'month', intervalCount: 1, timeZone: rnd.pick(['UTC', 'Europe/Oslo', 'Africa/Lagos']) };
+      schedule = {
+        intervalUnit: 'month',
+        intervalCount: 1,
+        timeZone: rnd.pick(['UTC', 'Europe/Oslo', 'Africa/Lagos']),
+      };
     } else {
       schedule = { intervalUnit: 'day', intervalCount: rnd.pick([1, 2, 3, 7, 14]), timeZone: 'UTC' };
     }

@@ -10,7 +10,14 @@ import { handleQorePayWebhook, type WebhookIngressDeps } from '../../src/api/qor
 import type { WebhookFault } from './plan';
 import { Random } from './random';
 
+/** One batch's ingress (its own Temporal server) and its simulated clock, advanced by the batch's driver. */
+export interface BatchRoute {
+  deps: WebhookIngressDeps;
+  simNow: number;
+}
+
 interface Held {
+  route: BatchRoute;
   body: Buffer;
   signature: string | string[] | undefined;
   releaseAt: number;
@@ -26,10 +33,8 @@ export interface FaultCounts {
 
 export class WebhookFaultLayer {
   readonly counts: FaultCounts = { delivered: 0, duplicated: 0, dropped: 0, delayed: 0, reordered: 0 };
-  /** The ingress behind the faults (swapped per batch of subscriptions); undefined: answer 200 and forget. */
-  deps: WebhookIngressDeps | undefined;
-  /** Simulated now, advanced by the driver. */
-  simNow = 0;
+  /** The batch each subscription belongs to; a subscription of a finished batch: answer 200 and forget. */
+  readonly routes = new Map<string, BatchRoute>();
   private readonly held: Held[] = [];
   private readonly reorderHeld = new Map<string, Held>();
   private readonly rnd: Random;
@@ -62,10 +67,14 @@ export class WebhookFaultLayer {
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
 
-  private async forward(body: Buffer, signature: string | string[] | undefined): Promise<number> {
-    if (!this.deps) return 200;
+  private async forward(
+    route: BatchRoute | undefined,
+    body: Buffer,
+    signature: string | string[] | undefined,
+  ): Promise<number> {
+    if (!route) return 200;
     this.counts.delivered++;
-    const out = await handleQorePayWebhook(this.deps, body, signature);
+    const out = await handleQorePayWebhook(route.deps, body, signature);
     return out.status;
   }
 
@@ -73,7 +82,11 @@ export class WebhookFaultLayer {
     let reference = '';
     let objectId = '';
     try {
-      const parsed = JSON.parse(body.toString('utf8')) as { reference?: string; id?: string; related_to?: { id?: string } };
+      const parsed = JSON.parse(body.toString('utf8')) as {
+        reference?: string;
+        id?: string;
+        related_to?: { id?: string };
+      };
       reference = parsed.reference ?? '';
       objectId = parsed.related_to?.id ?? parsed.id ?? '';
     } catch {
@@ -81,12 +94,13 @@ export class WebhookFaultLayer {
     }
     const subscriptionId = /^cycle:([A-Za-z0-9_-]+):\d+$/.exec(reference)?.[1];
     const profile = subscriptionId ? this.faultOf(subscriptionId) : undefined;
-    if (subscriptionId && !profile) return 200; // a subscription of an earlier batch: its server is gone
+    const route = subscriptionId ? this.routes.get(subscriptionId) : undefined;
+    if (!route) return 200; // not ours, or a subscription of a finished batch: its server is gone
     switch (profile?.fault ?? 'none') {
       case 'duplicate': {
         this.counts.duplicated++;
-        const first = await this.forward(body, signature);
-        await this.forward(body, signature);
+        const first = await this.forward(route, body, signature);
+        await this.forward(route, body, signature);
         return first;
       }
       case 'drop':
@@ -94,45 +108,46 @@ export class WebhookFaultLayer {
           this.counts.dropped++;
           return 200;
         }
-        return this.forward(body, signature);
+        return this.forward(route, body, signature);
       case 'delay':
         this.counts.delayed++;
-        this.held.push({ body, signature, releaseAt: this.simNow + (profile?.delayHours ?? 1) * 3_600_000 });
+        this.held.push({ route, body, signature, releaseAt: route.simNow + (profile?.delayHours ?? 1) * 3_600_000 });
         return 200;
       case 'reorder': {
         const earlier = this.reorderHeld.get(objectId);
         if (earlier) {
           this.reorderHeld.delete(objectId);
           this.counts.reordered++;
-          const status = await this.forward(body, signature);
-          await this.forward(earlier.body, earlier.signature);
+          const status = await this.forward(route, body, signature);
+          await this.forward(route, earlier.body, earlier.signature);
           return status;
         }
-        this.reorderHeld.set(objectId, { body, signature, releaseAt: this.simNow + 3_600_000 });
+        this.reorderHeld.set(objectId, { route, body, signature, releaseAt: route.simNow + 3_600_000 });
         return 200;
       }
       default:
-        return this.forward(body, signature);
+        return this.forward(route, body, signature);
     }
   }
 
   /** Delivers what is due at simulated `now` (all of it with `flush`). */
-  async tick(now: number, flush = false): Promise<void> {
-    this.simNow = now;
-    const due = this.held.filter((h) => flush || h.releaseAt <= now);
+  async tick(route: BatchRoute, now: number, flush = false): Promise<void> {
+    route.simNow = now;
+    const due = this.held.filter((h) => h.route === route && (flush || h.releaseAt <= now));
     for (const h of due) this.held.splice(this.held.indexOf(h), 1);
     for (const [k, h] of this.reorderHeld) {
-      if (flush || h.releaseAt <= now) {
+      if (h.route === route && (flush || h.releaseAt <= now)) {
         this.reorderHeld.delete(k);
         due.push(h);
       }
     }
-    for (const h of due) await this.forward(h.body, h.signature).catch(() => 0);
+    for (const h of due) await this.forward(h.route, h.body, h.signature).catch(() => 0);
   }
 
-  /** Forgets what is still held (the batch's Temporal server is going away). */
-  reset(): void {
-    this.held.length = 0;
-    this.reorderHeld.clear();
+  /** Forgets a finished batch and what is still held for it (its Temporal server is going away). */
+  drop(route: BatchRoute): void {
+    for (const [id, r] of this.routes) if (r === route) this.routes.delete(id);
+    for (const h of this.held.filter((x) => x.route === route)) this.held.splice(this.held.indexOf(h), 1);
+    for (const [k, h] of this.reorderHeld) if (h.route === route) this.reorderHeld.delete(k);
   }
 }
