@@ -51,7 +51,7 @@ async function main(): Promise<void> {
       seed,
       count: num(arg('count') ?? process.env.CHAOS_COUNT, 300),
       batchSize: num(arg('batch') ?? process.env.CHAOS_BATCH, 50),
-      parallel: num(arg('parallel') ?? process.env.CHAOS_PARALLEL, 2),
+      parallel: num(arg('parallel') ?? process.env.CHAOS_PARALLEL, 1),
       days: num(arg('days') ?? process.env.CHAOS_DAYS, 365),
       runId: `cf${seed.toString(36)}`,
       log,
