@@ -228,6 +228,8 @@ export interface BillingClientOptions {
   taskQueue?: string;
   /** How long to wait for a freshly started subscription to answer its first query. Default 5000 ms. */
   firstQueryTimeoutMs?: number;
+  /** Accept `schedule.intervalUnit: 'minute'` (development against the sandbox only; see DEV_MINUTE_SCHEDULES). */
+  allowMinuteSchedules?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -239,6 +241,7 @@ export class BillingClient {
   private readonly taskQueue: string;
   private readonly firstQueryTimeoutMs: number;
   private readonly customerVerifier: CustomerVerifier | undefined;
+  private readonly allowMinuteSchedules: boolean;
   private ownedConnection: Connection | undefined;
 
   constructor(options: BillingClientOptions) {
@@ -246,12 +249,13 @@ export class BillingClient {
     this.taskQueue = options.taskQueue ?? BILLING_TASK_QUEUE;
     this.firstQueryTimeoutMs = options.firstQueryTimeoutMs ?? 5000;
     this.customerVerifier = options.customerVerifier;
+    this.allowMinuteSchedules = options.allowMinuteSchedules ?? false;
   }
 
   /** Connects to the configured Temporal; `close()` closes that connection. */
   static async connect(
     config: AppConfig,
-    options: Pick<BillingClientOptions, 'customerVerifier'> = {},
+    options: Pick<BillingClientOptions, 'customerVerifier' | 'allowMinuteSchedules'> = {},
   ): Promise<BillingClient> {
     let connection: Connection;
     try {
@@ -286,6 +290,14 @@ export class BillingClient {
    */
   async createSubscription(input: unknown): Promise<CreateSubscriptionResult> {
     const terms: SubscriptionInput = stripUndefined(validate(CreateSubscriptionSchema, input));
+    if (terms.schedule.intervalUnit === 'minute' && !this.allowMinuteSchedules) {
+      throw new BillingValidationError([
+        {
+          path: 'schedule.intervalUnit',
+          message: "'minute' is for development against the QorePay sandbox only (DEV_MINUTE_SCHEDULES)",
+        },
+      ]);
+    }
     if (terms.qorepayClientId !== undefined) await this.verifyCustomer(terms.qorepayClientId);
     const workflowId = subscriptionWorkflowId(terms.subscriptionId);
     try {

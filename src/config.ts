@@ -94,11 +94,22 @@ export const EnvSchema = z.object({
   /** Interface the QorePay sandbox listens on (`0.0.0.0` in a container, so other services reach it). */
   QOREPAY_SANDBOX_HOST: z.string().min(1).default('127.0.0.1'),
 
+  /**
+   * Development only: accept `intervalUnit: 'minute'` schedules (chaos runs, demos). Refused unless QorePay is the
+   * local sandbox (a loopback QOREPAY_BASE_URL), so a production configuration cannot bill every minute.
+   */
+  DEV_MINUTE_SCHEDULES: z.enum(['true', 'false']).default('false'),
+
   METRICS_PORT: port(0),
   /** Worker: port of /healthz and /readyz (ready once connected to Temporal and polling); 0 = none. */
   HEALTH_PORT: port(0),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
 });
+
+function isLoopbackUrl(u: string): boolean {
+  const host = new URL(u).hostname;
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
+}
 
 export type AppConfig = z.infer<typeof EnvSchema> & {
   temporal: { connectionOptions: NativeConnectionOptions; namespace: string };
@@ -153,6 +164,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push(
       'PAYLOAD_KEYS: required when QOREPAY_BASE_URL is not the local sandbox (the development key is public)',
     );
+  }
+  if (c.DEV_MINUTE_SCHEDULES === 'true' && !isLoopbackUrl(c.QOREPAY_BASE_URL)) {
+    problems.push('DEV_MINUTE_SCHEDULES: only allowed against the local QorePay sandbox (a loopback QOREPAY_BASE_URL)');
   }
   if (problems.length) throw new ConfigError(problems);
 

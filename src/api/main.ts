@@ -57,6 +57,7 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
     client,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     customerVerifier: qorepayCustomerVerifier(qorepay),
+    allowMinuteSchedules: config.DEV_MINUTE_SCHEDULES === 'true',
   });
   const verifier = new QorePayWebhookVerifier({
     fetchCompanyKey: () => qorepay.getPublicKey(),

@@ -39,7 +39,8 @@ export const CycleIdSchema = z
   .regex(CYCLE_ID_PATTERN, "must look like 'cycle:{subscriptionId}:{periodIndex}'")
   .meta({ description: 'Billing cycle id, also the QorePay Purchase reference.', example: 'cycle:sub_2024_0001:0' });
 
-const INTERVAL_UNIT_VALUES = ['day', 'week', 'month', 'year'] as const satisfies readonly IntervalUnit[];
+// 'minute' passes the schema; BillingClient refuses it unless built with `allowMinuteSchedules` (sandbox only).
+const INTERVAL_UNIT_VALUES = ['minute', 'day', 'week', 'month', 'year'] as const satisfies readonly IntervalUnit[];
 const ESCALATION_VALUES = ['mark_unpaid', 'cancel', 'keep_past_due'] as const satisfies readonly EscalationPolicy[];
 export const SUBSCRIPTION_STATUS_VALUES = [
   'trialing',

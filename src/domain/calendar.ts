@@ -22,12 +22,22 @@
  * - The due date of a period is its start (billing in advance).
  */
 
-export type IntervalUnit = 'day' | 'week' | 'month' | 'year';
+/**
+ * `minute` exists for development and chaos runs against the sandbox only: the API refuses it unless the engine is
+ * configured for the sandbox (DEV_MINUTE_SCHEDULES, see src/config.ts). It is plain arithmetic on the local time.
+ */
+export type IntervalUnit = 'minute' | 'day' | 'week' | 'month' | 'year';
 
-export const INTERVAL_UNITS: readonly IntervalUnit[] = ['day', 'week', 'month', 'year'];
+export const INTERVAL_UNITS: readonly IntervalUnit[] = ['minute', 'day', 'week', 'month', 'year'];
 
-/** Largest `intervalCount` allowed per unit (about five years at most). */
-export const MAX_INTERVAL_COUNT: Readonly<Record<IntervalUnit, number>> = { day: 365, week: 52, month: 24, year: 5 };
+/** Largest `intervalCount` allowed per unit (about five years at most; a day of minutes). */
+export const MAX_INTERVAL_COUNT: Readonly<Record<IntervalUnit, number>> = {
+  minute: 1440,
+  day: 365,
+  week: 52,
+  month: 24,
+  year: 5,
+};
 
 export const MAX_TRIAL_DAYS = 730;
 
@@ -279,6 +289,8 @@ function parseLocal(text: string): LocalDateTime {
 
 function addIntervals(base: LocalDateTime, unit: IntervalUnit, n: number): LocalDateTime {
   switch (unit) {
+    case 'minute':
+      return addMinutes(base, n);
     case 'day':
       return addDays(base, n);
     case 'week':
@@ -288,6 +300,17 @@ function addIntervals(base: LocalDateTime, unit: IntervalUnit, n: number): Local
     case 'year':
       return addMonths(base, 12 * n);
   }
+}
+
+function addMinutes(base: LocalDateTime, minutes: number): LocalDateTime {
+  const d = new Date(Date.UTC(base.year, base.month - 1, base.day, base.hour, base.minute) + minutes * MS_PER_MINUTE);
+  return {
+    year: d.getUTCFullYear(),
+    month: d.getUTCMonth() + 1,
+    day: d.getUTCDate(),
+    hour: d.getUTCHours(),
+    minute: d.getUTCMinutes(),
+  };
 }
 
 function addDays(base: LocalDateTime, days: number): LocalDateTime {
@@ -309,7 +332,7 @@ function daysInMonth(year: number, month: number): number {
 }
 
 function averageIntervalMs(s: BillingSchedule): number {
-  const days = { day: 1, week: 7, month: 365.2425 / 12, year: 365.2425 }[s.intervalUnit];
+  const days = { minute: 1 / 1440, day: 1, week: 7, month: 365.2425 / 12, year: 365.2425 }[s.intervalUnit];
   return days * s.intervalCount * MS_PER_DAY;
 }
 

@@ -42,3 +42,13 @@ describe('loadConfig', () => {
     expect(c.API_KEYS).toEqual(['k1', 'k2']);
   });
 });
+
+describe('DEV_MINUTE_SCHEDULES', () => {
+  it('is accepted against the local sandbox and refused against any other QorePay', () => {
+    expect(loadConfig({ DEV_MINUTE_SCHEDULES: 'true' }).DEV_MINUTE_SCHEDULES).toBe('true');
+    expect(() =>
+      loadConfig({ DEV_MINUTE_SCHEDULES: 'true', QOREPAY_BASE_URL: 'https://gate.qorepay.example/api/v1' }),
+    ).toThrow(/DEV_MINUTE_SCHEDULES: only allowed against the local QorePay sandbox/);
+    expect(loadConfig({}).DEV_MINUTE_SCHEDULES).toBe('false');
+  });
+});

@@ -489,3 +489,13 @@ describe('validateSchedule', () => {
     expect(() => localToInstant('2027-02-30T10:00', 'UTC')).toThrow(/localDateTime/);
   });
 });
+
+describe("development-only 'minute' unit", () => {
+  it('counts minutes from the anchor, across midnight', () => {
+    const s = { intervalUnit: 'minute' as const, intervalCount: 2, anchor: '2027-01-01T23:58', timeZone: 'UTC' };
+    expect(validateSchedule(s)).toEqual([]);
+    expect(new Date(periodStart(s, 0)).toISOString()).toBe('2027-01-01T23:58:00.000Z');
+    expect(new Date(periodStart(s, 2)).toISOString()).toBe('2027-01-02T00:02:00.000Z');
+    expect(validateSchedule({ ...s, intervalCount: 1441 })[0]).toMatch(/^intervalCount: must be between 1 and 1440/);
+  });
+});

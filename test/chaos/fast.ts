@@ -1,0 +1,454 @@
+/**
+ * Fast mode: subscriptions billed across a simulated year on the time-skipping test server, in batches (one test
+ * server per batch), against the real QorePay, Gormic and ActivePlatform sandboxes over HTTP, with the real webhook
+ * ingress behind a fault layer. The driver sleeps through simulated time and sends merchant operations on the way.
+ */
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { InternalConnectionOptionsSymbol } from '@temporalio/client/lib/connection';
+import { msToTs, tsToMs } from '@temporalio/common/lib/time';
+import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import pino from 'pino';
+import { createActivities } from '../../src/activities';
+import { ActivePlatformClient } from '../../src/integrations/activeplatform';
+import { GormicClient } from '../../src/integrations/gormic';
+import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
+import { startActivePlatformSandbox } from '../../src/sandbox/activeplatform/server';
+import { startGormicSandbox } from '../../src/sandbox/gormic/server';
+import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
+import {
+  cycleStateQuery,
+  cycleWorkflowId,
+  parseCycleWorkflowId,
+  type BillingCycleResult,
+  type SettlementTarget,
+} from '../../src/shared/billing-cycle';
+import type { OperationsAlert } from '../../src/shared/notifications';
+import {
+  paymentEventSignal,
+  subscriptionStateQuery,
+  subscriptionWorkflowId,
+  type SubscriptionInput,
+} from '../../src/shared/subscription';
+import { subscriptionWorkflow } from '../../src/workflows';
+import { bundleWorkflows, createTimeSkippingEnv, testDataConverter } from '../support/temporal';
+import {
+  checkInvariants,
+  trailOf,
+  type ChaosNotes,
+  type ChaosWorld,
+  type CycleObservation,
+  type OpRecord,
+  type SubscriptionObservation,
+  type Violation,
+} from './invariants';
+import { performOp } from './merchant-ops';
+import { DAY, HOUR, planSubscriptions, type PlannedSubscription } from './plan';
+import { WebhookFaultLayer, type BatchRoute, type FaultCounts } from './webhook-faults';
+
+const QOREPAY_KEY = 'chaos-qorepay-secret';
+const AP_TOKEN = 'chaos-activeplatform-token';
+const GORMIC_KEY = 'chaos-gormic-key';
+const GORMIC_ORG = 'org-chaos';
+const CURRENCY = 'NGN';
+
+export interface FastOptions {
+  seed: number;
+  count: number;
+  batchSize: number;
+  /** Batches run side by side, each on its own time-skipping server (default 1). */
+  parallel?: number;
+  days: number;
+  runId: string;
+  log: (line: string) => void;
+}
+
+export interface FastResult {
+  subscriptions: number;
+  cycles: number;
+  paidCycles: number;
+  charges: number;
+  ops: number;
+  opsOk: number;
+  violations: { violation: Violation; trail: string }[];
+  notes: ChaosNotes;
+  faults: FaultCounts;
+  ms: number;
+}
+
+interface Sandboxes {
+  qorepay: QorePaySandbox;
+  ap: Awaited<ReturnType<typeof startActivePlatformSandbox>>;
+  gormic: Awaited<ReturnType<typeof startGormicSandbox>>;
+}
+
+export async function runFastChaos(o: FastOptions): Promise<FastResult> {
+  const started = Date.now();
+  const plans = planSubscriptions({ seed: o.seed, count: o.count, days: o.days, runId: o.runId });
+  const current = new Map<string, PlannedSubscription>();
+  const faults = new WebhookFaultLayer(o.seed, (id) => current.get(id));
+  const webhookUrl = await faults.listen();
+  const [qorepay, ap, gormic, bundle] = await Promise.all([
+    startQorePaySandbox({
+      apiKey: QOREPAY_KEY,
+      webhookUrls: [webhookUrl],
+      webhookRetryDelaysMs: [0, 200, 1000],
+      pendingResolveDelayMs: 300,
+      slowResponseMs: 1500,
+      commitTimeoutHoldMs: 3000,
+    }),
+    startActivePlatformSandbox({ apiToken: AP_TOKEN, defaultCurrency: CURRENCY }),
+    startGormicSandbox({ apiKey: GORMIC_KEY, organizationId: GORMIC_ORG, defaultCurrency: CURRENCY }),
+    bundleWorkflows(require.resolve('../../src/workflows')),
+  ]);
+  const sandboxes: Sandboxes = { qorepay, ap, gormic };
+  const result: FastResult = {
+    subscriptions: 0,
+    cycles: 0,
+    paidCycles: 0,
+    charges: 0,
+    ops: 0,
+    opsOk: 0,
+    violations: [],
+    notes: { pendingAtGatewayAfterStop: 0, alertedDiscrepancies: 0, openAlerted: 0, heldByPause: 0 },
+    faults: faults.counts,
+    ms: 0,
+  };
+  try {
+    const batches: PlannedSubscription[][] = [];
+    for (let b = 0; b < plans.length; b += o.batchSize) batches.push(plans.slice(b, b + o.batchSize));
+    let nextBatch = 0;
+    const lane = async (): Promise<void> => {
+      while (nextBatch < batches.length) {
+        const n = nextBatch++;
+        const batch = batches[n]!;
+        for (const p of batch) current.set(p.subscriptionId, p);
+        const t = Date.now();
+        const world = await runBatch(batch, sandboxes, faults, bundle, o);
+        const { violations, notes } = checkInvariants(world);
+        const ids = new Set(batch.map((p) => p.subscriptionId));
+        result.subscriptions += batch.length;
+        result.cycles += world.cycles.length;
+        result.paidCycles += world.cycles.filter((c) => c.status === 'paid' || c.status === 'marked_paid').length;
+        result.charges += world.ledger.filter((e) =>
+          ids.has(parseCycleWorkflowId(e.reference ?? '')?.subscriptionId ?? ''),
+        ).length;
+        result.ops += world.ops.length;
+        result.opsOk += world.ops.filter((x) => x.outcome === 'ok').length;
+        for (const k of Object.keys(notes) as (keyof ChaosNotes)[]) result.notes[k] += notes[k];
+        for (const v of violations) result.violations.push({ violation: v, trail: trailOf(world, v.subscriptionId) });
+        o.log(
+          `  batch ${n + 1}/${batches.length}: ${batch.length} subscriptions, ${world.cycles.length} cycles, ` +
+            `${world.ops.length} operations, ${violations.length} violations, ${((Date.now() - t) / 1000).toFixed(1)} s`,
+        );
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, o.parallel ?? 1) }, lane));
+  } finally {
+    await faults.close();
+    await Promise.all([qorepay.close(), ap.close(), gormic.close()]);
+  }
+  result.ms = Date.now() - started;
+  return result;
+}
+
+async function runBatch(
+  batch: PlannedSubscription[],
+  sb: Sandboxes,
+  faults: WebhookFaultLayer,
+  bundle: WorkflowBundleWithSourceMap,
+  o: FastOptions,
+): Promise<ChaosWorld> {
+  const env = await createTimeSkippingEnv();
+  const alerts: OperationsAlert[] = [];
+  const silent = pino({ level: 'silent' });
+  const qorepay = new QorePayClient({
+    baseUrl: sb.qorepay.baseUrl,
+    apiKey: QOREPAY_KEY,
+    brandId: '00000000-0000-4000-8000-000000000001',
+    timeoutMs: 2000,
+    logger: silent,
+  });
+  // Every call of the run goes over the clock's connection, which sends no keepalive pings (see SimClock).
+  const clock = await SimClock.connect(env.address);
+  const route: BatchRoute = {
+    simNow: 0,
+    deps: {
+      verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey() }),
+      qorepay,
+      temporal: clock.client,
+      logger: silent,
+      onPaymentEvent: async (e) => {
+        const route = parseCycleWorkflowId(e.cycleId);
+        if (!route) return;
+        const kind =
+          e.eventType === 'payment.refunded'
+            ? 'refund'
+            : e.eventType === 'payment.charged_back'
+              ? 'chargeback'
+              : 'chargeback_reversed';
+        await clock.client.workflow.getHandle(subscriptionWorkflowId(route.subscriptionId)).signal(paymentEventSignal, {
+          kind,
+          cycleId: e.cycleId,
+          purchaseId: e.purchaseId,
+          paymentId: e.paymentId,
+          ...(e.amountMinor !== undefined ? { amountMinor: e.amountMinor } : {}),
+        });
+      },
+    },
+  };
+  for (const p of batch) faults.routes.set(p.subscriptionId, route);
+  const taskQueue = `chaos-${o.runId}-${batch[0]!.subscriptionId}`;
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    dataConverter: testDataConverter,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: createActivities({
+      qorepay,
+      notifier: { send: async () => undefined },
+      alerter: { alert: async (a) => void alerts.push(a) },
+      settlement: {
+        activePlatform: new ActivePlatformClient({
+          baseUrl: sb.ap.baseUrl,
+          apiToken: AP_TOKEN,
+          timeoutMs: 2000,
+          logger: silent,
+        }),
+        gormic: new GormicClient({
+          baseUrl: sb.gormic.baseUrl,
+          apiKey: GORMIC_KEY,
+          organizationId: GORMIC_ORG,
+          timeoutMs: 2000,
+          logger: silent,
+        }),
+      },
+    }),
+  });
+  const running = worker.run();
+  const ops: OpRecord[] = [];
+  try {
+    const t0 = await clock.now();
+    const simNow = () => clock.now();
+    route.simNow = t0;
+    for (const [i, p] of batch.entries()) {
+      const targets: SettlementTarget[] = [{ kind: 'gormic', orderId: p.subscriptionId }];
+      if (p.activePlatform) targets.push({ kind: 'activeplatform', accountId: String(50_000 + i), paymentMethodId: 7 });
+      const input: SubscriptionInput = {
+        subscriptionId: p.subscriptionId,
+        customerId: `cust-${p.subscriptionId}`,
+        customerEmail: 'chaos@example.com',
+        recurringToken: p.token,
+        plan: {
+          planId: 'chaos',
+          currency: CURRENCY,
+          lineItems: [{ name: 'Plan', priceMinor: p.priceMinor, quantity: 1 }],
+        },
+        schedule: { ...p.schedule, anchor: new Date(t0 + p.anchorOffset).toISOString().slice(0, 16) },
+        maxPeriods: p.maxPeriods,
+        settlementTargets: targets,
+      };
+      await clock.client.workflow.start(subscriptionWorkflow, {
+        workflowId: subscriptionWorkflowId(p.subscriptionId),
+        taskQueue,
+        args: [input],
+      });
+    }
+    const timeline = batch.flatMap((p) => p.ops.map((op) => ({ p, op }))).sort((a, b) => a.op.at - b.op.at);
+    const end = t0 + o.days * DAY;
+    const tail = end + 45 * DAY;
+    let now = t0;
+    let i = 0;
+    while (now < tail) {
+      const nextOp = i < timeline.length ? t0 + timeline[i]!.op.at : Infinity;
+      const target = Math.min(now + DAY, nextOp, tail);
+      if (target > now) {
+        const slept = clock.sleep(target - now);
+        if (process.env.CHAOS_TRACE) {
+          const timer = setInterval(() => void dumpPending(clock.client, batch, o.log), 30_000);
+          await slept.finally(() => clearInterval(timer));
+        } else await slept;
+      }
+      now = await clock.now();
+      if (process.env.CHAOS_TRACE) o.log(`    sim day ${((now - t0) / DAY).toFixed(1)}, op ${i}/${timeline.length}`);
+      await faults.tick(route, now);
+      const due: typeof timeline = [];
+      while (i < timeline.length && t0 + timeline[i]!.op.at <= now) due.push(timeline[i++]!);
+      if (process.env.CHAOS_TRACE) for (const d of due) o.log(`    op ${d.p.subscriptionId} ${d.op.kind}`);
+      const done = await Promise.all(
+        due.map(({ p, op }) => performOp(clock.client, p.subscriptionId, op, simNow, { currency: CURRENCY })),
+      );
+      ops.push(...done.flat());
+    }
+    // Whatever is still held is delivered; then the gateway's own retries settle.
+    await faults.tick(route, now, true);
+    await clock.sleep(2 * DAY);
+    await Promise.race([sb.qorepay.whenDeliveriesIdle(), new Promise((r) => setTimeout(r, 10_000))]);
+    await clock.sleep(HOUR);
+    const world = await observe(clock.client, batch, sb, alerts, ops, await clock.now());
+    return world;
+  } finally {
+    faults.drop(route);
+    worker.shutdown();
+    await running;
+    await clock.close();
+    await env.teardown();
+  }
+}
+
+/**
+ * Simulated time of a time-skipping server over a connection of its own that sends no keepalive pings: the test
+ * server answers a client that pings every 30 s during a long sleep with GOAWAY (too many pings), and the sleep's
+ * answer is then never seen.
+ */
+class SimClock {
+  readonly client: Client;
+
+  private constructor(private readonly connection: Connection) {
+    this.client = new Client({ connection, dataConverter: testDataConverter });
+  }
+
+  static async connect(address: string): Promise<SimClock> {
+    const options = {
+      address,
+      channelArgs: { 'grpc.keepalive_permit_without_calls': 0, 'grpc.keepalive_time_ms': 2 ** 31 - 1 },
+      [InternalConnectionOptionsSymbol]: { supportsTestService: true },
+    };
+    const connection = await Connection.connect(options);
+    return new SimClock(connection);
+  }
+
+  async now(): Promise<number> {
+    const { time } = await this.connection.testService!.getCurrentTime({});
+    return tsToMs(time);
+  }
+
+  async sleep(ms: number): Promise<void> {
+    await this.connection.testService!.unlockTimeSkippingWithSleep({ duration: msToTs(ms) });
+  }
+
+  close(): Promise<void> {
+    return this.connection.close();
+  }
+}
+
+/** Reads the world with a plain client: the time-skipping client's `result()` unlocks time while it waits. */
+async function observe(
+  client: Client,
+  batch: PlannedSubscription[],
+  sb: Sandboxes,
+  alerts: OperationsAlert[],
+  ops: OpRecord[],
+  endSim: number,
+): Promise<ChaosWorld> {
+  const observed: SubscriptionObservation[] = [];
+  const cycles: CycleObservation[] = [];
+  const ledger = sb.qorepay.ledger();
+  for (const p of batch) {
+    const h = client.workflow.getHandle(subscriptionWorkflowId(p.subscriptionId));
+    const d = await h.describe();
+    const s = await h.query(subscriptionStateQuery);
+    observed.push({
+      subscriptionId: p.subscriptionId,
+      execution: d.status.name,
+      status:
+        d.status.name === 'TIMED_OUT'
+          ? `${s.status} (timeouts ${JSON.stringify(d.raw.executionConfig?.workflowExecutionTimeout)} / ${JSON.stringify(d.raw.executionConfig?.workflowRunTimeout)}, started ${d.startTime.toISOString()}, closed ${d.closeTime?.toISOString()})`
+          : s.status,
+      nextPeriodIndex: s.nextPeriodIndex,
+      schedule: s.schedule,
+      maxPeriods: p.maxPeriods,
+    });
+    for (let k = 0; k <= s.nextPeriodIndex; k++) {
+      const cycleId = cycleWorkflowId(p.subscriptionId, k);
+      const ch = client.workflow.getHandle(cycleId);
+      let execution: string;
+      try {
+        execution = (await ch.describe()).status.name;
+      } catch (err) {
+        if (err instanceof WorkflowNotFoundError) continue;
+        throw err;
+      }
+      const fromLedger = [...new Set(ledger.filter((e) => e.reference === cycleId).map((e) => e.purchaseId))];
+      const obs: CycleObservation = {
+        cycleId,
+        subscriptionId: p.subscriptionId,
+        periodIndex: k,
+        execution,
+        status: 'unknown',
+        purchaseIds: fromLedger,
+        amountMinor: 0,
+        paused: false,
+      };
+      if (execution === 'RUNNING') {
+        const st = await ch.query(cycleStateQuery);
+        obs.status = st.status;
+        obs.paused = st.paused;
+        obs.amountMinor = st.amountMinor;
+        obs.purchaseIds = [...new Set([...st.purchaseIds, ...fromLedger])];
+      } else if (execution === 'COMPLETED') {
+        const r = (await ch.result()) as BillingCycleResult;
+        obs.status = r.status;
+        obs.amountMinor = r.amountMinor;
+        if (r.purchaseId) {
+          obs.paidPurchaseId = r.purchaseId;
+          if (!obs.purchaseIds.includes(r.purchaseId)) obs.purchaseIds.push(r.purchaseId);
+        }
+      }
+      cycles.push(obs);
+    }
+  }
+  return {
+    subscriptions: batch,
+    observed,
+    cycles,
+    ops,
+    ledger,
+    purchaseStatus: (id) => {
+      const pu = sb.qorepay.purchase(id);
+      return pu ? { status: pu.status, total: pu.purchase.total } : undefined;
+    },
+    gatewayPayments: sb.qorepay.payments().map((pm) => ({
+      purchaseId: (pm.related_to as { id: string }).id,
+      type: (pm.payment as { payment_type: string }).payment_type,
+      amountMinor: (pm.payment as { amount: number }).amount,
+    })),
+    settlement: [
+      ...sb.gormic.payments().map((g) => ({
+        target: 'gormic' as const,
+        subscriptionId: g.orderId,
+        type: g.type,
+        ref: g.transactionRef ?? '',
+        amountMinor: g.amountMinor,
+        status: g.status,
+      })),
+      ...sb.ap.payments().map((a) => ({
+        target: 'activeplatform' as const,
+        subscriptionId: /^cycle:([^:]+):/.exec(a.comment)?.[1] ?? '',
+        type: 'receipt' as const,
+        ref: a.comment,
+        amountMinor: a.totalMinor,
+        status: a.status,
+      })),
+    ],
+    alerts,
+    endSim,
+  };
+}
+
+/** Diagnostics (CHAOS_TRACE): what the open cycles are waiting on when simulated time does not move. */
+async function dumpPending(client: Client, batch: PlannedSubscription[], log: (l: string) => void) {
+  for (const p of batch) {
+    const s = await client.workflow.getHandle(subscriptionWorkflowId(p.subscriptionId)).query(subscriptionStateQuery);
+    for (const cycleId of s.cyclesInFlight) {
+      const d = await client.workflow.getHandle(cycleId).describe();
+      const acts = (d.raw.pendingActivities ?? []).map((a) => `${a.activityType?.name}:${a.state}:${a.attempt}`);
+      const st = await client.workflow
+        .getHandle(cycleId)
+        .query(cycleStateQuery)
+        .catch(() => undefined);
+      log(
+        `    stalled? ${cycleId} ${d.status.name} ${st?.status} inFlight=${st?.inFlight} pending=[${acts.join(' ')}]`,
+      );
+    }
+  }
+}

@@ -1,0 +1,190 @@
+/**
+ * Merchant operations of a chaos run, sent as the BillingClient sends them (Temporal updates with the caller's
+ * idempotency key as the update id). Each records when it was acknowledged, in real and simulated time.
+ */
+import type { Client } from '@temporalio/client';
+import { markPaidUpdate, retryNowUpdate } from '../../src/shared/billing-cycle';
+import {
+  cancelSubscriptionUpdate,
+  changePlanUpdate,
+  chargebackUpdate,
+  pauseSubscriptionUpdate,
+  refundUpdate,
+  resumeSubscriptionUpdate,
+  subscriptionStateQuery,
+  subscriptionWorkflowId,
+  updatePaymentMethodUpdate,
+  type SubscriptionState,
+} from '../../src/shared/subscription';
+import type { OpRecord } from './invariants';
+import type { PlannedOp } from './plan';
+
+const CHARGEBACK_REASON = '6d1f0b3e-5a0c-4e4b-9c0e-0a3c1b2d4e51';
+const OP_TIMEOUT_MS = 60_000;
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => (clearTimeout(t), resolve(v)),
+      (e: unknown) => (clearTimeout(t), reject(e instanceof Error ? e : new Error(String(e)))),
+    );
+  });
+}
+
+const messageOf = (err: unknown): string => {
+  const e = err as { message?: string; cause?: { message?: string } };
+  return [e.message, e.cause?.message].filter(Boolean).join(': ').slice(0, 200);
+};
+
+/** Sends one planned operation; never throws (a refusal is an outcome). */
+export async function performOp(
+  client: Client,
+  subscriptionId: string,
+  op: PlannedOp,
+  simNow: () => Promise<number>,
+  plan: { currency: string },
+): Promise<OpRecord[]> {
+  const rec: OpRecord = { subscriptionId, kind: op.kind, simAt: await simNow(), outcome: 'ok' };
+  const out: OpRecord[] = [rec];
+  const sub = client.workflow.getHandle(subscriptionWorkflowId(subscriptionId));
+  const ack = async () => {
+    rec.realAck = Date.now();
+    rec.simAck = await simNow();
+  };
+  const paidCycle = (s: SubscriptionState) =>
+    [...s.recentCycles].reverse().find((c) => (c.status === 'paid' || c.status === 'marked_paid') && c.purchaseId);
+  try {
+    switch (op.kind) {
+      case 'cancel_now':
+      case 'cancel_period_end': {
+        const s = await withTimeout(
+          sub.executeUpdate(cancelSubscriptionUpdate, {
+            args: [{ mode: op.kind === 'cancel_now' ? 'now' : 'period_end', reason: 'chaos' }],
+          }),
+          OP_TIMEOUT_MS,
+        );
+        await ack();
+        rec.nextPeriodIndex = s.nextPeriodIndex;
+        break;
+      }
+      case 'pause':
+        await withTimeout(sub.executeUpdate(pauseSubscriptionUpdate), OP_TIMEOUT_MS);
+        await ack();
+        break;
+      case 'resume':
+        await withTimeout(sub.executeUpdate(resumeSubscriptionUpdate), OP_TIMEOUT_MS);
+        await ack();
+        break;
+      case 'new_card':
+        await withTimeout(
+          sub.executeUpdate(updatePaymentMethodUpdate, { args: [{ recurringToken: op.token! }] }),
+          OP_TIMEOUT_MS,
+        );
+        await ack();
+        rec.detail = `now ${op.scenario}`;
+        break;
+      case 'change_plan':
+        await withTimeout(
+          sub.executeUpdate(changePlanUpdate, {
+            args: [
+              {
+                plan: {
+                  planId: 'chaos-2',
+                  currency: plan.currency,
+                  lineItems: [{ name: 'Plan B', priceMinor: op.priceMinor!, quantity: 1 }],
+                },
+              },
+            ],
+          }),
+          OP_TIMEOUT_MS,
+        );
+        await ack();
+        break;
+      case 'retry_now':
+      case 'mark_paid': {
+        const s = await withTimeout(sub.query(subscriptionStateQuery), OP_TIMEOUT_MS);
+        const cycleId = s.cyclesInFlight[0];
+        if (!cycleId) {
+          rec.outcome = 'skipped';
+          rec.detail = 'no cycle in flight';
+          break;
+        }
+        rec.cycleId = cycleId;
+        const cycle = client.workflow.getHandle(cycleId);
+        if (op.kind === 'retry_now') await withTimeout(cycle.executeUpdate(retryNowUpdate), OP_TIMEOUT_MS);
+        else await withTimeout(cycle.executeUpdate(markPaidUpdate, { args: [{ note: 'chaos' }] }), OP_TIMEOUT_MS);
+        await ack();
+        break;
+      }
+      case 'refund_full':
+      case 'refund_partial': {
+        const s = await withTimeout(sub.query(subscriptionStateQuery), OP_TIMEOUT_MS);
+        const c = paidCycle(s);
+        if (!c) {
+          rec.outcome = 'skipped';
+          rec.detail = 'no paid cycle';
+          break;
+        }
+        rec.cycleId = c.cycleId;
+        rec.purchaseId = c.purchaseId!;
+        rec.key = op.key!;
+        const amountMinor =
+          op.kind === 'refund_partial' ? Math.max(1, Math.floor(c.amountMinor * (op.share ?? 0.5))) : undefined;
+        if (amountMinor !== undefined) rec.amountMinor = amountMinor;
+        const send = () =>
+          withTimeout(
+            sub.executeUpdate(refundUpdate, {
+              args: [{ cycleId: c.cycleId, ...(amountMinor !== undefined ? { amountMinor } : {}), reason: 'chaos' }],
+              updateId: op.key!,
+            }),
+            OP_TIMEOUT_MS,
+          );
+        await send();
+        await ack();
+        if (op.repeatKey) {
+          const again: OpRecord = { ...rec, kind: 'repeat_refund', simAt: await simNow() };
+          out.push(again);
+          try {
+            await send();
+          } catch (err) {
+            again.outcome = 'refused';
+            again.detail = messageOf(err);
+          }
+        }
+        break;
+      }
+      case 'chargeback': {
+        const s = await withTimeout(sub.query(subscriptionStateQuery), OP_TIMEOUT_MS);
+        const c = paidCycle(s);
+        if (!c) {
+          rec.outcome = 'skipped';
+          rec.detail = 'no paid cycle';
+          break;
+        }
+        rec.cycleId = c.cycleId;
+        rec.purchaseId = c.purchaseId!;
+        await withTimeout(
+          sub.executeUpdate(chargebackUpdate, {
+            args: [
+              {
+                cycleId: c.cycleId,
+                reasonId: CHARGEBACK_REASON,
+                arn: `arn-${c.cycleId}`.replace(/[^A-Za-z0-9-]/g, '-'),
+                date: String(Math.floor(rec.simAt / 1000)),
+                reference: `cb-${c.cycleId}`,
+              },
+            ],
+          }),
+          OP_TIMEOUT_MS,
+        );
+        await ack();
+        break;
+      }
+    }
+  } catch (err) {
+    rec.outcome = /no answer within/.test(messageOf(err)) ? 'error' : 'refused';
+    rec.detail = messageOf(err);
+  }
+  return out;
+}

@@ -1,0 +1,27 @@
+/** `intervalUnit: 'minute'` is for development against the sandbox: a BillingClient refuses it unless told otherwise. */
+import type { Client } from '@temporalio/client';
+import { BillingClient, BillingValidationError } from '../../../src/client';
+import { subscriptionBody } from '../../support/api-stack';
+
+const minuteBody = subscriptionBody('sub_minutes', {
+  schedule: { intervalUnit: 'minute', intervalCount: 1, anchor: '2030-01-31T09:00', timeZone: 'UTC' },
+});
+
+it("refuses a 'minute' schedule by default, naming schedule.intervalUnit, before anything is started", async () => {
+  const start = jest.fn();
+  const billing = new BillingClient({ client: { workflow: { start } } as unknown as Client });
+  const err = await billing.createSubscription(minuteBody).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(BillingValidationError);
+  expect((err as BillingValidationError).issues.map((i) => i.path)).toEqual(['schedule.intervalUnit']);
+  expect(start).not.toHaveBeenCalled();
+});
+
+it("accepts a 'minute' schedule when the client is built for the sandbox", async () => {
+  const start = jest.fn().mockRejectedValue(new Error('stop here'));
+  const billing = new BillingClient({
+    client: { workflow: { start } } as unknown as Client,
+    allowMinuteSchedules: true,
+  });
+  await billing.createSubscription(minuteBody).catch(() => undefined);
+  expect(start).toHaveBeenCalledTimes(1);
+});
