@@ -11,6 +11,7 @@ import { ActivePlatformClient } from './integrations/activeplatform';
 import { GormicClient } from './integrations/gormic';
 import { MerchantWebhookSender, asMerchantNotifier } from './integrations/merchant-webhooks';
 import { createLogger, temporalLoggerFor, type Logger } from './logger';
+import { METRIC_BUCKETS } from './shared/metrics';
 
 export interface BillingWorkerOptions {
   config: AppConfig;
@@ -96,7 +97,10 @@ export function installRuntime(
       ...(config.METRICS_PORT
         ? {
             metrics: {
-              prometheus: { bindAddress: `0.0.0.0:${config.METRICS_PORT}` },
+              prometheus: {
+                bindAddress: `0.0.0.0:${config.METRICS_PORT}`,
+                histogramBucketOverrides: { ...METRIC_BUCKETS },
+              },
               metricPrefix: 'temporal_',
               globalTags: { service: 'billing-worker' },
             },

@@ -57,6 +57,7 @@ import {
 } from '../shared/search-attributes';
 import { cycleUpdateSignal, subscriptionWorkflowId } from '../shared/subscription';
 import * as act from './activity-proxies';
+import { recordChargeAnswer, recordCycleTransition, recordSettlementFailure } from './billing-metrics';
 
 type SideCommand = Extract<CycleCommand, { type: 'notify' | 'alert' | 'report' }>;
 type Call = Exclude<CycleCommand, SideCommand | { type: 'finish' }>;
@@ -79,8 +80,18 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
   let chargeAnswers = 0;
 
   const apply = (event: CycleEvent): void => {
+    const before = { status: state.status, pendingSince: state.pendingSince };
     const d = decideCycle(state, event, { now: Date.now(), policy });
     state = d.state;
+    if (state.status !== before.status || event.type === 'started') {
+      recordCycleTransition(event.type === 'started' ? undefined : before.status, state.status, {
+        amountMinor,
+        currency: input.currency,
+        attempts: state.attempts.length,
+        pendingSince: before.pendingSince,
+        now: Date.now(),
+      });
+    }
     for (const c of d.commands) {
       if (c.type === 'notify' || c.type === 'alert' || c.type === 'report') outbox.push(c);
       else if (c.type !== 'finish') calls.push(c);
@@ -177,16 +188,20 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
       case 'charge':
         try {
           const r = await act.chargePurchase({ purchaseId: c.purchaseId, recurringToken: c.token });
+          recordChargeAnswer(r.outcome);
           return { type: 'charged', outcome: r.outcome, purchase: facts(r) };
         } catch (err) {
           const failure = applicationFailureOf(err);
           if (failure?.type === FailureType.ChargeDeclined) {
             const d = failure.details?.[0] as ChargeDeclinedDetails;
+            recordChargeAnswer('declined', d.declineClass);
             return { type: 'charge_declined', decline: d };
           }
           if (failure?.type === FailureType.PurchaseNotChargeable) {
+            recordChargeAnswer('refused');
             return { type: 'charge_refused', purchase: facts(failure.details?.[0] as PurchaseSnapshot) };
           }
+          recordChargeAnswer('failed');
           return { type: 'charge_failed', reason: reasonOf(err) };
         } finally {
           chargeAnswers++;
@@ -224,6 +239,7 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
           });
           return { type: 'settlement_recorded', index: c.index, externalId: r.externalId };
         } catch (err) {
+          recordSettlementFailure(c.target.kind, 'record');
           return { type: 'settlement_failed', index: c.index, error: reasonOf(err) };
         }
     }

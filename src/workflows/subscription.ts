@@ -68,6 +68,7 @@ import {
   type UpdatePaymentMethodInput,
 } from '../shared/subscription';
 import * as act from './activity-proxies';
+import { recordRefund, recordSettlementFailure } from './billing-metrics';
 import { billingCycleWorkflow } from './billing-cycle';
 
 type SideCommand = Extract<SubscriptionCommand, { type: 'notify' | 'alert' }>;
@@ -201,6 +202,8 @@ export async function subscriptionWorkflow(
             knownPaymentIds: c.knownPaymentIds,
             ...(c.amountMinor !== undefined ? { amountMinor: c.amountMinor } : {}),
           });
+          const paidCycle = state.paidCycles.find((p) => p.purchaseId === c.purchaseId);
+          if (paidCycle && r.paymentId && r.amountMinor !== undefined) recordRefund(r.amountMinor, paidCycle.currency);
           return {
             type: 'refund_answered',
             requestId: c.requestId,
@@ -245,6 +248,7 @@ export async function subscriptionWorkflow(
             externalId: w.externalId,
           };
         } catch (err) {
+          recordSettlementFailure(c.target.kind, 'reverse');
           return {
             type: 'settlement_work_done',
             key: c.key,
@@ -271,6 +275,7 @@ export async function subscriptionWorkflow(
             externalId: w.externalId,
           };
         } catch (err) {
+          recordSettlementFailure(c.target.kind, 'restore');
           return {
             type: 'settlement_work_done',
             key: c.key,
