@@ -69,6 +69,7 @@ import {
 } from '../shared/subscription';
 import * as act from './activity-proxies';
 import { recordRefund, recordSettlementFailure } from './billing-metrics';
+import { cycleStaticDetails, cycleStaticSummary } from '../shared/ui-text';
 import { billingCycleWorkflow } from './billing-cycle';
 
 type SideCommand = Extract<SubscriptionCommand, { type: 'notify' | 'alert' }>;
@@ -177,6 +178,13 @@ export async function subscriptionWorkflow(
               { key: BILLING_STATUS, value: 'creating' },
             ],
             memo: { amountMinor, currency: c.plan.currency, periodStart: c.periodStart, periodEnd: c.periodEnd },
+            staticSummary: cycleStaticSummary({ ...cycleInput, amountMinor }),
+            staticDetails: cycleStaticDetails({
+              ...cycleInput,
+              amountMinor,
+              token: c.token,
+              settlement: (input.settlementTargets ?? []).map((t) => t.kind),
+            }),
           });
           return { type: 'cycle_started', cycleId: c.cycleId, ok: true };
         } catch (err) {
