@@ -1,6 +1,6 @@
 /**
- * The ops CLI (`npm run cli -- <command>`): merchant operations through BillingClient, printing JSON.
- * Exit codes: 0 ok, 2 invalid input (the message names the field), 3 not found, 4 conflict, 1 anything else.
+ * The ops CLI (`npm run cli -- <command>`): merchant operations through BillingClient, printing JSON (indented; one
+ * line with `--json`, errors then also JSON on stderr). Exit codes: see EXIT_CODES_HELP.
  */
 import { readFile } from 'node:fs/promises';
 import { Command, CommanderError } from 'commander';
@@ -10,6 +10,17 @@ import { ConfigError, loadConfig } from './config';
 import { QorePayClient } from './integrations/qorepay';
 
 export const EXIT = { ok: 0, failure: 1, invalid: 2, notFound: 3, conflict: 4 } as const;
+
+const EXIT_CODES_HELP = `
+Output: JSON on stdout (indented). With --json: one line of JSON per result, and errors as one line
+{"error": "<code>", "message": "...", "exitCode": n} on stderr, for scripts.
+
+Exit codes:
+  0  done
+  1  failure (Temporal or the gateway unavailable, a refused refund or chargeback, anything unexpected)
+  2  invalid input (the message names the field), or a bad command line
+  3  not found (subscription or cycle)
+  4  conflict (exists with different terms, or the request conflicts with the current state)`;
 
 export interface CliIo {
   out: (text: string) => void;
@@ -29,7 +40,10 @@ export function buildCli(io: CliIo = defaultIo): Command {
   const program = new Command('billing')
     .description('Recurring billing engine: operations on subscriptions and billing cycles')
     .exitOverride()
-    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
+    .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) })
+    .option('--json', 'machine-readable output: one line of JSON per result, errors as JSON on stderr')
+    .addHelpText('after', EXIT_CODES_HELP);
+  const json = (): boolean => program.opts<{ json?: boolean }>().json === true;
 
   /** Runs `fn` with a connected client, prints its result as JSON, maps errors to exit codes. */
   const run =
@@ -39,9 +53,9 @@ export function buildCli(io: CliIo = defaultIo): Command {
       try {
         billing = await (io.connect ?? (() => connectFromConfig(loadConfig())))();
         const result = await fn(billing, ...args);
-        io.out(JSON.stringify(result, null, 2));
+        io.out(json() ? JSON.stringify(result) : JSON.stringify(result, null, 2));
       } catch (err) {
-        const code = reportError(err, io);
+        const code = reportError(err, json() ? { ...io, err: (m) => io.err(errorJson(err, m)) } : io);
         if (io.setExitCode) io.setExitCode(code);
         else process.exitCode = code;
       } finally {
@@ -163,6 +177,54 @@ export function buildCli(io: CliIo = defaultIo): Command {
     .action(run((b, id: string) => b.retryCycleSettlement(id)));
 
   program
+    .command('refund')
+    .description('Refund a paid cycle, fully or partly (never more than is left to refund)')
+    .argument('<subscriptionId>')
+    .argument('<cycleId>')
+    .option('--amount <minorUnits>', 'amount in minor units (default: all that is left)')
+    .option('--reason <text>')
+    .option('--idempotency-key <key>', 'a repeat with the same key refunds once and prints the first result')
+    .action(
+      run((b, id: string, cycleId: string, opts: { amount?: string; reason?: string; idempotencyKey?: string }) =>
+        b.refundCycle(
+          id,
+          {
+            cycleId,
+            ...(opts.amount !== undefined ? { amountMinor: Number(opts.amount) } : {}),
+            ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
+          },
+          opts.idempotencyKey !== undefined ? { idempotencyKey: opts.idempotencyKey } : {},
+        ),
+      ),
+    );
+
+  program
+    .command('chargeback')
+    .description('Register a chargeback the acquirer reported on a paid cycle')
+    .argument('<subscriptionId>')
+    .argument('<cycleId>')
+    .requiredOption('--reason-id <id>', 'an id from QorePay GET /purchases/chargeback_reasons/')
+    .requiredOption('--arn <arn>', 'acquirer reference number')
+    .requiredOption('--date <unixSeconds>', 'when the chargeback happened')
+    .requiredOption('--reference <text>', "the acquirer's or the merchant's reference")
+    .option('--idempotency-key <key>', 'a repeat with the same key registers once and prints the first result')
+    .action(
+      run(
+        (
+          b,
+          id: string,
+          cycleId: string,
+          opts: { reasonId: string; arn: string; date: string; reference: string; idempotencyKey?: string },
+        ) =>
+          b.registerChargeback(
+            id,
+            { cycleId, reasonId: opts.reasonId, arn: opts.arn, date: opts.date, reference: opts.reference },
+            opts.idempotencyKey !== undefined ? { idempotencyKey: opts.idempotencyKey } : {},
+          ),
+      ),
+    );
+
+  program
     .command('start')
     .description('Run the embedded stack: Temporal dev server with UI, QorePay sandbox, worker, API and demo data')
     .action(async () => {
@@ -194,6 +256,20 @@ async function readJsonFile(file: string): Promise<unknown> {
 }
 
 class CliInputError extends Error {}
+
+/** An error as one line of JSON for `--json`: the billing error code when there is one. */
+function errorJson(err: unknown, message: string): string {
+  const code = isBillingError(err)
+    ? err.code
+    : err instanceof CliInputError || err instanceof ConfigError
+      ? 'invalid_input'
+      : 'failure';
+  const exitCode =
+    { validation_failed: EXIT.invalid, invalid_input: EXIT.invalid, not_found: EXIT.notFound, conflict: EXIT.conflict }[
+      code as string
+    ] ?? EXIT.failure;
+  return JSON.stringify({ error: code, message, exitCode });
+}
 
 function reportError(err: unknown, io: CliIo): number {
   if (isBillingError(err)) {

@@ -78,11 +78,13 @@ import {
   subscriptionStateQuery,
   subscriptionWorkflowId,
   updatePaymentMethodUpdate,
+  maskToken,
   type PaymentEventRecord,
   type SubscriptionInput,
   type SubscriptionState,
   type SubscriptionStatus,
 } from './shared/subscription';
+import { subscriptionStaticSummary } from './shared/ui-text';
 import { BILLING_TASK_QUEUE } from './shared/task-queue';
 
 /** The shape of billingCycleWorkflow, for typed handles (the client never imports workflow code). */
@@ -312,6 +314,15 @@ export class BillingClient {
           { key: SUBSCRIPTION_STATUS, value: initialStatus(terms) },
         ],
         memo: { planId: terms.plan.planId, currency: terms.plan.currency, amountMinor: planAmountMinor(terms.plan) },
+        staticSummary: subscriptionStaticSummary({
+          subscriptionId: terms.subscriptionId,
+          customerId: terms.customerId,
+          planId: terms.plan.planId,
+          amountMinor: planAmountMinor(terms.plan),
+          currency: terms.plan.currency,
+          every: `${terms.schedule.intervalCount} ${terms.schedule.intervalUnit}`,
+        }),
+        staticDetails: `Anchor ${terms.schedule.anchor} (${terms.schedule.timeZone}) · card ${maskToken(terms.recurringToken)}`,
       });
       const subscription = await this.firstState(handle, terms);
       return { subscription, created: true };
@@ -655,9 +666,7 @@ function initialState(terms: SubscriptionInput): SubscriptionState {
   };
 }
 
-export function maskToken(token: string): string {
-  return `…${token.slice(-4)}`;
-}
+export { maskToken };
 
 /** Paths (up to two levels, e.g. `plan.lineItems`, `schedule.anchor`) where the stored terms differ from the new ones. */
 export function diffTerms(stored: unknown, next: SubscriptionInput): string[] {

@@ -15,6 +15,7 @@ import { MerchantWebhookSender, asMerchantNotifier } from './integrations/mercha
 import { createLogger, temporalLoggerFor, type Logger } from './logger';
 import { encryptedDataConverter } from './payload-codec';
 import { ConnectAbortedError, retryConnect } from './temporal-connect';
+import { METRIC_BUCKETS } from './shared/metrics';
 
 export interface BillingWorkerOptions {
   config: AppConfig;
@@ -103,7 +104,10 @@ export function installRuntime(
       ...(config.METRICS_PORT
         ? {
             metrics: {
-              prometheus: { bindAddress: `0.0.0.0:${config.METRICS_PORT}` },
+              prometheus: {
+                bindAddress: `0.0.0.0:${config.METRICS_PORT}`,
+                histogramBucketOverrides: { ...METRIC_BUCKETS },
+              },
               metricPrefix: 'temporal_',
               globalTags: { service: 'billing-worker' },
             },

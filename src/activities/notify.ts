@@ -1,7 +1,8 @@
 /** Notification activities: signed merchant webhooks and operations alerts, retried and recorded by Temporal. */
 import { ApplicationFailure } from '@temporalio/common';
-import { log } from '@temporalio/activity';
+import { Context, log } from '@temporalio/activity';
 import { FailureType } from '../shared/errors';
+import { BillingMetric } from '../shared/metrics';
 import type { MerchantNotification, OperationsAlert } from '../shared/notifications';
 
 /** Delivers one merchant event; throws an error with `retryable: false` when the receiver refuses it. */
@@ -39,6 +40,13 @@ export function createNotifyActivities(deps: { notifier?: MerchantNotifier; aler
       const fields = { alert: alert.code, workflowId: alert.workflowId, ...(alert.details ?? {}) };
       if (alert.severity === 'critical') log.error(`ALERT ${alert.code}: ${alert.message}`, fields);
       else log.warn(`ALERT ${alert.code}: ${alert.message}`, fields);
+      // Counted once per alert, not per delivery retry.
+      const ctx = Context.current();
+      if (ctx.info.attempt === 1) {
+        ctx.metricMeter
+          .createCounter(BillingMetric.alerts, 'alerts', 'Operations alerts raised')
+          .add(1, { code: alert.code, severity: alert.severity });
+      }
       await deps.alerter?.alert(alert);
     },
   };

@@ -20,6 +20,7 @@ import { parseCycleWorkflowId } from '../shared/billing-cycle';
 import { paymentEventSignal, subscriptionWorkflowId, type PaymentEventSignal } from '../shared/subscription';
 import { registerCodecRoutes, type CodecEndpointOptions } from './codec';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi';
+import { createApiMetrics, type ApiMetrics } from './metrics';
 import { handleQorePayWebhook, type WebhookIngressDeps } from './qorepay-webhook';
 import { ROUTES, type OperationId } from './routes';
 import { IDEMPOTENCY_KEY_HEADER, parseWith, type FieldIssue } from './schemas';
@@ -36,6 +37,8 @@ export interface ApiServerOptions {
   bodyLimitBytes?: number;
   /** Serves /codec/decode and /codec/encode for the Temporal UI (see ./codec.ts). */
   codec?: CodecEndpointOptions;
+  /** Served at GET /metrics (Prometheus text). Default: a registry of the API's billing metrics. */
+  metrics?: ApiMetrics;
 }
 
 interface Parsed {
@@ -208,10 +211,19 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
     scope.post('/webhooks/qorepay', async (req, reply) => {
+      const receivedAt = performance.now();
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const outcome = await handleQorePayWebhook(webhookDeps, raw, req.headers['x-signature']);
+      metrics.observeWebhook(outcome.body.outcome, (performance.now() - receivedAt) / 1000);
       return reply.code(outcome.status).send(outcome.body);
     });
+  });
+
+  // ---- Prometheus: counts and latencies only, no ids (no API key, like /healthz; keep it off the public edge) ----
+  const metrics = opts.metrics ?? createApiMetrics({ temporal: opts.webhook.temporal });
+  app.get('/metrics', async (_req, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.header('content-type', metrics.registry.contentType).send(text);
   });
 
   function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {

@@ -27,6 +27,7 @@ export async function runEmbeddedStack(
   const baseEnv: Record<string, string | undefined> = {
     API_KEYS: DEV_API_KEY,
     LOG_LEVEL: 'warn',
+    METRICS_PORT: '9464',
     ...env,
   };
   const pre = loadConfig(baseEnv);
@@ -123,6 +124,9 @@ export async function runEmbeddedStack(
     print(`  Temporal UI:   ${server.uiUrl ?? '(headless)'}/namespaces/${config.temporal.namespace}/workflows`);
     print(`  Temporal gRPC: ${server.address}`);
     print(`  API:           ${api.url}   (OpenAPI: ${api.url}/openapi.json)`);
+    if (config.METRICS_PORT) {
+      print(`  Metrics:       http://127.0.0.1:${config.METRICS_PORT}/metrics (worker)   ${api.url}/metrics (API)`);
+    }
     if (sandbox) print(`  QorePay:       sandbox at ${sandbox.baseUrl}   (control API: ${sandbox.origin}/__sandbox/)`);
     else print(`  QorePay:       ${config.QOREPAY_BASE_URL}`);
     if (sandboxSettlement) {

@@ -132,3 +132,8 @@ export const subscriptionStateQuery = defineQuery<SubscriptionState>('subscripti
 
 /** Sent by a billing cycle to its subscription: on its first decline, and when it finishes. */
 export const cycleUpdateSignal = defineSignal<[CycleReport]>('cycleUpdate');
+
+/** A recurring token as people may see it: its last 4 characters (API views, the Temporal UI). */
+export function maskToken(token: string): string {
+  return `…${token.slice(-4)}`;
+}

@@ -12,6 +12,7 @@ import {
   currentUpdateInfo,
   getExternalWorkflowHandle,
   log,
+  setCurrentDetails,
   setHandler,
   upsertMemo,
   upsertSearchAttributes,
@@ -57,6 +58,8 @@ import {
 } from '../shared/search-attributes';
 import { cycleUpdateSignal, subscriptionWorkflowId } from '../shared/subscription';
 import * as act from './activity-proxies';
+import { recordChargeAnswer, recordCycleTransition, recordSettlementFailure } from './billing-metrics';
+import { chargeSummary, cycleCurrentDetails, money, waitSummary } from '../shared/ui-text';
 
 type SideCommand = Extract<CycleCommand, { type: 'notify' | 'alert' | 'report' }>;
 type Call = Exclude<CycleCommand, SideCommand | { type: 'finish' }>;
@@ -74,13 +77,31 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     ...(input.settlementTargets ? { settlementTargets: input.settlementTargets } : {}),
     ...(input.paused ? { paused: true } : {}),
   });
+  const periodText = {
+    subscriptionId: input.subscriptionId,
+    periodIndex: input.periodIndex,
+    periodStart: input.periodStart,
+    periodEnd: input.periodEnd,
+    amountMinor,
+    currency: input.currency,
+  };
   const calls: Call[] = [];
   const outbox: SideCommand[] = [];
   let chargeAnswers = 0;
 
   const apply = (event: CycleEvent): void => {
+    const before = { status: state.status, pendingSince: state.pendingSince };
     const d = decideCycle(state, event, { now: Date.now(), policy });
     state = d.state;
+    if (state.status !== before.status || event.type === 'started') {
+      recordCycleTransition(event.type === 'started' ? undefined : before.status, state.status, {
+        amountMinor,
+        currency: input.currency,
+        attempts: state.attempts.length,
+        pendingSince: before.pendingSince,
+        now: Date.now(),
+      });
+    }
     for (const c of d.commands) {
       if (c.type === 'notify' || c.type === 'alert' || c.type === 'report') outbox.push(c);
       else if (c.type !== 'finish') calls.push(c);
@@ -93,6 +114,18 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
   let published = { status: '', nextAttemptAt: -1, declineCode: '' };
   let memoSettlementFailed = false;
   const publish = (): void => {
+    setCurrentDetails(
+      cycleCurrentDetails(periodText, {
+        status: state.status,
+        attempts: state.attempts.length,
+        token: state.token,
+        nextAttemptAt: state.nextAttemptAt,
+        actionRequiredUntil: state.actionRequiredUntil,
+        lastDeclineCode: state.lastDecline?.code,
+        failureReason: state.failureReason,
+        paidAt: state.paidAt,
+      }),
+    );
     if (state.settlementFailed !== memoSettlementFailed) {
       memoSettlementFailed = state.settlementFailed;
       upsertMemo({ settlementFailed: memoSettlementFailed });
@@ -163,37 +196,53 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     switch (c.type) {
       case 'create_purchase':
         try {
-          const p = await act.createPurchase({
-            cycleId,
-            currency: input.currency,
-            lineItems: input.lineItems,
-            ...(input.qorepayClientId ? { qorepayClientId: input.qorepayClientId } : {}),
-            ...(input.customerEmail ? { customerEmail: input.customerEmail } : {}),
-          });
+          const p = await act.createPurchase.executeWithOptions(
+            { summary: `create the Purchase of period ${input.periodIndex}: ${money(amountMinor, input.currency)}` },
+            [
+              {
+                cycleId,
+                currency: input.currency,
+                lineItems: input.lineItems,
+                ...(input.qorepayClientId ? { qorepayClientId: input.qorepayClientId } : {}),
+                ...(input.customerEmail ? { customerEmail: input.customerEmail } : {}),
+              },
+            ],
+          );
           return { type: 'purchase_created', purchase: facts(p) };
         } catch (err) {
           return { type: 'purchase_create_failed', reason: reasonOf(err) };
         }
       case 'charge':
         try {
-          const r = await act.chargePurchase({ purchaseId: c.purchaseId, recurringToken: c.token });
+          const r = await act.chargePurchase.executeWithOptions(
+            { summary: chargeSummary(state.attempts.length + 1, c.token) },
+            [{ purchaseId: c.purchaseId, recurringToken: c.token }],
+          );
+          recordChargeAnswer(r.outcome);
           return { type: 'charged', outcome: r.outcome, purchase: facts(r) };
         } catch (err) {
           const failure = applicationFailureOf(err);
           if (failure?.type === FailureType.ChargeDeclined) {
             const d = failure.details?.[0] as ChargeDeclinedDetails;
+            recordChargeAnswer('declined', d.declineClass);
             return { type: 'charge_declined', decline: d };
           }
           if (failure?.type === FailureType.PurchaseNotChargeable) {
+            recordChargeAnswer('refused');
             return { type: 'charge_refused', purchase: facts(failure.details?.[0] as PurchaseSnapshot) };
           }
+          recordChargeAnswer('failed');
           return { type: 'charge_failed', reason: reasonOf(err) };
         } finally {
           chargeAnswers++;
         }
       case 'read_purchase':
         try {
-          return { type: 'purchase_read', purchase: facts(await act.getPurchase(c.purchaseId)) };
+          const p = await act.getPurchase.executeWithOptions(
+            { summary: `re-read the Purchase (cycle is ${state.status})` },
+            [c.purchaseId],
+          );
+          return { type: 'purchase_read', purchase: facts(p) };
         } catch (err) {
           return { type: 'purchase_read_failed', reason: reasonOf(err) };
         }
@@ -215,15 +264,21 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
         }
       case 'record_settlement':
         try {
-          const r = await act.recordSettlement({
-            cycleId,
-            target: c.target,
-            purchaseId: c.purchaseId,
-            amountMinor,
-            currency: input.currency,
-          });
+          const r = await act.recordSettlement.executeWithOptions(
+            { summary: `record the payment in ${c.target.kind}: ${money(amountMinor, input.currency)}` },
+            [
+              {
+                cycleId,
+                target: c.target,
+                purchaseId: c.purchaseId,
+                amountMinor,
+                currency: input.currency,
+              },
+            ],
+          );
           return { type: 'settlement_recorded', index: c.index, externalId: r.externalId };
         } catch (err) {
+          recordSettlementFailure(c.target.kind, 'record');
           return { type: 'settlement_failed', index: c.index, error: reasonOf(err) };
         }
     }
@@ -244,21 +299,25 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     const purchaseId = state.paidPurchaseId ?? currentPurchaseId(state);
     try {
       if (c.type === 'notify') {
-        await act.notifyMerchant({
-          id: `${cycleId}:${c.event}:${c.key}`,
-          type: c.event,
-          subscriptionId: input.subscriptionId,
-          cycleId,
-          data: { periodIndex: input.periodIndex, amountMinor, currency: input.currency, purchaseId, ...c.data },
-        });
+        await act.notifyMerchant.executeWithOptions({ summary: `notify the merchant: ${c.event}` }, [
+          {
+            id: `${cycleId}:${c.event}:${c.key}`,
+            type: c.event,
+            subscriptionId: input.subscriptionId,
+            cycleId,
+            data: { periodIndex: input.periodIndex, amountMinor, currency: input.currency, purchaseId, ...c.data },
+          },
+        ]);
       } else if (c.type === 'alert') {
-        await act.alertOperations({
-          code: c.code,
-          message: c.message,
-          severity: c.severity,
-          workflowId: cycleId,
-          details: { purchaseId, status: state.status },
-        });
+        await act.alertOperations.executeWithOptions({ summary: `alert operations (${c.severity}): ${c.code}` }, [
+          {
+            code: c.code,
+            message: c.message,
+            severity: c.severity,
+            workflowId: cycleId,
+            details: { purchaseId, status: state.status },
+          },
+        ]);
       } else if (workflowInfo().parent) {
         await getExternalWorkflowHandle(subscriptionWorkflowId(input.subscriptionId)).signal(cycleUpdateSignal, {
           cycleId,
@@ -391,6 +450,7 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
           : await condition(
               () => calls.length > 0 || state.finished || state.wakeAt !== wakeAt,
               Math.max(wakeAt - Date.now(), 1),
+              { summary: waitSummary(state.status, wakeAt) },
             );
       if (!woke && calls.length === 0 && state.wakeAt === wakeAt) apply({ type: 'timer' });
       continue;

@@ -68,6 +68,8 @@ import {
   type UpdatePaymentMethodInput,
 } from '../shared/subscription';
 import * as act from './activity-proxies';
+import { recordRefund, recordSettlementFailure } from './billing-metrics';
+import { cycleStaticDetails, cycleStaticSummary } from '../shared/ui-text';
 import { billingCycleWorkflow } from './billing-cycle';
 
 type SideCommand = Extract<SubscriptionCommand, { type: 'notify' | 'alert' }>;
@@ -176,6 +178,13 @@ export async function subscriptionWorkflow(
               { key: BILLING_STATUS, value: 'creating' },
             ],
             memo: { amountMinor, currency: c.plan.currency, periodStart: c.periodStart, periodEnd: c.periodEnd },
+            staticSummary: cycleStaticSummary({ ...cycleInput, amountMinor }),
+            staticDetails: cycleStaticDetails({
+              ...cycleInput,
+              amountMinor,
+              token: c.token,
+              settlement: (input.settlementTargets ?? []).map((t) => t.kind),
+            }),
           });
           return { type: 'cycle_started', cycleId: c.cycleId, ok: true };
         } catch (err) {
@@ -201,6 +210,8 @@ export async function subscriptionWorkflow(
             knownPaymentIds: c.knownPaymentIds,
             ...(c.amountMinor !== undefined ? { amountMinor: c.amountMinor } : {}),
           });
+          const paidCycle = state.paidCycles.find((p) => p.purchaseId === c.purchaseId);
+          if (paidCycle && r.paymentId && r.amountMinor !== undefined) recordRefund(r.amountMinor, paidCycle.currency);
           return {
             type: 'refund_answered',
             requestId: c.requestId,
@@ -245,6 +256,7 @@ export async function subscriptionWorkflow(
             externalId: w.externalId,
           };
         } catch (err) {
+          recordSettlementFailure(c.target.kind, 'reverse');
           return {
             type: 'settlement_work_done',
             key: c.key,
@@ -271,6 +283,7 @@ export async function subscriptionWorkflow(
             externalId: w.externalId,
           };
         } catch (err) {
+          recordSettlementFailure(c.target.kind, 'restore');
           return {
             type: 'settlement_work_done',
             key: c.key,
