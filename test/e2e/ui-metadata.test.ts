@@ -3,7 +3,7 @@
  * subscription, period, amount), current details (status, attempts, next attempt), and its activities and timers
  * carry summaries ("charge attempt 1 with card …", "next retry at …"). Read back the way the UI reads them.
  */
-import { defaultPayloadConverter, type PayloadCodec } from '@temporalio/common';
+import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { eventually, startApiStack, subscriptionBody, type ApiStack } from '../support/api-stack';
