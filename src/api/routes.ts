@@ -374,6 +374,21 @@ export const ROUTES = [
   // ---- operations ----
   {
     method: 'GET',
+    url: '/',
+    operationId: 'index',
+    summary: 'What this API is, and where to go next',
+    tag: 'operations',
+    auth: false,
+    temporal: false,
+    responses: {
+      '200': {
+        description: 'Name, version and links',
+        schema: z.object({ name: z.string(), version: z.string(), links: z.record(z.string(), z.string()) }),
+      },
+    },
+  },
+  {
+    method: 'GET',
     url: '/openapi.json',
     operationId: 'openApiDocument',
     summary: 'This OpenAPI document',

@@ -20,6 +20,9 @@ import { parseCycleWorkflowId } from '../shared/billing-cycle';
 import { paymentEventSignal, subscriptionWorkflowId, type PaymentEventSignal } from '../shared/subscription';
 import { registerCodecRoutes, type CodecEndpointOptions } from './codec';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi';
+
+/** The version answered at GET / (kept with package.json's). */
+const API_VERSION = '0.1.0';
 import { createApiMetrics, type ApiMetrics } from './metrics';
 import { handleQorePayWebhook, type WebhookIngressDeps } from './qorepay-webhook';
 import { ROUTES, type OperationId } from './routes';
@@ -161,6 +164,17 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     retryCycleNow: async (r) => billing.retryCycleNow(r.params.cycleId!),
     retryCycleSettlement: async (r) => billing.retryCycleSettlement(r.params.cycleId!),
     openApiDocument: async () => (openApi ??= buildOpenApiDocument(ROUTES)),
+    index: async () => ({
+      name: 'Recurring billing engine API',
+      version: API_VERSION,
+      links: {
+        openapi: '/openapi.json',
+        health: '/healthz',
+        readiness: '/readyz',
+        metrics: '/metrics',
+        subscriptions: '/v1/subscriptions (bearer API key)',
+      },
+    }),
     health: async () => ({ status: 'ok' }),
     ready: async (_r, reply) => {
       try {

@@ -568,6 +568,7 @@ describe('OpenAPI document', () => {
     'POST /v1/cycles/{cycleId}/mark-paid',
     'POST /v1/cycles/{cycleId}/retry',
     'POST /v1/cycles/{cycleId}/retry-settlement',
+    'GET /',
     'GET /openapi.json',
     'GET /healthz',
     'GET /readyz',
@@ -589,6 +590,13 @@ describe('OpenAPI document', () => {
       expect([entry, api.app.hasRoute({ method, url: fastifyPath })]).toEqual([entry, true]);
       expect(openApiPath(fastifyPath)).toBe(path);
     }
+  });
+
+  it('answers GET / (the URL npm start prints) with the API name, version and links, without an API key', async () => {
+    const res = await api.http.get('/');
+    expect(res.status).toBe(200);
+    expect(res.data).toMatchObject({ version: '0.1.0', links: { openapi: '/openapi.json', health: '/healthz' } });
+    for (const path of ['/openapi.json', '/healthz']) expect((await api.http.get(path)).status).toBe(200);
   });
 
   it('documents bodies from the zod schemas, security and error answers', async () => {
