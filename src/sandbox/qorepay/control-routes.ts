@@ -18,6 +18,23 @@ const notFound = (reply: FastifyReply) => reply.code(404).send({ detail: 'Not fo
 
 export function registerControlRoutes(app: FastifyInstance, model: QorePayModel, sandbox: QorePaySandbox): void {
   const ctl = CONTROL_PREFIX;
+  // The index `npm start` prints: what the control API offers (no secrets; the sandbox's API key is not listed).
+  app.get(`${ctl}/`, async () => ({
+    sandbox: 'QorePay',
+    endpoints: [
+      'GET health',
+      'POST scenarios',
+      'POST tokens',
+      'GET ledger?reference=',
+      'GET purchases/:id',
+      'POST purchases/:id/complete_checkout',
+      'GET deliveries',
+      'PUT webhook-options',
+      'POST webhook-urls',
+      'POST rotate-key',
+      'POST refund-mode',
+    ].map((e) => e.replace(' ', ` ${ctl}/`)),
+  }));
   app.get(`${ctl}/health`, async () => ({ ok: true }));
   app.post(`${ctl}/scenarios`, async (req, reply) => {
     const parsed = z.object({ token: z.string().min(1), scenario: ScenarioSchema }).safeParse(req.body);

@@ -32,3 +32,15 @@ describe('sandbox rate limit', () => {
     }
   });
 });
+
+it('answers the control API index that npm start prints', async () => {
+  const sandbox = await startQorePaySandbox({ apiKey: 'k' });
+  try {
+    const res = await fetch(`${sandbox.origin}/__sandbox/`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as { endpoints: string[] };
+    expect(body.endpoints).toContain('GET /__sandbox/ledger?reference=');
+  } finally {
+    await sandbox.close();
+  }
+});
