@@ -214,3 +214,30 @@ it('an anchor ten periods back starts with the period that contains the creation
   const starts = kinds(commands, 'start_cycle') as Extract<SubscriptionCommand, { type: 'start_cycle' }>[];
   expect(starts.map((c) => c.periodIndex)).toEqual([9]);
 });
+
+it('a cycle that closed without reporting (terminated by an operator) is marked lost and alerted at the daily check', () => {
+  let state = initialSubscriptionState({ recurringToken: 'tok_a', plan, schedule, now: T0 });
+  let d = decideSubscription(state, { type: 'started' }, ctx(T0));
+  const start = d.commands.find((c) => c.type === 'start_cycle') as Extract<
+    SubscriptionCommand,
+    { type: 'start_cycle' }
+  >;
+  d = decideSubscription(d.state, { type: 'cycle_started', cycleId: start.cycleId, ok: true }, ctx(T0));
+  state = d.state;
+  expect(state.wakeAt).toBeLessThanOrEqual(T0 + DAY); // the liveness check is scheduled
+  // A day later the check pings the cycle; the signal fails because the cycle is gone.
+  d = decideSubscription(state, { type: 'timer' }, ctx(T0 + DAY));
+  expect(d.commands).toContainEqual(
+    expect.objectContaining({ type: 'signal_cycle', cycleId: start.cycleId, signal: { kind: 'hold', paused: false } }),
+  );
+  d = decideSubscription(
+    d.state,
+    { type: 'cycle_signaled', cycleId: start.cycleId, ok: false, error: 'workflow not found' },
+    ctx(T0 + DAY),
+  );
+  expect(d.state.cycles).toEqual([]);
+  expect(d.state.recentCycles.map((c) => [c.cycleId, c.status])).toEqual([[start.cycleId, 'lost']]);
+  expect(d.commands).toContainEqual(
+    expect.objectContaining({ type: 'alert', code: 'cycle_lost', severity: 'critical' }),
+  );
+});
