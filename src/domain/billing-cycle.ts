@@ -103,8 +103,9 @@ export interface SettlementEntry {
 /** Bounds of the machine that are not customer policy. */
 export const CYCLE_LIMITS = Object.freeze({
   /** Charge calls whose outcome was unknown (transport failure) retried quickly before the slow schedule. */
-  quickTransportRetries: 4,
-  quickTransportRetryBaseMs: 30_000,
+  quickTransportRetries: 6,
+  quickTransportRetryBaseMs: 2_000,
+  quickTransportRetryMaxMs: 60_000,
   /** Fresh Purchases created for one cycle when the current one cannot be charged any more. */
   maxPurchases: 5,
   /** How long a cycle whose settlement failed stays open for an operator's retry. */
@@ -415,7 +416,12 @@ function evolve(s: CycleMachineState, e: CycleEvent, ctx: CycleContext, out: Cyc
       if (isTerminalCycleStatus(s.status)) return;
       s.transportFailures++;
       if (s.transportFailures <= CYCLE_LIMITS.quickTransportRetries) {
-        s.nextAttemptAt = now + CYCLE_LIMITS.quickTransportRetryBaseMs * 2 ** (s.transportFailures - 1);
+        s.nextAttemptAt =
+          now +
+          Math.min(
+            CYCLE_LIMITS.quickTransportRetryBaseMs * 2 ** (s.transportFailures - 1),
+            CYCLE_LIMITS.quickTransportRetryMaxMs,
+          );
       } else {
         s.merchantConfigRetries++;
         s.transportFailures = 0;

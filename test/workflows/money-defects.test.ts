@@ -101,7 +101,8 @@ describe('money defects (issue 9)', () => {
   });
 
   it('a cancel acknowledged while a charge waits to be retried after a gateway 500 stops every further attempt', async () => {
-    const input = cycleInput({ subscriptionId: subId(), recurringToken: tok('500x1') });
+    // Three 500s: three short retry waits (2 s, 4 s, 8 s) for the cancel to land in.
+    const input = cycleInput({ subscriptionId: subId(), recurringToken: tok('500x3') });
     const handle = await startCycle(input);
     await eventually(async () => (await handle.query(cycleStateQuery)).status === 'retry_scheduled', 'retry after 500');
     const ledgerBefore = stack.sandbox.ledger(handle.workflowId).length;
