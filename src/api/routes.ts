@@ -2,6 +2,7 @@
  * The route table of the HTTP API: one entry per route, with its schemas. The server registers exactly these routes
  * (each with the handler of its operationId) and the OpenAPI document is generated from them.
  */
+import { CYCLE_STATUSES, type CycleStatus } from '../shared/billing-cycle';
 import { z } from 'zod';
 import {
   CancelSubscriptionSchema,
@@ -55,17 +56,7 @@ export interface RouteSpec {
 
 // ---- response shapes (documentation; the TypeScript types in src/shared are the contract) ----
 
-const CycleStatusSchema = z.enum([
-  'creating',
-  'charging',
-  'pending',
-  'retry_scheduled',
-  'action_required',
-  'paid',
-  'marked_paid',
-  'failed',
-  'canceled',
-]);
+const CycleStatusSchema = z.enum(CYCLE_STATUSES as [CycleStatus, ...CycleStatus[]]);
 
 const SubscriptionStateSchema = z.looseObject({
   subscriptionId: z.string(),

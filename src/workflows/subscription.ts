@@ -248,22 +248,10 @@ export async function subscriptionWorkflow(
             kind: c.kind,
             ...(c.paymentId ? { paymentId: c.paymentId } : {}),
           });
-          return {
-            type: 'settlement_work_done',
-            key: c.key,
-            targetIndex: c.targetIndex,
-            ok: true,
-            externalId: w.externalId,
-          };
+          return workDone(c, { ok: true, externalId: w.externalId });
         } catch (err) {
           recordSettlementFailure(c.target.kind, 'reverse');
-          return {
-            type: 'settlement_work_done',
-            key: c.key,
-            targetIndex: c.targetIndex,
-            ok: false,
-            error: messageOf(err),
-          };
+          return workDone(c, { ok: false, error: messageOf(err) });
         }
       case 'restore_settlement':
         try {
@@ -275,22 +263,10 @@ export async function subscriptionWorkflow(
             currency: c.currency,
             reference: c.key,
           });
-          return {
-            type: 'settlement_work_done',
-            key: c.key,
-            targetIndex: c.targetIndex,
-            ok: true,
-            externalId: w.externalId,
-          };
+          return workDone(c, { ok: true, externalId: w.externalId });
         } catch (err) {
           recordSettlementFailure(c.target.kind, 'restore');
-          return {
-            type: 'settlement_work_done',
-            key: c.key,
-            targetIndex: c.targetIndex,
-            ok: false,
-            error: messageOf(err),
-          };
+          return workDone(c, { ok: false, error: messageOf(err) });
         }
     }
   };
@@ -508,6 +484,14 @@ export async function subscriptionWorkflow(
   await condition(() => outbox.length === 0 && !draining);
   await condition(allHandlersFinished);
   return view();
+}
+
+/** The answer to a settlement reversal or restore, as the machine's event. */
+function workDone(
+  c: { key: string; targetIndex: number },
+  outcome: { ok: true; externalId: string } | { ok: false; error: string },
+): SubscriptionEvent {
+  return { type: 'settlement_work_done', key: c.key, targetIndex: c.targetIndex, ...outcome };
 }
 
 function messageOf(err: unknown): string {
