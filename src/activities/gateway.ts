@@ -38,6 +38,8 @@ export interface PurchaseSnapshot {
   totalMinor: number;
   declineCode?: string;
   declineMessage?: string;
+  /** Set (true) only when an operator marked the Purchase paid at the gateway. */
+  markedAsPaid?: true;
 }
 
 export type ChargeOutcome = PurchaseSnapshot & {
@@ -67,6 +69,7 @@ export function snapshotOf(p: Purchase): PurchaseSnapshot {
     updatedOn: p.updated_on ?? 0,
     totalMinor: p.purchase?.total ?? 0,
   };
+  if (p.marked_as_paid) snap.markedAsPaid = true;
   if ((p.status === 'error' || p.status === 'blocked') && err?.code) {
     snap.declineCode = err.code;
     snap.declineMessage = err.message ?? '';

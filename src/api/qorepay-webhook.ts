@@ -122,6 +122,7 @@ export async function handleQorePayWebhook(
       updatedOn: snap.updatedOn,
       ...(snap.declineCode ? { declineCode: snap.declineCode } : {}),
       ...(snap.declineMessage ? { declineMessage: snap.declineMessage } : {}),
+      ...(snap.markedAsPaid ? { markedAsPaid: true } : {}),
     };
     await deps.temporal.workflow.getHandle(cycleId).signal(gatewayEventSignal, signal);
     log.info({ cycleId, eventType: event.eventType, status: snap.status }, 'qorepay webhook routed');

@@ -84,6 +84,8 @@ export interface PurchaseFacts {
   updatedOn: number;
   declineCode?: string;
   declineMessage?: string;
+  /** True when the gateway says the Purchase was marked paid by an operator (`marked_as_paid`), not charged. */
+  markedAsPaid?: boolean;
 }
 
 export type SettlementTargetRef =
@@ -650,7 +652,13 @@ function startPending(s: CycleMachineState, now: number, policy: DunningPolicy):
   delete s.nextAttemptAt;
 }
 
-function becomePaid(s: CycleMachineState, now: number, purchaseId: string, out: CycleCommand[]): void {
+function becomePaid(
+  s: CycleMachineState,
+  now: number,
+  purchaseId: string,
+  out: CycleCommand[],
+  markedAsPaid = false,
+): void {
   if (isTerminalCycleStatus(s.status)) {
     if (!isPaidCycleStatus(s.status) && !s.lateMoneyAlerted) {
       s.lateMoneyAlerted = true;
@@ -663,14 +671,26 @@ function becomePaid(s: CycleMachineState, now: number, purchaseId: string, out: 
     }
     return;
   }
+  // The operator's own mark-as-paid can reach the cycle first as a webhook or a read (before the call's answer):
+  // it is still a cycle marked paid, and the request waiting on it gets its answer here.
+  const marked = markedAsPaid || s.inFlight === 'mark_paid';
+  if (marked && s.markPaid) {
+    s.markPaidAnswers.push({ requestId: s.markPaid.requestId, ok: true });
+    delete s.markPaid;
+  }
   const last = s.attempts[s.attempts.length - 1];
   if (last?.outcome === 'pending') last.outcome = 'paid';
   delete s.closing;
-  s.status = 'paid';
+  s.status = marked ? 'marked_paid' : 'paid';
   s.paidAt = now;
   s.paidPurchaseId = purchaseId;
   clearSchedule(s);
-  out.push({ type: 'notify', event: 'cycle.paid', key: 'paid', data: { paidAt: new Date(now).toISOString() } });
+  out.push({
+    type: 'notify',
+    event: 'cycle.paid',
+    key: 'paid',
+    data: marked ? { markedPaid: true } : { paidAt: new Date(now).toISOString() },
+  });
 }
 
 function onDecline(s: CycleMachineState, d: DeclineDetails, ctx: CycleContext, out: CycleCommand[]): void {
@@ -756,7 +776,7 @@ function onPurchaseFacts(
       });
       return;
     }
-    becomePaid(s, ctx.now, p.purchaseId, out);
+    becomePaid(s, ctx.now, p.purchaseId, out, p.markedAsPaid === true);
     return;
   }
   if (!current || isTerminalCycleStatus(s.status)) return;

@@ -131,6 +131,8 @@ export interface GatewayEvent {
   /** From `transaction_data.attempts[0].error` when the purchase is in `error` or `blocked`. */
   declineCode?: string;
   declineMessage?: string;
+  /** The Purchase was marked paid by an operator (`marked_as_paid`), not charged. */
+  markedAsPaid?: boolean;
 }
 
 export interface PaymentMethodUpdate {

@@ -354,6 +354,7 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
         updatedOn: e.updatedOn,
         declineCode: e.declineCode,
         declineMessage: e.declineMessage,
+        markedAsPaid: e.markedAsPaid === true ? true : undefined,
       }),
     }),
   );
@@ -479,6 +480,7 @@ function facts(p: PurchaseSnapshot): PurchaseFacts {
     updatedOn: p.updatedOn,
     ...(p.declineCode ? { declineCode: p.declineCode } : {}),
     ...(p.declineMessage ? { declineMessage: p.declineMessage } : {}),
+    ...(p.markedAsPaid ? { markedAsPaid: true } : {}),
   };
 }
 

@@ -129,6 +129,40 @@ describe('billing cycle machine: counterexamples found by the property tests', (
     expect(c.state.markPaidAnswers).toEqual([{ requestId: 'mp_1', ok: false, error: 'the cycle is already paid' }]);
   });
 
+  test("the operator's own mark-as-paid reaching the cycle as a webhook first still ends marked_paid", () => {
+    // Counterexample from CI: the sandbox's purchase.paid webhook for the mark-as-paid call was applied before the
+    // call's answer; the cycle ended `paid` (as if the card had been charged) and the update answered `paid`.
+    const c = new Cycle();
+    c.startAndCreate();
+    c.feed({ type: 'charge_declined', decline: { code: 'do_not_honour', message: '', declineClass: 'soft' } });
+    c.feed({ type: 'mark_paid_requested', requestId: 'mp_1' });
+    expect(types(c.feed({ type: 'purchase_read', purchase: purchase('error') }))).toEqual(['mark_paid']);
+    const later = Math.floor(T0 / 1000) + 60;
+    const cmds = c.feed({ type: 'gateway_event', purchase: purchase('paid', { updatedOn: later }) });
+    expect(c.state.status).toBe('marked_paid');
+    expect(c.state.markPaidAnswers).toEqual([{ requestId: 'mp_1', ok: true }]);
+    expect(cmds).toContainEqual(expect.objectContaining({ type: 'notify', data: { markedPaid: true } }));
+    // The call's answer arrives afterwards and changes nothing.
+    c.feed({ type: 'marked_paid', purchase: purchase('paid', { updatedOn: later, markedAsPaid: true }) });
+    expect(c.state.status).toBe('marked_paid');
+    expect(c.state.markPaidAnswers).toHaveLength(1);
+    expect(c.state.inFlight).toBeUndefined();
+  });
+
+  test('a read that finds the Purchase marked paid at the gateway ends marked_paid, not paid', () => {
+    // The mark-as-paid call timed out after the gateway applied it; the next read is the only witness.
+    const c = new Cycle();
+    c.startAndCreate();
+    c.feed({ type: 'charge_declined', decline: { code: 'do_not_honour', message: '', declineClass: 'soft' } });
+    c.feed({ type: 'mark_paid_requested', requestId: 'mp_1' });
+    c.feed({ type: 'purchase_read', purchase: purchase('error') });
+    c.feed({ type: 'mark_paid_failed', reason: 'timeout' });
+    expect(c.state.status).toBe('retry_scheduled');
+    c.feed({ type: 'timer' }, 30);
+    c.feed({ type: 'purchase_read', purchase: purchase('paid', { markedAsPaid: true, updatedOn: T0 / 1000 + 99 }) });
+    expect(c.state.status).toBe('marked_paid');
+  });
+
   test('after a fraud block, a new card is charged on a fresh Purchase (no cancel of the blocked one)', () => {
     // Minimal counterexample: the charge is blocked (answered as a hard decline); a new token arrives; the charge
     // meets the blocked Purchase and is refused. The refusal used to count as another hard decline of the new card
