@@ -295,6 +295,10 @@ async function runBatch(
   }
 }
 
+/** How long a simulated sleep may go unanswered (real time) before the clock is read and the sleep re-sent. */
+const SLEEP_ANSWER_WAIT_MS = 60_000;
+const MAX_SLEEP_RETRIES = 10;
+
 /**
  * Simulated time of a time-skipping server over a connection of its own that sends no keepalive pings: the test
  * server answers a client that pings every 30 s during a long sleep with GOAWAY (too many pings), and the sleep's
@@ -322,8 +326,24 @@ class SimClock {
     return tsToMs(time);
   }
 
+  /**
+   * Sleeps `ms` of simulated time. The sleep call's answer can be lost (a connection reset by the server); the sleep
+   * is then re-sent for what is left, judged by the server's clock, so a lost answer costs seconds, not the run.
+   */
   async sleep(ms: number): Promise<void> {
-    await this.connection.testService!.unlockTimeSkippingWithSleep({ duration: msToTs(ms) });
+    const target = (await this.now()) + ms;
+    let left = ms;
+    for (let tries = 0; left > 0; tries++) {
+      const call = this.connection.testService!.unlockTimeSkippingWithSleep({ duration: msToTs(left) });
+      const answered = await Promise.race([
+        call.then(() => true),
+        new Promise<false>((resolve) => setTimeout(() => resolve(false), SLEEP_ANSWER_WAIT_MS).unref()),
+      ]);
+      if (!answered) call.catch(() => undefined);
+      left = target - (await this.now());
+      if (!answered && tries >= MAX_SLEEP_RETRIES)
+        throw new Error(`simulated time is stuck: ${left} ms short of a ${ms} ms sleep after ${tries + 1} tries`);
+    }
   }
 
   close(): Promise<void> {
