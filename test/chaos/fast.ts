@@ -3,7 +3,7 @@
  * server per batch), against the real QorePay, Gormic and ActivePlatform sandboxes over HTTP, with the real webhook
  * ingress behind a fault layer. The driver sleeps through simulated time and sends merchant operations on the way.
  */
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { InternalConnectionOptionsSymbol } from '@temporalio/client/lib/connection';
 import { msToTs, tsToMs } from '@temporalio/common/lib/time';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -15,13 +15,7 @@ import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qo
 import { startActivePlatformSandbox } from '../../src/sandbox/activeplatform/server';
 import { startGormicSandbox } from '../../src/sandbox/gormic/server';
 import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
-import {
-  cycleStateQuery,
-  cycleWorkflowId,
-  parseCycleWorkflowId,
-  type BillingCycleResult,
-  type SettlementTarget,
-} from '../../src/shared/billing-cycle';
+import { cycleStateQuery, parseCycleWorkflowId, type SettlementTarget } from '../../src/shared/billing-cycle';
 import type { OperationsAlert } from '../../src/shared/notifications';
 import {
   paymentEventSignal,
@@ -36,12 +30,11 @@ import {
   trailOf,
   type ChaosNotes,
   type ChaosWorld,
-  type CycleObservation,
   type OpRecord,
-  type SubscriptionObservation,
   type Violation,
 } from './invariants';
 import { performOp } from './merchant-ops';
+import { observe, settlementRecords, type GatewayRecords } from './observe';
 import { DAY, HOUR, planSubscriptions, type PlannedSubscription } from './plan';
 import { WebhookFaultLayer, type BatchRoute, type FaultCounts } from './webhook-faults';
 
@@ -284,7 +277,7 @@ async function runBatch(
     await clock.sleep(2 * DAY);
     await Promise.race([sb.qorepay.whenDeliveriesIdle(), new Promise((r) => setTimeout(r, 10_000))]);
     await clock.sleep(HOUR);
-    const world = await observe(clock.client, batch, sb, alerts, ops, await clock.now());
+    const world = await observe(clock.client, batch, inProcessGateway(sb), alerts, ops, await clock.now());
     return world;
   } finally {
     faults.drop(route);
@@ -351,107 +344,24 @@ class SimClock {
   }
 }
 
-/** Reads the world with a plain client: the time-skipping client's `result()` unlocks time while it waits. */
-async function observe(
-  client: Client,
-  batch: PlannedSubscription[],
-  sb: Sandboxes,
-  alerts: OperationsAlert[],
-  ops: OpRecord[],
-  endSim: number,
-): Promise<ChaosWorld> {
-  const observed: SubscriptionObservation[] = [];
-  const cycles: CycleObservation[] = [];
-  const ledger = sb.qorepay.ledger();
-  for (const p of batch) {
-    const h = client.workflow.getHandle(subscriptionWorkflowId(p.subscriptionId));
-    const d = await h.describe();
-    const s = await h.query(subscriptionStateQuery);
-    observed.push({
-      subscriptionId: p.subscriptionId,
-      execution: d.status.name,
-      status:
-        d.status.name === 'TIMED_OUT'
-          ? `${s.status} (timeouts ${JSON.stringify(d.raw.executionConfig?.workflowExecutionTimeout)} / ${JSON.stringify(d.raw.executionConfig?.workflowRunTimeout)}, started ${d.startTime.toISOString()}, closed ${d.closeTime?.toISOString()})`
-          : s.status,
-      nextPeriodIndex: s.nextPeriodIndex,
-      schedule: s.schedule,
-      maxPeriods: p.maxPeriods,
-    });
-    for (let k = 0; k <= s.nextPeriodIndex; k++) {
-      const cycleId = cycleWorkflowId(p.subscriptionId, k);
-      const ch = client.workflow.getHandle(cycleId);
-      let execution: string;
-      try {
-        execution = (await ch.describe()).status.name;
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) continue;
-        throw err;
-      }
-      const fromLedger = [...new Set(ledger.filter((e) => e.reference === cycleId).map((e) => e.purchaseId))];
-      const obs: CycleObservation = {
-        cycleId,
-        subscriptionId: p.subscriptionId,
-        periodIndex: k,
-        execution,
-        status: 'unknown',
-        purchaseIds: fromLedger,
-        amountMinor: 0,
-        paused: false,
-      };
-      if (execution === 'RUNNING') {
-        const st = await ch.query(cycleStateQuery);
-        obs.status = st.status;
-        obs.paused = st.paused;
-        obs.amountMinor = st.amountMinor;
-        obs.purchaseIds = [...new Set([...st.purchaseIds, ...fromLedger])];
-      } else if (execution === 'COMPLETED') {
-        const r = (await ch.result()) as BillingCycleResult;
-        obs.status = r.status;
-        obs.amountMinor = r.amountMinor;
-        if (r.purchaseId) {
-          obs.paidPurchaseId = r.purchaseId;
-          if (!obs.purchaseIds.includes(r.purchaseId)) obs.purchaseIds.push(r.purchaseId);
-        }
-      }
-      cycles.push(obs);
-    }
-  }
+/** What the in-process sandboxes recorded, read directly. */
+function inProcessGateway(sb: Sandboxes): GatewayRecords {
   return {
-    subscriptions: batch,
-    observed,
-    cycles,
-    ops,
-    ledger,
-    purchaseStatus: (id) => {
-      const pu = sb.qorepay.purchase(id);
-      return pu ? { status: pu.status, total: pu.purchase.total } : undefined;
-    },
-    gatewayPayments: sb.qorepay.payments().map((pm) => ({
+    ledger: sb.qorepay.ledger(),
+    payments: sb.qorepay.payments().map((pm) => ({
       purchaseId: (pm.related_to as { id: string }).id,
       type: (pm.payment as { payment_type: string }).payment_type,
       amountMinor: (pm.payment as { amount: number }).amount,
     })),
-    settlement: [
-      ...sb.gormic.payments().map((g) => ({
-        target: 'gormic' as const,
-        subscriptionId: g.orderId,
-        type: g.type,
-        ref: g.transactionRef ?? '',
-        amountMinor: g.amountMinor,
-        status: g.status,
-      })),
-      ...sb.ap.payments().map((a) => ({
-        target: 'activeplatform' as const,
-        subscriptionId: /^cycle:([^:]+):/.exec(a.comment)?.[1] ?? '',
-        type: 'receipt' as const,
-        ref: a.comment,
-        amountMinor: a.totalMinor,
-        status: a.status,
-      })),
-    ],
-    alerts,
-    endSim,
+    purchases: async (ids) => {
+      const out = new Map<string, { status: string; total: number }>();
+      for (const id of ids) {
+        const pu = sb.qorepay.purchase(id);
+        if (pu) out.set(id, { status: pu.status, total: pu.purchase.total });
+      }
+      return out;
+    },
+    settlement: settlementRecords(sb.gormic.payments(), sb.ap.payments()),
   };
 }
 
