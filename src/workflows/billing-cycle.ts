@@ -12,6 +12,7 @@ import {
   currentUpdateInfo,
   getExternalWorkflowHandle,
   log,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertMemo,
@@ -56,13 +57,16 @@ import {
   NEXT_ATTEMPT_AT,
   SUBSCRIPTION_ID,
 } from '../shared/search-attributes';
-import { cycleUpdateSignal, subscriptionWorkflowId } from '../shared/subscription';
+import { cycleStopAckSignal, cycleUpdateSignal, subscriptionWorkflowId } from '../shared/subscription';
 import * as act from './activity-proxies';
 import { recordChargeAnswer, recordCycleTransition, recordSettlementFailure } from './billing-metrics';
 import { chargeSummary, cycleCurrentDetails, money, waitSummary } from '../shared/ui-text';
 
 type SideCommand = Extract<CycleCommand, { type: 'notify' | 'alert' | 'report' }>;
-type Call = Exclude<CycleCommand, SideCommand | { type: 'finish' }>;
+type Call = Exclude<CycleCommand, SideCommand | { type: 'finish' } | { type: 'ack_stop' }>;
+
+/** Marks histories whose cycles acknowledge a cancel or a pause to their subscription (older ones never did). */
+export const STOP_ACK_PATCH = 'cycle-stop-ack';
 
 export async function billingCycleWorkflow(input: BillingCycleInput): Promise<BillingCycleResult> {
   const cycleId = workflowInfo().workflowId;
@@ -104,6 +108,7 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     }
     for (const c of d.commands) {
       if (c.type === 'notify' || c.type === 'alert' || c.type === 'report') outbox.push(c);
+      else if (c.type === 'ack_stop') ackStop();
       else if (c.type !== 'finish') calls.push(c);
     }
     publish();
@@ -284,6 +289,17 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     }
   };
 
+  // ---- the stop acknowledgement: at once, never behind a slow notification ----
+  const acks = new Set<Promise<void>>();
+  const ackStop = (): void => {
+    if (!workflowInfo().parent || !patched(STOP_ACK_PATCH)) return;
+    const sent: Promise<void> = getExternalWorkflowHandle(subscriptionWorkflowId(input.subscriptionId))
+      .signal(cycleStopAckSignal, { cycleId })
+      .catch((err: unknown) => log.warn('stop acknowledgement not delivered', { error: reasonOf(err) }))
+      .finally(() => acks.delete(sent));
+    acks.add(sent);
+  };
+
   // ---- side effects: notifications, alerts, reports, in order, never blocking a charge decision ----
   let draining = false;
   const drain = async (): Promise<void> => {
@@ -459,7 +475,7 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     apply(await run(calls.shift()!));
   }
   await drain();
-  await condition(() => outbox.length === 0 && !draining);
+  await condition(() => outbox.length === 0 && !draining && acks.size === 0);
   await condition(allHandlersFinished);
   return stripUndefined<BillingCycleResult>({
     cycleId,

@@ -3,7 +3,7 @@
  * server per batch), against the real QorePay, Gormic and ActivePlatform sandboxes over HTTP, with the real webhook
  * ingress behind a fault layer. The driver sleeps through simulated time and sends merchant operations on the way.
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { InternalConnectionOptionsSymbol } from '@temporalio/client/lib/connection';
 import { msToTs, tsToMs } from '@temporalio/common/lib/time';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -291,6 +291,9 @@ async function runBatch(
 /** How long a simulated sleep may go unanswered (real time) before the clock is read and the sleep re-sent. */
 const SLEEP_ANSWER_WAIT_MS = 60_000;
 const MAX_SLEEP_RETRIES = 10;
+/** Deadline of every other call of the driver's connection (updates, queries, signals, starts). */
+const CALL_DEADLINE_MS = 90_000;
+type GrpcInterceptor = NonNullable<ConnectionOptions['interceptors']>[number];
 
 /**
  * Simulated time of a time-skipping server over a connection of its own that sends no keepalive pings: the test
@@ -305,9 +308,16 @@ class SimClock {
   }
 
   static async connect(address: string): Promise<SimClock> {
+    // Every call without a deadline of its own gets one: a call whose answer is lost fails instead of holding the
+    // driver (and with it simulated time, which only moves while the driver sleeps) for ever.
+    const withDefaultDeadline: GrpcInterceptor = (options, nextCall) =>
+      nextCall(
+        options.deadline ? options : { ...options, deadline: Date.now() + CALL_DEADLINE_MS },
+      ) as ReturnType<GrpcInterceptor>;
     const options = {
       address,
       channelArgs: { 'grpc.keepalive_permit_without_calls': 0, 'grpc.keepalive_time_ms': 2 ** 31 - 1 },
+      interceptors: [withDefaultDeadline],
       [InternalConnectionOptionsSymbol]: { supportsTestService: true },
     };
     const connection = await Connection.connect(options);
@@ -315,8 +325,14 @@ class SimClock {
   }
 
   async now(): Promise<number> {
-    const { time } = await this.connection.testService!.getCurrentTime({});
-    return tsToMs(time);
+    for (let tries = 1; ; tries++) {
+      try {
+        const { time } = await this.connection.testService!.getCurrentTime({});
+        return tsToMs(time);
+      } catch (err) {
+        if (tries >= 3) throw err;
+      }
+    }
   }
 
   /**
@@ -327,12 +343,14 @@ class SimClock {
     const target = (await this.now()) + ms;
     let left = ms;
     for (let tries = 0; left > 0; tries++) {
-      const call = this.connection.testService!.unlockTimeSkippingWithSleep({ duration: msToTs(left) });
-      const answered = await Promise.race([
-        call.then(() => true),
-        new Promise<false>((resolve) => setTimeout(() => resolve(false), SLEEP_ANSWER_WAIT_MS).unref()),
-      ]);
-      if (!answered) call.catch(() => undefined);
+      const answered = await this.connection
+        .withDeadline(Date.now() + SLEEP_ANSWER_WAIT_MS, () =>
+          this.connection.testService!.unlockTimeSkippingWithSleep({ duration: msToTs(left) }),
+        )
+        .then(
+          () => true,
+          () => false,
+        );
       left = target - (await this.now());
       if (!answered && tries >= MAX_SLEEP_RETRIES)
         throw new Error(`simulated time is stuck: ${left} ms short of a ${ms} ms sleep after ${tries + 1} tries`);
