@@ -311,15 +311,17 @@ export function summaryText(
   money: (amountMinor: number, currency: string) => string,
 ): string {
   const lines: string[] = [];
+  const n = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
   lines.push(
-    `Reconciliation ${s.finishedAt ? 'finished' : 'running'}: ${s.cyclesChecked} cycles checked ` +
+    `Reconciliation ${s.finishedAt ? 'finished' : 'running'}: ${n(s.cyclesChecked, 'cycle')} checked ` +
       `(open ones, and closed since ${s.since}); started ${s.startedAt}${s.finishedAt ? `, finished ${s.finishedAt}` : ''}.`,
   );
   const found = totalFound(s);
   lines.push(
     found === 0
       ? 'No discrepancies.'
-      : `${found} discrepancies; ${needsAttention(s)} need a person (reported or not fixed).`,
+      : `${found === 1 ? '1 discrepancy' : `${found} discrepancies`}; ${needsAttention(s)} need a person ` +
+          '(reported or not fixed).',
   );
   for (const k of DISCREPANCY_KINDS) {
     const c = s.counts[k];
