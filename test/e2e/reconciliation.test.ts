@@ -4,6 +4,7 @@
  * away) while the gateway already has it paid is resolved; a paid cycle missing its Gormic record gets it written once
  * however often the sweep runs; a Gormic record for a cycle that never paid is reported.
  */
+import type { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { DEFAULT_DUNNING_POLICY } from '../../src/domain/dunning';
@@ -16,8 +17,12 @@ import {
   type BillingCycleInput,
   type BillingCycleResult,
 } from '../../src/shared/billing-cycle';
-import type { ReconciliationItem, ReconciliationSummary } from '../../src/shared/reconciliation';
-import { billingCycleWorkflow } from '../../src/workflows';
+import {
+  reconciliationSummaryQuery,
+  type ReconciliationItem,
+  type ReconciliationSummary,
+} from '../../src/shared/reconciliation';
+import { billingCycleWorkflow, reconciliationWorkflow } from '../../src/workflows';
 import { cycleInput, eventually, startBillingStack, type BillingStack } from '../support/billing-stack';
 import { bundleWorkflows, connectToDevServer, uniqueId } from '../support/temporal';
 
@@ -231,4 +236,28 @@ it('reports a Gormic record for a cycle that never paid, and writes nothing', as
     expect.objectContaining({ code: 'reconciliation_settlement_without_paid_cycle', workflowId: handle.workflowId }),
   );
   expect(gormicSandbox.ledger().length).toBe(writesBefore);
+});
+
+it('pages through visibility and continues as new without losing count, and shows its summary in the UI', async () => {
+  const since = new Date(Date.now() - 3_600_000).toISOString();
+  const whole = await sweep();
+  // One cycle per page, two per run: the same cycles checked, the same findings, over several runs.
+  const handle = await env.client.workflow.start(reconciliationWorkflow, {
+    workflowId: `reconciliation:run:paged-${uniqueId('t')}`,
+    taskQueue: stack.taskQueue,
+    args: [{ since, pageSize: 1, maxCyclesPerRun: 2 }],
+  });
+  const paged = await handle.result();
+  expect(paged.cyclesChecked).toBe(whole.cyclesChecked);
+  expect(paged.counts).toEqual(whole.counts);
+  expect(paged.since).toBe(since);
+  const firstRun = await env.client.workflow.getHandle(handle.workflowId, handle.firstExecutionRunId).describe();
+  expect(firstRun.status.name).toBe('CONTINUED_AS_NEW');
+
+  // What an operator sees of the last run: the summary as text (current details) and through the query.
+  const meta = await handle.query<temporal.api.sdk.v1.IWorkflowMetadata>('__temporal_workflow_metadata');
+  const details = meta.currentDetails ?? '';
+  expect(details).toMatch(new RegExp(`^Reconciliation finished: ${whole.cyclesChecked} cycles? checked`));
+  expect(details).toContain('Money taken on a cycle that ended unpaid: 1 (fixed 0, reported 1, fix failed 0)');
+  expect(await handle.query(reconciliationSummaryQuery)).toEqual(paged);
 });
