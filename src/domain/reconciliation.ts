@@ -9,8 +9,8 @@
  *   mark the period paid is a person's decision.
  * - `outcome_waiting`: an open cycle waits (`pending`, `retry_scheduled`, `action_required`) although the gateway
  *   already has the outcome: a Purchase is paid, or the pending charge was declined or the Purchase closed. Fixed by
- *   signalling the cycle the gateway event the webhook ingress would have sent; the cycle treats it as a hint and
- *   confirms by reading the Purchase itself.
+ *   signalling the cycle the gateway event the webhook ingress would have sent, built from the sweep's own read of the
+ *   Purchase: the cycle handles it like a webhook (paid concludes it; a decline or closure it confirms by a read).
  * - `settlement_missing`: a paid cycle has no live record in one of its settlement targets. Fixed by recording it once:
  *   an open cycle whose settlement failed is asked to retry its own settlement (`retrySettlement`); a closed cycle is
  *   recorded through the same settlement writer the cycle uses, which looks for the record before it writes. An open
