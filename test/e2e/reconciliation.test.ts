@@ -23,7 +23,13 @@ import {
   type ReconciliationSummary,
 } from '../../src/shared/reconciliation';
 import { billingCycleWorkflow, reconciliationWorkflow } from '../../src/workflows';
-import { cycleInput, eventually, startBillingStack, type BillingStack } from '../support/billing-stack';
+import {
+  cycleInput,
+  eventually,
+  maybeRecordHistory,
+  startBillingStack,
+  type BillingStack,
+} from '../support/billing-stack';
 import { bundleWorkflows, connectToDevServer, uniqueId } from '../support/temporal';
 
 const GORMIC_KEY = 'gormic-reconcile-key';
@@ -82,11 +88,13 @@ async function listed(cycleId: string, executionStatus: 'Running' | 'Completed')
   }, `${cycleId} listed as ${executionStatus}`);
 }
 
-async function sweep(): Promise<ReconciliationSummary> {
-  const { summary } = await runReconciliation(env.client, {
+/** Runs a sweep now; with RECORD_REPLAY_HISTORIES=1 its history is saved for the replay tests under `record`. */
+async function sweep(record?: string): Promise<ReconciliationSummary> {
+  const { reconciliationId, summary } = await runReconciliation(env.client, {
     taskQueue: stack.taskQueue,
     since: new Date(Date.now() - 3_600_000).toISOString(),
   });
+  if (record) await maybeRecordHistory(env.client.workflow.getHandle(reconciliationId), record);
   return summary;
 }
 
@@ -104,7 +112,7 @@ it('finds and alerts money taken at the gateway on a cycle that closed as failed
   expect(paid.status).toBe('paid');
   await listed(handle.workflowId, 'Completed');
 
-  const summary = await sweep();
+  const summary = await sweep('reconciliation-paid-on-closed-cycle');
   const items = itemsOf(summary, handle.workflowId);
   expect(items).toEqual([
     expect.objectContaining({
@@ -145,7 +153,7 @@ it('resolves a cycle stuck in pending (webhook lost, next poll an hour away) who
   expect((await handle.query(cycleStateQuery)).status).toBe('pending'); // the cycle does not know
   await listed(handle.workflowId, 'Running');
 
-  const summary = await sweep();
+  const summary = await sweep('reconciliation-outcome-signalled');
   expect(itemsOf(summary, handle.workflowId)).toEqual([
     expect.objectContaining({
       kind: 'outcome_waiting',
@@ -179,7 +187,7 @@ it('writes a paid cycle’s missing Gormic record once, however often the sweep 
   gormicSandbox.setOrderStatus(orderId, 'open'); // the order can take the record now; nobody retried
   await listed(handle.workflowId, 'Running');
 
-  const first = await sweep();
+  const first = await sweep('reconciliation-settlement-retried');
   expect(itemsOf(first, handle.workflowId)).toEqual([
     expect.objectContaining({
       kind: 'settlement_missing',
