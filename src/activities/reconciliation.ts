@@ -203,6 +203,7 @@ export function createReconciliationActivities(deps: ReconciliationDeps) {
 
     const purchases: GatewayPurchase[] = [];
     for (const id of purchaseIds) {
+      heartbeat();
       const snap = snapshotOf(await deps.qorepay.getPurchase(id, call()));
       purchases.push({
         purchaseId: snap.purchaseId,
@@ -218,6 +219,7 @@ export function createReconciliationActivities(deps: ReconciliationDeps) {
     const settlements: SettlementCheck[] = [];
     const refs = paidPurchaseId ? [paidPurchaseId] : purchaseIds;
     for (const target of cycle.settlementTargets ?? []) {
+      heartbeat();
       settlements.push(await settlementCheck(ref.workflowId, target, refs));
     }
 
