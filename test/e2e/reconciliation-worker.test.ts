@@ -99,6 +99,9 @@ it('the worker keeps the sweep’s Schedule, and the worker’s metrics count wh
   expect(
     await ensureReconciliationSchedule(env.client, { taskQueue, intervalMs: 30 * 60_000, windowMs: 6 * 3_600_000 }),
   ).toEqual({ scheduleId: reconciliationScheduleId(taskQueue), created: false });
+  // A restart with another interval brings the Schedule up to date.
+  await ensureReconciliationSchedule(env.client, { taskQueue, intervalMs: 45 * 60_000, windowMs: 6 * 3_600_000 });
+  expect((await schedule.describe()).spec.intervals).toEqual([expect.objectContaining({ every: 45 * 60_000 })]);
 
   // A cycle that ends failed, then is paid at the gateway: money taken, not recorded.
   const subscriptionId = uniqueId('recw').replace(/[^A-Za-z0-9_-]/g, '');
