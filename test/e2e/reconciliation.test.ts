@@ -269,3 +269,45 @@ it('pages through visibility and continues as new without losing count, and show
   expect(details).toContain('Money taken on a cycle that ended unpaid: 1 (fixed 0, reported 1, fix failed 0)');
   expect(await handle.query(reconciliationSummaryQuery)).toEqual(paged);
 });
+
+it('writes the record a closed paid cycle lost when its target was restored from an older backup, once', async () => {
+  const orderId = uniqueId('order');
+  const handle = await start(
+    cycleInput({
+      subscriptionId: sub(),
+      recurringToken: tok('success'),
+      settlementTargets: [{ kind: 'gormic', orderId, methodId: 'qorepay' }],
+    }),
+  );
+  const result = await handle.result();
+  expect(result).toMatchObject({ status: 'paid', settlementFailed: false });
+  expect(gormicSandbox.payments(orderId)).toHaveLength(1);
+  // Gormic comes back from a backup taken before the payment: same address, the record is gone.
+  const port = Number(new URL(gormicSandbox.baseUrl).port);
+  await gormicSandbox.close();
+  gormicSandbox = await startGormicSandbox({
+    port,
+    apiKey: GORMIC_KEY,
+    organizationId: 'org-rec',
+    defaultCurrency: 'NGN',
+  });
+  expect(gormicSandbox.payments(orderId)).toHaveLength(0);
+  await listed(handle.workflowId, 'Completed');
+
+  const first = await sweep('reconciliation-settlement-rewritten');
+  expect(itemsOf(first, handle.workflowId)).toEqual([
+    expect.objectContaining({
+      kind: 'settlement_missing',
+      outcome: 'fixed',
+      cycleStatus: 'paid',
+      target: 'gormic',
+      purchaseId: result.purchaseId,
+      note: expect.stringMatching(/^recorded as /) as string,
+    }),
+  ]);
+  expect(itemsOf(await sweep(), handle.workflowId)).toEqual([]);
+  expect(gormicSandbox.payments(orderId)).toEqual([
+    expect.objectContaining({ type: 'receipt', transactionRef: result.purchaseId, amountMinor: 500_000 }),
+  ]);
+  expect(gormicSandbox.ledger().filter((e) => e.orderId === orderId && e.op === 'create')).toHaveLength(1);
+});
