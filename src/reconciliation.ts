@@ -32,14 +32,15 @@ export interface ReconciliationScheduleOptions {
 /**
  * Creates the Schedule of the sweep for `taskQueue`, or brings an existing one up to date (interval, window): safe to
  * call at every worker start, by every worker. Overlapping runs are skipped; a missed run is not caught up (the next
- * one covers its window).
+ * one covers its window). The first run comes one interval after the Schedule is created (interval times are aligned
+ * to the epoch, so without a start a fresh deployment could be swept within seconds); restarts keep that start.
  */
 export async function ensureReconciliationSchedule(
   client: Pick<Client, 'schedule'>,
   opts: ReconciliationScheduleOptions,
 ): Promise<{ scheduleId: string; created: boolean }> {
   const scheduleId = reconciliationScheduleId(opts.taskQueue);
-  const spec: ScheduleSpec = { intervals: [{ every: opts.intervalMs }] };
+  const intervals = [{ every: opts.intervalMs }];
   const windowHours = Math.ceil(opts.windowMs / 3_600_000);
   const action: ScheduleOptionsAction = {
     type: 'startWorkflow',
@@ -52,7 +53,7 @@ export async function ensureReconciliationSchedule(
   try {
     await client.schedule.create({
       scheduleId,
-      spec,
+      spec: { intervals, startAt: new Date(Date.now() + opts.intervalMs) },
       action,
       policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: '1 minute' },
       state: { note: 'Reconciliation sweep: gateway and settlement targets against the billing cycles' },
@@ -61,11 +62,10 @@ export async function ensureReconciliationSchedule(
   } catch (err) {
     if (!(err instanceof ScheduleAlreadyRunning)) throw err;
   }
-  await client.schedule.getHandle(scheduleId).update((prev: ScheduleDescription) => ({
-    ...prev,
-    spec,
-    action,
-  }));
+  await client.schedule.getHandle(scheduleId).update((prev: ScheduleDescription) => {
+    const spec: ScheduleSpec = { intervals, ...(prev.spec.startAt ? { startAt: prev.spec.startAt } : {}) };
+    return { ...prev, spec, action };
+  });
   return { scheduleId, created: false };
 }
 

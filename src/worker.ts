@@ -85,15 +85,23 @@ export async function createBillingWorker(opts: BillingWorkerOptions): Promise<W
   });
   const deps = { temporal, ...buildActivityDeps(opts.config, opts.logger), ...opts.deps };
   if (opts.config.RECONCILIATION_SCHEDULE === 'true') {
-    const { scheduleId, created } = await ensureReconciliationSchedule(temporal, {
-      taskQueue,
-      intervalMs: opts.config.RECONCILIATION_INTERVAL,
-      windowMs: opts.config.RECONCILIATION_WINDOW,
-    });
-    opts.logger.info(
-      { scheduleId, created, intervalMs: opts.config.RECONCILIATION_INTERVAL },
-      'reconciliation schedule in place',
-    );
+    // Billing must not wait on the sweep: a Schedule that cannot be written (permissions, an old server) is logged.
+    try {
+      const { scheduleId, created } = await ensureReconciliationSchedule(temporal, {
+        taskQueue,
+        intervalMs: opts.config.RECONCILIATION_INTERVAL,
+        windowMs: opts.config.RECONCILIATION_WINDOW,
+      });
+      opts.logger.info(
+        { scheduleId, created, intervalMs: opts.config.RECONCILIATION_INTERVAL },
+        'reconciliation schedule in place',
+      );
+    } catch (err) {
+      opts.logger.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        'reconciliation schedule could not be created or updated; sweeps will not run until a worker manages to',
+      );
+    }
   }
   return Worker.create({
     connection: opts.connection,

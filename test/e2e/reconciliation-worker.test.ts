@@ -89,6 +89,8 @@ it('the worker keeps the sweep’s Schedule, and the worker’s metrics count wh
   const described = await schedule.describe();
   expect(described.spec.intervals).toEqual([expect.objectContaining({ every: 30 * 60_000 })]);
   expect(described.policies.overlap).toBe(ScheduleOverlapPolicy.SKIP);
+  // The first run comes one interval after creation, not at the next epoch-aligned half hour.
+  expect(described.spec.startAt!.getTime()).toBeGreaterThan(Date.now() + 25 * 60_000);
   expect(described.action).toMatchObject({
     type: 'startWorkflow',
     workflowType: 'reconciliationWorkflow',
@@ -101,7 +103,9 @@ it('the worker keeps the sweep’s Schedule, and the worker’s metrics count wh
   ).toEqual({ scheduleId: reconciliationScheduleId(taskQueue), created: false });
   // A restart with another interval brings the Schedule up to date.
   await ensureReconciliationSchedule(env.client, { taskQueue, intervalMs: 45 * 60_000, windowMs: 6 * 3_600_000 });
-  expect((await schedule.describe()).spec.intervals).toEqual([expect.objectContaining({ every: 45 * 60_000 })]);
+  const updated = await schedule.describe();
+  expect(updated.spec.intervals).toEqual([expect.objectContaining({ every: 45 * 60_000 })]);
+  expect(updated.spec.startAt).toEqual(described.spec.startAt);
 
   // A cycle that ends failed, then is paid at the gateway: money taken, not recorded.
   const subscriptionId = uniqueId('recw').replace(/[^A-Za-z0-9_-]/g, '');
