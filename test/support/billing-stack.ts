@@ -107,6 +107,8 @@ export async function startBillingStack(
 
   const activities = createActivities({
     qorepay,
+    // The reconciliation sweep lists, queries and signals cycles through the test server's client.
+    temporal: env.client,
     notifier: { send: async (e) => void notifications.push(e) },
     alerter: { alert: async (a) => void alerts.push(a) },
     ...(opts.settlement ? { settlement: opts.settlement } : {}),
