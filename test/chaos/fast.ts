@@ -34,7 +34,7 @@ import {
   type Violation,
 } from './invariants';
 import { performOp } from './merchant-ops';
-import { observe, settlementRecords, type GatewayRecords } from './observe';
+import { gatewayPayments, observe, settlementRecords, type GatewayRecords } from './observe';
 import { DAY, HOUR, planSubscriptions, type PlannedSubscription } from './plan';
 import { WebhookFaultLayer, type BatchRoute, type FaultCounts } from './webhook-faults';
 
@@ -366,11 +366,7 @@ class SimClock {
 function inProcessGateway(sb: Sandboxes): GatewayRecords {
   return {
     ledger: sb.qorepay.ledger(),
-    payments: sb.qorepay.payments().map((pm) => ({
-      purchaseId: (pm.related_to as { id: string }).id,
-      type: (pm.payment as { payment_type: string }).payment_type,
-      amountMinor: (pm.payment as { amount: number }).amount,
-    })),
+    payments: gatewayPayments(sb.qorepay.payments()),
     purchases: async (ids) => {
       const out = new Map<string, { status: string; total: number }>();
       for (const id of ids) {

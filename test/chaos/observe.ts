@@ -27,6 +27,15 @@ export interface GatewayRecords {
   settlement: SettlementRecordObservation[];
 }
 
+/** Refund and chargeback Payments as the QorePay sandbox keeps them. */
+export function gatewayPayments(raw: Record<string, unknown>[]): GatewayPayment[] {
+  return raw.map((pm) => ({
+    purchaseId: (pm.related_to as { id: string }).id,
+    type: (pm.payment as { payment_type: string }).payment_type,
+    amountMinor: (pm.payment as { amount: number }).amount,
+  }));
+}
+
 /** Settlement records as the Gormic and ActivePlatform sandboxes keep them. */
 export function settlementRecords(
   gormic: {

@@ -35,7 +35,7 @@ import {
 } from '../support/processes';
 import { checkInvariants, trailOf, type ChaosNotes, type OpRecord, type Violation } from './invariants';
 import { performOp } from './merchant-ops';
-import { observe, settlementRecords } from './observe';
+import { gatewayPayments, observe, settlementRecords } from './observe';
 import { planSubscriptions } from './plan';
 import { Random } from './random';
 
@@ -354,11 +354,7 @@ export async function runProcessChaos(o: ProcessOptions): Promise<ProcessResult>
       plans.filter((p) => acknowledged.has(p.subscriptionId)),
       {
         ledger,
-        payments: payments.map((pm) => ({
-          purchaseId: (pm.related_to as { id: string }).id,
-          type: (pm.payment as { payment_type: string }).payment_type,
-          amountMinor: (pm.payment as { amount: number }).amount,
-        })),
+        payments: gatewayPayments(payments),
         purchases: async (ids) => {
           const out = new Map<string, { status: string; total: number }>();
           for (const id of ids) {

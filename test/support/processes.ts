@@ -8,28 +8,15 @@ import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer, request as httpRequest, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { eventually } from './wait';
 
 export const PROJECT_ROOT = join(__dirname, '..', '..');
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls `fn` every 250 ms until it returns a truthy value; throws (with the last error) after `deadlineMs`. */
-export async function until<T>(what: string, deadlineMs: number, fn: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last instanceof Error ? ` (${last.message})` : ''}`);
-    }
-    await sleep(250);
-  }
-}
+export const until = <T>(what: string, deadlineMs: number, fn: () => Promise<T | undefined | false>): Promise<T> =>
+  eventually(fn, what, deadlineMs, 250);
 
 export async function freePort(): Promise<number> {
   const s = createServer();
