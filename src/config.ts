@@ -2,10 +2,86 @@
  * Environment -> validated configuration. The only module that reads process.env; everything else receives config.
  * Each problem is reported on its own line, naming the variable.
  */
+import { createHash } from 'node:crypto';
+import type { ConnectionOptions } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { z } from 'zod';
 import { DEV_PAYLOAD_KEY, isDevPayloadKey, parsePayloadKeys, type PayloadKey } from './payload-codec';
+
+/** What an API key may do: `merchant` (its own merchant's subscriptions), `operator` (mark-paid, retry-settlement,
+ * and reads and changes across merchants). */
+export const API_KEY_SCOPES = ['merchant', 'operator'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+/** An API key as configured: never the key itself, only its SHA-256 and an id to log. */
+export interface ApiKeySpec {
+  /** Logged with every change made with the key (never the key). */
+  id: string;
+  merchantId: string;
+  /** Lower-case hex SHA-256 of the bearer key. */
+  sha256: string;
+  scopes: readonly ApiKeyScope[];
+}
+
+export const DEFAULT_MERCHANT_ID = 'default';
+
+const ApiKeySpecSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 characters from A-Z, a-z, 0-9, ".", "_" and "-"'),
+  merchantId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 characters from A-Z, a-z, 0-9, "_" and "-"'),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'must be the hex SHA-256 of the key (64 hex digits)')
+    .transform((h) => h.toLowerCase()),
+  scopes: z.array(z.enum(API_KEY_SCOPES)).min(1, 'must name at least one scope'),
+});
+
+/** The SHA-256 (hex) an API_KEYS entry stores for a key. */
+export function apiKeyHash(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/**
+ * API_KEYS, in one of two forms:
+ * - a JSON array of `{ "id", "merchantId", "sha256", "scopes": ["merchant"|"operator"] }` (keys stored hashed);
+ * - comma-separated plain keys (a one-merchant deployment): each belongs to merchant `default` with every scope,
+ *   and is identified in logs as `key-1`, `key-2`, ...
+ */
+const apiKeys = z
+  .string()
+  .optional()
+  .transform((s, ctx): ApiKeySpec[] => {
+    const text = (s ?? '').trim();
+    if (!text.startsWith('[')) {
+      return text
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+        .map((key, i) => ({
+          id: `key-${i + 1}`,
+          merchantId: DEFAULT_MERCHANT_ID,
+          sha256: apiKeyHash(key),
+          scopes: [...API_KEY_SCOPES],
+        }));
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
+      return z.NEVER;
+    }
+    const parsed = z.array(ApiKeySpecSchema).safeParse(json);
+    if (!parsed.success) {
+      for (const i of parsed.error.issues)
+        ctx.addIssue({ code: 'custom', message: `${i.path.join('.')}: ${i.message}` });
+      return z.NEVER;
+    }
+    const ids = parsed.data.map((k) => k.id);
+    const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (dup) ctx.addIssue({ code: 'custom', message: `key id ${JSON.stringify(dup)} is used twice` });
+    return parsed.data;
+  });
 
 const csv = z
   .string()
@@ -53,8 +129,8 @@ export const EnvSchema = z.object({
 
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port(3000),
-  /** Bearer API keys for merchant backends, comma-separated. */
-  API_KEYS: csv,
+  /** Bearer API keys of merchant backends and operators (see `apiKeys`). */
+  API_KEYS: apiKeys,
 
   ACTIVEPLATFORM_BASE_URL: url.optional(),
   ACTIVEPLATFORM_API_TOKEN: z.string().min(1).optional(),
@@ -195,4 +271,15 @@ export function loadConfigOrExit(): AppConfig {
     }
     throw err;
   }
+}
+
+/** The client-side Temporal connection options (API, CLI) from the worker-shaped options config carries. */
+export function clientConnectionOptions(config: Pick<AppConfig, 'temporal'>): ConnectionOptions {
+  const o = config.temporal.connectionOptions;
+  return {
+    ...(o.address !== undefined ? { address: o.address } : {}),
+    ...(o.tls !== undefined ? { tls: o.tls } : {}),
+    ...(o.metadata !== undefined ? { metadata: o.metadata } : {}),
+    ...(o.apiKey !== undefined ? { apiKey: o.apiKey } : {}),
+  };
 }

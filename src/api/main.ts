@@ -4,8 +4,8 @@
  * API_HOST:API_PORT, with graceful shutdown. `startApi` is what `npm start` embeds.
  */
 import { Client, Connection } from '@temporalio/client';
-import { BillingClient, clientConnectionOptions } from '../client';
-import { loadConfigOrExit, type AppConfig } from '../config';
+import { BillingClient } from '../client';
+import { clientConnectionOptions, loadConfigOrExit, type AppConfig } from '../config';
 import { QorePayClient, QorePayWebhookVerifier } from '../integrations/qorepay';
 import { createLogger, type Logger } from '../logger';
 import { AesGcmPayloadCodec } from '../payload-codec';
@@ -90,7 +90,7 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
   const app = buildApiServer({
     billing,
     apiKeys: config.API_KEYS,
-    webhook: { verifier, qorepay, temporal: client, logger: logger.child({ component: 'qorepay-webhook' }) },
+    webhook: { verifier, qorepay, logger: logger.child({ component: 'qorepay-webhook' }) },
     temporalHealth: async () => {
       if (!connected) throw new Error('not connected to Temporal yet');
       await pingTemporal();
@@ -98,7 +98,7 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
     logger,
     codec: {
       codec,
-      authorize: apiKeyMatcher(config.CODEC_API_KEYS),
+      authorize: codecKeyMatcher(config.CODEC_API_KEYS),
       open,
       ...(config.CODEC_CORS_ORIGIN ? { allowedOrigin: config.CODEC_CORS_ORIGIN } : {}),
     },
@@ -128,6 +128,12 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
         logger.info('billing API stopped');
       })()),
   };
+}
+
+/** The codec endpoint's keys are plain bearer keys with no merchant: a match is all it asks. */
+function codecKeyMatcher(keys: readonly string[]): (bearer: string | undefined) => boolean {
+  const match = apiKeyMatcher(keys);
+  return (bearer) => match(bearer) !== undefined;
 }
 
 async function main(): Promise<void> {

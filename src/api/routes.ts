@@ -2,7 +2,6 @@
  * The route table of the HTTP API: one entry per route, with its schemas. The server registers exactly these routes
  * (each with the handler of its operationId) and the OpenAPI document is generated from them.
  */
-import { CYCLE_STATUSES, type CycleStatus } from '../shared/billing-cycle';
 import { z } from 'zod';
 import {
   CancelSubscriptionSchema,
@@ -20,7 +19,8 @@ import {
   ScheduleSchema,
   SubscriptionIdSchema,
   UpdatePaymentMethodSchema,
-} from './schemas';
+} from '../client/schemas';
+import { CYCLE_STATUSES, type CycleStatus } from '../shared/billing-cycle';
 
 export interface RouteResponse {
   description: string;
@@ -38,6 +38,8 @@ export interface RouteSpec {
   tag: 'subscriptions' | 'cycles' | 'operations' | 'webhooks';
   /** Needs a bearer API key. */
   auth: boolean;
+  /** Only keys with this scope (403 otherwise); without it, any key, acting for its own merchant. */
+  scope?: 'operator';
   /** Talks to Temporal (may answer 503). */
   temporal: boolean;
   /** What a 503 means here, when more than Temporal can cause it. */
@@ -56,7 +58,7 @@ export interface RouteSpec {
 
 // ---- response shapes (documentation; the TypeScript types in src/shared are the contract) ----
 
-const CycleStatusSchema = z.enum(CYCLE_STATUSES as [CycleStatus, ...CycleStatus[]]);
+const CycleStatusSchema = z.enum(CYCLE_STATUSES as readonly [CycleStatus, ...CycleStatus[]]);
 
 const SubscriptionStateSchema = z.looseObject({
   subscriptionId: z.string(),
@@ -331,6 +333,7 @@ export const ROUTES = [
     summary: 'Record an out-of-band payment for a cycle',
     tag: 'cycles',
     auth: true,
+    scope: 'operator',
     temporal: true,
     params: cycleParam,
     body: MarkCyclePaidSchema,
@@ -357,6 +360,7 @@ export const ROUTES = [
     summary: 'Retry recording a paid cycle in the settlement targets that refused it',
     tag: 'cycles',
     auth: true,
+    scope: 'operator',
     temporal: true,
     params: cycleParam,
     responses: { '200': { description: 'The cycle after the settlement attempt', schema: CycleStateSchema } },

@@ -1,11 +1,11 @@
 /**
  * The HTTP API (Fastify): merchant routes under /v1 (bearer API keys), the QorePay webhook route (signature instead
  * of a key, raw body kept), the OpenAPI document, and health/readiness. It talks to Temporal only through
- * BillingClient; webhooks go through the framework-free ingress in ./qorepay-webhook.ts.
+ * BillingClient (webhooks too, through the framework-free ingress in ./qorepay-webhook.ts); it never imports
+ * workflows or activities.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Client } from '@temporalio/client';
 import type { z } from 'zod';
 import {
   type BillingClient,
@@ -15,9 +15,9 @@ import {
   BillingUnavailableError,
   BillingValidationError,
 } from '../client';
+import type { CreateSubscriptionInput } from '../client/schemas';
+import { DEFAULT_MERCHANT_ID, type ApiKeySpec } from '../config';
 import type { Logger } from '../logger';
-import { parseCycleWorkflowId } from '../shared/billing-cycle';
-import { paymentEventSignal, subscriptionWorkflowId, type PaymentEventSignal } from '../shared/subscription';
 import { registerCodecRoutes, type CodecEndpointOptions } from './codec';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi';
 
@@ -26,13 +26,17 @@ const API_VERSION = '0.1.0';
 import { createApiMetrics, type ApiMetrics } from './metrics';
 import { handleQorePayWebhook, type WebhookIngressDeps } from './qorepay-webhook';
 import { ROUTES, type OperationId } from './routes';
-import { IDEMPOTENCY_KEY_HEADER, parseWith, type FieldIssue } from './schemas';
+import { IDEMPOTENCY_KEY_HEADER, parseWith, type FieldIssue } from '../client/schemas';
 
 export interface ApiServerOptions {
   billing: BillingClient;
-  /** Accepted bearer keys. None configured: every /v1 call answers 401 (fail closed). */
-  apiKeys: readonly string[];
-  webhook: WebhookIngressDeps;
+  /**
+   * Accepted bearer keys (from config: hashed, with merchant and scopes). A plain string is a key of merchant
+   * `default` with every scope (one-merchant setups, tests). None configured: every /v1 call answers 401.
+   */
+  apiKeys: readonly (ApiKeySpec | string)[];
+  /** The webhook ingress; events reach the workflows through `billing`. */
+  webhook: Omit<WebhookIngressDeps, 'billing'>;
   /** Resolves when Temporal answers; used by /readyz. */
   temporalHealth: () => Promise<void>;
   logger: Logger;
@@ -52,48 +56,41 @@ interface Parsed {
   body: unknown;
 }
 
-type Handler = (req: Parsed, reply: FastifyReply) => Promise<unknown>;
+type Handler = (req: Parsed, reply: FastifyReply, billing: BillingClient) => Promise<unknown>;
 
-/** The webhook ingress's `onPaymentEvent`: refunds and chargebacks go to the subscription that owns the cycle. */
-export function routePaymentEventsToSubscriptions(
-  temporal: Pick<Client, 'workflow'>,
-  logger: Logger,
-): NonNullable<WebhookIngressDeps['onPaymentEvent']> {
-  const kinds: Record<string, PaymentEventSignal['kind'] | undefined> = {
-    'payment.refunded': 'refund',
-    'payment.charged_back': 'chargeback',
-    'payment.chargeback_reversed': 'chargeback_reversed',
-  };
-  return async (e) => {
-    const kind = kinds[e.eventType];
-    const route = parseCycleWorkflowId(e.cycleId);
-    if (!kind || !route) {
-      logger.info({ eventType: e.eventType, cycleId: e.cycleId }, 'qorepay webhook: payment event not routed');
-      return;
-    }
-    const signal: PaymentEventSignal = {
-      kind,
-      cycleId: e.cycleId,
-      purchaseId: e.purchaseId,
-      paymentId: e.paymentId,
-      ...(e.amountMinor !== undefined ? { amountMinor: e.amountMinor } : {}),
-    };
-    await temporal.workflow.getHandle(subscriptionWorkflowId(route.subscriptionId)).signal(paymentEventSignal, signal);
-    logger.info({ cycleId: e.cycleId, kind }, 'qorepay webhook: payment event routed to the subscription');
-  };
-}
-
-/** Constant-time check of a bearer key against every configured key (no early exit, equal-length digests). */
-export function apiKeyMatcher(apiKeys: readonly string[]): (presented: string | undefined) => boolean {
-  const digests = apiKeys.filter((k) => k.length > 0).map((k) => createHash('sha256').update(k).digest());
+/**
+ * Finds the configured key a bearer token is: compares the token's SHA-256 with every configured hash in constant
+ * time (no early exit), and answers the matching key's spec, or undefined.
+ */
+export function apiKeyMatcher(
+  apiKeys: readonly (ApiKeySpec | string)[],
+): (presented: string | undefined) => ApiKeySpec | undefined {
+  const specs = apiKeys
+    .filter((k) => k !== '')
+    .map((k, i): ApiKeySpec =>
+      typeof k === 'string'
+        ? {
+            id: `key-${i + 1}`,
+            merchantId: DEFAULT_MERCHANT_ID,
+            sha256: createHash('sha256').update(k).digest('hex'),
+            scopes: ['merchant', 'operator'],
+          }
+        : k,
+    );
+  const digests = specs.map((k) => Buffer.from(k.sha256, 'hex'));
   return (presented) => {
-    if (presented === undefined) return false;
+    if (presented === undefined) return undefined;
     const candidate = createHash('sha256').update(presented).digest();
-    let ok = false;
-    for (const d of digests) ok = timingSafeEqual(d, candidate) || ok;
-    return ok;
+    let found: ApiKeySpec | undefined;
+    digests.forEach((d, i) => {
+      if (timingSafeEqual(d, candidate)) found = specs[i];
+    });
+    return found;
   };
 }
+
+/** The key a request was authenticated with. */
+const principals = new WeakMap<FastifyRequest, ApiKeySpec>();
 
 function bearerToken(req: FastifyRequest): string | undefined {
   const header = req.headers.authorization;
@@ -114,7 +111,7 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     routerOptions: { maxParamLength: 200 },
   });
   const billing = opts.billing;
-  const keyMatches = apiKeyMatcher(opts.apiKeys);
+  const keyFor = apiKeyMatcher(opts.apiKeys);
   let openApi: OpenApiDocument | undefined;
 
   // JSON bodies: our own parser so invalid JSON becomes a field-level 400 like every other input problem.
@@ -139,30 +136,30 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'not_found' }));
 
   const handlers: Record<OperationId, Handler> = {
-    createSubscription: async (r, reply) => {
-      const { subscription, created } = await billing.createSubscription(r.body);
+    createSubscription: async (r, reply, billing) => {
+      const { subscription, created } = await billing.createSubscription(r.body as CreateSubscriptionInput);
       return reply
         .code(created ? 201 : 200)
         .header('location', `/v1/subscriptions/${encodeURIComponent(subscription.subscriptionId)}`)
         .send(subscription);
     },
-    listSubscriptions: async (r) => billing.listSubscriptions(r.query as never),
-    getSubscription: async (r) => billing.getSubscription(r.params.id!),
-    cancelSubscription: async (r) => billing.cancelSubscription(r.params.id!, r.body as never),
-    pauseSubscription: async (r) => billing.pauseSubscription(r.params.id!),
-    resumeSubscription: async (r) => billing.resumeSubscription(r.params.id!),
-    updatePaymentMethod: async (r) =>
+    listSubscriptions: async (r, _reply, billing) => billing.listSubscriptions(r.query as never),
+    getSubscription: async (r, _reply, billing) => billing.getSubscription(r.params.id!),
+    cancelSubscription: async (r, _reply, billing) => billing.cancelSubscription(r.params.id!, r.body as never),
+    pauseSubscription: async (r, _reply, billing) => billing.pauseSubscription(r.params.id!),
+    resumeSubscription: async (r, _reply, billing) => billing.resumeSubscription(r.params.id!),
+    updatePaymentMethod: async (r, _reply, billing) =>
       billing.updatePaymentMethod(r.params.id!, (r.body as { recurringToken: string }).recurringToken),
-    changePlan: async (r) => billing.changePlan(r.params.id!, (r.body as { plan: never }).plan),
-    listCycles: async (r) => ({ cycles: await billing.listCycles(r.params.id!) }),
-    refundCycle: async (r, reply) =>
+    changePlan: async (r, _reply, billing) => billing.changePlan(r.params.id!, (r.body as { plan: never }).plan),
+    listCycles: async (r, _reply, billing) => ({ cycles: await billing.listCycles(r.params.id!) }),
+    refundCycle: async (r, reply, billing) =>
       reply.code(201).send(await billing.refundCycle(r.params.id!, r.body as never, idempotency(r))),
-    registerChargeback: async (r, reply) =>
+    registerChargeback: async (r, reply, billing) =>
       reply.code(201).send(await billing.registerChargeback(r.params.id!, r.body as never, idempotency(r))),
-    getCycle: async (r) => billing.getCycle(r.params.cycleId!),
-    markCyclePaid: async (r) => billing.markCyclePaid(r.params.cycleId!, r.body ?? {}),
-    retryCycleNow: async (r) => billing.retryCycleNow(r.params.cycleId!),
-    retryCycleSettlement: async (r) => billing.retryCycleSettlement(r.params.cycleId!),
+    getCycle: async (r, _reply, billing) => billing.getCycle(r.params.cycleId!),
+    markCyclePaid: async (r, _reply, billing) => billing.markCyclePaid(r.params.cycleId!, r.body ?? {}),
+    retryCycleNow: async (r, _reply, billing) => billing.retryCycleNow(r.params.cycleId!),
+    retryCycleSettlement: async (r, _reply, billing) => billing.retryCycleSettlement(r.params.cycleId!),
     openApiDocument: async () => (openApi ??= buildOpenApiDocument(ROUTES)),
     index: async () => ({
       name: 'Recurring billing engine API',
@@ -193,22 +190,41 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   // ---- merchant and operations routes (everything but the webhook, which has its own body parsing) ----
   app.register(async (scope) => {
     scope.addHook('onRequest', async (req, reply) => {
-      const spec = req.routeOptions.config as { auth?: boolean } | undefined;
+      const spec = req.routeOptions.config as { auth?: boolean; scope?: 'operator' } | undefined;
       if (!spec?.auth) return;
-      if (!keyMatches(bearerToken(req))) {
-        await reply.code(401).header('www-authenticate', 'Bearer realm="billing"').send({ error: 'unauthorized' });
+      const key = keyFor(bearerToken(req));
+      if (!key) {
+        return reply.code(401).header('www-authenticate', 'Bearer realm="billing"').send({ error: 'unauthorized' });
       }
+      if (spec.scope === 'operator' && !key.scopes.includes('operator')) {
+        return reply
+          .code(403)
+          .send({ error: 'forbidden', message: 'this route needs an API key with the operator scope' });
+      }
+      principals.set(req, key);
     });
     for (const route of ROUTES) {
       if (route.operationId === 'qorepayWebhook') continue;
       const handler = handlers[route.operationId];
+      const operatorOnly = 'scope' in route && route.scope === 'operator';
       scope.route({
         method: route.method,
         url: route.url,
-        config: { auth: route.auth },
+        config: { auth: route.auth, ...(operatorOnly ? { scope: 'operator' as const } : {}) },
         handler: async (req, reply) => {
           const parsed = parseRequest(route, req);
-          return handler(parsed, reply);
+          const key = principals.get(req);
+          // Each request acts for its key's merchant; operator keys reach every merchant's subscriptions.
+          const scoped = key
+            ? billing.forMerchant(key.merchantId, { crossMerchant: key.scopes.includes('operator') })
+            : billing;
+          if (key && route.method === 'POST') {
+            req.log.info(
+              { keyId: key.id, merchantId: key.merchantId, operation: route.operationId, target: parsed.params },
+              'merchant change requested',
+            );
+          }
+          return handler(parsed, reply, scoped);
         },
       });
     }
@@ -217,10 +233,7 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   if (opts.codec) registerCodecRoutes(app, opts.codec);
 
   // ---- QorePay webhooks: raw body (the signature is over the exact bytes), no API key ----
-  const webhookDeps: WebhookIngressDeps = {
-    ...opts.webhook,
-    onPaymentEvent: opts.webhook.onPaymentEvent ?? routePaymentEventsToSubscriptions(opts.webhook.temporal, log),
-  };
+  const webhookDeps: WebhookIngressDeps = { ...opts.webhook, billing };
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -234,7 +247,8 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   });
 
   // ---- Prometheus: counts and latencies only, no ids (no API key, like /healthz; keep it off the public edge) ----
-  const metrics = opts.metrics ?? createApiMetrics({ temporal: opts.webhook.temporal });
+  const metrics =
+    opts.metrics ?? createApiMetrics({ cycles: billing.forMerchant(billing.merchantId, { crossMerchant: true }) });
   app.get('/metrics', async (_req, reply) => {
     const text = await metrics.registry.metrics();
     return reply.header('content-type', metrics.registry.contentType).send(text);

@@ -10,9 +10,11 @@ import { BillingClient, BillingValidationError } from '../../src/client';
 import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
 import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
 import { qorepayCustomerVerifier } from '../../src/api/customer-verifier';
-import { CYCLE_ID_PATTERN } from '../../src/api/schemas';
+import { CYCLE_ID_PATTERN } from '../../src/client/schemas';
 import { openApiPath } from '../../src/api/openapi';
-import type { WebhookIngressDeps } from '../../src/api/qorepay-webhook';
+import type { ApiServerOptions } from '../../src/api/server';
+
+type WebhookIngressDeps = ApiServerOptions['webhook'];
 import { cycleWorkflowId, parseCycleWorkflowId } from '../../src/shared/billing-cycle';
 import { createLogger } from '../../src/logger';
 import { subscriptionWorkflowId } from '../../src/shared/subscription';
@@ -45,7 +47,6 @@ beforeAll(async () => {
   const webhook: WebhookIngressDeps = {
     verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey(), webhookKeys: [trusted.pem] }),
     qorepay,
-    temporal: env.client,
     logger: silentLogger,
   };
   api = await startTestApi(env.client, webhook);
@@ -490,7 +491,7 @@ describe('validation: field-level 400s, nothing stored', () => {
   it('BillingClient gives the same field-level errors as the API', async () => {
     const body = subscriptionBody(uniqueId('client'));
     (body.plan as Record<string, unknown>).currency = 'eur';
-    const err: unknown = await api.billing.createSubscription(body).catch((e: unknown) => e);
+    const err: unknown = await api.billing.createSubscription(body as never).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BillingValidationError);
     expect((err as BillingValidationError).code).toBe('validation_failed');
     const res = await api.authed.post('/v1/subscriptions', body);
@@ -538,10 +539,10 @@ describe('not found', () => {
     expect(retry.status).toBe(404);
   });
 
-  it('lists no cycles for a subscription without any', async () => {
+  it("answers 404 for the cycles of a subscription that does not exist (as for another merchant's)", async () => {
     const res = await api.authed.get(`/v1/subscriptions/${uniqueId('empty')}/cycles`);
-    expect(res.status).toBe(200);
-    expect(res.data).toEqual({ cycles: [] });
+    expect(res.status).toBe(404);
+    expect(res.data.error).toBe('not_found');
   });
 
   it('answers unknown routes with 404 not_found', async () => {
@@ -827,7 +828,6 @@ function webhookDepsFor(): WebhookIngressDeps {
   return {
     verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey() }),
     qorepay,
-    temporal: env.client,
     logger: silentLogger,
   };
 }

@@ -9,6 +9,7 @@ import { msToTs, tsToMs } from '@temporalio/common/lib/time';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities } from '../../src/activities';
+import { BillingClient } from '../../src/client';
 import { ActivePlatformClient } from '../../src/integrations/activeplatform';
 import { GormicClient } from '../../src/integrations/gormic';
 import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
@@ -24,7 +25,6 @@ import {
 } from '../../src/shared/billing-cycle';
 import type { OperationsAlert } from '../../src/shared/notifications';
 import {
-  paymentEventSignal,
   subscriptionStateQuery,
   subscriptionWorkflowId,
   type SubscriptionInput,
@@ -175,25 +175,9 @@ async function runBatch(
     deps: {
       verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey() }),
       qorepay,
-      temporal: clock.client,
+      // Refunds and chargebacks reach the subscription exactly as the API routes them: through the client.
+      billing: new BillingClient({ client: clock.client }),
       logger: silent,
-      onPaymentEvent: async (e) => {
-        const route = parseCycleWorkflowId(e.cycleId);
-        if (!route) return;
-        const kind =
-          e.eventType === 'payment.refunded'
-            ? 'refund'
-            : e.eventType === 'payment.charged_back'
-              ? 'chargeback'
-              : 'chargeback_reversed';
-        await clock.client.workflow.getHandle(subscriptionWorkflowId(route.subscriptionId)).signal(paymentEventSignal, {
-          kind,
-          cycleId: e.cycleId,
-          purchaseId: e.purchaseId,
-          paymentId: e.paymentId,
-          ...(e.amountMinor !== undefined ? { amountMinor: e.amountMinor } : {}),
-        });
-      },
     },
   };
   for (const p of batch) faults.routes.set(p.subscriptionId, route);

@@ -3,6 +3,10 @@
  * HTTP API, talks to Temporal only (starts, queries and updates the subscription and cycle workflows, and lists them
  * through visibility), and turns Temporal's errors into four billing errors with a `code` to switch on.
  *
+ * A client acts for one merchant (`merchantId`, default `default`): creates are stamped with it (search attribute
+ * `MerchantId`) and every read, list and change sees only that merchant's subscriptions and their cycles; another
+ * merchant's ids answer not found. `crossMerchant` (operators) lifts the filter for reads and changes.
+ *
  * The one thing a create checks outside Temporal, that a given QorePay Client exists, goes through an optional
  * `CustomerVerifier` the caller supplies (the API process wires it to the QorePay client); the library itself never
  * talks to the gateway.
@@ -11,17 +15,12 @@ import {
   Client,
   Connection,
   WorkflowExecutionAlreadyStartedError,
-  WorkflowFailedError,
   WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  isGrpcServiceError,
   type ConnectionOptions,
   type WorkflowExecutionInfo,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
-import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
+import type { DataConverter } from '@temporalio/common';
 import type { z } from 'zod';
 import {
   CancelSubscriptionSchema,
@@ -37,20 +36,28 @@ import {
   UpdatePaymentMethodSchema,
   parseWith,
   stripUndefined,
-  type CancelSubscriptionBody,
-  type ChargebackBody,
-  type Defined,
-  type FieldIssue,
-  type ListSubscriptionsQuery,
-  type MarkCyclePaidBody,
-  type PlanBody,
-  type RefundBody,
-} from './api/schemas';
-import type { AppConfig } from './config';
-import { encryptedDataConverter } from './payload-codec';
-import { periodStart } from './domain/calendar';
+  type CreateSubscriptionInput,
+} from './schemas';
+import { BillingConflictError, BillingNotFoundError, BillingUnavailableError, BillingValidationError } from './errors';
+import { firstRunInput, listExecutionsPage, messageOf, translateTemporalError as translate } from './temporal-adapter';
 import {
+  maskCycleState,
+  type CancelOptions,
+  type ChargebackOptions,
+  type CreateSubscriptionResult,
+  type CycleView,
+  type ListSubscriptionsFilter,
+  type MarkCyclePaidOptions,
+  type PlanInput,
+  type RefundOptions,
+  type SubscriptionPage,
+  type SubscriptionSummary,
+} from './views';
+import { periodStart } from '../domain/calendar';
+import {
+  MERCHANT_ID_PATTERN,
   cycleStateQuery,
+  gatewayEventSignal,
   isTerminalCycleStatus,
   markPaidUpdate,
   parseCycleWorkflowId,
@@ -60,19 +67,22 @@ import {
   type BillingCycleResult,
   type BillingCycleState,
   type CycleStatus,
-} from './shared/billing-cycle';
+  type GatewayEvent,
+} from '../shared/billing-cycle';
 import {
   BILLING_STATUS,
   CUSTOMER_ID,
+  MERCHANT_ID,
   NEXT_CHARGE_AT,
   SUBSCRIPTION_ID,
   SUBSCRIPTION_STATUS,
-} from './shared/search-attributes';
+} from '../shared/search-attributes';
 import {
   cancelSubscriptionUpdate,
   changePlanUpdate,
   chargebackUpdate,
   pauseSubscriptionUpdate,
+  paymentEventSignal,
   refundUpdate,
   resumeSubscriptionUpdate,
   subscriptionStateQuery,
@@ -80,129 +90,22 @@ import {
   updatePaymentMethodUpdate,
   maskToken,
   type PaymentEventRecord,
+  type PaymentEventSignal,
   type SubscriptionInput,
   type SubscriptionState,
   type SubscriptionStatus,
-} from './shared/subscription';
-import { subscriptionStaticSummary } from './shared/ui-text';
-import { BILLING_TASK_QUEUE } from './shared/task-queue';
+} from '../shared/subscription';
+import { subscriptionStaticSummary } from '../shared/ui-text';
+import { BILLING_TASK_QUEUE } from '../shared/task-queue';
+
+/** The merchant of a client that names none, and of a one-merchant deployment. */
+export const DEFAULT_MERCHANT_ID = 'default';
 
 /** The shape of billingCycleWorkflow, for typed handles (the client never imports workflow code). */
 type BillingCycleWorkflowType = (input: BillingCycleInput) => Promise<BillingCycleResult>;
 
 export const SUBSCRIPTION_WORKFLOW_TYPE = 'subscriptionWorkflow';
 export const BILLING_CYCLE_WORKFLOW_TYPE = 'billingCycleWorkflow';
-
-// ---------------------------------------------------------------------------------------------------------------
-// Errors
-// ---------------------------------------------------------------------------------------------------------------
-
-export type BillingErrorCode = 'validation_failed' | 'not_found' | 'conflict' | 'unavailable';
-
-export abstract class BillingError extends Error {
-  abstract readonly code: BillingErrorCode;
-}
-
-/** The input is invalid; `issues` name each field (`plan.currency`, `schedule.anchor`). Nothing was changed. */
-export class BillingValidationError extends BillingError {
-  readonly code = 'validation_failed' as const;
-  constructor(readonly issues: FieldIssue[]) {
-    super(`Invalid input: ${issues.map((i) => `${i.path || '(body)'}: ${i.message}`).join('; ')}`);
-    this.name = 'BillingValidationError';
-  }
-}
-
-export class BillingNotFoundError extends BillingError {
-  readonly code = 'not_found' as const;
-  constructor(
-    readonly resource: 'subscription' | 'cycle',
-    readonly id: string,
-  ) {
-    super(`${resource} ${JSON.stringify(id)} not found`);
-    this.name = 'BillingNotFoundError';
-  }
-}
-
-/** The request clashes with what exists (different terms for an existing id) or the workflow refused it. */
-export class BillingConflictError extends BillingError {
-  readonly code = 'conflict' as const;
-  constructor(
-    message: string,
-    /** For creates with different terms: the fields that differ (no values: they may be secrets). */
-    readonly fields: string[] = [],
-  ) {
-    super(message);
-    this.name = 'BillingConflictError';
-  }
-}
-
-/** Temporal (or, for a create's customer check, the payment gateway) could not be reached; retry later. */
-export class BillingUnavailableError extends BillingError {
-  readonly code = 'unavailable' as const;
-  /** Which dependency failed. */
-  readonly dependency: 'temporal' | 'gateway';
-  constructor(message: string, options?: { cause?: unknown; dependency?: 'temporal' | 'gateway' }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'BillingUnavailableError';
-    this.dependency = options?.dependency ?? 'temporal';
-  }
-}
-
-export function isBillingError(err: unknown): err is BillingError {
-  return err instanceof BillingError;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Views
-// ---------------------------------------------------------------------------------------------------------------
-
-export type WorkflowRunStatus = WorkflowExecutionInfo['status']['name'];
-
-export interface CreateSubscriptionResult {
-  subscription: SubscriptionState;
-  /** false when a subscription with this id and the same terms already existed. */
-  created: boolean;
-}
-
-/** A row of a subscription list, from search attributes and memo (no query to the workflow). */
-export interface SubscriptionSummary {
-  subscriptionId: string;
-  customerId?: string;
-  status?: SubscriptionStatus;
-  nextChargeAt?: string;
-  planId?: string;
-  currency?: string;
-  amountMinor?: number;
-  workflowStatus: WorkflowRunStatus;
-  startedAt: string;
-  closedAt?: string;
-}
-
-export interface SubscriptionPage {
-  subscriptions: SubscriptionSummary[];
-  /** Pass back to get the next page; absent on the last page. */
-  nextPageToken?: string;
-}
-
-export interface CycleView {
-  cycleId: string;
-  subscriptionId: string;
-  periodIndex: number;
-  /** 'unknown' only for a cycle that ended abnormally (terminated, timed out) without a result. */
-  status: CycleStatus | 'unknown';
-  workflowStatus: WorkflowRunStatus;
-  /** Full state, for cycles still running. */
-  state?: BillingCycleState;
-  /** The outcome, for cycles that finished. */
-  result?: BillingCycleResult;
-}
-
-export type ListSubscriptionsFilter = Defined<ListSubscriptionsQuery>;
-export type CancelOptions = Defined<CancelSubscriptionBody>;
-export type MarkCyclePaidOptions = Defined<MarkCyclePaidBody>;
-export type RefundOptions = Defined<RefundBody>;
-export type ChargebackOptions = Defined<ChargebackBody>;
-export type PlanInput = Defined<PlanBody>;
 
 /**
  * Checks, when a subscription is created, that the QorePay Client it names exists. Resolve false for "no such
@@ -224,6 +127,10 @@ export interface IdempotentRequestOptions {
 
 export interface BillingClientOptions {
   client: Client;
+  /** The merchant this client acts for (default `default`). */
+  merchantId?: string;
+  /** Operators: reads and changes reach every merchant's subscriptions (creates are still stamped with merchantId). */
+  crossMerchant?: boolean;
   /** Checks qorepayClientId at create. Without one, the id is taken as given (the first charge would tell). */
   customerVerifier?: CustomerVerifier;
   /** Default: the billing task queue ('billing'). */
@@ -238,8 +145,21 @@ export interface BillingClientOptions {
 // The client
 // ---------------------------------------------------------------------------------------------------------------
 
+/** How `BillingClient.connect` reaches Temporal: an open connection, or options to open one. */
+export interface BillingConnectOptions extends Omit<BillingClientOptions, 'client'> {
+  /** An open connection (the caller keeps owning it), or options for one this client opens and `close()` closes. */
+  connection?: Connection | ConnectionOptions;
+  /** Default `default`. */
+  namespace?: string;
+  /** How payloads are encoded (e.g. encrypted with a payload codec); must match the worker's. Default: plain JSON. */
+  dataConverter?: DataConverter;
+}
+
 export class BillingClient {
   readonly temporal: Client;
+  readonly merchantId: string;
+  readonly crossMerchant: boolean;
+  private readonly options: BillingClientOptions;
   private readonly taskQueue: string;
   private readonly firstQueryTimeoutMs: number;
   private readonly customerVerifier: CustomerVerifier | undefined;
@@ -247,32 +167,49 @@ export class BillingClient {
   private ownedConnection: Connection | undefined;
 
   constructor(options: BillingClientOptions) {
+    this.options = options;
     this.temporal = options.client;
+    this.merchantId = options.merchantId ?? DEFAULT_MERCHANT_ID;
+    if (!MERCHANT_ID_PATTERN.test(this.merchantId)) {
+      throw new BillingValidationError([
+        { path: 'merchantId', message: 'must be 1 to 64 characters from A-Z, a-z, 0-9, "_" and "-"' },
+      ]);
+    }
+    this.crossMerchant = options.crossMerchant ?? false;
     this.taskQueue = options.taskQueue ?? BILLING_TASK_QUEUE;
     this.firstQueryTimeoutMs = options.firstQueryTimeoutMs ?? 5000;
     this.customerVerifier = options.customerVerifier;
     this.allowMinuteSchedules = options.allowMinuteSchedules ?? false;
   }
 
-  /** Connects to the configured Temporal; `close()` closes that connection. */
-  static async connect(
-    config: AppConfig,
-    options: Pick<BillingClientOptions, 'customerVerifier' | 'allowMinuteSchedules'> = {},
-  ): Promise<BillingClient> {
+  /** Connects to Temporal (`connection`: an open one, or options; default localhost:7233); see `close()`. */
+  static async connect(options: BillingConnectOptions = {}): Promise<BillingClient> {
+    const { connection: given, namespace, dataConverter, ...rest } = options;
     let connection: Connection;
-    try {
-      connection = await Connection.connect(clientConnectionOptions(config));
-    } catch (err) {
-      throw new BillingUnavailableError(`Temporal is unreachable: ${messageOf(err)}`, { cause: err });
+    let owned = false;
+    if (given instanceof Connection) {
+      connection = given;
+    } else {
+      try {
+        connection = await Connection.connect(given ?? {});
+        owned = true;
+      } catch (err) {
+        throw new BillingUnavailableError(`Temporal is unreachable: ${messageOf(err)}`, { cause: err });
+      }
     }
     const client = new Client({
       connection,
-      namespace: config.temporal.namespace,
-      dataConverter: encryptedDataConverter(config.payloadKeys),
+      namespace: namespace ?? 'default',
+      ...(dataConverter ? { dataConverter } : {}),
     });
-    const billing = new BillingClient({ ...options, client, taskQueue: config.TEMPORAL_TASK_QUEUE });
-    billing.ownedConnection = connection;
+    const billing = new BillingClient({ ...rest, client });
+    if (owned) billing.ownedConnection = connection;
     return billing;
+  }
+
+  /** The same Temporal client acting for another merchant (the API makes one per request from the key's merchant). */
+  forMerchant(merchantId: string, options: { crossMerchant?: boolean } = {}): BillingClient {
+    return new BillingClient({ ...this.options, merchantId, crossMerchant: options.crossMerchant ?? false });
   }
 
   /** Closes the connection if this client opened it (`connect`); otherwise the caller owns it. */
@@ -290,7 +227,7 @@ export class BillingClient {
    *
    * Nothing is started unless every check passes: the schema, then (with a customerVerifier) the QorePay Client.
    */
-  async createSubscription(input: unknown): Promise<CreateSubscriptionResult> {
+  async createSubscription(input: CreateSubscriptionInput): Promise<CreateSubscriptionResult> {
     const terms: SubscriptionInput = stripUndefined(validate(CreateSubscriptionSchema, input));
     if (terms.schedule.intervalUnit === 'minute' && !this.allowMinuteSchedules) {
       throw new BillingValidationError([
@@ -311,6 +248,7 @@ export class BillingClient {
         typedSearchAttributes: [
           { key: SUBSCRIPTION_ID, value: terms.subscriptionId },
           { key: CUSTOMER_ID, value: terms.customerId },
+          { key: MERCHANT_ID, value: this.merchantId },
           { key: SUBSCRIPTION_STATUS, value: initialStatus(terms) },
         ],
         memo: { planId: terms.plan.planId, currency: terms.plan.currency, amountMinor: planAmountMinor(terms.plan) },
@@ -330,6 +268,10 @@ export class BillingClient {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError))
         throw translate(err, 'subscription', terms.subscriptionId);
     }
+    // Another merchant's id: taken, and nothing about its terms is told.
+    if ((await this.ownerOf(terms.subscriptionId, 'subscription', terms.subscriptionId)) !== this.merchantId) {
+      throw new BillingConflictError(`subscription id ${JSON.stringify(terms.subscriptionId)} is taken`);
+    }
     const stored = await this.storedInput(workflowId);
     const differing = diffTerms(stored, terms);
     if (differing.length > 0) {
@@ -343,6 +285,7 @@ export class BillingClient {
 
   async getSubscription(subscriptionId: string): Promise<SubscriptionState> {
     const id = validate(SubscriptionIdSchema, subscriptionId, ['subscriptionId']);
+    await this.assertOwns(id, 'subscription', id);
     return call('subscription', id, () => this.subscriptionHandle(id).query(subscriptionStateQuery));
   }
 
@@ -352,6 +295,7 @@ export class BillingClient {
     const clauses = [`WorkflowType = ${quote(SUBSCRIPTION_WORKFLOW_TYPE)}`];
     if (f.status) clauses.push(`${SUBSCRIPTION_STATUS.name} = ${quote(f.status)}`);
     if (f.customerId) clauses.push(`${CUSTOMER_ID.name} = ${quote(f.customerId)}`);
+    if (!this.crossMerchant) clauses.push(`${MERCHANT_ID.name} = ${quote(this.merchantId)}`);
     const page = await this.listPage(clauses.join(' AND '), f.pageSize ?? 50, f.nextPageToken);
     return {
       subscriptions: page.executions.map(toSubscriptionSummary),
@@ -419,6 +363,7 @@ export class BillingClient {
   /** Every cycle of a subscription, oldest period first (from visibility, then each cycle's state or result). */
   async listCycles(subscriptionId: string): Promise<CycleView[]> {
     const id = validate(SubscriptionIdSchema, subscriptionId, ['subscriptionId']);
+    await this.assertOwns(id, 'subscription', id);
     const query = `WorkflowType = ${quote(BILLING_CYCLE_WORKFLOW_TYPE)} AND ${SUBSCRIPTION_ID.name} = ${quote(id)}`;
     const executions: WorkflowExecutionInfo[] = [];
     let token: string | undefined;
@@ -431,8 +376,22 @@ export class BillingClient {
     return views.sort((a, b) => a.periodIndex - b.periodIndex);
   }
 
+  /**
+   * How many billing cycles of every merchant are in a status now (visibility; for operators' dashboards, so only a
+   * `crossMerchant` client may ask: cycles carry no merchant of their own to filter by).
+   */
+  async countCycles(status: CycleStatus): Promise<number> {
+    if (!this.crossMerchant) {
+      throw new BillingValidationError([{ path: 'crossMerchant', message: 'counting cycles needs an operator client' }]);
+    }
+    const query = `WorkflowType = ${quote(BILLING_CYCLE_WORKFLOW_TYPE)} AND ${BILLING_STATUS.name} = ${quote(status)}`;
+    const res = await call('cycle', status, () => this.temporal.workflow.count(query));
+    return res.count;
+  }
+
   async getCycle(cycleId: string): Promise<CycleView> {
     const id = validate(CycleIdSchema, cycleId, ['cycleId']);
+    await this.assertOwnsCycle(id);
     const info = await call('cycle', id, () => this.temporal.workflow.getHandle(id).describe());
     return this.cycleView(info);
   }
@@ -440,22 +399,68 @@ export class BillingClient {
   async markCyclePaid(cycleId: string, options: MarkCyclePaidOptions = {}): Promise<BillingCycleState> {
     const id = validate(CycleIdSchema, cycleId, ['cycleId']);
     const body = stripUndefined(validate(MarkCyclePaidSchema, options));
-    return this.updateCycle(id, (h) => h.executeUpdate(markPaidUpdate, { args: [body] }));
+    return this.updateCycle(id, (h) => h.executeUpdate(markPaidUpdate, { args: [body] }).then(maskCycleState));
   }
 
   /** Charges a cycle in `retry_scheduled` now instead of at its next dunning attempt. */
   async retryCycleNow(cycleId: string): Promise<BillingCycleState> {
     const id = validate(CycleIdSchema, cycleId, ['cycleId']);
-    return this.updateCycle(id, (h) => h.executeUpdate(retryNowUpdate));
+    return this.updateCycle(id, (h) => h.executeUpdate(retryNowUpdate).then(maskCycleState));
   }
 
   /** Retries the settlement targets of a paid cycle whose settlement failed (`settlementFailed: true`). */
   async retryCycleSettlement(cycleId: string): Promise<BillingCycleState> {
     const id = validate(CycleIdSchema, cycleId, ['cycleId']);
-    return this.updateCycle(id, (h) => h.executeUpdate(retrySettlementUpdate));
+    return this.updateCycle(id, (h) => h.executeUpdate(retrySettlementUpdate).then(maskCycleState));
+  }
+
+  // ------------------------------------------------------------------ gateway events (the webhook ingress)
+
+  /**
+   * Hands a verified gateway event (a Purchase's new status) to its billing cycle. Not merchant-scoped: the webhook
+   * ingress has verified the gateway's signature and re-read the Purchase. A cycle that has finished or never
+   * existed answers BillingNotFoundError.
+   */
+  async deliverGatewayEvent(cycleId: string, event: GatewayEvent): Promise<void> {
+    const id = validate(CycleIdSchema, cycleId, ['cycleId']);
+    await call('cycle', id, () => this.temporal.workflow.getHandle(id).signal(gatewayEventSignal, event));
+  }
+
+  /** Hands a verified refund or chargeback event of the gateway to the subscription that owns the cycle. */
+  async deliverPaymentEvent(event: PaymentEventSignal): Promise<void> {
+    const route = parseCycleWorkflowId(validate(CycleIdSchema, event.cycleId, ['cycleId']));
+    const subscriptionId = route!.subscriptionId;
+    await call('subscription', subscriptionId, () =>
+      this.subscriptionHandle(subscriptionId).signal(paymentEventSignal, event),
+    );
   }
 
   // ------------------------------------------------------------------ plumbing
+
+  /** The merchant a subscription was stamped with (undefined for one created before merchants existed). */
+  private async ownerOf(
+    subscriptionId: string,
+    resource: 'subscription' | 'cycle',
+    id: string,
+  ): Promise<string | undefined> {
+    const desc = await call(resource, id, () => this.subscriptionHandle(subscriptionId).describe());
+    return desc.typedSearchAttributes.get(MERCHANT_ID);
+  }
+
+  /** Another merchant's subscription answers not found, exactly like one that does not exist. */
+  private async assertOwns(subscriptionId: string, resource: 'subscription' | 'cycle', id: string): Promise<void> {
+    if (this.crossMerchant) return;
+    if ((await this.ownerOf(subscriptionId, resource, id)) !== this.merchantId) {
+      throw new BillingNotFoundError(resource, id);
+    }
+  }
+
+  /** A cycle belongs to the merchant of its subscription. */
+  private async assertOwnsCycle(cycleId: string): Promise<void> {
+    const route = parseCycleWorkflowId(cycleId);
+    if (!route) throw new BillingNotFoundError('cycle', cycleId);
+    await this.assertOwns(route.subscriptionId, 'cycle', cycleId);
+  }
 
   private subscriptionHandle(subscriptionId: string): WorkflowHandle {
     return this.temporal.workflow.getHandle(subscriptionWorkflowId(subscriptionId));
@@ -463,10 +468,12 @@ export class BillingClient {
 
   private async updateSubscription<T>(subscriptionId: string, fn: (h: WorkflowHandle) => Promise<T>): Promise<T> {
     const id = validate(SubscriptionIdSchema, subscriptionId, ['subscriptionId']);
+    await this.assertOwns(id, 'subscription', id);
     return this.runUpdate('subscription', id, this.subscriptionHandle(id), fn);
   }
 
   private async updateCycle<T>(cycleId: string, fn: (h: WorkflowHandle) => Promise<T>): Promise<T> {
+    await this.assertOwnsCycle(cycleId);
     return this.runUpdate('cycle', cycleId, this.temporal.workflow.getHandle(cycleId), fn);
   }
 
@@ -526,17 +533,8 @@ export class BillingClient {
 
   /** The terms the subscription was created with: the input of its first run (later runs carry state). */
   private async storedInput(workflowId: string): Promise<unknown> {
-    const { namespace, loadedDataConverter } = this.temporal.options;
     try {
-      const desc = await this.temporal.workflow.getHandle(workflowId).describe();
-      const runId = desc.raw.workflowExecutionInfo?.firstRunId || desc.runId;
-      const history = await this.temporal.workflowService.getWorkflowExecutionHistory({
-        namespace,
-        execution: { workflowId, runId },
-        maximumPageSize: 1,
-      });
-      const payloads = history.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
-      return await decodeFromPayloadsAtIndex<unknown>(loadedDataConverter, 0, payloads);
+      return await firstRunInput(this.temporal, workflowId);
     } catch (err) {
       throw translate(err, 'subscription', workflowId);
     }
@@ -547,23 +545,9 @@ export class BillingClient {
     pageSize: number,
     nextPageToken: string | undefined,
   ): Promise<{ executions: WorkflowExecutionInfo[]; nextPageToken?: string }> {
-    const { namespace, loadedDataConverter } = this.temporal.options;
     try {
-      const res = await this.temporal.workflowService.listWorkflowExecutions({
-        namespace,
-        query,
-        pageSize,
-        ...(nextPageToken ? { nextPageToken: Buffer.from(nextPageToken, 'base64url') } : {}),
-      });
-      const executions = await Promise.all(
-        (res.executions ?? []).map((raw) => executionInfoFromRaw(raw, loadedDataConverter, raw, namespace)),
-      );
-      const token = res.nextPageToken?.length ? Buffer.from(res.nextPageToken).toString('base64url') : undefined;
-      return { executions, ...(token ? { nextPageToken: token } : {}) };
+      return await listExecutionsPage(this.temporal, query, pageSize, nextPageToken);
     } catch (err) {
-      if (isGrpcServiceError(err) && Number(err.code) === grpcStatus.INVALID_ARGUMENT && nextPageToken) {
-        throw new BillingValidationError([{ path: 'nextPageToken', message: 'is not a token from a previous page' }]);
-      }
       throw translate(err, 'subscription', query);
     }
   }
@@ -583,7 +567,7 @@ export class BillingClient {
     try {
       if (info.status.name === 'RUNNING') {
         const state = await handle.query(cycleStateQuery);
-        return { ...base, status: state.status, state };
+        return { ...base, status: state.status, state: maskCycleState(state) };
       }
       if (info.status.name === 'COMPLETED') {
         const result = await handle.result();
@@ -666,8 +650,6 @@ function initialState(terms: SubscriptionInput): SubscriptionState {
   };
 }
 
-export { maskToken };
-
 /** Paths (up to two levels, e.g. `plan.lineItems`, `schedule.anchor`) where the stored terms differ from the new ones. */
 export function diffTerms(stored: unknown, next: SubscriptionInput): string[] {
   const parsed = CreateSubscriptionSchema.safeParse(stored);
@@ -735,50 +717,4 @@ async function call<T>(resource: 'subscription' | 'cycle', id: string, fn: () =>
   } catch (err) {
     throw translate(err, resource, id);
   }
-}
-
-/** gRPC status codes (numeric, as on the wire). */
-const grpcStatus = { INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, UNAVAILABLE: 14 } as const;
-const UNAVAILABLE_CODES = new Set<number>([grpcStatus.UNAVAILABLE, grpcStatus.DEADLINE_EXCEEDED]);
-
-/** Temporal errors -> billing errors. Unknown errors pass through unchanged. */
-export function translate(err: unknown, resource: 'subscription' | 'cycle', id: string): unknown {
-  if (err instanceof BillingError) return err;
-  if (err instanceof WorkflowNotFoundError) return new BillingNotFoundError(resource, id);
-  if (err instanceof WorkflowUpdateFailedError) {
-    return new BillingConflictError(err.cause?.message || err.message);
-  }
-  if (err instanceof WorkflowFailedError) {
-    return new BillingConflictError(
-      `${resource} ${JSON.stringify(id)} ended without a result: ${messageOf(err.cause)}`,
-    );
-  }
-  if (err instanceof ApplicationFailure) return new BillingConflictError(err.message);
-  if (isGrpcServiceError(err)) {
-    if (Number(err.code) === grpcStatus.NOT_FOUND) return new BillingNotFoundError(resource, id);
-    if (UNAVAILABLE_CODES.has(err.code)) {
-      return new BillingUnavailableError(`Temporal is unavailable: ${err.details || err.message}`, { cause: err });
-    }
-  }
-  if (err instanceof TemporalFailure) return new BillingConflictError(err.message);
-  const cause = (err as { cause?: unknown } | undefined)?.cause;
-  if (isGrpcServiceError(cause) && UNAVAILABLE_CODES.has(cause.code)) {
-    return new BillingUnavailableError(`Temporal is unavailable: ${cause.details || cause.message}`, { cause: err });
-  }
-  return err;
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** The client-side connection options from the worker-shaped options that config carries. */
-export function clientConnectionOptions(config: Pick<AppConfig, 'temporal'>): ConnectionOptions {
-  const o = config.temporal.connectionOptions;
-  return {
-    ...(o.address !== undefined ? { address: o.address } : {}),
-    ...(o.tls !== undefined ? { tls: o.tls } : {}),
-    ...(o.metadata !== undefined ? { metadata: o.metadata } : {}),
-    ...(o.apiKey !== undefined ? { apiKey: o.apiKey } : {}),
-  };
 }
