@@ -295,7 +295,7 @@ export class BillingClient {
     const clauses = [`WorkflowType = ${quote(SUBSCRIPTION_WORKFLOW_TYPE)}`];
     if (f.status) clauses.push(`${SUBSCRIPTION_STATUS.name} = ${quote(f.status)}`);
     if (f.customerId) clauses.push(`${CUSTOMER_ID.name} = ${quote(f.customerId)}`);
-    if (!this.crossMerchant) clauses.push(`${MERCHANT_ID.name} = ${quote(this.merchantId)}`);
+    if (!this.crossMerchant) clauses.push(this.merchantClause());
     const page = await this.listPage(clauses.join(' AND '), f.pageSize ?? 50, f.nextPageToken);
     return {
       subscriptions: page.executions.map(toSubscriptionSummary),
@@ -382,7 +382,9 @@ export class BillingClient {
    */
   async countCycles(status: CycleStatus): Promise<number> {
     if (!this.crossMerchant) {
-      throw new BillingValidationError([{ path: 'crossMerchant', message: 'counting cycles needs an operator client' }]);
+      throw new BillingValidationError([
+        { path: 'crossMerchant', message: 'counting cycles needs an operator client' },
+      ]);
     }
     const query = `WorkflowType = ${quote(BILLING_CYCLE_WORKFLOW_TYPE)} AND ${BILLING_STATUS.name} = ${quote(status)}`;
     const res = await call('cycle', status, () => this.temporal.workflow.count(query));
@@ -437,20 +439,22 @@ export class BillingClient {
 
   // ------------------------------------------------------------------ plumbing
 
-  /** The merchant a subscription was stamped with (undefined for one created before merchants existed). */
-  private async ownerOf(
-    subscriptionId: string,
-    resource: 'subscription' | 'cycle',
-    id: string,
-  ): Promise<string | undefined> {
+  /** The merchant a subscription was stamped with (one created before merchants existed: the default merchant). */
+  private async ownerOf(subscriptionId: string, resource: 'subscription' | 'cycle', id: string): Promise<string> {
     const desc = await call(resource, id, () => this.subscriptionHandle(subscriptionId).describe());
-    return desc.typedSearchAttributes.get(MERCHANT_ID);
+    return desc.typedSearchAttributes.get(MERCHANT_ID) ?? DEFAULT_MERCHANT_ID;
+  }
+
+  /** The visibility filter of this merchant's subscriptions (unstamped ones belong to the default merchant). */
+  private merchantClause(): string {
+    const own = `${MERCHANT_ID.name} = ${quote(this.merchantId)}`;
+    return this.merchantId === DEFAULT_MERCHANT_ID ? `(${own} OR ${MERCHANT_ID.name} IS NULL)` : own;
   }
 
   /** Another merchant's subscription answers not found, exactly like one that does not exist. */
   private async assertOwns(subscriptionId: string, resource: 'subscription' | 'cycle', id: string): Promise<void> {
-    if (this.crossMerchant) return;
-    if ((await this.ownerOf(subscriptionId, resource, id)) !== this.merchantId) {
+    const owner = await this.ownerOf(subscriptionId, resource, id); // not found for every client, operators too
+    if (!this.crossMerchant && owner !== this.merchantId) {
       throw new BillingNotFoundError(resource, id);
     }
   }

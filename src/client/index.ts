@@ -45,3 +45,12 @@ export {
 } from './schemas';
 export type { BillingCycleState, BillingCycleResult, CycleStatus } from '../shared/billing-cycle';
 export type { SubscriptionState, SubscriptionStatus, PaymentEventRecord } from '../shared/subscription';
+// Payload encryption: a client must encode payloads exactly as the deployment's worker does (`dataConverter` of
+// `BillingClient.connect`); PAYLOAD_KEYS of the deployment, parsed with `parsePayloadKeys`.
+export {
+  AesGcmPayloadCodec,
+  encryptedDataConverter,
+  parsePayloadKeys,
+  PayloadKeyUnknownError,
+  type PayloadKey,
+} from '../payload-codec';

@@ -8,7 +8,14 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { apiKeyHash, type ApiKeySpec } from '../../src/config';
 import { cycleWorkflowId } from '../../src/shared/billing-cycle';
 import { connectToDevServer, uniqueId } from '../support/temporal';
-import { eventually, silentLogger, startTestApi, subscriptionBody, type Http, type RunningTestApi } from '../support/api-stack';
+import {
+  eventually,
+  silentLogger,
+  startTestApi,
+  subscriptionBody,
+  type Http,
+  type RunningTestApi,
+} from '../support/api-stack';
 import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
 
 const keys = { a: 'merchant-a-key-0123456789', b: 'merchant-b-key-0123456789', ops: 'operator-key-0123456789' };

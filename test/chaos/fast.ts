@@ -24,11 +24,7 @@ import {
   type SettlementTarget,
 } from '../../src/shared/billing-cycle';
 import type { OperationsAlert } from '../../src/shared/notifications';
-import {
-  subscriptionStateQuery,
-  subscriptionWorkflowId,
-  type SubscriptionInput,
-} from '../../src/shared/subscription';
+import { subscriptionStateQuery, subscriptionWorkflowId, type SubscriptionInput } from '../../src/shared/subscription';
 import { subscriptionWorkflow } from '../../src/workflows';
 import { bundleWorkflows, createTimeSkippingEnv, testDataConverter } from '../support/temporal';
 import {

@@ -65,7 +65,12 @@ beforeAll(async () => {
     },
     temporalHealth: async () => undefined,
     logger: createLogger({ level: 'silent' }),
-    codec: { codec, authorize: (bearer) => apiKeyMatcher([CODEC_KEY])(bearer) !== undefined, open: false, allowedOrigin: UI_ORIGIN },
+    codec: {
+      codec,
+      authorize: (bearer) => apiKeyMatcher([CODEC_KEY])(bearer) !== undefined,
+      open: false,
+      allowedOrigin: UI_ORIGIN,
+    },
   });
   await api.listen({ host: '127.0.0.1', port: 0 });
   apiUrl = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;

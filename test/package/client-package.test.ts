@@ -4,14 +4,17 @@
  * must fail to type-check), and runs create + get against the test Temporal server with a real billing worker.
  * The script also reports which heavy modules it loaded: none of the worker's or the API's.
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { connectToDevServer, uniqueId } from '../support/temporal';
 import { startApiStack, type ApiStack } from '../support/api-stack';
+import { DEV_PAYLOAD_KEY } from '../../src/payload-codec';
 
+const execFileAsync = promisify(execFile);
 const repo = resolve(__dirname, '..', '..');
 const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
 let scratch: string;
@@ -39,7 +42,7 @@ afterAll(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-it('installs from npm pack, type-checks a create call, and creates and reads a subscription', () => {
+it('installs from npm pack, type-checks a create call, and creates and reads a subscription', async () => {
   run('npm', ['pack', '--silent', '--pack-destination', scratch], repo);
   const tarball = readdirSync(scratch).find((f) => f.endsWith('.tgz'))!;
   writeFileSync(
@@ -73,7 +76,13 @@ it('installs from npm pack, type-checks a create call, and creates and reads a s
   const subscriptionId = uniqueId('pkg');
   writeFileSync(
     join(scratch, 'main.ts'),
-    `import { BillingClient, isBillingError, type CreateSubscriptionInput } from 'temporal-billing-engine';
+    `import {
+  BillingClient,
+  encryptedDataConverter,
+  isBillingError,
+  parsePayloadKeys,
+  type CreateSubscriptionInput,
+} from 'temporal-billing-engine';
 declare const process: { env: Record<string, string | undefined>; stdout: { write(s: string): void } };
 declare const require: { cache: Record<string, unknown> };
 const body: CreateSubscriptionInput = {
@@ -89,22 +98,20 @@ async function main(): Promise<void> {
     connection: { address: process.env.TEMPORAL_ADDRESS! },
     namespace: 'default',
     taskQueue: process.env.TASK_QUEUE!,
+    // The deployment's payload keys: the worker seals every payload, so the client must too.
+    dataConverter: encryptedDataConverter(parsePayloadKeys(process.env.PAYLOAD_KEYS!)),
   });
   try {
     const created = await billing.createSubscription(body);
-    // A fresh worker may take a moment to pick up its first workflow task: ask again while it is unavailable.
-    let read = await billing.getSubscription(body.subscriptionId).catch((e: unknown) => e);
-    for (let i = 0; i < 5 && isBillingError(read) && read.code === 'unavailable'; i++) {
-      read = await billing.getSubscription(body.subscriptionId).catch((e: unknown) => e);
-    }
-    if (read instanceof Error) throw read;
-    const state = read as Awaited<ReturnType<BillingClient['getSubscription']>>;
+    const state = await billing.getSubscription(body.subscriptionId);
     const heavy = Object.keys(require.cache).filter((p) =>
       /node_modules[\\\\/](@temporalio[\\\\/](worker|activity|core-bridge)|fastify|pino|axios|@swc)[\\\\/]/.test(p),
     );
     process.stdout.write(JSON.stringify({ created: created.created, status: state.status, paymentMethod: state.paymentMethod, heavy }));
   } catch (err) {
-    process.stdout.write(JSON.stringify({ error: isBillingError(err) ? err.code + ': ' + err.message : String(err) }));
+    const cause = (err as { cause?: unknown }).cause;
+    const error = isBillingError(err) ? err.code + ': ' + err.message : String(err);
+    process.stdout.write(JSON.stringify({ error: cause === undefined ? error : error + ' (cause: ' + String(cause) + ')' }));
   } finally {
     await billing.close();
   }
@@ -134,10 +141,17 @@ export const f = (b: BillingClient) => b.createSubscription({ subscriptionId: 's
   console.log(`tsc on a create without a plan printed: ${wrongOutput.trim()}`);
   expect(wrongOutput).toMatch(/wrong\.ts.*error TS\d+/);
 
-  const out = execFileSync(process.execPath, [join(scratch, 'dist', 'main.js')], {
+  // Asynchronously: the billing worker runs in this process, and a blocked event loop would leave the new
+  // subscription's first workflow task to time out (the query then answers "Workflow Task in failed state").
+  const { stdout: out } = await execFileAsync(process.execPath, [join(scratch, 'dist', 'main.js')], {
     cwd: scratch,
     encoding: 'utf8',
-    env: { ...process.env, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: stack.taskQueue },
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: env.address,
+      TASK_QUEUE: stack.taskQueue,
+      PAYLOAD_KEYS: `${DEV_PAYLOAD_KEY.id}:${Buffer.from(DEV_PAYLOAD_KEY.key).toString('base64')}`,
+    },
     timeout: 60_000,
   });
   console.log(`scratch project printed: ${out}`);
