@@ -137,7 +137,10 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
 
   const handlers: Record<OperationId, Handler> = {
     createSubscription: async (r, reply, billing) => {
-      const { subscription, created } = await billing.createSubscription(r.body as CreateSubscriptionInput);
+      const { subscription, created } = await billing.createSubscription(
+        r.body as CreateSubscriptionInput,
+        idempotency(r),
+      );
       return reply
         .code(created ? 201 : 200)
         .header('location', `/v1/subscriptions/${encodeURIComponent(subscription.subscriptionId)}`)
@@ -145,21 +148,23 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     },
     listSubscriptions: async (r, _reply, billing) => billing.listSubscriptions(r.query as never),
     getSubscription: async (r, _reply, billing) => billing.getSubscription(r.params.id!),
-    cancelSubscription: async (r, _reply, billing) => billing.cancelSubscription(r.params.id!, r.body as never),
-    pauseSubscription: async (r, _reply, billing) => billing.pauseSubscription(r.params.id!),
-    resumeSubscription: async (r, _reply, billing) => billing.resumeSubscription(r.params.id!),
+    cancelSubscription: async (r, _reply, billing) =>
+      billing.cancelSubscription(r.params.id!, r.body as never, idempotency(r)),
+    pauseSubscription: async (r, _reply, billing) => billing.pauseSubscription(r.params.id!, idempotency(r)),
+    resumeSubscription: async (r, _reply, billing) => billing.resumeSubscription(r.params.id!, idempotency(r)),
     updatePaymentMethod: async (r, _reply, billing) =>
-      billing.updatePaymentMethod(r.params.id!, (r.body as { recurringToken: string }).recurringToken),
-    changePlan: async (r, _reply, billing) => billing.changePlan(r.params.id!, (r.body as { plan: never }).plan),
+      billing.updatePaymentMethod(r.params.id!, (r.body as { recurringToken: string }).recurringToken, idempotency(r)),
+    changePlan: async (r, _reply, billing) =>
+      billing.changePlan(r.params.id!, (r.body as { plan: never }).plan, idempotency(r)),
     listCycles: async (r, _reply, billing) => ({ cycles: await billing.listCycles(r.params.id!) }),
     refundCycle: async (r, reply, billing) =>
       reply.code(201).send(await billing.refundCycle(r.params.id!, r.body as never, idempotency(r))),
     registerChargeback: async (r, reply, billing) =>
       reply.code(201).send(await billing.registerChargeback(r.params.id!, r.body as never, idempotency(r))),
     getCycle: async (r, _reply, billing) => billing.getCycle(r.params.cycleId!),
-    markCyclePaid: async (r, _reply, billing) => billing.markCyclePaid(r.params.cycleId!, r.body ?? {}),
-    retryCycleNow: async (r, _reply, billing) => billing.retryCycleNow(r.params.cycleId!),
-    retryCycleSettlement: async (r, _reply, billing) => billing.retryCycleSettlement(r.params.cycleId!),
+    markCyclePaid: async (r, _reply, billing) => billing.markCyclePaid(r.params.cycleId!, r.body ?? {}, idempotency(r)),
+    retryCycleNow: async (r, _reply, billing) => billing.retryCycleNow(r.params.cycleId!, idempotency(r)),
+    retryCycleSettlement: async (r, _reply, billing) => billing.retryCycleSettlement(r.params.cycleId!, idempotency(r)),
     openApiDocument: async () => (openApi ??= buildOpenApiDocument(ROUTES)),
     index: async () => ({
       name: 'Recurring billing engine API',

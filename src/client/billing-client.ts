@@ -20,6 +20,7 @@ import {
   type WorkflowExecutionInfo,
   type WorkflowHandle,
 } from '@temporalio/client';
+import { createHash } from 'node:crypto';
 import type { DataConverter } from '@temporalio/common';
 import type { z } from 'zod';
 import {
@@ -96,6 +97,15 @@ import {
   type SubscriptionStatus,
 } from '../shared/subscription';
 import { subscriptionStaticSummary } from '../shared/ui-text';
+import {
+  IDEMPOTENCY_KEY_WORKFLOW_TYPE,
+  idempotencyKeyWorkflowId,
+  idempotencyRecordQuery,
+  recordIdempotentAnswerUpdate,
+  type IdempotencyKeyInput,
+  type IdempotencyRecord,
+  type IdempotentAnswer,
+} from '../shared/idempotency';
 import { BILLING_TASK_QUEUE } from '../shared/task-queue';
 
 /** The merchant of a client that names none, and of a one-merchant deployment. */
@@ -116,11 +126,12 @@ export interface CustomerVerifier {
   clientExists(qorepayClientId: string): Promise<boolean>;
 }
 
-/** Options of the changes that may be retried safely (refund, chargeback). */
+/** Options of every change: an idempotency key makes it safe to retry. */
 export interface IdempotentRequestOptions {
   /**
-   * 1–255 printable ASCII characters. A repeated request with the same key gets the first request's result and is
-   * carried out once (the key becomes the Temporal update id). Without a key, each call is a new request.
+   * 1–255 printable ASCII characters, unique per request (e.g. a UUID), kept at least 24 h per merchant. A repeat
+   * with the same key and the same request gets the first answer again and is carried out once; the same key with
+   * a different request throws BillingConflictError naming the key. Without a key, each call is a new request.
    */
   idempotencyKey?: string;
 }
@@ -227,8 +238,15 @@ export class BillingClient {
    *
    * Nothing is started unless every check passes: the schema, then (with a customerVerifier) the QorePay Client.
    */
-  async createSubscription(input: CreateSubscriptionInput): Promise<CreateSubscriptionResult> {
+  async createSubscription(
+    input: CreateSubscriptionInput,
+    request: IdempotentRequestOptions = {},
+  ): Promise<CreateSubscriptionResult> {
     const terms: SubscriptionInput = stripUndefined(validate(CreateSubscriptionSchema, input));
+    return this.idempotent('createSubscription', 'new', terms.subscriptionId, terms, request, () => this.create(terms));
+  }
+
+  private async create(terms: SubscriptionInput): Promise<CreateSubscriptionResult> {
     if (terms.schedule.intervalUnit === 'minute' && !this.allowMinuteSchedules) {
       throw new BillingValidationError([
         {
@@ -303,28 +321,50 @@ export class BillingClient {
     };
   }
 
-  async cancelSubscription(subscriptionId: string, options: CancelOptions): Promise<SubscriptionState> {
+  async cancelSubscription(
+    subscriptionId: string,
+    options: CancelOptions,
+    request: IdempotentRequestOptions = {},
+  ): Promise<SubscriptionState> {
     const body = stripUndefined(validate(CancelSubscriptionSchema, options));
-    return this.updateSubscription(subscriptionId, (h) => h.executeUpdate(cancelSubscriptionUpdate, { args: [body] }));
+    return this.idempotent('cancelSubscription', 'subscription', subscriptionId, body, request, () =>
+      this.updateSubscription(subscriptionId, (h) => h.executeUpdate(cancelSubscriptionUpdate, { args: [body] })),
+    );
   }
 
-  async pauseSubscription(subscriptionId: string): Promise<SubscriptionState> {
-    return this.updateSubscription(subscriptionId, (h) => h.executeUpdate(pauseSubscriptionUpdate));
+  async pauseSubscription(subscriptionId: string, request: IdempotentRequestOptions = {}): Promise<SubscriptionState> {
+    return this.idempotent('pauseSubscription', 'subscription', subscriptionId, {}, request, () =>
+      this.updateSubscription(subscriptionId, (h) => h.executeUpdate(pauseSubscriptionUpdate)),
+    );
   }
 
-  async resumeSubscription(subscriptionId: string): Promise<SubscriptionState> {
-    return this.updateSubscription(subscriptionId, (h) => h.executeUpdate(resumeSubscriptionUpdate));
+  async resumeSubscription(subscriptionId: string, request: IdempotentRequestOptions = {}): Promise<SubscriptionState> {
+    return this.idempotent('resumeSubscription', 'subscription', subscriptionId, {}, request, () =>
+      this.updateSubscription(subscriptionId, (h) => h.executeUpdate(resumeSubscriptionUpdate)),
+    );
   }
 
-  async updatePaymentMethod(subscriptionId: string, recurringToken: string): Promise<SubscriptionState> {
+  async updatePaymentMethod(
+    subscriptionId: string,
+    recurringToken: string,
+    request: IdempotentRequestOptions = {},
+  ): Promise<SubscriptionState> {
     const body = validate(UpdatePaymentMethodSchema, { recurringToken });
-    return this.updateSubscription(subscriptionId, (h) => h.executeUpdate(updatePaymentMethodUpdate, { args: [body] }));
+    return this.idempotent('updatePaymentMethod', 'subscription', subscriptionId, body, request, () =>
+      this.updateSubscription(subscriptionId, (h) => h.executeUpdate(updatePaymentMethodUpdate, { args: [body] })),
+    );
   }
 
   /** The new plan applies from the next period. */
-  async changePlan(subscriptionId: string, plan: PlanInput): Promise<SubscriptionState> {
+  async changePlan(
+    subscriptionId: string,
+    plan: PlanInput,
+    request: IdempotentRequestOptions = {},
+  ): Promise<SubscriptionState> {
     const body = stripUndefined(validate(ChangePlanSchema, { plan }));
-    return this.updateSubscription(subscriptionId, (h) => h.executeUpdate(changePlanUpdate, { args: [body] }));
+    return this.idempotent('changePlan', 'subscription', subscriptionId, body, request, () =>
+      this.updateSubscription(subscriptionId, (h) => h.executeUpdate(changePlanUpdate, { args: [body] })),
+    );
   }
 
   /**
@@ -339,8 +379,10 @@ export class BillingClient {
     const body = stripUndefined(validate(RefundSchema, options));
     const updateId = idempotentUpdateId('refund', request);
     assertCycleOf(subscriptionId, body.cycleId);
-    return this.updateSubscription(subscriptionId, (h) =>
-      h.executeUpdate(refundUpdate, { args: [body], ...(updateId !== undefined ? { updateId } : {}) }),
+    return this.idempotent('refundCycle', 'subscription', subscriptionId, body, request, () =>
+      this.updateSubscription(subscriptionId, (h) =>
+        h.executeUpdate(refundUpdate, { args: [body], ...(updateId !== undefined ? { updateId } : {}) }),
+      ),
     );
   }
 
@@ -353,8 +395,10 @@ export class BillingClient {
     const body = stripUndefined(validate(ChargebackSchema, options));
     const updateId = idempotentUpdateId('chargeback', request);
     assertCycleOf(subscriptionId, body.cycleId);
-    return this.updateSubscription(subscriptionId, (h) =>
-      h.executeUpdate(chargebackUpdate, { args: [body], ...(updateId !== undefined ? { updateId } : {}) }),
+    return this.idempotent('registerChargeback', 'subscription', subscriptionId, body, request, () =>
+      this.updateSubscription(subscriptionId, (h) =>
+        h.executeUpdate(chargebackUpdate, { args: [body], ...(updateId !== undefined ? { updateId } : {}) }),
+      ),
     );
   }
 
@@ -398,22 +442,32 @@ export class BillingClient {
     return this.cycleView(info);
   }
 
-  async markCyclePaid(cycleId: string, options: MarkCyclePaidOptions = {}): Promise<BillingCycleState> {
+  async markCyclePaid(
+    cycleId: string,
+    options: MarkCyclePaidOptions = {},
+    request: IdempotentRequestOptions = {},
+  ): Promise<BillingCycleState> {
     const id = validate(CycleIdSchema, cycleId, ['cycleId']);
     const body = stripUndefined(validate(MarkCyclePaidSchema, options));
-    return this.updateCycle(id, (h) => h.executeUpdate(markPaidUpdate, { args: [body] }).then(maskCycleState));
+    return this.idempotent('markCyclePaid', 'cycle', id, body, request, () =>
+      this.updateCycle(id, (h) => h.executeUpdate(markPaidUpdate, { args: [body] }).then(maskCycleState)),
+    );
   }
 
   /** Charges a cycle in `retry_scheduled` now instead of at its next dunning attempt. */
-  async retryCycleNow(cycleId: string): Promise<BillingCycleState> {
+  async retryCycleNow(cycleId: string, request: IdempotentRequestOptions = {}): Promise<BillingCycleState> {
     const id = validate(CycleIdSchema, cycleId, ['cycleId']);
-    return this.updateCycle(id, (h) => h.executeUpdate(retryNowUpdate).then(maskCycleState));
+    return this.idempotent('retryCycleNow', 'cycle', id, {}, request, () =>
+      this.updateCycle(id, (h) => h.executeUpdate(retryNowUpdate).then(maskCycleState)),
+    );
   }
 
   /** Retries the settlement targets of a paid cycle whose settlement failed (`settlementFailed: true`). */
-  async retryCycleSettlement(cycleId: string): Promise<BillingCycleState> {
+  async retryCycleSettlement(cycleId: string, request: IdempotentRequestOptions = {}): Promise<BillingCycleState> {
     const id = validate(CycleIdSchema, cycleId, ['cycleId']);
-    return this.updateCycle(id, (h) => h.executeUpdate(retrySettlementUpdate).then(maskCycleState));
+    return this.idempotent('retryCycleSettlement', 'cycle', id, {}, request, () =>
+      this.updateCycle(id, (h) => h.executeUpdate(retrySettlementUpdate).then(maskCycleState)),
+    );
   }
 
   // ------------------------------------------------------------------ gateway events (the webhook ingress)
@@ -438,6 +492,93 @@ export class BillingClient {
   }
 
   // ------------------------------------------------------------------ plumbing
+
+  /**
+   * Runs a change under an idempotency key (Stripe's semantics; see src/shared/idempotency.ts). Without a key it just
+   * runs. With one: the key's record is opened (or found); a record of a different request is refused with a
+   * conflict naming the key; a recorded answer is returned again (or its error thrown again) without running
+   * anything; otherwise the change runs and its answer is recorded. Unavailable and validation errors are not
+   * recorded: a retry with the key runs again. Two requests racing with one key may both run (refunds and
+   * chargebacks are still carried out once: the key is also their Temporal update id).
+   */
+  private async idempotent<T>(
+    operation: string,
+    resource: 'subscription' | 'cycle' | 'new',
+    target: string,
+    body: unknown,
+    request: IdempotentRequestOptions,
+    run: () => Promise<T>,
+  ): Promise<T> {
+    if (request.idempotencyKey === undefined) return run();
+    const key = validate(IdempotencyKeySchema, request.idempotencyKey, ['idempotencyKey']);
+    // Like authentication, ownership comes first: another merchant's (or no) subscription is not found, key or not.
+    if (resource === 'subscription') {
+      const id = validate(SubscriptionIdSchema, target, ['subscriptionId']);
+      await this.assertOwns(id, 'subscription', id);
+    } else if (resource === 'cycle') {
+      await this.assertOwnsCycle(target);
+    }
+    const requestHash = createHash('sha256').update(canonical({ operation, target, body })).digest('hex');
+    const input: IdempotencyKeyInput = { merchantId: this.merchantId, key, operation, requestHash };
+    const handle = await this.openIdempotencyRecord(input);
+    const record = handle.record ?? (await call('subscription', key, () => handle.query(idempotencyRecordQuery)));
+    if (record.requestHash !== requestHash) {
+      throw new BillingConflictError(
+        `Idempotency-Key ${JSON.stringify(key)} was already used for a different request (${record.operation}); ` +
+          'use a new key for a new request',
+        ['Idempotency-Key'],
+      );
+    }
+    if (record.answer) return replay<T>(record.answer);
+    let answer: IdempotentAnswer;
+    let result: T;
+    try {
+      result = await run();
+      answer = { ok: true, value: result };
+    } catch (err) {
+      if (err instanceof BillingNotFoundError) {
+        answer = { ok: false, code: 'not_found', message: err.message, resource: err.resource, id: err.id };
+      } else if (err instanceof BillingConflictError) {
+        answer = { ok: false, code: 'conflict', message: err.message };
+      } else {
+        throw err;
+      }
+      await this.recordAnswer(handle, answer);
+      throw err;
+    }
+    await this.recordAnswer(handle, answer);
+    return result;
+  }
+
+  /** Starts the key's record, or finds it: running (query it) or finished after its 24 h (its result). */
+  private async openIdempotencyRecord(
+    input: IdempotencyKeyInput,
+  ): Promise<WorkflowHandle & { record?: IdempotencyRecord }> {
+    const workflowId = idempotencyKeyWorkflowId(input.merchantId, input.key);
+    try {
+      return await this.temporal.workflow.start(IDEMPOTENCY_KEY_WORKFLOW_TYPE, {
+        workflowId,
+        taskQueue: this.taskQueue,
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw translate(err, 'subscription', input.key);
+    }
+    const handle = this.temporal.workflow.getHandle(workflowId);
+    const record = await call('subscription', input.key, () => handle.result() as Promise<IdempotencyRecord>);
+    return Object.assign(handle, { record });
+  }
+
+  /** Best effort: an answer that could not be recorded only means a retry with the key runs the change again. */
+  private async recordAnswer(handle: WorkflowHandle, answer: IdempotentAnswer): Promise<void> {
+    try {
+      await handle.executeUpdate(recordIdempotentAnswerUpdate, { args: [answer] });
+    } catch {
+      // The record's workflow has finished (24 h later) or Temporal is unreachable: nothing to keep.
+    }
+  }
 
   /** The merchant a subscription was stamped with (one created before merchants existed: the default merchant). */
   private async ownerOf(subscriptionId: string, resource: 'subscription' | 'cycle', id: string): Promise<string> {
@@ -713,6 +854,13 @@ function toSubscriptionSummary(e: WorkflowExecutionInfo): SubscriptionSummary {
     startedAt: e.startTime.toISOString(),
     ...(e.closeTime ? { closedAt: e.closeTime.toISOString() } : {}),
   };
+}
+
+/** A recorded answer, given again: the value, or the error it was. */
+function replay<T>(answer: IdempotentAnswer): T {
+  if (answer.ok) return answer.value as T;
+  if (answer.code === 'not_found') throw new BillingNotFoundError(answer.resource ?? 'subscription', answer.id ?? '');
+  throw new BillingConflictError(answer.message);
 }
 
 async function call<T>(resource: 'subscription' | 'cycle', id: string, fn: () => Promise<T>): Promise<T> {

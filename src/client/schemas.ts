@@ -321,7 +321,7 @@ export const ChargebackSchema = z.strictObject({
   reference: nonEmpty(256),
 });
 
-/** The HTTP header that makes a refund or chargeback request safe to retry. */
+/** The HTTP header that makes a change (every POST of the API) safe to retry. */
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 
 export const IdempotencyKeySchema = z
@@ -331,10 +331,12 @@ export const IdempotencyKeySchema = z
   .regex(/^[\x20-\x7E]*$/, 'must be printable ASCII characters only')
   .meta({
     description:
-      'Makes the request safe to retry: a request repeated with the same key (a retry after a timeout, a duplicate ' +
-      "send) is answered with the first request's result and is carried out once; the body of the repeat is not " +
-      'looked at. Use a new key (for example a UUID) for each distinct refund or chargeback. Without a key every ' +
-      'request is a new one.',
+      'Makes the request safe to retry (Stripe semantics). A request repeated with the same key and the same body ' +
+      "(a retry after a timeout, a duplicate send) is answered with the first request's answer (status and body) " +
+      'and is carried out once; the same key with a different body or on another route answers 409 naming the ' +
+      'key. Keys are kept at least 24 hours, per merchant, durably (in Temporal). A request refused before it ran ' +
+      '(400, 401, 403, 503) is not recorded and may be retried with its key. Use a new key (for example a UUID) ' +
+      'for each distinct change. Without a key every request is a new one.',
     example: '5f0c2f4e-9a51-4d8e-b0b3-1c8e4f0f2a77',
   });
 
