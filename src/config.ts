@@ -131,6 +131,22 @@ export const EnvSchema = z.object({
   API_PORT: port(3000),
   /** Bearer API keys of merchant backends and operators (see `apiKeys`). */
   API_KEYS: apiKeys,
+  /** Time to receive a whole request; a slower client gets 408 and is cut off. */
+  API_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  /** Largest body of a merchant request (413 above it). */
+  API_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 1024 * 1024)
+    .default(1024 * 1024),
+  /** Largest QorePay webhook body (413 above it); gateway events are a few KiB. */
+  API_WEBHOOK_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 1024 * 1024)
+    .default(64 * 1024),
 
   ACTIVEPLATFORM_BASE_URL: url.optional(),
   ACTIVEPLATFORM_API_TOKEN: z.string().min(1).optional(),

@@ -29,8 +29,8 @@ export interface StartApiOptions {
   port?: number;
 }
 
-/** Health timeout of /readyz. */
-const READINESS_TIMEOUT_MS = 3000;
+/** Deadline of the Temporal health check (/readyz, and the gate that answers 503 at once when Temporal is down). */
+const READINESS_TIMEOUT_MS = 1500;
 
 export async function startApi(config: AppConfig, logger: Logger, options: StartApiOptions = {}): Promise<RunningApi> {
   if (config.API_KEYS.length === 0) {
@@ -96,6 +96,9 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
       await pingTemporal();
     },
     logger,
+    bodyLimitBytes: config.API_BODY_LIMIT_BYTES,
+    webhookBodyLimitBytes: config.API_WEBHOOK_BODY_LIMIT_BYTES,
+    requestTimeoutMs: config.API_REQUEST_TIMEOUT_MS,
     codec: {
       codec,
       authorize: codecKeyMatcher(config.CODEC_API_KEYS),

@@ -24,6 +24,7 @@ import { buildOpenApiDocument, type OpenApiDocument } from './openapi';
 /** The version answered at GET / (kept with package.json's). */
 const API_VERSION = '0.1.0';
 import { createApiMetrics, type ApiMetrics } from './metrics';
+import { createTemporalGate } from './temporal-gate';
 import { handleQorePayWebhook, type WebhookIngressDeps } from './qorepay-webhook';
 import { ROUTES, type OperationId } from './routes';
 import { IDEMPOTENCY_KEY_HEADER, parseWith, type FieldIssue } from '../client/schemas';
@@ -40,8 +41,19 @@ export interface ApiServerOptions {
   /** Resolves when Temporal answers; used by /readyz. */
   temporalHealth: () => Promise<void>;
   logger: Logger;
-  /** Default 1 MiB. */
+  /** Largest request body of the merchant routes; larger answers 413. Default 1 MiB. */
   bodyLimitBytes?: number;
+  /** Largest QorePay webhook body (gateway events are a few KiB). Default 64 KiB. */
+  webhookBodyLimitBytes?: number;
+  /** Time to receive a whole request (headers and body); a slower client gets 408 and is cut off. Default 15 s. */
+  requestTimeoutMs?: number;
+  /** A connection idle this long (nothing received or sent) is closed. Default 120 s. */
+  connectionTimeoutMs?: number;
+  /**
+   * Routes that need Temporal first ask this gate (see ./temporal-gate.ts): when Temporal is down they answer 503
+   * within the health check's deadline instead of after the SDK's retries. Default: `temporalHealth`, cached.
+   */
+  temporalGate?: () => Promise<void>;
   /** Serves /codec/decode and /codec/encode for the Temporal UI (see ./codec.ts). */
   codec?: CodecEndpointOptions;
   /** Served at GET /metrics (Prometheus text). Default: a registry of the API's billing metrics. */
@@ -104,9 +116,27 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   const log = opts.logger.child({ component: 'api' });
   // Typed as Fastify's base logger so the instance has the default FastifyInstance type.
   const fastifyLogger: FastifyBaseLogger = log;
+  const requestTimeoutMs = opts.requestTimeoutMs ?? 15_000;
+  const temporalGate = opts.temporalGate ?? createTemporalGate({ check: opts.temporalHealth });
+  /** Throws BillingUnavailableError at once when the gate says Temporal is down. */
+  const needTemporal = async (): Promise<void> => {
+    try {
+      await temporalGate();
+    } catch (err) {
+      throw new BillingUnavailableError('Temporal is unreachable', { cause: err });
+    }
+  };
   const app = Fastify({
     loggerInstance: fastifyLogger,
     bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
+    requestTimeout: requestTimeoutMs,
+    connectionTimeout: opts.connectionTimeoutMs ?? 120_000,
+    // Node checks request timeouts on this interval (default 30 s): check often enough for the timeout to bite.
+    http: {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: Math.min(requestTimeoutMs, 60_000),
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(requestTimeoutMs / 2))),
+    },
     // Ids in paths may contain ':' (cycle ids); keep the default router otherwise.
     routerOptions: { maxParamLength: 200 },
   });
@@ -218,6 +248,8 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
         config: { auth: route.auth, ...(operatorOnly ? { scope: 'operator' as const } : {}) },
         handler: async (req, reply) => {
           const parsed = parseRequest(route, req);
+          // (/readyz runs the health check itself and answers its own 503.)
+          if (route.temporal && route.operationId !== 'ready') await needTemporal();
           const key = principals.get(req);
           // Each request acts for its key's merchant; operator keys reach every merchant's subscriptions.
           const scoped = key
@@ -242,10 +274,17 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    scope.post('/webhooks/qorepay', async (req, reply) => {
+    const webhookBodyLimit = opts.webhookBodyLimitBytes ?? 64 * 1024;
+    scope.post('/webhooks/qorepay', { bodyLimit: webhookBodyLimit }, async (req, reply) => {
       const receivedAt = performance.now();
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const outcome = await handleQorePayWebhook(webhookDeps, raw, req.headers['x-signature']);
+      const ready = await temporalGate().then(
+        () => true,
+        () => false,
+      );
+      const outcome = ready
+        ? await handleQorePayWebhook(webhookDeps, raw, req.headers['x-signature'])
+        : ({ status: 503, body: { ok: false, outcome: 'temporal_unavailable' } } as const);
       metrics.observeWebhook(outcome.body.outcome, (performance.now() - receivedAt) / 1000);
       return reply.code(outcome.status).send(outcome.body);
     });

@@ -4,6 +4,7 @@
  * webhook route (a forged signature changes nothing; a genuine one is routed).
  */
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { connect } from 'node:net';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { BillingClient, BillingValidationError } from '../../src/client';
@@ -733,10 +734,19 @@ describe('health and readiness', () => {
     const billing = new BillingClient({ client });
     const down = await startTestApi(client, webhookDepsFor(), { billing });
     try {
+      const started = Date.now();
       const res = await down.authed.get(`/v1/subscriptions/${uniqueId('unreachable')}`);
+      const webhook = await down.http.post('/webhooks/qorepay', Buffer.from('{}'), {
+        headers: { 'content-type': 'application/json', 'x-signature': 'AAAA' },
+      });
+      console.log(
+        `Temporal stopped: GET subscription ${res.status} ${JSON.stringify(res.data)}, webhook ${webhook.status}, ` +
+          `both in ${Date.now() - started} ms`,
+      );
       expect(res.status).toBe(503);
       expect(res.data.error).toBe('unavailable');
       expect(res.headers['retry-after']).toBeDefined();
+      expect(webhook.status).toBe(503);
     } finally {
       await down.close();
       await connection.close().catch(() => undefined);
@@ -848,5 +858,55 @@ describe('logging', () => {
     expect(all).toMatch(/incoming request/); // requests are logged at all (so the assertions below mean something)
     expect(all).not.toContain(API_KEY);
     expect(all).not.toContain('a-wrong-secret-key');
+  });
+});
+
+describe('limits: body sizes and request timeouts', () => {
+  let limited: Awaited<ReturnType<typeof startTestApi>>;
+  beforeAll(async () => {
+    limited = await startTestApi(env.client, webhookDepsFor(), {
+      bodyLimitBytes: 4096,
+      webhookBodyLimitBytes: 1024,
+      requestTimeoutMs: 1000,
+    });
+  });
+  afterAll(async () => {
+    await limited?.close();
+  });
+
+  it('answers 413 above the body limit, and the webhook route has a smaller one', async () => {
+    const big = { ...subscriptionBody(uniqueId('big')), customerEmail: `${'a'.repeat(5000)}@example.com` };
+    const tooBig = await limited.authed.post('/v1/subscriptions', big);
+    const twoKiB = Buffer.from(JSON.stringify({ pad: 'x'.repeat(2000) }));
+    const merchant2k = await limited.authed.post('/v1/subscriptions', twoKiB, {
+      headers: { 'content-type': 'application/json' },
+    });
+    const webhook2k = await limited.http.post('/webhooks/qorepay', twoKiB, {
+      headers: { 'content-type': 'application/json', 'x-signature': 'AAAA' },
+    });
+    console.log(
+      `limits: 5 KiB create ${tooBig.status} ${JSON.stringify(tooBig.data)}; 2 KiB create ${merchant2k.status}; ` +
+        `2 KiB webhook ${webhook2k.status} ${JSON.stringify(webhook2k.data)}`,
+    );
+    expect(tooBig.status).toBe(413);
+    expect(merchant2k.status).toBe(400); // within the limit: validated, and refused field by field
+    expect(webhook2k.status).toBe(413);
+  });
+
+  it('cuts off a client that sends its body too slowly (408, connection closed)', async () => {
+    const { hostname, port } = new URL(limited.url);
+    const socket = connect(Number(port), hostname);
+    const received: Buffer[] = [];
+    socket.on('data', (d: Buffer) => received.push(d));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.write(
+      `POST /v1/subscriptions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${API_KEY}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"subscriptionId":',
+    );
+    // ... and nothing more: the server must not wait for the rest forever.
+    await closed;
+    const answer = Buffer.concat(received).toString('utf8');
+    console.log(`slow body: server answered ${JSON.stringify(answer.split('\r\n')[0])} and closed the connection`);
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
   });
 });

@@ -7,6 +7,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { QorePaySandbox } from '../../src/sandbox/qorepay';
 import { cycleWorkflowId } from '../../src/shared/billing-cycle';
 import { subscriptionWorkflowId } from '../../src/shared/subscription';
+import { buildCli } from '../../src/cli';
 import { BillingClient, BillingConflictError } from '../../src/client';
 import { connectToDevServer, testDataConverter, uniqueId } from '../support/temporal';
 import { eventually, startApiStack, subscriptionBody, type ApiStack, type RunningTestApi } from '../support/api-stack';
@@ -419,5 +420,45 @@ describe('Idempotency-Key on every change (Stripe semantics, kept in Temporal)',
     const record = await env.client.workflow.getHandle(`idempotency:default:${cancelKey}`).describe();
     console.log(`key record ${record.workflowId}: ${record.type} ${record.status.name}`);
     expect(record.status.name).toBe('RUNNING');
+  });
+});
+
+describe('recurring tokens never leave in full', () => {
+  it('cycle views (API and CLI) show each attempt’s token masked', async () => {
+    const id = uniqueId('mask');
+    const token = `tok_soft3_${id}`;
+    const today = new Date().toISOString().slice(0, 10);
+    const created = await api.authed.post('/v1/subscriptions', {
+      ...subscriptionBody(id, {
+        schedule: { intervalUnit: 'month', intervalCount: 1, anchor: today, timeZone: 'UTC' },
+      }),
+      recurringToken: token,
+    });
+    expect(created.status).toBe(201);
+    const cycleId = cycleWorkflowId(id, 0);
+    // A soft decline: the cycle stays open (retry_scheduled) with one attempt in its state.
+    const cycle = await eventually(
+      async () => {
+        const r = await api.authed.get(`/v1/cycles/${cycleId}`);
+        return r.status === 200 && r.data.status === 'retry_scheduled' ? r : undefined;
+      },
+      'the first attempt soft-declined',
+      60_000,
+    );
+    const list = await api.authed.get(`/v1/subscriptions/${id}/cycles`);
+    const out: string[] = [];
+    await buildCli({
+      out: (t) => out.push(t),
+      err: (t) => out.push(t),
+      connect: async () => new BillingClient({ client: env.client, taskQueue: stack.taskQueue }),
+      setExitCode: () => undefined,
+    }).parseAsync(['--json', 'cycles', id], { from: 'user' });
+    const attempts = (cycle.data as { state?: { attempts: { token: string }[] } }).state?.attempts ?? [];
+    console.log(`cycle ${cycleId} attempts as shown: ${JSON.stringify(attempts.map((a) => a.token))}`);
+    expect(attempts.map((a) => a.token)).toEqual([`…${token.slice(-4)}`]);
+    for (const shown of [JSON.stringify(cycle.data), JSON.stringify(list.data), out.join('\n')]) {
+      expect(shown).not.toContain(token);
+    }
+    expect(out.join('\n')).toContain(`…${token.slice(-4)}`);
   });
 });

@@ -76,7 +76,8 @@ export async function startTestApi(
     apiKeys: [API_KEY, 'another-key'],
     webhook,
     temporalHealth: async () => {
-      await client.connection.withDeadline(Date.now() + 3000, () => client.workflowService.getSystemInfo({}));
+      // Like the API process: a 1.5 s deadline (src/api/main.ts), which also bounds a 503 when Temporal is down.
+      await client.connection.withDeadline(Date.now() + 1500, () => client.workflowService.getSystemInfo({}));
     },
     logger: createLogger({ level: 'silent' }),
     ...overrides,
