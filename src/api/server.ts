@@ -25,6 +25,9 @@ import { buildOpenApiDocument, type OpenApiDocument } from './openapi';
 const API_VERSION = '0.1.0';
 import { createApiMetrics, type ApiMetrics } from './metrics';
 import { createTemporalGate } from './temporal-gate';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { OpenAPIV3 } from 'openapi-types';
 import { handleQorePayWebhook, type WebhookIngressDeps } from './qorepay-webhook';
 import { ROUTES, type OperationId } from './routes';
 import { IDEMPOTENCY_KEY_HEADER, parseWith, type FieldIssue } from '../client/schemas';
@@ -143,6 +146,7 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   const billing = opts.billing;
   const keyFor = apiKeyMatcher(opts.apiKeys);
   let openApi: OpenApiDocument | undefined;
+  const openApiDocument = (): OpenApiDocument => (openApi ??= buildOpenApiDocument(ROUTES));
 
   // JSON bodies: our own parser so invalid JSON becomes a field-level 400 like every other input problem.
   app.removeContentTypeParser(['application/json', 'text/plain']);
@@ -195,12 +199,13 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     markCyclePaid: async (r, _reply, billing) => billing.markCyclePaid(r.params.cycleId!, r.body ?? {}, idempotency(r)),
     retryCycleNow: async (r, _reply, billing) => billing.retryCycleNow(r.params.cycleId!, idempotency(r)),
     retryCycleSettlement: async (r, _reply, billing) => billing.retryCycleSettlement(r.params.cycleId!, idempotency(r)),
-    openApiDocument: async () => (openApi ??= buildOpenApiDocument(ROUTES)),
+    openApiDocument: async () => openApiDocument(),
     index: async () => ({
       name: 'Recurring billing engine API',
       version: API_VERSION,
       links: {
         openapi: '/openapi.json',
+        docs: '/docs',
         health: '/healthz',
         readiness: '/readyz',
         metrics: '/metrics',
@@ -268,6 +273,19 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   });
 
   if (opts.codec) registerCodecRoutes(app, opts.codec);
+
+  // ---- /docs: Swagger UI over the same OpenAPI document (built from ROUTES), served by the Fastify plugins ----
+  app.register(async (scope) => {
+    await scope.register(fastifySwagger, {
+      mode: 'static',
+      specification: { document: openApiDocument() as unknown as OpenAPIV3.Document },
+    });
+    await scope.register(fastifySwaggerUi, {
+      routePrefix: '/docs',
+      uiConfig: { docExpansion: 'list', deepLinking: true, tryItOutEnabled: false },
+      staticCSP: true,
+    });
+  });
 
   // ---- QorePay webhooks: raw body (the signature is over the exact bytes), no API key ----
   const webhookDeps: WebhookIngressDeps = { ...opts.webhook, billing };

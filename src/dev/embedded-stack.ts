@@ -130,7 +130,7 @@ export async function runEmbeddedStack(
     print('Billing engine running.');
     print(`  Temporal UI:   ${server.uiUrl ?? '(headless)'}/namespaces/${config.temporal.namespace}/workflows`);
     print(`  Temporal gRPC: ${server.address}`);
-    print(`  API:           ${api.url}   (OpenAPI: ${api.url}/openapi.json)`);
+    print(`  API:           ${api.url}   (docs: ${api.url}/docs, OpenAPI: ${api.url}/openapi.json)`);
     if (config.METRICS_PORT) {
       print(`  Metrics:       http://127.0.0.1:${config.METRICS_PORT}/metrics (worker)   ${api.url}/metrics (API)`);
     }
