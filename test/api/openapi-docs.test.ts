@@ -4,7 +4,8 @@
  * (@readme/openapi-parser), and types generated from it by openapi-typescript type-check a create call (while a
  * create without a plan does not).
  */
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -15,6 +16,25 @@ import { connectToDevServer } from '../support/temporal';
 import { silentLogger, startTestApi, type RunningTestApi } from '../support/api-stack';
 
 const repo = resolve(__dirname, '..', '..');
+const execFileAsync = promisify(execFile);
+
+/** Debian's chromium (CI installs it, see .ci/run); CHROMIUM_PATH overrides. */
+function findChromium(): string | undefined {
+  for (const candidate of [process.env.CHROMIUM_PATH, 'chromium', 'chromium-browser']) {
+    if (!candidate) continue;
+    try {
+      execFileSync(candidate, ['--version'], { stdio: 'pipe' });
+      return candidate;
+    } catch {
+      // not this one
+    }
+  }
+  return undefined;
+}
+const chromium = findChromium();
+// Required in CI; a developer machine without chromium skips only this test (and says so).
+const itWithBrowser = chromium || process.env.CI ? it : it.skip;
+if (!chromium && !process.env.CI) console.log('no chromium on PATH: the headless docs-page test is skipped');
 let env: TestWorkflowEnvironment;
 let api: RunningTestApi;
 let scratch: string;
@@ -140,4 +160,28 @@ export async function create(baseUrl: string, key: string): Promise<Created> {
   );
   expect(good).toBe('ok');
   expect(bad).toMatch(/bad\.ts.*error TS\d+/);
+});
+
+itWithBrowser('the docs page renders its route list in headless Chromium', async () => {
+  if (!chromium) throw new Error('chromium not found (apt-get install chromium, or set CHROMIUM_PATH)');
+  // --dump-dom prints the DOM after the page's scripts ran (virtual time lets Swagger UI fetch and render the spec).
+  const { stdout } = await execFileAsync(
+    chromium,
+    [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      '--virtual-time-budget=10000',
+      '--dump-dom',
+      `${api.url}/docs`,
+    ],
+    { maxBuffer: 64 * 1024 * 1024, timeout: 90_000 },
+  );
+  const operations = [...stdout.matchAll(/data-path="([^"]+)"/g)].map((m) => m[1]!);
+  const unique = [...new Set(operations)];
+  console.log(`headless Chromium: /docs rendered ${operations.length} operations, paths ${JSON.stringify(unique)}`);
+  expect(unique).toEqual(
+    expect.arrayContaining(['/v1/subscriptions', '/v1/subscriptions/{id}/refunds', '/v1/cycles/{cycleId}']),
+  );
 });
