@@ -7,6 +7,7 @@ import type { ConnectionOptions } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { z } from 'zod';
+import type { SettlementAllowList } from './client';
 import { DEV_PAYLOAD_KEY, isDevPayloadKey, parsePayloadKeys, type PayloadKey } from './payload-codec';
 
 /** What an API key may do: `merchant` (its own merchant's subscriptions), `operator` (mark-paid, retry-settlement,
@@ -22,6 +23,11 @@ export interface ApiKeySpec {
   /** Lower-case hex SHA-256 of the bearer key. */
   sha256: string;
   scopes: readonly ApiKeyScope[];
+  /**
+   * The settlement accounts this merchant's subscriptions may write to. Absent: none (a JSON-configured key must
+   * list them); `'any'` for the plain keys of a one-merchant deployment.
+   */
+  settlement?: SettlementAllowList | 'any';
 }
 
 export const DEFAULT_MERCHANT_ID = 'default';
@@ -34,6 +40,12 @@ const ApiKeySpecSchema = z.strictObject({
     .regex(/^[0-9a-fA-F]{64}$/, 'must be the hex SHA-256 of the key (64 hex digits)')
     .transform((h) => h.toLowerCase()),
   scopes: z.array(z.enum(API_KEY_SCOPES)).min(1, 'must name at least one scope'),
+  settlement: z
+    .strictObject({
+      activeplatformAccountIds: z.array(z.string().regex(/^[1-9]\d{0,14}$/, 'must be a numeric account id')).optional(),
+      gormic: z.boolean().optional(),
+    })
+    .optional(),
 });
 
 /** The SHA-256 (hex) an API_KEYS entry stores for a key. */
@@ -62,6 +74,7 @@ const apiKeys = z
           merchantId: DEFAULT_MERCHANT_ID,
           sha256: apiKeyHash(key),
           scopes: [...API_KEY_SCOPES],
+          settlement: 'any' as const,
         }));
     }
     let json: unknown;
@@ -80,7 +93,17 @@ const apiKeys = z
     const ids = parsed.data.map((k) => k.id);
     const dup = ids.find((id, i) => ids.indexOf(id) !== i);
     if (dup) ctx.addIssue({ code: 'custom', message: `key id ${JSON.stringify(dup)} is used twice` });
-    return parsed.data;
+    return parsed.data.map(({ settlement, ...k }): ApiKeySpec => {
+      if (!settlement) return k;
+      const { activeplatformAccountIds, gormic } = settlement;
+      return {
+        ...k,
+        settlement: {
+          ...(activeplatformAccountIds ? { activeplatformAccountIds } : {}),
+          ...(gormic !== undefined ? { gormic } : {}),
+        },
+      };
+    });
   });
 
 const csv = z

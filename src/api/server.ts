@@ -89,6 +89,7 @@ export function apiKeyMatcher(
             merchantId: DEFAULT_MERCHANT_ID,
             sha256: createHash('sha256').update(k).digest('hex'),
             scopes: ['merchant', 'operator'],
+            settlement: 'any',
           }
         : k,
     );
@@ -258,7 +259,11 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
           const key = principals.get(req);
           // Each request acts for its key's merchant; operator keys reach every merchant's subscriptions.
           const scoped = key
-            ? billing.forMerchant(key.merchantId, { crossMerchant: key.scopes.includes('operator') })
+            ? billing.forMerchant(key.merchantId, {
+                crossMerchant: key.scopes.includes('operator'),
+                // JSON-configured keys name their settlement accounts (none if absent); plain keys, any.
+                ...(key.settlement === 'any' ? {} : { settlementAllowList: key.settlement ?? {} }),
+              })
             : billing;
           if (key && route.method === 'POST') {
             req.log.info(

@@ -38,6 +38,7 @@ import {
   parseWith,
   stripUndefined,
   type CreateSubscriptionInput,
+  type FieldIssue,
 } from './schemas';
 import { BillingConflictError, BillingNotFoundError, BillingUnavailableError, BillingValidationError } from './errors';
 import { firstRunInput, listExecutionsPage, messageOf, translateTemporalError as translate } from './temporal-adapter';
@@ -69,6 +70,7 @@ import {
   type BillingCycleState,
   type CycleStatus,
   type GatewayEvent,
+  type SettlementTarget,
 } from '../shared/billing-cycle';
 import {
   BILLING_STATUS,
@@ -150,6 +152,16 @@ export interface BillingClientOptions {
   firstQueryTimeoutMs?: number;
   /** Accept `schedule.intervalUnit: 'minute'` (development against the sandbox only; see DEV_MINUTE_SCHEDULES). */
   allowMinuteSchedules?: boolean;
+  /** The settlement accounts this merchant's subscriptions may name. Absent: any (a one-merchant deployment). */
+  settlementAllowList?: SettlementAllowList;
+}
+
+/** Settlement accounts a merchant may write to; anything not listed is refused at create, naming the field. */
+export interface SettlementAllowList {
+  /** ActivePlatform accounts (`accountId`) this merchant may post payments into. */
+  activeplatformAccountIds?: readonly string[];
+  /** Whether this merchant may mark Gormic orders paid. */
+  gormic?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -219,8 +231,17 @@ export class BillingClient {
   }
 
   /** The same Temporal client acting for another merchant (the API makes one per request from the key's merchant). */
-  forMerchant(merchantId: string, options: { crossMerchant?: boolean } = {}): BillingClient {
-    return new BillingClient({ ...this.options, merchantId, crossMerchant: options.crossMerchant ?? false });
+  forMerchant(
+    merchantId: string,
+    options: { crossMerchant?: boolean; settlementAllowList?: SettlementAllowList } = {},
+  ): BillingClient {
+    const { settlementAllowList: _inherited, ...base } = this.options;
+    return new BillingClient({
+      ...base,
+      merchantId,
+      crossMerchant: options.crossMerchant ?? false,
+      ...(options.settlementAllowList ? { settlementAllowList: options.settlementAllowList } : {}),
+    });
   }
 
   /** Closes the connection if this client opened it (`connect`); otherwise the caller owns it. */
@@ -255,6 +276,7 @@ export class BillingClient {
         },
       ]);
     }
+    this.assertSettlementAllowed(terms.settlementTargets ?? []);
     if (terms.qorepayClientId !== undefined) await this.verifyCustomer(terms.qorepayClientId);
     const workflowId = subscriptionWorkflowId(terms.subscriptionId);
     try {
@@ -637,6 +659,28 @@ export class BillingClient {
       }
       throw translate(err, resource, id);
     }
+  }
+
+  /** Every settlement target must be on this merchant's allow-list (when it has one). */
+  private assertSettlementAllowed(targets: readonly SettlementTarget[]): void {
+    const allow = this.options.settlementAllowList;
+    if (!allow) return;
+    const issues: FieldIssue[] = [];
+    targets.forEach((t, i) => {
+      if (t.kind === 'activeplatform' && !(allow.activeplatformAccountIds ?? []).includes(t.accountId)) {
+        issues.push({
+          path: `settlementTargets.${i}.accountId`,
+          message: 'is not an account this merchant may settle to',
+        });
+      }
+      if (t.kind === 'gormic' && allow.gormic !== true) {
+        issues.push({
+          path: `settlementTargets.${i}.kind`,
+          message: 'Gormic settlement is not enabled for this merchant',
+        });
+      }
+    });
+    if (issues.length) throw new BillingValidationError(issues);
   }
 
   /** The QorePay Client must exist: unknown -> validation error; the gateway cannot tell -> unavailable. */

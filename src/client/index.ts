@@ -12,6 +12,7 @@ export {
   type BillingConnectOptions,
   type CustomerVerifier,
   type IdempotentRequestOptions,
+  type SettlementAllowList,
 } from './billing-client';
 export {
   BillingError,

@@ -20,7 +20,13 @@ import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qo
 
 const keys = { a: 'merchant-a-key-0123456789', b: 'merchant-b-key-0123456789', ops: 'operator-key-0123456789' };
 const specs: ApiKeySpec[] = [
-  { id: 'a-1', merchantId: 'merchant_a', sha256: apiKeyHash(keys.a), scopes: ['merchant'] },
+  {
+    id: 'a-1',
+    merchantId: 'merchant_a',
+    sha256: apiKeyHash(keys.a),
+    scopes: ['merchant'],
+    settlement: { activeplatformAccountIds: ['1001'] },
+  },
   { id: 'b-1', merchantId: 'merchant_b', sha256: apiKeyHash(keys.b), scopes: ['merchant'] },
   { id: 'ops-1', merchantId: 'merchant_a', sha256: apiKeyHash(keys.ops), scopes: ['operator'] },
 ];
@@ -108,4 +114,33 @@ it('only operator keys reach the operator routes (403 otherwise)', async () => {
   expect(retrySettlement.status).toBe(403);
   // The operator key gets through the scope check (the cycle does not exist: 404).
   expect((await as.ops.post(`/v1/cycles/${cycleId}/mark-paid`, {})).status).toBe(404);
+});
+
+it('settlement accounts are allow-listed per merchant: others answer 400 naming the field, nothing is created', async () => {
+  const target = (accountId: string) => ({ kind: 'activeplatform', accountId, paymentMethodId: 1 });
+  const allowed = await as.a.post('/v1/subscriptions', {
+    ...subscriptionBody(uniqueId('settle-ok')),
+    settlementTargets: [target('1001')],
+  });
+  const otherAccountId = uniqueId('settle-other');
+  const otherAccount = await as.a.post('/v1/subscriptions', {
+    ...subscriptionBody(otherAccountId),
+    settlementTargets: [target('1001'), target('2002')],
+  });
+  const gormicForB = await as.b.post('/v1/subscriptions', {
+    ...subscriptionBody(uniqueId('settle-b')),
+    settlementTargets: [{ kind: 'gormic', orderId: 'order-1' }],
+  });
+  console.log(
+    `settlement allow-list: A on 1001 ${allowed.status}; A on 2002 ${otherAccount.status} ` +
+      `${JSON.stringify(otherAccount.data.issues)}; B on Gormic ${gormicForB.status} ${JSON.stringify(gormicForB.data.issues)}`,
+  );
+  expect(allowed.status).toBe(201);
+  expect(otherAccount.status).toBe(400);
+  expect(otherAccount.data.issues).toEqual([
+    { path: 'settlementTargets.1.accountId', message: 'is not an account this merchant may settle to' },
+  ]);
+  expect(gormicForB.status).toBe(400);
+  expect(gormicForB.data.issues?.map((i) => i.path)).toEqual(['settlementTargets.0.kind']);
+  expect((await as.a.get(`/v1/subscriptions/${otherAccountId}`)).status).toBe(404);
 });

@@ -40,8 +40,20 @@ describe('loadConfig', () => {
     const c = loadConfig({ MERCHANT_WEBHOOK_URL: '', API_KEYS: 'k1, k2,,' });
     expect(c.MERCHANT_WEBHOOK_URL).toBeUndefined();
     expect(c.API_KEYS).toEqual([
-      { id: 'key-1', merchantId: 'default', sha256: apiKeyHash('k1'), scopes: ['merchant', 'operator'] },
-      { id: 'key-2', merchantId: 'default', sha256: apiKeyHash('k2'), scopes: ['merchant', 'operator'] },
+      {
+        id: 'key-1',
+        merchantId: 'default',
+        sha256: apiKeyHash('k1'),
+        scopes: ['merchant', 'operator'],
+        settlement: 'any',
+      },
+      {
+        id: 'key-2',
+        merchantId: 'default',
+        sha256: apiKeyHash('k2'),
+        scopes: ['merchant', 'operator'],
+        settlement: 'any',
+      },
     ]);
   });
 });
