@@ -1,5 +1,8 @@
-// ESLint flat config: typescript-eslint with type-aware rules, and Node built-ins banned in workflow code.
+// ESLint flat config: typescript-eslint with type-aware rules, Node built-ins banned in workflow code, and the
+// layering of design.md enforced: no import cycles; api -> client -> shared/domain, never the other way; the API
+// never loads workflows or activities; SDK internals (`@temporalio/*/lib/*`) only in the client's Temporal adapter.
 import js from '@eslint/js';
+import { createNodeResolver, importX } from 'eslint-plugin-import-x';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
@@ -26,6 +29,51 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
       'no-console': 'error',
     },
+  },
+  {
+    files: ['src/**/*.ts'],
+    plugins: { 'import-x': importX },
+    settings: {
+      'import-x/extensions': ['.ts', '.js'],
+      'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
+      'import-x/resolver-next': [createNodeResolver({ extensions: ['.ts', '.d.ts', '.js', '.json'] })],
+    },
+    rules: {
+      'import-x/no-cycle': ['error', { ignoreExternal: true }],
+      'import-x/no-restricted-paths': [
+        'error',
+        {
+          zones: [
+            {
+              target: './src/client',
+              from: './src/api',
+              message: 'The merchant library is below the HTTP adapter: src/client never imports src/api.',
+            },
+            {
+              target: './src/client',
+              from: ['./src/activities', './src/workflows', './src/worker.ts', './src/integrations'],
+              message: 'The merchant library talks to Temporal only; it never loads worker code.',
+            },
+            {
+              target: './src/api',
+              from: ['./src/activities', './src/workflows'],
+              message: 'The API reaches workflows only through the BillingClient (src/client).',
+            },
+          ],
+        },
+      ],
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: 'ImportDeclaration[source.value=/^@temporalio\\/[^/]+\\/(lib|src)\\//]',
+          message: 'SDK internals only in src/client/temporal-adapter.ts (they carry no semver promise).',
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/client/temporal-adapter.ts'],
+    rules: { 'no-restricted-syntax': 'off' },
   },
   {
     files: ['src/workflows/**/*.ts', 'src/shared/**/*.ts', 'src/domain/**/*.ts'],

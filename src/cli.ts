@@ -5,13 +5,14 @@
 import { readFile } from 'node:fs/promises';
 import { Command, CommanderError } from 'commander';
 import { qorepayCustomerVerifier } from './api/customer-verifier';
-import { BillingClient, isBillingError } from './client';
-import { ConfigError, loadConfig } from './config';
+import { BillingClient, isBillingError, type CreateSubscriptionInput } from './client';
+import { clientConnectionOptions, ConfigError, loadConfig } from './config';
 import { QorePayClient } from './integrations/qorepay';
 import { runReconciliation } from './reconciliation';
 import { needsAttention, parseSince, summaryText } from './shared/reconciliation';
 import { BILLING_TASK_QUEUE } from './shared/task-queue';
 import { money } from './shared/ui-text';
+import { encryptedDataConverter } from './payload-codec';
 
 export const EXIT = { ok: 0, failure: 1, invalid: 2, notFound: 3, conflict: 4, discrepancies: 5 } as const;
 
@@ -77,7 +78,8 @@ export function buildCli(io: CliIo = defaultIo): Command {
     .action(
       run(async (b, file: string) => {
         const input = await readJsonFile(file);
-        return b.createSubscription(input);
+        // Validated by the client like any create (field-level errors name the JSON's fields).
+        return b.createSubscription(input as CreateSubscriptionInput);
       }),
     );
 
@@ -286,7 +288,15 @@ function connectFromConfig(config: ReturnType<typeof loadConfig>): Promise<Billi
     brandId: config.QOREPAY_BRAND_ID,
     timeoutMs: config.QOREPAY_TIMEOUT_MS,
   });
-  return BillingClient.connect(config, { customerVerifier: qorepayCustomerVerifier(qorepay) });
+  // An operator tool: it reaches every merchant's subscriptions.
+  return BillingClient.connect({
+    connection: clientConnectionOptions(config),
+    namespace: config.temporal.namespace,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    dataConverter: encryptedDataConverter(config.payloadKeys),
+    customerVerifier: qorepayCustomerVerifier(qorepay),
+    crossMerchant: true,
+  });
 }
 
 async function readJsonFile(file: string): Promise<unknown> {

@@ -2,11 +2,110 @@
  * Environment -> validated configuration. The only module that reads process.env; everything else receives config.
  * Each problem is reported on its own line, naming the variable.
  */
+import { createHash } from 'node:crypto';
+import type { ConnectionOptions } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { z } from 'zod';
+import type { SettlementAllowList } from './client';
 import { DEV_PAYLOAD_KEY, isDevPayloadKey, parsePayloadKeys, type PayloadKey } from './payload-codec';
 import { parseDuration } from './domain/reconciliation';
+
+/** What an API key may do: `merchant` (its own merchant's subscriptions), `operator` (mark-paid, retry-settlement,
+ * and reads and changes across merchants). */
+export const API_KEY_SCOPES = ['merchant', 'operator'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+/** An API key as configured: never the key itself, only its SHA-256 and an id to log. */
+export interface ApiKeySpec {
+  /** Logged with every change made with the key (never the key). */
+  id: string;
+  merchantId: string;
+  /** Lower-case hex SHA-256 of the bearer key. */
+  sha256: string;
+  scopes: readonly ApiKeyScope[];
+  /**
+   * The settlement accounts this merchant's subscriptions may write to. Absent: none (a JSON-configured key must
+   * list them); `'any'` for the plain keys of a one-merchant deployment.
+   */
+  settlement?: SettlementAllowList | 'any';
+}
+
+export const DEFAULT_MERCHANT_ID = 'default';
+
+const ApiKeySpecSchema = z.strictObject({
+  id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 characters from A-Z, a-z, 0-9, ".", "_" and "-"'),
+  merchantId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 characters from A-Z, a-z, 0-9, "_" and "-"'),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'must be the hex SHA-256 of the key (64 hex digits)')
+    .transform((h) => h.toLowerCase()),
+  scopes: z.array(z.enum(API_KEY_SCOPES)).min(1, 'must name at least one scope'),
+  settlement: z
+    .strictObject({
+      activeplatformAccountIds: z.array(z.string().regex(/^[1-9]\d{0,14}$/, 'must be a numeric account id')).optional(),
+      gormic: z.boolean().optional(),
+    })
+    .optional(),
+});
+
+/** The SHA-256 (hex) an API_KEYS entry stores for a key. */
+export function apiKeyHash(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+/**
+ * API_KEYS, in one of two forms:
+ * - a JSON array of `{ "id", "merchantId", "sha256", "scopes": ["merchant"|"operator"] }` (keys stored hashed);
+ * - comma-separated plain keys (a one-merchant deployment): each belongs to merchant `default` with every scope,
+ *   and is identified in logs as `key-1`, `key-2`, ...
+ */
+const apiKeys = z
+  .string()
+  .optional()
+  .transform((s, ctx): ApiKeySpec[] => {
+    const text = (s ?? '').trim();
+    if (!text.startsWith('[')) {
+      return text
+        .split(',')
+        .map((x) => x.trim())
+        .filter(Boolean)
+        .map((key, i) => ({
+          id: `key-${i + 1}`,
+          merchantId: DEFAULT_MERCHANT_ID,
+          sha256: apiKeyHash(key),
+          scopes: [...API_KEY_SCOPES],
+          settlement: 'any' as const,
+        }));
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      ctx.addIssue({ code: 'custom', message: 'is not valid JSON' });
+      return z.NEVER;
+    }
+    const parsed = z.array(ApiKeySpecSchema).safeParse(json);
+    if (!parsed.success) {
+      for (const i of parsed.error.issues)
+        ctx.addIssue({ code: 'custom', message: `${i.path.join('.')}: ${i.message}` });
+      return z.NEVER;
+    }
+    const ids = parsed.data.map((k) => k.id);
+    const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+    if (dup) ctx.addIssue({ code: 'custom', message: `key id ${JSON.stringify(dup)} is used twice` });
+    return parsed.data.map(({ settlement, ...k }): ApiKeySpec => {
+      if (!settlement) return k;
+      const { activeplatformAccountIds, gormic } = settlement;
+      return {
+        ...k,
+        settlement: {
+          ...(activeplatformAccountIds ? { activeplatformAccountIds } : {}),
+          ...(gormic !== undefined ? { gormic } : {}),
+        },
+      };
+    });
+  });
 
 const csv = z
   .string()
@@ -71,8 +170,24 @@ export const EnvSchema = z.object({
 
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port(3000),
-  /** Bearer API keys for merchant backends, comma-separated. */
-  API_KEYS: csv,
+  /** Bearer API keys of merchant backends and operators (see `apiKeys`). */
+  API_KEYS: apiKeys,
+  /** Time to receive a whole request; a slower client gets 408 and is cut off. */
+  API_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
+  /** Largest body of a merchant request (413 above it). */
+  API_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 1024 * 1024)
+    .default(1024 * 1024),
+  /** Largest QorePay webhook body (413 above it); gateway events are a few KiB. */
+  API_WEBHOOK_BODY_LIMIT_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(16 * 1024 * 1024)
+    .default(64 * 1024),
 
   ACTIVEPLATFORM_BASE_URL: url.optional(),
   ACTIVEPLATFORM_API_TOKEN: z.string().min(1).optional(),
@@ -225,4 +340,15 @@ export function loadConfigOrExit(): AppConfig {
     }
     throw err;
   }
+}
+
+/** The client-side Temporal connection options (API, CLI) from the worker-shaped options config carries. */
+export function clientConnectionOptions(config: Pick<AppConfig, 'temporal'>): ConnectionOptions {
+  const o = config.temporal.connectionOptions;
+  return {
+    ...(o.address !== undefined ? { address: o.address } : {}),
+    ...(o.tls !== undefined ? { tls: o.tls } : {}),
+    ...(o.metadata !== undefined ? { metadata: o.metadata } : {}),
+    ...(o.apiKey !== undefined ? { apiKey: o.apiKey } : {}),
+  };
 }

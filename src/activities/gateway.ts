@@ -8,7 +8,15 @@ import { Context, log } from '@temporalio/activity';
 import { classifyDecline } from '../domain/declines';
 import type { LineItem } from '../shared/billing-cycle';
 import { FailureType, type ChargeDeclinedDetails } from '../shared/errors';
-import { isQorePayError, type Purchase, type QorePayClient } from '../integrations/qorepay';
+import {
+  isQorePayError,
+  snapshotOf,
+  type Purchase,
+  type PurchaseSnapshot,
+  type QorePayClient,
+} from '../integrations/qorepay';
+
+export { snapshotOf, type PurchaseSnapshot };
 
 /** The part of the QorePay client the activities use. */
 export type QorePayGateway = Pick<
@@ -30,18 +38,6 @@ export interface RefundOutcome {
   status: string;
 }
 
-/** What a workflow keeps of a Purchase: no client details, no card data. */
-export interface PurchaseSnapshot {
-  purchaseId: string;
-  status: string;
-  updatedOn: number;
-  totalMinor: number;
-  declineCode?: string;
-  declineMessage?: string;
-  /** Set (true) only when an operator marked the Purchase paid at the gateway. */
-  markedAsPaid?: true;
-}
-
 export type ChargeOutcome = PurchaseSnapshot & {
   outcome: 'paid' | 'pending';
   /** False when the Purchase was already paid or pending and no charge request was sent. */
@@ -60,22 +56,6 @@ const NOT_CHARGEABLE = new Set([
 ]);
 
 export const isPaidStatus = (s: string): boolean => PAID_STATUSES.has(s);
-
-export function snapshotOf(p: Purchase): PurchaseSnapshot {
-  const err = p.transaction_data?.attempts?.[0]?.error ?? undefined;
-  const snap: PurchaseSnapshot = {
-    purchaseId: p.id,
-    status: p.status,
-    updatedOn: p.updated_on ?? 0,
-    totalMinor: p.purchase?.total ?? 0,
-  };
-  if (p.marked_as_paid) snap.markedAsPaid = true;
-  if ((p.status === 'error' || p.status === 'blocked') && err?.code) {
-    snap.declineCode = err.code;
-    snap.declineMessage = err.message ?? '';
-  }
-  return snap;
-}
 
 export function createGatewayActivities(qorepay: QorePayGateway) {
   return {

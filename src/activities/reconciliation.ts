@@ -9,8 +9,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Context, log } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
+import { firstRunInput, listExecutionsPage } from '../client/temporal-adapter';
 import { isTerminalCycleStatus } from '../domain/billing-cycle';
 import type {
   CycleObservation,
@@ -86,20 +85,18 @@ export function createReconciliationActivities(deps: ReconciliationDeps) {
       pageSize: number;
       pageToken?: string;
     }): Promise<{ cycles: CycleRef[]; nextPageToken?: string }> {
-      const t = temporal();
-      const { namespace, loadedDataConverter } = t.options;
-      const res = await t.workflowService.listWorkflowExecutions({
-        namespace,
-        query: cyclesQuery(input.taskQueue, input.since),
-        pageSize: input.pageSize,
-        ...(input.pageToken ? { nextPageToken: Buffer.from(input.pageToken, 'base64url') } : {}),
-      });
-      const cycles: CycleRef[] = [];
-      for (const raw of res.executions ?? []) {
-        const info = await executionInfoFromRaw(raw, loadedDataConverter, null, namespace);
-        cycles.push({ workflowId: info.workflowId, runId: info.runId, executionStatus: info.status.name });
-      }
-      const token = res.nextPageToken?.length ? Buffer.from(res.nextPageToken).toString('base64url') : undefined;
+      const page = await listExecutionsPage(
+        temporal() as Client,
+        cyclesQuery(input.taskQueue, input.since),
+        input.pageSize,
+        input.pageToken,
+      );
+      const cycles: CycleRef[] = page.executions.map((info) => ({
+        workflowId: info.workflowId,
+        runId: info.runId,
+        executionStatus: info.status.name,
+      }));
+      const token = page.nextPageToken;
       return { cycles, ...(token ? { nextPageToken: token } : {}) };
     },
 
@@ -255,15 +252,7 @@ export function createReconciliationActivities(deps: ReconciliationDeps) {
 
   /** The input the cycle was started with: its period, amount and settlement targets. */
   async function cycleInput(ref: CycleRef): Promise<BillingCycleInput> {
-    const t = temporal();
-    const { namespace, loadedDataConverter } = t.options;
-    const history = await t.workflowService.getWorkflowExecutionHistory({
-      namespace,
-      execution: { workflowId: ref.workflowId, runId: ref.runId },
-      maximumPageSize: 1,
-    });
-    const payloads = history.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
-    const input = await decodeFromPayloadsAtIndex<BillingCycleInput>(loadedDataConverter, 0, payloads);
+    const input = (await firstRunInput(temporal() as Client, ref.workflowId)) as BillingCycleInput | undefined;
     if (!input || !Array.isArray(input.lineItems)) throw new Error('the cycle has no readable input');
     return input;
   }

@@ -4,8 +4,8 @@
  * API_HOST:API_PORT, with graceful shutdown. `startApi` is what `npm start` embeds.
  */
 import { Client, Connection } from '@temporalio/client';
-import { BillingClient, clientConnectionOptions } from '../client';
-import { loadConfigOrExit, type AppConfig } from '../config';
+import { BillingClient } from '../client';
+import { clientConnectionOptions, loadConfigOrExit, type AppConfig } from '../config';
 import { QorePayClient, QorePayWebhookVerifier } from '../integrations/qorepay';
 import { createLogger, type Logger } from '../logger';
 import { AesGcmPayloadCodec } from '../payload-codec';
@@ -29,8 +29,8 @@ export interface StartApiOptions {
   port?: number;
 }
 
-/** Health timeout of /readyz. */
-const READINESS_TIMEOUT_MS = 3000;
+/** Deadline of the Temporal health check (/readyz, and the gate that answers 503 at once when Temporal is down). */
+const READINESS_TIMEOUT_MS = 1500;
 
 export async function startApi(config: AppConfig, logger: Logger, options: StartApiOptions = {}): Promise<RunningApi> {
   if (config.API_KEYS.length === 0) {
@@ -90,16 +90,19 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
   const app = buildApiServer({
     billing,
     apiKeys: config.API_KEYS,
-    webhook: { verifier, qorepay, temporal: client, logger: logger.child({ component: 'qorepay-webhook' }) },
+    webhook: { verifier, qorepay, logger: logger.child({ component: 'qorepay-webhook' }) },
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     temporalHealth: async () => {
       if (!connected) throw new Error('not connected to Temporal yet');
       await pingTemporal();
     },
     logger,
+    bodyLimitBytes: config.API_BODY_LIMIT_BYTES,
+    webhookBodyLimitBytes: config.API_WEBHOOK_BODY_LIMIT_BYTES,
+    requestTimeoutMs: config.API_REQUEST_TIMEOUT_MS,
     codec: {
       codec,
-      authorize: apiKeyMatcher(config.CODEC_API_KEYS),
+      authorize: codecKeyMatcher(config.CODEC_API_KEYS),
       open,
       ...(config.CODEC_CORS_ORIGIN ? { allowedOrigin: config.CODEC_CORS_ORIGIN } : {}),
     },
@@ -129,6 +132,12 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
         logger.info('billing API stopped');
       })()),
   };
+}
+
+/** The codec endpoint's keys are plain bearer keys with no merchant: a match is all it asks. */
+function codecKeyMatcher(keys: readonly string[]): (bearer: string | undefined) => boolean {
+  const match = apiKeyMatcher(keys);
+  return (bearer) => match(bearer) !== undefined;
 }
 
 async function main(): Promise<void> {

@@ -3,11 +3,10 @@
  * latency, and billing cycles by status, counted from Temporal visibility at scrape time (the durable truth, so the
  * gauge survives restarts of every process). Labels are low-cardinality: no ids.
  */
-import type { Client } from '@temporalio/client';
+import type { BillingClient } from '../client';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CYCLE_STATUSES } from '../shared/billing-cycle';
 import { BillingMetric, METRIC_BUCKETS } from '../shared/metrics';
-import { BILLING_STATUS } from '../shared/search-attributes';
 
 export interface ApiMetrics {
   registry: Registry;
@@ -15,7 +14,9 @@ export interface ApiMetrics {
   observeWebhook(outcome: string, seconds: number): void;
 }
 
-export function createApiMetrics(opts: { temporal?: Pick<Client, 'workflow'>; defaultMetrics?: boolean } = {}) {
+export function createApiMetrics(
+  opts: { cycles?: Pick<BillingClient, 'countCycles'>; defaultMetrics?: boolean } = {},
+): ApiMetrics {
   const registry = new Registry();
   registry.setDefaultLabels({ service: 'billing-api' });
   if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: registry, prefix: 'billing_api_' });
@@ -26,8 +27,8 @@ export function createApiMetrics(opts: { temporal?: Pick<Client, 'workflow'>; de
     buckets: METRIC_BUCKETS[BillingMetric.webhookToWorkflowSeconds]!,
     registers: [registry],
   });
-  const temporal = opts.temporal;
-  if (temporal) {
+  const cycles = opts.cycles;
+  if (cycles) {
     new Gauge({
       name: BillingMetric.cyclesByStatus,
       help: 'Billing cycle workflows by billing status (Temporal visibility, counted at scrape time)',
@@ -36,9 +37,8 @@ export function createApiMetrics(opts: { temporal?: Pick<Client, 'workflow'>; de
       async collect() {
         const counts = await Promise.all(
           CYCLE_STATUSES.map(async (status) => {
-            const query = `WorkflowType = "billingCycleWorkflow" AND ${BILLING_STATUS.name} = "${status}"`;
             try {
-              return (await temporal.workflow.count(query)).count;
+              return await cycles.countCycles(status);
             } catch {
               return undefined; // Temporal unreachable: leave the series out rather than report a false zero
             }

@@ -125,7 +125,11 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], version = '0.
       version,
       description:
         'Merchant API of the recurring billing engine: subscriptions and their billing cycles, on Temporal. ' +
-        'Amounts are integer minor units. Authenticate with `Authorization: Bearer <API key>`.',
+        'Amounts are integer minor units. Authenticate with `Authorization: Bearer <API key>`: a key belongs to ' +
+        "one merchant and sees only that merchant's subscriptions and cycles (other ids answer 404); operator " +
+        'routes need a key with the `operator` scope (403 otherwise). Every POST takes an `Idempotency-Key` ' +
+        'header (Stripe semantics): the same key and body answer the first answer again, the same key with another ' +
+        'body answers 409 naming the key; keys are kept at least 24 hours.',
     },
     paths,
     components: {

@@ -1,13 +1,21 @@
 /**
  * QorePay webhook ingress: verify the raw body's signature, re-read the Purchase from the gateway (the webhook is a
- * hint, the gateway the truth), route by the Purchase `reference` and signal the workflow. Framework-free so the HTTP
- * route and the workflow tests share it.
+ * hint, the gateway the truth), route by the Purchase `reference` and hand the event to the workflow through the
+ * BillingClient (a cycle's status change to the cycle, a refund or chargeback to its subscription). Framework-free
+ * so the HTTP route, the workflow tests and the benchmark share it.
  */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { isQorePayError, type QorePayClient, type QorePayWebhookVerifier } from '../integrations/qorepay';
-import { snapshotOf } from '../activities/gateway';
-import { gatewayEventSignal, parseCycleWorkflowId, type GatewayEvent } from '../shared/billing-cycle';
+import { BillingNotFoundError, type BillingClient } from '../client';
+import { isQorePayError, snapshotOf, type QorePayClient, type QorePayWebhookVerifier } from '../integrations/qorepay';
+import { parseCycleWorkflowId, type GatewayEvent } from '../shared/billing-cycle';
+import type { PaymentEventSignal } from '../shared/subscription';
 import type { Logger } from '../logger';
+
+/** Gateway payment events and the subscription event each one becomes. */
+const PAYMENT_EVENT_KINDS: Record<string, PaymentEventSignal['kind'] | undefined> = {
+  'payment.refunded': 'refund',
+  'payment.charged_back': 'chargeback',
+  'payment.chargeback_reversed': 'chargeback_reversed',
+};
 
 /** Purchase statuses that conclude a charge attempt (or close the Purchase): the ones a cycle acts on. */
 const RESOLVING_STATUSES = new Set([
@@ -24,16 +32,9 @@ const RESOLVING_STATUSES = new Set([
 export interface WebhookIngressDeps {
   verifier: Pick<QorePayWebhookVerifier, 'verify'>;
   qorepay: Pick<QorePayClient, 'getPurchase'>;
-  temporal: Pick<Client, 'workflow'>;
+  /** How events reach the workflows. */
+  billing: Pick<BillingClient, 'deliverGatewayEvent' | 'deliverPaymentEvent'>;
   logger: Logger;
-  /** Routes refunds and chargebacks (payment.* events) to the subscription; absent until subscriptions exist. */
-  onPaymentEvent?: (e: {
-    eventType: string;
-    purchaseId: string;
-    paymentId: string;
-    cycleId: string;
-    amountMinor?: number;
-  }) => Promise<void>;
 }
 
 export interface WebhookOutcome {
@@ -96,17 +97,20 @@ export async function handleQorePayWebhook(
 
   try {
     if (event.objectType === 'payment') {
-      if (!deps.onPaymentEvent) {
-        log.warn({ cycleId, eventType: event.eventType }, 'qorepay webhook: payment event has no handler; ignored');
+      const kind = PAYMENT_EVENT_KINDS[event.eventType];
+      if (!kind) {
+        log.info({ cycleId, eventType: event.eventType }, 'qorepay webhook: payment event not routed');
         return { status: 200, body: { ok: true, outcome: 'ignored' } };
       }
-      await deps.onPaymentEvent({
-        eventType: event.eventType,
+      const amount = event.payment.payment?.amount;
+      await deps.billing.deliverPaymentEvent({
+        kind,
+        cycleId,
         purchaseId,
         paymentId: event.payment.id,
-        cycleId,
-        ...(typeof event.payment.payment?.amount === 'number' ? { amountMinor: event.payment.payment.amount } : {}),
+        ...(typeof amount === 'number' ? { amountMinor: amount } : {}),
       });
+      log.info({ cycleId, kind }, 'qorepay webhook: payment event routed to the subscription');
       return { status: 200, body: { ok: true, outcome: 'routed' } };
     }
     const snap = snapshotOf(purchase);
@@ -124,11 +128,11 @@ export async function handleQorePayWebhook(
       ...(snap.declineMessage ? { declineMessage: snap.declineMessage } : {}),
       ...(snap.markedAsPaid ? { markedAsPaid: true } : {}),
     };
-    await deps.temporal.workflow.getHandle(cycleId).signal(gatewayEventSignal, signal);
+    await deps.billing.deliverGatewayEvent(cycleId, signal);
     log.info({ cycleId, eventType: event.eventType, status: snap.status }, 'qorepay webhook routed');
     return { status: 200, body: { ok: true, outcome: 'signaled' } };
   } catch (err) {
-    if (err instanceof WorkflowNotFoundError) {
+    if (err instanceof BillingNotFoundError) {
       log.info({ cycleId, eventType: event.eventType }, 'qorepay webhook: cycle already finished or unknown');
       return { status: 200, body: { ok: true, outcome: 'cycle_closed' } };
     }

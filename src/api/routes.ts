@@ -2,7 +2,6 @@
  * The route table of the HTTP API: one entry per route, with its schemas. The server registers exactly these routes
  * (each with the handler of its operationId) and the OpenAPI document is generated from them.
  */
-import { CYCLE_STATUSES, type CycleStatus } from '../shared/billing-cycle';
 import { z } from 'zod';
 import {
   CancelSubscriptionSchema,
@@ -20,7 +19,8 @@ import {
   ScheduleSchema,
   SubscriptionIdSchema,
   UpdatePaymentMethodSchema,
-} from './schemas';
+} from '../client/schemas';
+import { CYCLE_STATUSES, type CycleStatus } from '../shared/billing-cycle';
 import { ReconciliationIdSchema, ReconciliationRequestSchema, ReconciliationRunSchema } from './reconciliations';
 
 export interface RouteResponse {
@@ -39,6 +39,8 @@ export interface RouteSpec {
   tag: 'subscriptions' | 'cycles' | 'operations' | 'webhooks';
   /** Needs a bearer API key. */
   auth: boolean;
+  /** Only keys with this scope (403 otherwise); without it, any key, acting for its own merchant. */
+  scope?: 'operator';
   /** Talks to Temporal (may answer 503). */
   temporal: boolean;
   /** What a 503 means here, when more than Temporal can cause it. */
@@ -57,7 +59,7 @@ export interface RouteSpec {
 
 // ---- response shapes (documentation; the TypeScript types in src/shared are the contract) ----
 
-const CycleStatusSchema = z.enum(CYCLE_STATUSES as [CycleStatus, ...CycleStatus[]]);
+const CycleStatusSchema = z.enum(CYCLE_STATUSES as readonly [CycleStatus, ...CycleStatus[]]);
 
 const SubscriptionStateSchema = z.looseObject({
   subscriptionId: z.string(),
@@ -158,6 +160,7 @@ export const ROUTES = [
     tag: 'subscriptions',
     auth: true,
     temporal: true,
+    headers: idempotencyHeader,
     unavailableDescription:
       'Temporal is unreachable, or QorePay could not be asked about qorepayClientId; nothing was created; retry later',
     body: CreateSubscriptionSchema,
@@ -205,6 +208,7 @@ export const ROUTES = [
     tag: 'subscriptions',
     auth: true,
     temporal: true,
+    headers: idempotencyHeader,
     params: idParam,
     body: CancelSubscriptionSchema,
     bodyName: 'CancelSubscription',
@@ -219,6 +223,7 @@ export const ROUTES = [
     tag: 'subscriptions',
     auth: true,
     temporal: true,
+    headers: idempotencyHeader,
     params: idParam,
     responses: { '200': subscription('The subscription after the change') },
     errors: [404, 409],
@@ -231,6 +236,7 @@ export const ROUTES = [
     tag: 'subscriptions',
     auth: true,
     temporal: true,
+    headers: idempotencyHeader,
     params: idParam,
     responses: { '200': subscription('The subscription after the change') },
     errors: [404, 409],
@@ -243,6 +249,7 @@ export const ROUTES = [
     tag: 'subscriptions',
     auth: true,
     temporal: true,
+    headers: idempotencyHeader,
     params: idParam,
     body: UpdatePaymentMethodSchema,
     bodyName: 'UpdatePaymentMethod',
@@ -257,6 +264,7 @@ export const ROUTES = [
     tag: 'subscriptions',
     auth: true,
     temporal: true,
+    headers: idempotencyHeader,
     params: idParam,
     body: ChangePlanSchema,
     bodyName: 'ChangePlan',
@@ -282,8 +290,8 @@ export const ROUTES = [
     operationId: 'refundCycle',
     summary: 'Refund a paid cycle (full when amountMinor is omitted)',
     description:
-      'Send an Idempotency-Key header to make the request safe to retry: a repeat with the same key answers the ' +
-      'first refund record and refunds nothing more.',
+      'Send an Idempotency-Key header to make the request safe to retry: a repeat with the same key and body ' +
+      'answers the first refund record and refunds nothing more.',
     tag: 'subscriptions',
     auth: true,
     temporal: true,
@@ -332,7 +340,9 @@ export const ROUTES = [
     summary: 'Record an out-of-band payment for a cycle',
     tag: 'cycles',
     auth: true,
+    scope: 'operator',
     temporal: true,
+    headers: idempotencyHeader,
     params: cycleParam,
     body: MarkCyclePaidSchema,
     bodyName: 'MarkCyclePaid',
@@ -347,6 +357,7 @@ export const ROUTES = [
     tag: 'cycles',
     auth: true,
     temporal: true,
+    headers: idempotencyHeader,
     params: cycleParam,
     responses: { '200': { description: 'The cycle after the attempt', schema: CycleStateSchema } },
     errors: [404, 409],
@@ -358,7 +369,9 @@ export const ROUTES = [
     summary: 'Retry recording a paid cycle in the settlement targets that refused it',
     tag: 'cycles',
     auth: true,
+    scope: 'operator',
     temporal: true,
+    headers: idempotencyHeader,
     params: cycleParam,
     responses: { '200': { description: 'The cycle after the settlement attempt', schema: CycleStateSchema } },
     errors: [404, 409],
@@ -376,6 +389,7 @@ export const ROUTES = [
       'at once with the run id; read the summary at the Location.',
     tag: 'operations',
     auth: true,
+    scope: 'operator',
     temporal: true,
     body: ReconciliationRequestSchema,
     bodyName: 'RunReconciliation',
@@ -388,6 +402,7 @@ export const ROUTES = [
     summary: 'A reconciliation run: its summary so far, or in full once finished (operations)',
     tag: 'operations',
     auth: true,
+    scope: 'operator',
     temporal: true,
     params: { reconciliationId: ReconciliationIdSchema },
     responses: { '200': { description: 'The run', schema: ReconciliationRunSchema } },

@@ -1,11 +1,11 @@
 /**
  * The HTTP API (Fastify): merchant routes under /v1 (bearer API keys), the QorePay webhook route (signature instead
  * of a key, raw body kept), the OpenAPI document, and health/readiness. It talks to Temporal only through
- * BillingClient; webhooks go through the framework-free ingress in ./qorepay-webhook.ts.
+ * BillingClient (webhooks too, through the framework-free ingress in ./qorepay-webhook.ts); it never imports
+ * workflows or activities.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import type { Client } from '@temporalio/client';
 import type { z } from 'zod';
 import {
   type BillingClient,
@@ -15,18 +15,22 @@ import {
   BillingUnavailableError,
   BillingValidationError,
 } from '../client';
+import type { CreateSubscriptionInput } from '../client/schemas';
+import { DEFAULT_MERCHANT_ID, type ApiKeySpec } from '../config';
 import type { Logger } from '../logger';
-import { parseCycleWorkflowId } from '../shared/billing-cycle';
-import { paymentEventSignal, subscriptionWorkflowId, type PaymentEventSignal } from '../shared/subscription';
 import { registerCodecRoutes, type CodecEndpointOptions } from './codec';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi';
 
 /** The version answered at GET / (kept with package.json's). */
 const API_VERSION = '0.1.0';
 import { createApiMetrics, type ApiMetrics } from './metrics';
+import { createTemporalGate } from './temporal-gate';
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import type { OpenAPIV3 } from 'openapi-types';
 import { handleQorePayWebhook, type WebhookIngressDeps } from './qorepay-webhook';
 import { ROUTES, type OperationId } from './routes';
-import { IDEMPOTENCY_KEY_HEADER, parseWith, type FieldIssue } from './schemas';
+import { IDEMPOTENCY_KEY_HEADER, parseWith, type FieldIssue } from '../client/schemas';
 import { getReconciliation, startReconciliation } from '../reconciliation';
 import { BILLING_TASK_QUEUE } from '../shared/task-queue';
 import { summaryText } from '../shared/reconciliation';
@@ -35,14 +39,29 @@ import { defaultReconciliationSince, type ReconciliationRequest } from './reconc
 
 export interface ApiServerOptions {
   billing: BillingClient;
-  /** Accepted bearer keys. None configured: every /v1 call answers 401 (fail closed). */
-  apiKeys: readonly string[];
-  webhook: WebhookIngressDeps;
+  /**
+   * Accepted bearer keys (from config: hashed, with merchant and scopes). A plain string is a key of merchant
+   * `default` with every scope (one-merchant setups, tests). None configured: every /v1 call answers 401.
+   */
+  apiKeys: readonly (ApiKeySpec | string)[];
+  /** The webhook ingress; events reach the workflows through `billing`. */
+  webhook: Omit<WebhookIngressDeps, 'billing'>;
   /** Resolves when Temporal answers; used by /readyz. */
   temporalHealth: () => Promise<void>;
   logger: Logger;
-  /** Default 1 MiB. */
+  /** Largest request body of the merchant routes; larger answers 413. Default 1 MiB. */
   bodyLimitBytes?: number;
+  /** Largest QorePay webhook body (gateway events are a few KiB). Default 64 KiB. */
+  webhookBodyLimitBytes?: number;
+  /** Time to receive a whole request (headers and body); a slower client gets 408 and is cut off. Default 15 s. */
+  requestTimeoutMs?: number;
+  /** A connection idle this long (nothing received or sent) is closed. Default 120 s. */
+  connectionTimeoutMs?: number;
+  /**
+   * Routes that need Temporal first ask this gate (see ./temporal-gate.ts): when Temporal is down they answer 503
+   * within the health check's deadline instead of after the SDK's retries. Default: `temporalHealth`, cached.
+   */
+  temporalGate?: () => Promise<void>;
   /** Serves /codec/decode and /codec/encode for the Temporal UI (see ./codec.ts). */
   codec?: CodecEndpointOptions;
   /** Served at GET /metrics (Prometheus text). Default: a registry of the API's billing metrics. */
@@ -59,48 +78,42 @@ interface Parsed {
   body: unknown;
 }
 
-type Handler = (req: Parsed, reply: FastifyReply) => Promise<unknown>;
+type Handler = (req: Parsed, reply: FastifyReply, billing: BillingClient) => Promise<unknown>;
 
-/** The webhook ingress's `onPaymentEvent`: refunds and chargebacks go to the subscription that owns the cycle. */
-export function routePaymentEventsToSubscriptions(
-  temporal: Pick<Client, 'workflow'>,
-  logger: Logger,
-): NonNullable<WebhookIngressDeps['onPaymentEvent']> {
-  const kinds: Record<string, PaymentEventSignal['kind'] | undefined> = {
-    'payment.refunded': 'refund',
-    'payment.charged_back': 'chargeback',
-    'payment.chargeback_reversed': 'chargeback_reversed',
-  };
-  return async (e) => {
-    const kind = kinds[e.eventType];
-    const route = parseCycleWorkflowId(e.cycleId);
-    if (!kind || !route) {
-      logger.info({ eventType: e.eventType, cycleId: e.cycleId }, 'qorepay webhook: payment event not routed');
-      return;
-    }
-    const signal: PaymentEventSignal = {
-      kind,
-      cycleId: e.cycleId,
-      purchaseId: e.purchaseId,
-      paymentId: e.paymentId,
-      ...(e.amountMinor !== undefined ? { amountMinor: e.amountMinor } : {}),
-    };
-    await temporal.workflow.getHandle(subscriptionWorkflowId(route.subscriptionId)).signal(paymentEventSignal, signal);
-    logger.info({ cycleId: e.cycleId, kind }, 'qorepay webhook: payment event routed to the subscription');
-  };
-}
-
-/** Constant-time check of a bearer key against every configured key (no early exit, equal-length digests). */
-export function apiKeyMatcher(apiKeys: readonly string[]): (presented: string | undefined) => boolean {
-  const digests = apiKeys.filter((k) => k.length > 0).map((k) => createHash('sha256').update(k).digest());
+/**
+ * Finds the configured key a bearer token is: compares the token's SHA-256 with every configured hash in constant
+ * time (no early exit), and answers the matching key's spec, or undefined.
+ */
+export function apiKeyMatcher(
+  apiKeys: readonly (ApiKeySpec | string)[],
+): (presented: string | undefined) => ApiKeySpec | undefined {
+  const specs = apiKeys
+    .filter((k) => k !== '')
+    .map((k, i): ApiKeySpec =>
+      typeof k === 'string'
+        ? {
+            id: `key-${i + 1}`,
+            merchantId: DEFAULT_MERCHANT_ID,
+            sha256: createHash('sha256').update(k).digest('hex'),
+            scopes: ['merchant', 'operator'],
+            settlement: 'any',
+          }
+        : k,
+    );
+  const digests = specs.map((k) => Buffer.from(k.sha256, 'hex'));
   return (presented) => {
-    if (presented === undefined) return false;
+    if (presented === undefined) return undefined;
     const candidate = createHash('sha256').update(presented).digest();
-    let ok = false;
-    for (const d of digests) ok = timingSafeEqual(d, candidate) || ok;
-    return ok;
+    let found: ApiKeySpec | undefined;
+    digests.forEach((d, i) => {
+      if (timingSafeEqual(d, candidate)) found = specs[i];
+    });
+    return found;
   };
 }
+
+/** The key a request was authenticated with. */
+const principals = new WeakMap<FastifyRequest, ApiKeySpec>();
 
 function bearerToken(req: FastifyRequest): string | undefined {
   const header = req.headers.authorization;
@@ -114,15 +127,34 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   const log = opts.logger.child({ component: 'api' });
   // Typed as Fastify's base logger so the instance has the default FastifyInstance type.
   const fastifyLogger: FastifyBaseLogger = log;
+  const requestTimeoutMs = opts.requestTimeoutMs ?? 15_000;
+  const temporalGate = opts.temporalGate ?? createTemporalGate({ check: opts.temporalHealth });
+  /** Throws BillingUnavailableError at once when the gate says Temporal is down. */
+  const needTemporal = async (): Promise<void> => {
+    try {
+      await temporalGate();
+    } catch (err) {
+      throw new BillingUnavailableError('Temporal is unreachable', { cause: err });
+    }
+  };
   const app = Fastify({
     loggerInstance: fastifyLogger,
     bodyLimit: opts.bodyLimitBytes ?? 1024 * 1024,
+    requestTimeout: requestTimeoutMs,
+    connectionTimeout: opts.connectionTimeoutMs ?? 120_000,
+    // Node checks request timeouts on this interval (default 30 s): check often enough for the timeout to bite.
+    http: {
+      requestTimeout: requestTimeoutMs,
+      headersTimeout: Math.min(requestTimeoutMs, 60_000),
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(requestTimeoutMs / 2))),
+    },
     // Ids in paths may contain ':' (cycle ids); keep the default router otherwise.
     routerOptions: { maxParamLength: 200 },
   });
   const billing = opts.billing;
-  const keyMatches = apiKeyMatcher(opts.apiKeys);
+  const keyFor = apiKeyMatcher(opts.apiKeys);
   let openApi: OpenApiDocument | undefined;
+  const openApiDocument = (): OpenApiDocument => (openApi ??= buildOpenApiDocument(ROUTES));
 
   // JSON bodies: our own parser so invalid JSON becomes a field-level 400 like every other input problem.
   app.removeContentTypeParser(['application/json', 'text/plain']);
@@ -146,31 +178,36 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'not_found' }));
 
   const handlers: Record<OperationId, Handler> = {
-    createSubscription: async (r, reply) => {
-      const { subscription, created } = await billing.createSubscription(r.body);
+    createSubscription: async (r, reply, billing) => {
+      const { subscription, created } = await billing.createSubscription(
+        r.body as CreateSubscriptionInput,
+        idempotency(r),
+      );
       return reply
         .code(created ? 201 : 200)
         .header('location', `/v1/subscriptions/${encodeURIComponent(subscription.subscriptionId)}`)
         .send(subscription);
     },
-    listSubscriptions: async (r) => billing.listSubscriptions(r.query as never),
-    getSubscription: async (r) => billing.getSubscription(r.params.id!),
-    cancelSubscription: async (r) => billing.cancelSubscription(r.params.id!, r.body as never),
-    pauseSubscription: async (r) => billing.pauseSubscription(r.params.id!),
-    resumeSubscription: async (r) => billing.resumeSubscription(r.params.id!),
-    updatePaymentMethod: async (r) =>
-      billing.updatePaymentMethod(r.params.id!, (r.body as { recurringToken: string }).recurringToken),
-    changePlan: async (r) => billing.changePlan(r.params.id!, (r.body as { plan: never }).plan),
-    listCycles: async (r) => ({ cycles: await billing.listCycles(r.params.id!) }),
-    refundCycle: async (r, reply) =>
+    listSubscriptions: async (r, _reply, billing) => billing.listSubscriptions(r.query as never),
+    getSubscription: async (r, _reply, billing) => billing.getSubscription(r.params.id!),
+    cancelSubscription: async (r, _reply, billing) =>
+      billing.cancelSubscription(r.params.id!, r.body as never, idempotency(r)),
+    pauseSubscription: async (r, _reply, billing) => billing.pauseSubscription(r.params.id!, idempotency(r)),
+    resumeSubscription: async (r, _reply, billing) => billing.resumeSubscription(r.params.id!, idempotency(r)),
+    updatePaymentMethod: async (r, _reply, billing) =>
+      billing.updatePaymentMethod(r.params.id!, (r.body as { recurringToken: string }).recurringToken, idempotency(r)),
+    changePlan: async (r, _reply, billing) =>
+      billing.changePlan(r.params.id!, (r.body as { plan: never }).plan, idempotency(r)),
+    listCycles: async (r, _reply, billing) => ({ cycles: await billing.listCycles(r.params.id!) }),
+    refundCycle: async (r, reply, billing) =>
       reply.code(201).send(await billing.refundCycle(r.params.id!, r.body as never, idempotency(r))),
-    registerChargeback: async (r, reply) =>
+    registerChargeback: async (r, reply, billing) =>
       reply.code(201).send(await billing.registerChargeback(r.params.id!, r.body as never, idempotency(r))),
-    getCycle: async (r) => billing.getCycle(r.params.cycleId!),
-    markCyclePaid: async (r) => billing.markCyclePaid(r.params.cycleId!, r.body ?? {}),
-    retryCycleNow: async (r) => billing.retryCycleNow(r.params.cycleId!),
-    retryCycleSettlement: async (r) => billing.retryCycleSettlement(r.params.cycleId!),
-    runReconciliation: async (r, reply) => {
+    getCycle: async (r, _reply, billing) => billing.getCycle(r.params.cycleId!),
+    markCyclePaid: async (r, _reply, billing) => billing.markCyclePaid(r.params.cycleId!, r.body ?? {}, idempotency(r)),
+    retryCycleNow: async (r, _reply, billing) => billing.retryCycleNow(r.params.cycleId!, idempotency(r)),
+    retryCycleSettlement: async (r, _reply, billing) => billing.retryCycleSettlement(r.params.cycleId!, idempotency(r)),
+    runReconciliation: async (r, reply, billing) => {
       const since = (r.body as ReconciliationRequest | undefined)?.since ?? defaultReconciliationSince(Date.now());
       const reconciliationId = await temporalCall(() =>
         startReconciliation(billing.temporal, { taskQueue: opts.taskQueue ?? BILLING_TASK_QUEUE, since }),
@@ -180,18 +217,19 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
         .header('location', `/v1/reconciliations/${encodeURIComponent(reconciliationId)}`)
         .send({ reconciliationId, status: 'running' });
     },
-    getReconciliation: async (r, reply) => {
+    getReconciliation: async (r, reply, billing) => {
       const id = r.params.reconciliationId!;
       const run = await temporalCall(() => getReconciliation(billing.temporal, id));
       if (!run) return reply.code(404).send({ error: 'not_found', message: `reconciliation ${JSON.stringify(id)}` });
       return run.summary ? { ...run, summary: { ...run.summary, text: summaryText(run.summary, money) } } : run;
     },
-    openApiDocument: async () => (openApi ??= buildOpenApiDocument(ROUTES)),
+    openApiDocument: async () => openApiDocument(),
     index: async () => ({
       name: 'Recurring billing engine API',
       version: API_VERSION,
       links: {
         openapi: '/openapi.json',
+        docs: '/docs',
         health: '/healthz',
         readiness: '/readyz',
         metrics: '/metrics',
@@ -216,22 +254,47 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   // ---- merchant and operations routes (everything but the webhook, which has its own body parsing) ----
   app.register(async (scope) => {
     scope.addHook('onRequest', async (req, reply) => {
-      const spec = req.routeOptions.config as { auth?: boolean } | undefined;
+      const spec = req.routeOptions.config as { auth?: boolean; scope?: 'operator' } | undefined;
       if (!spec?.auth) return;
-      if (!keyMatches(bearerToken(req))) {
-        await reply.code(401).header('www-authenticate', 'Bearer realm="billing"').send({ error: 'unauthorized' });
+      const key = keyFor(bearerToken(req));
+      if (!key) {
+        return reply.code(401).header('www-authenticate', 'Bearer realm="billing"').send({ error: 'unauthorized' });
       }
+      if (spec.scope === 'operator' && !key.scopes.includes('operator')) {
+        return reply
+          .code(403)
+          .send({ error: 'forbidden', message: 'this route needs an API key with the operator scope' });
+      }
+      principals.set(req, key);
     });
     for (const route of ROUTES) {
       if (route.operationId === 'qorepayWebhook') continue;
       const handler = handlers[route.operationId];
+      const operatorOnly = 'scope' in route && route.scope === 'operator';
       scope.route({
         method: route.method,
         url: route.url,
-        config: { auth: route.auth },
+        config: { auth: route.auth, ...(operatorOnly ? { scope: 'operator' as const } : {}) },
         handler: async (req, reply) => {
           const parsed = parseRequest(route, req);
-          return handler(parsed, reply);
+          // (/readyz runs the health check itself and answers its own 503.)
+          if (route.temporal && route.operationId !== 'ready') await needTemporal();
+          const key = principals.get(req);
+          // Each request acts for its key's merchant; operator keys reach every merchant's subscriptions.
+          const scoped = key
+            ? billing.forMerchant(key.merchantId, {
+                crossMerchant: key.scopes.includes('operator'),
+                // JSON-configured keys name their settlement accounts (none if absent); plain keys, any.
+                ...(key.settlement === 'any' ? {} : { settlementAllowList: key.settlement ?? {} }),
+              })
+            : billing;
+          if (key && route.method === 'POST') {
+            req.log.info(
+              { keyId: key.id, merchantId: key.merchantId, operation: route.operationId, target: parsed.params },
+              'merchant change requested',
+            );
+          }
+          return handler(parsed, reply, scoped);
         },
       });
     }
@@ -239,25 +302,43 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
 
   if (opts.codec) registerCodecRoutes(app, opts.codec);
 
+  // ---- /docs: Swagger UI over the same OpenAPI document (built from ROUTES), served by the Fastify plugins ----
+  app.register(async (scope) => {
+    await scope.register(fastifySwagger, {
+      mode: 'static',
+      specification: { document: openApiDocument() as unknown as OpenAPIV3.Document },
+    });
+    await scope.register(fastifySwaggerUi, {
+      routePrefix: '/docs',
+      uiConfig: { docExpansion: 'list', deepLinking: true, tryItOutEnabled: false },
+      staticCSP: true,
+    });
+  });
+
   // ---- QorePay webhooks: raw body (the signature is over the exact bytes), no API key ----
-  const webhookDeps: WebhookIngressDeps = {
-    ...opts.webhook,
-    onPaymentEvent: opts.webhook.onPaymentEvent ?? routePaymentEventsToSubscriptions(opts.webhook.temporal, log),
-  };
+  const webhookDeps: WebhookIngressDeps = { ...opts.webhook, billing };
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
-    scope.post('/webhooks/qorepay', async (req, reply) => {
+    const webhookBodyLimit = opts.webhookBodyLimitBytes ?? 64 * 1024;
+    scope.post('/webhooks/qorepay', { bodyLimit: webhookBodyLimit }, async (req, reply) => {
       const receivedAt = performance.now();
       const raw = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      const outcome = await handleQorePayWebhook(webhookDeps, raw, req.headers['x-signature']);
+      const ready = await temporalGate().then(
+        () => true,
+        () => false,
+      );
+      const outcome = ready
+        ? await handleQorePayWebhook(webhookDeps, raw, req.headers['x-signature'])
+        : ({ status: 503, body: { ok: false, outcome: 'temporal_unavailable' } } as const);
       metrics.observeWebhook(outcome.body.outcome, (performance.now() - receivedAt) / 1000);
       return reply.code(outcome.status).send(outcome.body);
     });
   });
 
   // ---- Prometheus: counts and latencies only, no ids (no API key, like /healthz; keep it off the public edge) ----
-  const metrics = opts.metrics ?? createApiMetrics({ temporal: opts.webhook.temporal });
+  const metrics =
+    opts.metrics ?? createApiMetrics({ cycles: billing.forMerchant(billing.merchantId, { crossMerchant: true }) });
   app.get('/metrics', async (_req, reply) => {
     const text = await metrics.registry.metrics();
     return reply.header('content-type', metrics.registry.contentType).send(text);

@@ -6,7 +6,7 @@
 import { resolve } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { BillingClient, isBillingError } from '../client';
-import { loadConfig, type AppConfig } from '../config';
+import { apiKeyHash, loadConfig, type AppConfig } from '../config';
 import { createLogger, type Logger } from '../logger';
 import { startApi } from '../api/main';
 import { startActivePlatformSandbox } from '../sandbox/activeplatform/server';
@@ -52,6 +52,13 @@ export async function runEmbeddedStack(
         }
       : {}),
   });
+  // The published dev key must never guard a real gateway.
+  if (!useSandbox && config.API_KEYS.some((k) => k.sha256 === apiKeyHash(DEV_API_KEY))) {
+    throw new Error(
+      `refusing to start: the dev API key ${JSON.stringify(DEV_API_KEY)} is configured while QOREPAY_BASE_URL ` +
+        'points at a real gateway; set API_KEYS to your own key(s)',
+    );
+  }
   const logger = createLogger({ level: config.LOG_LEVEL, name: 'billing' });
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async (): Promise<void> => {
@@ -123,7 +130,7 @@ export async function runEmbeddedStack(
     print('Billing engine running.');
     print(`  Temporal UI:   ${server.uiUrl ?? '(headless)'}/namespaces/${config.temporal.namespace}/workflows`);
     print(`  Temporal gRPC: ${server.address}`);
-    print(`  API:           ${api.url}   (OpenAPI: ${api.url}/openapi.json)`);
+    print(`  API:           ${api.url}   (docs: ${api.url}/docs, OpenAPI: ${api.url}/openapi.json)`);
     if (config.METRICS_PORT) {
       print(`  Metrics:       http://127.0.0.1:${config.METRICS_PORT}/metrics (worker)   ${api.url}/metrics (API)`);
     }
@@ -137,7 +144,7 @@ export async function runEmbeddedStack(
     print('');
     print('Try:');
     print(
-      `  curl -s -H 'Authorization: Bearer ${config.API_KEYS[0] ?? '<API key>'}' ${api.url}/v1/subscriptions | head -c 800`,
+      `  curl -s -H 'Authorization: Bearer ${env.API_KEYS ? '<your API key>' : DEV_API_KEY}' ${api.url}/v1/subscriptions | head -c 800`,
     );
     print('');
 

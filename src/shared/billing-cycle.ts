@@ -15,7 +15,13 @@ export {
   type CycleStatus,
 } from '../domain/billing-cycle';
 
-export const SUBSCRIPTION_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+/** A merchant's subscription id (also part of every workflow id of that subscription). Defined once, here. */
+const SUBSCRIPTION_ID_CHARS = '[A-Za-z0-9_-]{1,64}';
+export const SUBSCRIPTION_ID_PATTERN = new RegExp(`^${SUBSCRIPTION_ID_CHARS}$`);
+/** `cycle:{subscriptionId}:{periodIndex}`: a billing cycle's workflow id and its QorePay Purchase `reference`. */
+export const CYCLE_ID_PATTERN = new RegExp(`^cycle:(${SUBSCRIPTION_ID_CHARS}):(\\d{1,9})$`);
+/** A merchant id, as configured with the API keys and stamped on each subscription (`MerchantId`). */
+export const MERCHANT_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 export function cycleWorkflowId(subscriptionId: string, periodIndex: number): string {
   return `cycle:${subscriptionId}:${periodIndex}`;
@@ -23,7 +29,7 @@ export function cycleWorkflowId(subscriptionId: string, periodIndex: number): st
 
 /** Parses `cycle:{subscriptionId}:{periodIndex}`; undefined for anything else (e.g. references that are not ours). */
 export function parseCycleWorkflowId(id: string): { subscriptionId: string; periodIndex: number } | undefined {
-  const m = /^cycle:([A-Za-z0-9_-]{1,64}):(\d{1,9})$/.exec(id);
+  const m = CYCLE_ID_PATTERN.exec(id);
   return m ? { subscriptionId: m[1]!, periodIndex: Number(m[2]) } : undefined;
 }
 

@@ -7,6 +7,8 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
  */
 export const SUBSCRIPTION_ID = defineSearchAttributeKey('SubscriptionId', SearchAttributeType.KEYWORD);
 export const CUSTOMER_ID = defineSearchAttributeKey('CustomerId', SearchAttributeType.KEYWORD);
+/** The merchant a subscription belongs to, stamped at create; every merchant read, list and write filters by it. */
+export const MERCHANT_ID = defineSearchAttributeKey('MerchantId', SearchAttributeType.KEYWORD);
 /** Status of a billing cycle (creating, charging, pending, retry_scheduled, action_required, paid, ...). */
 export const BILLING_STATUS = defineSearchAttributeKey('BillingStatus', SearchAttributeType.KEYWORD);
 /** Status of a subscription (trialing, active, past_due, paused, unpaid, canceled). */
@@ -18,6 +20,7 @@ export const LAST_DECLINE_CODE = defineSearchAttributeKey('LastDeclineCode', Sea
 export const ALL_SEARCH_ATTRIBUTES = [
   SUBSCRIPTION_ID,
   CUSTOMER_ID,
+  MERCHANT_ID,
   BILLING_STATUS,
   SUBSCRIPTION_STATUS,
   NEXT_ATTEMPT_AT,

@@ -2,3 +2,4 @@
 export { billingCycleWorkflow } from './billing-cycle';
 export { subscriptionWorkflow } from './subscription';
 export { reconciliationWorkflow } from './reconciliation';
+export { idempotencyKeyWorkflow } from './idempotency-key';

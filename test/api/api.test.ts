@@ -4,15 +4,18 @@
  * webhook route (a forged signature changes nothing; a genuine one is routed).
  */
 import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
+import { connect } from 'node:net';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { BillingClient, BillingValidationError } from '../../src/client';
 import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
 import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
 import { qorepayCustomerVerifier } from '../../src/api/customer-verifier';
-import { CYCLE_ID_PATTERN } from '../../src/api/schemas';
+import { CYCLE_ID_PATTERN } from '../../src/client/schemas';
 import { openApiPath } from '../../src/api/openapi';
-import type { WebhookIngressDeps } from '../../src/api/qorepay-webhook';
+import type { ApiServerOptions } from '../../src/api/server';
+
+type WebhookIngressDeps = ApiServerOptions['webhook'];
 import { cycleWorkflowId, parseCycleWorkflowId } from '../../src/shared/billing-cycle';
 import { createLogger } from '../../src/logger';
 import { subscriptionWorkflowId } from '../../src/shared/subscription';
@@ -45,7 +48,6 @@ beforeAll(async () => {
   const webhook: WebhookIngressDeps = {
     verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey(), webhookKeys: [trusted.pem] }),
     qorepay,
-    temporal: env.client,
     logger: silentLogger,
   };
   api = await startTestApi(env.client, webhook);
@@ -490,7 +492,7 @@ describe('validation: field-level 400s, nothing stored', () => {
   it('BillingClient gives the same field-level errors as the API', async () => {
     const body = subscriptionBody(uniqueId('client'));
     (body.plan as Record<string, unknown>).currency = 'eur';
-    const err: unknown = await api.billing.createSubscription(body).catch((e: unknown) => e);
+    const err: unknown = await api.billing.createSubscription(body as never).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(BillingValidationError);
     expect((err as BillingValidationError).code).toBe('validation_failed');
     const res = await api.authed.post('/v1/subscriptions', body);
@@ -538,10 +540,10 @@ describe('not found', () => {
     expect(retry.status).toBe(404);
   });
 
-  it('lists no cycles for a subscription without any', async () => {
+  it("answers 404 for the cycles of a subscription that does not exist (as for another merchant's)", async () => {
     const res = await api.authed.get(`/v1/subscriptions/${uniqueId('empty')}/cycles`);
-    expect(res.status).toBe(200);
-    expect(res.data).toEqual({ cycles: [] });
+    expect(res.status).toBe(404);
+    expect(res.data.error).toBe('not_found');
   });
 
   it('answers unknown routes with 404 not_found', async () => {
@@ -734,10 +736,19 @@ describe('health and readiness', () => {
     const billing = new BillingClient({ client });
     const down = await startTestApi(client, webhookDepsFor(), { billing });
     try {
+      const started = Date.now();
       const res = await down.authed.get(`/v1/subscriptions/${uniqueId('unreachable')}`);
+      const webhook = await down.http.post('/webhooks/qorepay', Buffer.from('{}'), {
+        headers: { 'content-type': 'application/json', 'x-signature': 'AAAA' },
+      });
+      console.log(
+        `Temporal stopped: GET subscription ${res.status} ${JSON.stringify(res.data)}, webhook ${webhook.status}, ` +
+          `both in ${Date.now() - started} ms`,
+      );
       expect(res.status).toBe(503);
       expect(res.data.error).toBe('unavailable');
       expect(res.headers['retry-after']).toBeDefined();
+      expect(webhook.status).toBe(503);
     } finally {
       await down.close();
       await connection.close().catch(() => undefined);
@@ -829,7 +840,6 @@ function webhookDepsFor(): WebhookIngressDeps {
   return {
     verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey() }),
     qorepay,
-    temporal: env.client,
     logger: silentLogger,
   };
 }
@@ -850,5 +860,55 @@ describe('logging', () => {
     expect(all).toMatch(/incoming request/); // requests are logged at all (so the assertions below mean something)
     expect(all).not.toContain(API_KEY);
     expect(all).not.toContain('a-wrong-secret-key');
+  });
+});
+
+describe('limits: body sizes and request timeouts', () => {
+  let limited: Awaited<ReturnType<typeof startTestApi>>;
+  beforeAll(async () => {
+    limited = await startTestApi(env.client, webhookDepsFor(), {
+      bodyLimitBytes: 4096,
+      webhookBodyLimitBytes: 1024,
+      requestTimeoutMs: 1000,
+    });
+  });
+  afterAll(async () => {
+    await limited?.close();
+  });
+
+  it('answers 413 above the body limit, and the webhook route has a smaller one', async () => {
+    const big = { ...subscriptionBody(uniqueId('big')), customerEmail: `${'a'.repeat(5000)}@example.com` };
+    const tooBig = await limited.authed.post('/v1/subscriptions', big);
+    const twoKiB = Buffer.from(JSON.stringify({ pad: 'x'.repeat(2000) }));
+    const merchant2k = await limited.authed.post('/v1/subscriptions', twoKiB, {
+      headers: { 'content-type': 'application/json' },
+    });
+    const webhook2k = await limited.http.post('/webhooks/qorepay', twoKiB, {
+      headers: { 'content-type': 'application/json', 'x-signature': 'AAAA' },
+    });
+    console.log(
+      `limits: 5 KiB create ${tooBig.status} ${JSON.stringify(tooBig.data)}; 2 KiB create ${merchant2k.status}; ` +
+        `2 KiB webhook ${webhook2k.status} ${JSON.stringify(webhook2k.data)}`,
+    );
+    expect(tooBig.status).toBe(413);
+    expect(merchant2k.status).toBe(400); // within the limit: validated, and refused field by field
+    expect(webhook2k.status).toBe(413);
+  });
+
+  it('cuts off a client that sends its body too slowly (408, connection closed)', async () => {
+    const { hostname, port } = new URL(limited.url);
+    const socket = connect(Number(port), hostname);
+    const received: Buffer[] = [];
+    socket.on('data', (d: Buffer) => received.push(d));
+    const closed = new Promise<void>((resolve) => socket.on('close', () => resolve()));
+    socket.write(
+      `POST /v1/subscriptions HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${API_KEY}\r\n` +
+        'Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"subscriptionId":',
+    );
+    // ... and nothing more: the server must not wait for the rest forever.
+    await closed;
+    const answer = Buffer.concat(received).toString('utf8');
+    console.log(`slow body: server answered ${JSON.stringify(answer.split('\r\n')[0])} and closed the connection`);
+    expect(answer).toMatch(/^HTTP\/1\.1 408/);
   });
 });

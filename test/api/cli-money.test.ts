@@ -68,8 +68,23 @@ it('refunds a paid cycle once per key, registers a chargeback, and answers error
   expect(refund.code).toBe(0);
   expect(refund.out).toHaveLength(1);
   expect(refund.out[0]).toMatchObject({ kind: 'refund', cycleId, amountMinor: 500 });
-  const again = await cli(['refund', id, cycleId, '--amount', '500', '--idempotency-key', 'k1']);
+  // The same request with the same key: the first record again. The key on another request: refused (exit 4).
+  const again = await cli([
+    'refund',
+    id,
+    cycleId,
+    '--amount',
+    '500',
+    '--reason',
+    'goodwill',
+    '--idempotency-key',
+    'k1',
+  ]);
+  expect(again.err).toEqual([]);
   expect(again.out[0]).toEqual(refund.out[0]);
+  const otherRequest = await cli(['refund', id, cycleId, '--amount', '500', '--idempotency-key', 'k1']);
+  expect(otherRequest.code).toBe(4);
+  expect(JSON.stringify(otherRequest.err)).toContain('Idempotency-Key');
   // Refunded once at the gateway: 19.99 EUR less 5.00 is left.
   const purchaseId = (refund.out[0] as { purchaseId: string }).purchaseId;
   expect(stack.sandbox.purchase(purchaseId)?.refundable_amount).toBe(1999 - 500);

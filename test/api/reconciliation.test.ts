@@ -33,7 +33,6 @@ beforeAll(async () => {
     {
       verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => stack.qorepay.getPublicKey() }),
       qorepay: stack.qorepay,
-      temporal: env.client,
       logger: silentLogger,
     },
     { taskQueue: stack.taskQueue },

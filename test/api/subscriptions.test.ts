@@ -7,7 +7,9 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { QorePaySandbox } from '../../src/sandbox/qorepay';
 import { cycleWorkflowId } from '../../src/shared/billing-cycle';
 import { subscriptionWorkflowId } from '../../src/shared/subscription';
-import { connectToDevServer, uniqueId } from '../support/temporal';
+import { buildCli } from '../../src/cli';
+import { BillingClient, BillingConflictError } from '../../src/client';
+import { connectToDevServer, testDataConverter, uniqueId } from '../support/temporal';
 import { eventually, startApiStack, subscriptionBody, type ApiStack, type RunningTestApi } from '../support/api-stack';
 
 const SANDBOX_KEY = 'sandbox-key-for-api-e2e';
@@ -328,5 +330,135 @@ describe('refund idempotency (issue 9, defect 12)', () => {
     const ids = await acceptedUpdateIds(id);
     expect(ids.filter((u) => u.startsWith('refund:'))).toEqual([]);
     expect(new Set(ids).size).toBe(ids.length);
+  });
+});
+
+describe('Idempotency-Key on every change (Stripe semantics, kept in Temporal)', () => {
+  async function paidCycleOf(): Promise<{ id: string; cycleId: string; purchaseId: string }> {
+    const id = uniqueId('idem');
+    const today = new Date().toISOString().slice(0, 10);
+    const created = await api.authed.post(
+      '/v1/subscriptions',
+      subscriptionBody(id, { schedule: { intervalUnit: 'month', intervalCount: 1, anchor: today, timeZone: 'UTC' } }),
+    );
+    expect(created.status).toBe(201);
+    const cycleId = cycleWorkflowId(id, 0);
+    const purchaseId = await eventually(
+      async () => {
+        const sub = await api.authed.get(`/v1/subscriptions/${id}`);
+        const recent = (sub.data as { recentCycles?: { cycleId: string; status: string; purchaseId?: string }[] })
+          .recentCycles;
+        const c = recent?.find((r) => r.cycleId === cycleId);
+        return c?.status === 'paid' ? c.purchaseId : undefined;
+      },
+      'cycle 0 paid',
+      60_000,
+    );
+    return { id, cycleId, purchaseId };
+  }
+
+  it('the same key with a different body answers 409 naming the key, and refunds nothing more (sandbox ledger)', async () => {
+    const { id, cycleId, purchaseId } = await paidCycleOf();
+    const key = `refund-${randomUUID()}`;
+    const refund = (amountMinor: number) =>
+      api.authed.post(
+        `/v1/subscriptions/${id}/refunds`,
+        { cycleId, amountMinor },
+        { headers: { 'idempotency-key': key } },
+      );
+    const first = await refund(400);
+    const same = await refund(400);
+    const different = await refund(300);
+    console.log(
+      `refund with one key: ${first.status}, same body ${same.status}, different body ${different.status} ${JSON.stringify(different.data)}`,
+    );
+    expect([first.status, same.status]).toEqual([201, 201]);
+    expect(same.data).toEqual(first.data);
+    expect(different.status).toBe(409);
+    expect(different.data.message).toContain(JSON.stringify(key));
+    expect(different.data.fields).toEqual(['Idempotency-Key']);
+    const refunds = sandbox
+      .payments(purchaseId)
+      .filter((p) => (p.payment as { payment_type?: string }).payment_type === 'refund')
+      .map((p) => (p.payment as { amount: number }).amount);
+    console.log(`sandbox ledger refunds of ${purchaseId}: ${JSON.stringify(refunds)}`);
+    expect(refunds).toEqual([400]);
+  });
+
+  it('replays the first answer of a create and a cancel; a new API process (new client) still knows the key', async () => {
+    const id = uniqueId('idem-create');
+    const key = `create-${randomUUID()}`;
+    const headers = { 'idempotency-key': key };
+    const first = await api.authed.post('/v1/subscriptions', subscriptionBody(id), { headers });
+    const again = await api.authed.post('/v1/subscriptions', subscriptionBody(id), { headers });
+    expect([first.status, again.status]).toEqual([201, 201]); // without the key the repeat answers 200
+    expect(again.data).toEqual(first.data);
+    const otherBody = await api.authed.post('/v1/subscriptions', subscriptionBody(uniqueId('idem-other')), { headers });
+    expect(otherBody.status).toBe(409);
+
+    const cancelKey = `cancel-${randomUUID()}`;
+    const cancel = () =>
+      api.authed.post(`/v1/subscriptions/${id}/cancel`, { mode: 'now' }, { headers: { 'idempotency-key': cancelKey } });
+    const canceled = await cancel();
+    expect(canceled.status).toBe(200);
+    // The record is in Temporal, not in this process: a fresh BillingClient over a new connection replays it.
+    const fresh = await BillingClient.connect({
+      connection: { address: env.address },
+      taskQueue: stack.taskQueue,
+      dataConverter: testDataConverter,
+    });
+    try {
+      const replayed = await fresh.cancelSubscription(id, { mode: 'now' }, { idempotencyKey: cancelKey });
+      expect(replayed).toEqual(canceled.data);
+      const conflict = await fresh
+        .cancelSubscription(id, { mode: 'period_end' }, { idempotencyKey: cancelKey })
+        .catch((e: unknown) => e);
+      expect(conflict).toBeInstanceOf(BillingConflictError);
+    } finally {
+      await fresh.close();
+    }
+    const record = await env.client.workflow.getHandle(`idempotency:default:${cancelKey}`).describe();
+    console.log(`key record ${record.workflowId}: ${record.type} ${record.status.name}`);
+    expect(record.status.name).toBe('RUNNING');
+  });
+});
+
+describe('recurring tokens never leave in full', () => {
+  it('cycle views (API and CLI) show each attempt’s token masked', async () => {
+    const id = uniqueId('mask');
+    const token = `tok_soft3_${id}`;
+    const today = new Date().toISOString().slice(0, 10);
+    const created = await api.authed.post('/v1/subscriptions', {
+      ...subscriptionBody(id, {
+        schedule: { intervalUnit: 'month', intervalCount: 1, anchor: today, timeZone: 'UTC' },
+      }),
+      recurringToken: token,
+    });
+    expect(created.status).toBe(201);
+    const cycleId = cycleWorkflowId(id, 0);
+    // A soft decline: the cycle stays open (retry_scheduled) with one attempt in its state.
+    const cycle = await eventually(
+      async () => {
+        const r = await api.authed.get(`/v1/cycles/${cycleId}`);
+        return r.status === 200 && r.data.status === 'retry_scheduled' ? r : undefined;
+      },
+      'the first attempt soft-declined',
+      60_000,
+    );
+    const list = await api.authed.get(`/v1/subscriptions/${id}/cycles`);
+    const out: string[] = [];
+    await buildCli({
+      out: (t) => out.push(t),
+      err: (t) => out.push(t),
+      connect: async () => new BillingClient({ client: env.client, taskQueue: stack.taskQueue }),
+      setExitCode: () => undefined,
+    }).parseAsync(['--json', 'cycles', id], { from: 'user' });
+    const attempts = (cycle.data as { state?: { attempts: { token: string }[] } }).state?.attempts ?? [];
+    console.log(`cycle ${cycleId} attempts as shown: ${JSON.stringify(attempts.map((a) => a.token))}`);
+    expect(attempts.map((a) => a.token)).toEqual([`…${token.slice(-4)}`]);
+    for (const shown of [JSON.stringify(cycle.data), JSON.stringify(list.data), out.join('\n')]) {
+      expect(shown).not.toContain(token);
+    }
+    expect(out.join('\n')).toContain(`…${token.slice(-4)}`);
   });
 });

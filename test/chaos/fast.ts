@@ -9,6 +9,7 @@ import { msToTs, tsToMs } from '@temporalio/common/lib/time';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities } from '../../src/activities';
+import { BillingClient } from '../../src/client';
 import { ActivePlatformClient } from '../../src/integrations/activeplatform';
 import { GormicClient } from '../../src/integrations/gormic';
 import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
@@ -17,12 +18,7 @@ import { startGormicSandbox } from '../../src/sandbox/gormic/server';
 import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
 import { cycleStateQuery, parseCycleWorkflowId, type SettlementTarget } from '../../src/shared/billing-cycle';
 import type { OperationsAlert } from '../../src/shared/notifications';
-import {
-  paymentEventSignal,
-  subscriptionStateQuery,
-  subscriptionWorkflowId,
-  type SubscriptionInput,
-} from '../../src/shared/subscription';
+import { subscriptionStateQuery, subscriptionWorkflowId, type SubscriptionInput } from '../../src/shared/subscription';
 import { subscriptionWorkflow } from '../../src/workflows';
 import { bundleWorkflows, createTimeSkippingEnv, testDataConverter } from '../support/temporal';
 import {
@@ -168,25 +164,9 @@ async function runBatch(
     deps: {
       verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey() }),
       qorepay,
-      temporal: clock.client,
+      // Refunds and chargebacks reach the subscription exactly as the API routes them: through the client.
+      billing: new BillingClient({ client: clock.client }),
       logger: silent,
-      onPaymentEvent: async (e) => {
-        const route = parseCycleWorkflowId(e.cycleId);
-        if (!route) return;
-        const kind =
-          e.eventType === 'payment.refunded'
-            ? 'refund'
-            : e.eventType === 'payment.charged_back'
-              ? 'chargeback'
-              : 'chargeback_reversed';
-        await clock.client.workflow.getHandle(subscriptionWorkflowId(route.subscriptionId)).signal(paymentEventSignal, {
-          kind,
-          cycleId: e.cycleId,
-          purchaseId: e.purchaseId,
-          paymentId: e.paymentId,
-          ...(e.amountMinor !== undefined ? { amountMinor: e.amountMinor } : {}),
-        });
-      },
     },
   };
   for (const p of batch) faults.routes.set(p.subscriptionId, route);

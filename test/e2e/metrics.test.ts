@@ -41,7 +41,6 @@ beforeAll(async () => {
   api = await startTestApi(env.client, {
     verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey() }),
     qorepay,
-    temporal: env.client,
     logger: silentLogger,
   });
   sandbox.addWebhookUrl(`${api.url}/webhooks/qorepay`);

@@ -61,12 +61,16 @@ beforeAll(async () => {
     webhook: {
       verifier: { verify: async () => false } as never,
       qorepay: stack.qorepay,
-      temporal: client,
       logger: createLogger({ level: 'silent' }),
     },
     temporalHealth: async () => undefined,
     logger: createLogger({ level: 'silent' }),
-    codec: { codec, authorize: apiKeyMatcher([CODEC_KEY]), open: false, allowedOrigin: UI_ORIGIN },
+    codec: {
+      codec,
+      authorize: (bearer) => apiKeyMatcher([CODEC_KEY])(bearer) !== undefined,
+      open: false,
+      allowedOrigin: UI_ORIGIN,
+    },
   });
   await api.listen({ host: '127.0.0.1', port: 0 });
   apiUrl = `http://127.0.0.1:${(api.server.address() as AddressInfo).port}`;

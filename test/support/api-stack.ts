@@ -7,7 +7,6 @@ import pino from 'pino';
 import { BillingClient } from '../../src/client';
 import { qorepayCustomerVerifier } from '../../src/api/customer-verifier';
 import { buildApiServer, type ApiServerOptions } from '../../src/api/server';
-import type { WebhookIngressDeps } from '../../src/api/qorepay-webhook';
 import { createLogger } from '../../src/logger';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { loadConfig } from '../../src/config';
@@ -15,6 +14,8 @@ import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qo
 import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
 import { createBillingWorker } from '../../src/worker';
 import { bundleWorkflows } from './temporal';
+
+type WebhookIngressDeps = ApiServerOptions['webhook'];
 
 /** The answer bodies the tests read (all optional: each route fills some). */
 export interface ApiBody {
@@ -75,7 +76,8 @@ export async function startTestApi(
     apiKeys: [API_KEY, 'another-key'],
     webhook,
     temporalHealth: async () => {
-      await client.connection.withDeadline(Date.now() + 3000, () => client.workflowService.getSystemInfo({}));
+      // Like the API process: a 1.5 s deadline (src/api/main.ts), which also bounds a 503 when Temporal is down.
+      await client.connection.withDeadline(Date.now() + 1500, () => client.workflowService.getSystemInfo({}));
     },
     logger: createLogger({ level: 'silent' }),
     ...overrides,
@@ -161,7 +163,6 @@ export async function startApiStack(
     {
       verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey() }),
       qorepay,
-      temporal: env.client,
       logger: silentLogger,
     },
     // Like the API process: a create naming a qorepayClientId is checked at the (sandbox) gateway.

@@ -13,7 +13,7 @@ import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities, type SettlementClients } from '../../src/activities';
 import { handleQorePayWebhook } from '../../src/api/qorepay-webhook';
-import { routePaymentEventsToSubscriptions } from '../../src/api/server';
+import { BillingClient } from '../../src/client';
 import { DEFAULT_DUNNING_POLICY, type DunningPolicy } from '../../src/domain/dunning';
 import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
 import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
@@ -99,10 +99,8 @@ export async function startBillingStack(
   ref.deps = {
     verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey() }),
     qorepay,
-    temporal: env.client,
+    billing: new BillingClient({ client: env.client }),
     logger,
-    // Refunds and chargebacks reach the subscription exactly as the API routes them.
-    onPaymentEvent: routePaymentEventsToSubscriptions(env.client, logger),
   };
 
   const activities = createActivities({

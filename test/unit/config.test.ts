@@ -1,4 +1,4 @@
-import { ConfigError, loadConfig } from '../../src/config';
+import { apiKeyHash, ConfigError, loadConfig } from '../../src/config';
 
 describe('loadConfig', () => {
   it('has working defaults for the embedded stack', () => {
@@ -39,7 +39,22 @@ describe('loadConfig', () => {
   it('treats empty variables as unset and splits API keys', () => {
     const c = loadConfig({ MERCHANT_WEBHOOK_URL: '', API_KEYS: 'k1, k2,,' });
     expect(c.MERCHANT_WEBHOOK_URL).toBeUndefined();
-    expect(c.API_KEYS).toEqual(['k1', 'k2']);
+    expect(c.API_KEYS).toEqual([
+      {
+        id: 'key-1',
+        merchantId: 'default',
+        sha256: apiKeyHash('k1'),
+        scopes: ['merchant', 'operator'],
+        settlement: 'any',
+      },
+      {
+        id: 'key-2',
+        merchantId: 'default',
+        sha256: apiKeyHash('k2'),
+        scopes: ['merchant', 'operator'],
+        settlement: 'any',
+      },
+    ]);
   });
 });
 

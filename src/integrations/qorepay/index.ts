@@ -22,3 +22,4 @@ export {
 export type { ClientRecurringToken, Payment, Purchase, PurchaseStatus, QorePayWebhookEvent } from './schemas';
 export { QorePayWebhookVerifier, verifyQorePaySignature } from './webhook-signature';
 export type { QorePayWebhookVerifierOptions, WebhookVerification } from './webhook-signature';
+export { snapshotOf, type PurchaseSnapshot } from './snapshot';

@@ -52,6 +52,14 @@ export interface QorePayWebhookVerifierOptions {
   /** Public keys of account webhooks (`POST /webhooks/` answers carry them). */
   webhookKeys?: string[];
   logger?: Logger;
+  /**
+   * A signature that does not verify with the cached company key fetches the key again (rotation), but at most once
+   * per this interval, so a flood of forged requests cannot turn into a flood of key fetches. Default 60 s; a
+   * genuine webhook refused meanwhile is retried by the gateway.
+   */
+  minKeyRefreshIntervalMs?: number;
+  /** Clock for the interval (tests). Default Date.now. */
+  now?: () => number;
 }
 
 export type WebhookVerification =
@@ -60,18 +68,24 @@ export type WebhookVerification =
 
 /**
  * Verifies webhook deliveries against the account webhook keys and the company key. The company key is cached;
- * when a signature does not verify with the cached key, the key is fetched again once (key rotation) and the
- * check retried. A failure to fetch the key rejects (answer 5xx so the gateway retries later).
+ * when a signature does not verify with the cached key, the key is fetched again (key rotation), at most once per
+ * `minKeyRefreshIntervalMs`, and the check retried. A failure to fetch the key rejects (answer 5xx so the gateway
+ * retries later).
  */
 export class QorePayWebhookVerifier {
   private companyKey: string | undefined;
   private inFlight: Promise<string> | undefined;
   private readonly webhookKeys: string[];
   private readonly logger: Logger;
+  private readonly minRefreshIntervalMs: number;
+  private readonly now: () => number;
+  private lastFetchAt = Number.NEGATIVE_INFINITY;
 
   constructor(private readonly options: QorePayWebhookVerifierOptions) {
     this.webhookKeys = [...(options.webhookKeys ?? [])];
     this.logger = options.logger ?? silentLogger;
+    this.minRefreshIntervalMs = options.minKeyRefreshIntervalMs ?? 60_000;
+    this.now = options.now ?? Date.now;
   }
 
   async verify(rawBody: Buffer, signatureHeader: string | string[] | undefined): Promise<WebhookVerification> {
@@ -83,7 +97,7 @@ export class QorePayWebhookVerifier {
       const hadCachedKey = this.companyKey !== undefined;
       const key = this.companyKey ?? (await this.refreshCompanyKey());
       verified = verifyQorePaySignature(rawBody, signature, [key]);
-      if (!verified && hadCachedKey) {
+      if (!verified && hadCachedKey && this.now() - this.lastFetchAt >= this.minRefreshIntervalMs) {
         const fresh = await this.refreshCompanyKey();
         if (fresh !== key) {
           this.logger.info({}, 'qorepay webhook: company public key changed');
@@ -106,6 +120,7 @@ export class QorePayWebhookVerifier {
   /** Fetches the company key now (deduplicating concurrent refreshes). */
   async refreshCompanyKey(): Promise<string> {
     if (!this.inFlight) {
+      this.lastFetchAt = this.now();
       this.inFlight = this.options
         .fetchCompanyKey()
         .then((pem) => {

@@ -5,8 +5,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import { qorepayCustomerVerifier } from '../../../src/api/customer-verifier';
-import { ISO_4217_MINOR_UNITS, isKnownCurrency } from '../../../src/api/currencies';
-import { anchorWindowProblem, parseWith, PlanSchema, planTotalMinor } from '../../../src/api/schemas';
+import { ISO_4217_MINOR_UNITS, isKnownCurrency } from '../../../src/client/currencies';
+import { anchorWindowProblem, parseWith, PlanSchema, planTotalMinor } from '../../../src/client/schemas';
 import { BillingValidationError, idempotentUpdateId } from '../../../src/client';
 import { currencyExponent } from '../../../src/domain/money';
 import { QorePayClient } from '../../../src/integrations/qorepay';

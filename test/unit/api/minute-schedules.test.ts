@@ -10,7 +10,7 @@ const minuteBody = subscriptionBody('sub_minutes', {
 it("refuses a 'minute' schedule by default, naming schedule.intervalUnit, before anything is started", async () => {
   const start = jest.fn();
   const billing = new BillingClient({ client: { workflow: { start } } as unknown as Client });
-  const err = await billing.createSubscription(minuteBody).catch((e: unknown) => e);
+  const err = await billing.createSubscription(minuteBody as never).catch((e: unknown) => e);
   expect(err).toBeInstanceOf(BillingValidationError);
   expect((err as BillingValidationError).issues.map((i) => i.path)).toEqual(['schedule.intervalUnit']);
   expect(start).not.toHaveBeenCalled();
@@ -22,6 +22,6 @@ it("accepts a 'minute' schedule when the client is built for the sandbox", async
     client: { workflow: { start } } as unknown as Client,
     allowMinuteSchedules: true,
   });
-  await billing.createSubscription(minuteBody).catch(() => undefined);
+  await billing.createSubscription(minuteBody as never).catch(() => undefined);
   expect(start).toHaveBeenCalledTimes(1);
 });

@@ -101,6 +101,8 @@ describe('QorePayWebhookVerifier with the sandbox', () => {
   let client: QorePayClient;
   let fetches = 0;
   let verifier: QorePayWebhookVerifier;
+  /** The verifier's clock: a key refresh after a failed check happens at most once per minute of it. */
+  let clock = 1_000_000;
 
   beforeAll(async () => {
     receiver = await startScriptedServer();
@@ -111,6 +113,8 @@ describe('QorePayWebhookVerifier with the sandbox', () => {
         fetches++;
         return client.getPublicKey();
       },
+      minKeyRefreshIntervalMs: 60_000,
+      now: () => clock,
     });
   });
   afterAll(async () => {
@@ -165,6 +169,7 @@ describe('QorePayWebhookVerifier with the sandbox', () => {
   });
 
   it('follows a key rotation with exactly one refresh', async () => {
+    clock += 60_000; // the last fetch (or refresh) is a minute old
     const before = fetches;
     sandbox.rotateKey();
     const reference = uniq('inv');
@@ -181,6 +186,38 @@ describe('QorePayWebhookVerifier with the sandbox', () => {
     // With the fresh key cached, the next one verifies without a fetch.
     expect((await verifier.verify(created.raw, created.headers['x-signature'])).ok).toBe(true);
     expect(fetches).toBe(before + 1);
+  });
+
+  it('a flood of forged signatures fetches the company key at most once per interval', async () => {
+    const reference = uniq('inv');
+    await client.createPurchase({
+      client: { email: 'a@b.test' },
+      reference,
+      currency: 'NGN',
+      products: [{ name: 'x', price: 9 }],
+    });
+    const created = await deliveredFor(reference, 'purchase.created');
+    expect((await verifier.verify(created.raw, created.headers['x-signature'])).ok).toBe(true);
+    clock += 60_000;
+    const before = fetches;
+    const forged = () => verifier.verify(created.raw, signB64(created.raw, other.privateKey));
+    const first = await Promise.all(Array.from({ length: 50 }, forged));
+    const inFirstMinute = fetches - before;
+    clock += 30_000;
+    await Promise.all(Array.from({ length: 50 }, forged));
+    const afterHalfAMinute = fetches - before;
+    clock += 30_000;
+    await Promise.all(Array.from({ length: 50 }, forged));
+    const afterAMinute = fetches - before;
+    console.log(
+      `key fetches for 50 forged webhooks: ${inFirstMinute}; 50 more 30 s later: ${afterHalfAMinute}; ` +
+        `50 more a minute after the first: ${afterAMinute}`,
+    );
+    expect(first.every((r) => !r.ok && r.reason === 'bad_signature')).toBe(true);
+    expect([inFirstMinute, afterHalfAMinute, afterAMinute]).toEqual([1, 1, 2]);
+    // The genuine delivery still verifies with the cached key, without a fetch.
+    expect((await verifier.verify(created.raw, created.headers['x-signature'])).ok).toBe(true);
+    expect(fetches - before).toBe(2);
   });
 
   it('a verified body that is not an event is invalid_body; an unverified one is never parsed', async () => {

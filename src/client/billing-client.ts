@@ -3,6 +3,10 @@
  * HTTP API, talks to Temporal only (starts, queries and updates the subscription and cycle workflows, and lists them
  * through visibility), and turns Temporal's errors into four billing errors with a `code` to switch on.
  *
+ * A client acts for one merchant (`merchantId`, default `default`): creates are stamped with it (search attribute
+ * `MerchantId`) and every read, list and change sees only that merchant's subscriptions and their cycles; another
+ * merchant's ids answer not found. `crossMerchant` (operators) lifts the filter for reads and changes.
+ *
  * The one thing a create checks outside Temporal, that a given QorePay Client exists, goes through an optional
  * `CustomerVerifier` the caller supplies (the API process wires it to the QorePay client); the library itself never
  * talks to the gateway.
@@ -11,17 +15,13 @@ import {
   Client,
   Connection,
   WorkflowExecutionAlreadyStartedError,
-  WorkflowFailedError,
   WorkflowNotFoundError,
-  WorkflowUpdateFailedError,
-  isGrpcServiceError,
   type ConnectionOptions,
   type WorkflowExecutionInfo,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { ApplicationFailure, TemporalFailure } from '@temporalio/common';
-import { decodeFromPayloadsAtIndex } from '@temporalio/common/lib/internal-non-workflow';
-import { executionInfoFromRaw } from '@temporalio/client/lib/helpers';
+import { createHash } from 'node:crypto';
+import type { DataConverter } from '@temporalio/common';
 import type { z } from 'zod';
 import {
   CancelSubscriptionSchema,
@@ -37,20 +37,29 @@ import {
   UpdatePaymentMethodSchema,
   parseWith,
   stripUndefined,
-  type CancelSubscriptionBody,
-  type ChargebackBody,
-  type Defined,
+  type CreateSubscriptionInput,
   type FieldIssue,
-  type ListSubscriptionsQuery,
-  type MarkCyclePaidBody,
-  type PlanBody,
-  type RefundBody,
-} from './api/schemas';
-import type { AppConfig } from './config';
-import { encryptedDataConverter } from './payload-codec';
-import { periodStart } from './domain/calendar';
+} from './schemas';
+import { BillingConflictError, BillingNotFoundError, BillingUnavailableError, BillingValidationError } from './errors';
+import { firstRunInput, listExecutionsPage, messageOf, translateTemporalError as translate } from './temporal-adapter';
 import {
+  maskCycleState,
+  type CancelOptions,
+  type ChargebackOptions,
+  type CreateSubscriptionResult,
+  type CycleView,
+  type ListSubscriptionsFilter,
+  type MarkCyclePaidOptions,
+  type PlanInput,
+  type RefundOptions,
+  type SubscriptionPage,
+  type SubscriptionSummary,
+} from './views';
+import { periodStart } from '../domain/calendar';
+import {
+  MERCHANT_ID_PATTERN,
   cycleStateQuery,
+  gatewayEventSignal,
   isTerminalCycleStatus,
   markPaidUpdate,
   parseCycleWorkflowId,
@@ -60,19 +69,23 @@ import {
   type BillingCycleResult,
   type BillingCycleState,
   type CycleStatus,
-} from './shared/billing-cycle';
+  type GatewayEvent,
+  type SettlementTarget,
+} from '../shared/billing-cycle';
 import {
   BILLING_STATUS,
   CUSTOMER_ID,
+  MERCHANT_ID,
   NEXT_CHARGE_AT,
   SUBSCRIPTION_ID,
   SUBSCRIPTION_STATUS,
-} from './shared/search-attributes';
+} from '../shared/search-attributes';
 import {
   cancelSubscriptionUpdate,
   changePlanUpdate,
   chargebackUpdate,
   pauseSubscriptionUpdate,
+  paymentEventSignal,
   refundUpdate,
   resumeSubscriptionUpdate,
   subscriptionStateQuery,
@@ -80,129 +93,31 @@ import {
   updatePaymentMethodUpdate,
   maskToken,
   type PaymentEventRecord,
+  type PaymentEventSignal,
   type SubscriptionInput,
   type SubscriptionState,
   type SubscriptionStatus,
-} from './shared/subscription';
-import { subscriptionStaticSummary } from './shared/ui-text';
-import { BILLING_TASK_QUEUE } from './shared/task-queue';
+} from '../shared/subscription';
+import { subscriptionStaticSummary } from '../shared/ui-text';
+import {
+  IDEMPOTENCY_KEY_WORKFLOW_TYPE,
+  idempotencyKeyWorkflowId,
+  idempotencyRecordQuery,
+  recordIdempotentAnswerUpdate,
+  type IdempotencyKeyInput,
+  type IdempotencyRecord,
+  type IdempotentAnswer,
+} from '../shared/idempotency';
+import { BILLING_TASK_QUEUE } from '../shared/task-queue';
+
+/** The merchant of a client that names none, and of a one-merchant deployment. */
+export const DEFAULT_MERCHANT_ID = 'default';
 
 /** The shape of billingCycleWorkflow, for typed handles (the client never imports workflow code). */
 type BillingCycleWorkflowType = (input: BillingCycleInput) => Promise<BillingCycleResult>;
 
 export const SUBSCRIPTION_WORKFLOW_TYPE = 'subscriptionWorkflow';
 export const BILLING_CYCLE_WORKFLOW_TYPE = 'billingCycleWorkflow';
-
-// ---------------------------------------------------------------------------------------------------------------
-// Errors
-// ---------------------------------------------------------------------------------------------------------------
-
-export type BillingErrorCode = 'validation_failed' | 'not_found' | 'conflict' | 'unavailable';
-
-export abstract class BillingError extends Error {
-  abstract readonly code: BillingErrorCode;
-}
-
-/** The input is invalid; `issues` name each field (`plan.currency`, `schedule.anchor`). Nothing was changed. */
-export class BillingValidationError extends BillingError {
-  readonly code = 'validation_failed' as const;
-  constructor(readonly issues: FieldIssue[]) {
-    super(`Invalid input: ${issues.map((i) => `${i.path || '(body)'}: ${i.message}`).join('; ')}`);
-    this.name = 'BillingValidationError';
-  }
-}
-
-export class BillingNotFoundError extends BillingError {
-  readonly code = 'not_found' as const;
-  constructor(
-    readonly resource: 'subscription' | 'cycle',
-    readonly id: string,
-  ) {
-    super(`${resource} ${JSON.stringify(id)} not found`);
-    this.name = 'BillingNotFoundError';
-  }
-}
-
-/** The request clashes with what exists (different terms for an existing id) or the workflow refused it. */
-export class BillingConflictError extends BillingError {
-  readonly code = 'conflict' as const;
-  constructor(
-    message: string,
-    /** For creates with different terms: the fields that differ (no values: they may be secrets). */
-    readonly fields: string[] = [],
-  ) {
-    super(message);
-    this.name = 'BillingConflictError';
-  }
-}
-
-/** Temporal (or, for a create's customer check, the payment gateway) could not be reached; retry later. */
-export class BillingUnavailableError extends BillingError {
-  readonly code = 'unavailable' as const;
-  /** Which dependency failed. */
-  readonly dependency: 'temporal' | 'gateway';
-  constructor(message: string, options?: { cause?: unknown; dependency?: 'temporal' | 'gateway' }) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'BillingUnavailableError';
-    this.dependency = options?.dependency ?? 'temporal';
-  }
-}
-
-export function isBillingError(err: unknown): err is BillingError {
-  return err instanceof BillingError;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Views
-// ---------------------------------------------------------------------------------------------------------------
-
-export type WorkflowRunStatus = WorkflowExecutionInfo['status']['name'];
-
-export interface CreateSubscriptionResult {
-  subscription: SubscriptionState;
-  /** false when a subscription with this id and the same terms already existed. */
-  created: boolean;
-}
-
-/** A row of a subscription list, from search attributes and memo (no query to the workflow). */
-export interface SubscriptionSummary {
-  subscriptionId: string;
-  customerId?: string;
-  status?: SubscriptionStatus;
-  nextChargeAt?: string;
-  planId?: string;
-  currency?: string;
-  amountMinor?: number;
-  workflowStatus: WorkflowRunStatus;
-  startedAt: string;
-  closedAt?: string;
-}
-
-export interface SubscriptionPage {
-  subscriptions: SubscriptionSummary[];
-  /** Pass back to get the next page; absent on the last page. */
-  nextPageToken?: string;
-}
-
-export interface CycleView {
-  cycleId: string;
-  subscriptionId: string;
-  periodIndex: number;
-  /** 'unknown' only for a cycle that ended abnormally (terminated, timed out) without a result. */
-  status: CycleStatus | 'unknown';
-  workflowStatus: WorkflowRunStatus;
-  /** Full state, for cycles still running. */
-  state?: BillingCycleState;
-  /** The outcome, for cycles that finished. */
-  result?: BillingCycleResult;
-}
-
-export type ListSubscriptionsFilter = Defined<ListSubscriptionsQuery>;
-export type CancelOptions = Defined<CancelSubscriptionBody>;
-export type MarkCyclePaidOptions = Defined<MarkCyclePaidBody>;
-export type RefundOptions = Defined<RefundBody>;
-export type ChargebackOptions = Defined<ChargebackBody>;
-export type PlanInput = Defined<PlanBody>;
 
 /**
  * Checks, when a subscription is created, that the QorePay Client it names exists. Resolve false for "no such
@@ -213,17 +128,22 @@ export interface CustomerVerifier {
   clientExists(qorepayClientId: string): Promise<boolean>;
 }
 
-/** Options of the changes that may be retried safely (refund, chargeback). */
+/** Options of every change: an idempotency key makes it safe to retry. */
 export interface IdempotentRequestOptions {
   /**
-   * 1–255 printable ASCII characters. A repeated request with the same key gets the first request's result and is
-   * carried out once (the key becomes the Temporal update id). Without a key, each call is a new request.
+   * 1–255 printable ASCII characters, unique per request (e.g. a UUID), kept at least 24 h per merchant. A repeat
+   * with the same key and the same request gets the first answer again and is carried out once; the same key with
+   * a different request throws BillingConflictError naming the key. Without a key, each call is a new request.
    */
   idempotencyKey?: string;
 }
 
 export interface BillingClientOptions {
   client: Client;
+  /** The merchant this client acts for (default `default`). */
+  merchantId?: string;
+  /** Operators: reads and changes reach every merchant's subscriptions (creates are still stamped with merchantId). */
+  crossMerchant?: boolean;
   /** Checks qorepayClientId at create. Without one, the id is taken as given (the first charge would tell). */
   customerVerifier?: CustomerVerifier;
   /** Default: the billing task queue ('billing'). */
@@ -232,14 +152,37 @@ export interface BillingClientOptions {
   firstQueryTimeoutMs?: number;
   /** Accept `schedule.intervalUnit: 'minute'` (development against the sandbox only; see DEV_MINUTE_SCHEDULES). */
   allowMinuteSchedules?: boolean;
+  /** The settlement accounts this merchant's subscriptions may name. Absent: any (a one-merchant deployment). */
+  settlementAllowList?: SettlementAllowList;
+}
+
+/** Settlement accounts a merchant may write to; anything not listed is refused at create, naming the field. */
+export interface SettlementAllowList {
+  /** ActivePlatform accounts (`accountId`) this merchant may post payments into. */
+  activeplatformAccountIds?: readonly string[];
+  /** Whether this merchant may mark Gormic orders paid. */
+  gormic?: boolean;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
 // The client
 // ---------------------------------------------------------------------------------------------------------------
 
+/** How `BillingClient.connect` reaches Temporal: an open connection, or options to open one. */
+export interface BillingConnectOptions extends Omit<BillingClientOptions, 'client'> {
+  /** An open connection (the caller keeps owning it), or options for one this client opens and `close()` closes. */
+  connection?: Connection | ConnectionOptions;
+  /** Default `default`. */
+  namespace?: string;
+  /** How payloads are encoded (e.g. encrypted with a payload codec); must match the worker's. Default: plain JSON. */
+  dataConverter?: DataConverter;
+}
+
 export class BillingClient {
   readonly temporal: Client;
+  readonly merchantId: string;
+  readonly crossMerchant: boolean;
+  private readonly options: BillingClientOptions;
   private readonly taskQueue: string;
   private readonly firstQueryTimeoutMs: number;
   private readonly customerVerifier: CustomerVerifier | undefined;
@@ -247,32 +190,58 @@ export class BillingClient {
   private ownedConnection: Connection | undefined;
 
   constructor(options: BillingClientOptions) {
+    this.options = options;
     this.temporal = options.client;
+    this.merchantId = options.merchantId ?? DEFAULT_MERCHANT_ID;
+    if (!MERCHANT_ID_PATTERN.test(this.merchantId)) {
+      throw new BillingValidationError([
+        { path: 'merchantId', message: 'must be 1 to 64 characters from A-Z, a-z, 0-9, "_" and "-"' },
+      ]);
+    }
+    this.crossMerchant = options.crossMerchant ?? false;
     this.taskQueue = options.taskQueue ?? BILLING_TASK_QUEUE;
     this.firstQueryTimeoutMs = options.firstQueryTimeoutMs ?? 5000;
     this.customerVerifier = options.customerVerifier;
     this.allowMinuteSchedules = options.allowMinuteSchedules ?? false;
   }
 
-  /** Connects to the configured Temporal; `close()` closes that connection. */
-  static async connect(
-    config: AppConfig,
-    options: Pick<BillingClientOptions, 'customerVerifier' | 'allowMinuteSchedules'> = {},
-  ): Promise<BillingClient> {
+  /** Connects to Temporal (`connection`: an open one, or options; default localhost:7233); see `close()`. */
+  static async connect(options: BillingConnectOptions = {}): Promise<BillingClient> {
+    const { connection: given, namespace, dataConverter, ...rest } = options;
     let connection: Connection;
-    try {
-      connection = await Connection.connect(clientConnectionOptions(config));
-    } catch (err) {
-      throw new BillingUnavailableError(`Temporal is unreachable: ${messageOf(err)}`, { cause: err });
+    let owned = false;
+    if (given instanceof Connection) {
+      connection = given;
+    } else {
+      try {
+        connection = await Connection.connect(given ?? {});
+        owned = true;
+      } catch (err) {
+        throw new BillingUnavailableError(`Temporal is unreachable: ${messageOf(err)}`, { cause: err });
+      }
     }
     const client = new Client({
       connection,
-      namespace: config.temporal.namespace,
-      dataConverter: encryptedDataConverter(config.payloadKeys),
+      namespace: namespace ?? 'default',
+      ...(dataConverter ? { dataConverter } : {}),
     });
-    const billing = new BillingClient({ ...options, client, taskQueue: config.TEMPORAL_TASK_QUEUE });
-    billing.ownedConnection = connection;
+    const billing = new BillingClient({ ...rest, client });
+    if (owned) billing.ownedConnection = connection;
     return billing;
+  }
+
+  /** The same Temporal client acting for another merchant (the API makes one per request from the key's merchant). */
+  forMerchant(
+    merchantId: string,
+    options: { crossMerchant?: boolean; settlementAllowList?: SettlementAllowList } = {},
+  ): BillingClient {
+    const { settlementAllowList: _inherited, ...base } = this.options;
+    return new BillingClient({
+      ...base,
+      merchantId,
+      crossMerchant: options.crossMerchant ?? false,
+      ...(options.settlementAllowList ? { settlementAllowList: options.settlementAllowList } : {}),
+    });
   }
 
   /** Closes the connection if this client opened it (`connect`); otherwise the caller owns it. */
@@ -290,8 +259,15 @@ export class BillingClient {
    *
    * Nothing is started unless every check passes: the schema, then (with a customerVerifier) the QorePay Client.
    */
-  async createSubscription(input: unknown): Promise<CreateSubscriptionResult> {
+  async createSubscription(
+    input: CreateSubscriptionInput,
+    request: IdempotentRequestOptions = {},
+  ): Promise<CreateSubscriptionResult> {
     const terms: SubscriptionInput = stripUndefined(validate(CreateSubscriptionSchema, input));
+    return this.idempotent('createSubscription', 'new', terms.subscriptionId, terms, request, () => this.create(terms));
+  }
+
+  private async create(terms: SubscriptionInput): Promise<CreateSubscriptionResult> {
     if (terms.schedule.intervalUnit === 'minute' && !this.allowMinuteSchedules) {
       throw new BillingValidationError([
         {
@@ -300,6 +276,7 @@ export class BillingClient {
         },
       ]);
     }
+    this.assertSettlementAllowed(terms.settlementTargets ?? []);
     if (terms.qorepayClientId !== undefined) await this.verifyCustomer(terms.qorepayClientId);
     const workflowId = subscriptionWorkflowId(terms.subscriptionId);
     try {
@@ -311,6 +288,7 @@ export class BillingClient {
         typedSearchAttributes: [
           { key: SUBSCRIPTION_ID, value: terms.subscriptionId },
           { key: CUSTOMER_ID, value: terms.customerId },
+          { key: MERCHANT_ID, value: this.merchantId },
           { key: SUBSCRIPTION_STATUS, value: initialStatus(terms) },
         ],
         memo: { planId: terms.plan.planId, currency: terms.plan.currency, amountMinor: planAmountMinor(terms.plan) },
@@ -330,6 +308,10 @@ export class BillingClient {
       if (!(err instanceof WorkflowExecutionAlreadyStartedError))
         throw translate(err, 'subscription', terms.subscriptionId);
     }
+    // Another merchant's id: taken, and nothing about its terms is told.
+    if ((await this.ownerOf(terms.subscriptionId, 'subscription', terms.subscriptionId)) !== this.merchantId) {
+      throw new BillingConflictError(`subscription id ${JSON.stringify(terms.subscriptionId)} is taken`);
+    }
     const stored = await this.storedInput(workflowId);
     const differing = diffTerms(stored, terms);
     if (differing.length > 0) {
@@ -343,6 +325,7 @@ export class BillingClient {
 
   async getSubscription(subscriptionId: string): Promise<SubscriptionState> {
     const id = validate(SubscriptionIdSchema, subscriptionId, ['subscriptionId']);
+    await this.assertOwns(id, 'subscription', id);
     return call('subscription', id, () => this.subscriptionHandle(id).query(subscriptionStateQuery));
   }
 
@@ -352,6 +335,7 @@ export class BillingClient {
     const clauses = [`WorkflowType = ${quote(SUBSCRIPTION_WORKFLOW_TYPE)}`];
     if (f.status) clauses.push(`${SUBSCRIPTION_STATUS.name} = ${quote(f.status)}`);
     if (f.customerId) clauses.push(`${CUSTOMER_ID.name} = ${quote(f.customerId)}`);
+    if (!this.crossMerchant) clauses.push(this.merchantClause());
     const page = await this.listPage(clauses.join(' AND '), f.pageSize ?? 50, f.nextPageToken);
     return {
       subscriptions: page.executions.map(toSubscriptionSummary),
@@ -359,28 +343,50 @@ export class BillingClient {
     };
   }
 
-  async cancelSubscription(subscriptionId: string, options: CancelOptions): Promise<SubscriptionState> {
+  async cancelSubscription(
+    subscriptionId: string,
+    options: CancelOptions,
+    request: IdempotentRequestOptions = {},
+  ): Promise<SubscriptionState> {
     const body = stripUndefined(validate(CancelSubscriptionSchema, options));
-    return this.updateSubscription(subscriptionId, (h) => h.executeUpdate(cancelSubscriptionUpdate, { args: [body] }));
+    return this.idempotent('cancelSubscription', 'subscription', subscriptionId, body, request, () =>
+      this.updateSubscription(subscriptionId, (h) => h.executeUpdate(cancelSubscriptionUpdate, { args: [body] })),
+    );
   }
 
-  async pauseSubscription(subscriptionId: string): Promise<SubscriptionState> {
-    return this.updateSubscription(subscriptionId, (h) => h.executeUpdate(pauseSubscriptionUpdate));
+  async pauseSubscription(subscriptionId: string, request: IdempotentRequestOptions = {}): Promise<SubscriptionState> {
+    return this.idempotent('pauseSubscription', 'subscription', subscriptionId, {}, request, () =>
+      this.updateSubscription(subscriptionId, (h) => h.executeUpdate(pauseSubscriptionUpdate)),
+    );
   }
 
-  async resumeSubscription(subscriptionId: string): Promise<SubscriptionState> {
-    return this.updateSubscription(subscriptionId, (h) => h.executeUpdate(resumeSubscriptionUpdate));
+  async resumeSubscription(subscriptionId: string, request: IdempotentRequestOptions = {}): Promise<SubscriptionState> {
+    return this.idempotent('resumeSubscription', 'subscription', subscriptionId, {}, request, () =>
+      this.updateSubscription(subscriptionId, (h) => h.executeUpdate(resumeSubscriptionUpdate)),
+    );
   }
 
-  async updatePaymentMethod(subscriptionId: string, recurringToken: string): Promise<SubscriptionState> {
+  async updatePaymentMethod(
+    subscriptionId: string,
+    recurringToken: string,
+    request: IdempotentRequestOptions = {},
+  ): Promise<SubscriptionState> {
     const body = validate(UpdatePaymentMethodSchema, { recurringToken });
-    return this.updateSubscription(subscriptionId, (h) => h.executeUpdate(updatePaymentMethodUpdate, { args: [body] }));
+    return this.idempotent('updatePaymentMethod', 'subscription', subscriptionId, body, request, () =>
+      this.updateSubscription(subscriptionId, (h) => h.executeUpdate(updatePaymentMethodUpdate, { args: [body] })),
+    );
   }
 
   /** The new plan applies from the next period. */
-  async changePlan(subscriptionId: string, plan: PlanInput): Promise<SubscriptionState> {
+  async changePlan(
+    subscriptionId: string,
+    plan: PlanInput,
+    request: IdempotentRequestOptions = {},
+  ): Promise<SubscriptionState> {
     const body = stripUndefined(validate(ChangePlanSchema, { plan }));
-    return this.updateSubscription(subscriptionId, (h) => h.executeUpdate(changePlanUpdate, { args: [body] }));
+    return this.idempotent('changePlan', 'subscription', subscriptionId, body, request, () =>
+      this.updateSubscription(subscriptionId, (h) => h.executeUpdate(changePlanUpdate, { args: [body] })),
+    );
   }
 
   /**
@@ -395,8 +401,10 @@ export class BillingClient {
     const body = stripUndefined(validate(RefundSchema, options));
     const updateId = idempotentUpdateId('refund', request);
     assertCycleOf(subscriptionId, body.cycleId);
-    return this.updateSubscription(subscriptionId, (h) =>
-      h.executeUpdate(refundUpdate, { args: [body], ...(updateId !== undefined ? { updateId } : {}) }),
+    return this.idempotent('refundCycle', 'subscription', subscriptionId, body, request, () =>
+      this.updateSubscription(subscriptionId, (h) =>
+        h.executeUpdate(refundUpdate, { args: [body], ...(updateId !== undefined ? { updateId } : {}) }),
+      ),
     );
   }
 
@@ -409,8 +417,10 @@ export class BillingClient {
     const body = stripUndefined(validate(ChargebackSchema, options));
     const updateId = idempotentUpdateId('chargeback', request);
     assertCycleOf(subscriptionId, body.cycleId);
-    return this.updateSubscription(subscriptionId, (h) =>
-      h.executeUpdate(chargebackUpdate, { args: [body], ...(updateId !== undefined ? { updateId } : {}) }),
+    return this.idempotent('registerChargeback', 'subscription', subscriptionId, body, request, () =>
+      this.updateSubscription(subscriptionId, (h) =>
+        h.executeUpdate(chargebackUpdate, { args: [body], ...(updateId !== undefined ? { updateId } : {}) }),
+      ),
     );
   }
 
@@ -419,6 +429,7 @@ export class BillingClient {
   /** Every cycle of a subscription, oldest period first (from visibility, then each cycle's state or result). */
   async listCycles(subscriptionId: string): Promise<CycleView[]> {
     const id = validate(SubscriptionIdSchema, subscriptionId, ['subscriptionId']);
+    await this.assertOwns(id, 'subscription', id);
     const query = `WorkflowType = ${quote(BILLING_CYCLE_WORKFLOW_TYPE)} AND ${SUBSCRIPTION_ID.name} = ${quote(id)}`;
     const executions: WorkflowExecutionInfo[] = [];
     let token: string | undefined;
@@ -431,31 +442,192 @@ export class BillingClient {
     return views.sort((a, b) => a.periodIndex - b.periodIndex);
   }
 
+  /**
+   * How many billing cycles of every merchant are in a status now (visibility; for operators' dashboards, so only a
+   * `crossMerchant` client may ask: cycles carry no merchant of their own to filter by).
+   */
+  async countCycles(status: CycleStatus): Promise<number> {
+    if (!this.crossMerchant) {
+      throw new BillingValidationError([
+        { path: 'crossMerchant', message: 'counting cycles needs an operator client' },
+      ]);
+    }
+    const query = `WorkflowType = ${quote(BILLING_CYCLE_WORKFLOW_TYPE)} AND ${BILLING_STATUS.name} = ${quote(status)}`;
+    const res = await call('cycle', status, () => this.temporal.workflow.count(query));
+    return res.count;
+  }
+
   async getCycle(cycleId: string): Promise<CycleView> {
     const id = validate(CycleIdSchema, cycleId, ['cycleId']);
+    await this.assertOwnsCycle(id);
     const info = await call('cycle', id, () => this.temporal.workflow.getHandle(id).describe());
     return this.cycleView(info);
   }
 
-  async markCyclePaid(cycleId: string, options: MarkCyclePaidOptions = {}): Promise<BillingCycleState> {
+  async markCyclePaid(
+    cycleId: string,
+    options: MarkCyclePaidOptions = {},
+    request: IdempotentRequestOptions = {},
+  ): Promise<BillingCycleState> {
     const id = validate(CycleIdSchema, cycleId, ['cycleId']);
     const body = stripUndefined(validate(MarkCyclePaidSchema, options));
-    return this.updateCycle(id, (h) => h.executeUpdate(markPaidUpdate, { args: [body] }));
+    return this.idempotent('markCyclePaid', 'cycle', id, body, request, () =>
+      this.updateCycle(id, (h) => h.executeUpdate(markPaidUpdate, { args: [body] }).then(maskCycleState)),
+    );
   }
 
   /** Charges a cycle in `retry_scheduled` now instead of at its next dunning attempt. */
-  async retryCycleNow(cycleId: string): Promise<BillingCycleState> {
+  async retryCycleNow(cycleId: string, request: IdempotentRequestOptions = {}): Promise<BillingCycleState> {
     const id = validate(CycleIdSchema, cycleId, ['cycleId']);
-    return this.updateCycle(id, (h) => h.executeUpdate(retryNowUpdate));
+    return this.idempotent('retryCycleNow', 'cycle', id, {}, request, () =>
+      this.updateCycle(id, (h) => h.executeUpdate(retryNowUpdate).then(maskCycleState)),
+    );
   }
 
   /** Retries the settlement targets of a paid cycle whose settlement failed (`settlementFailed: true`). */
-  async retryCycleSettlement(cycleId: string): Promise<BillingCycleState> {
+  async retryCycleSettlement(cycleId: string, request: IdempotentRequestOptions = {}): Promise<BillingCycleState> {
     const id = validate(CycleIdSchema, cycleId, ['cycleId']);
-    return this.updateCycle(id, (h) => h.executeUpdate(retrySettlementUpdate));
+    return this.idempotent('retryCycleSettlement', 'cycle', id, {}, request, () =>
+      this.updateCycle(id, (h) => h.executeUpdate(retrySettlementUpdate).then(maskCycleState)),
+    );
+  }
+
+  // ------------------------------------------------------------------ gateway events (the webhook ingress)
+
+  /**
+   * Hands a verified gateway event (a Purchase's new status) to its billing cycle. Not merchant-scoped: the webhook
+   * ingress has verified the gateway's signature and re-read the Purchase. A cycle that has finished or never
+   * existed answers BillingNotFoundError.
+   */
+  async deliverGatewayEvent(cycleId: string, event: GatewayEvent): Promise<void> {
+    const id = validate(CycleIdSchema, cycleId, ['cycleId']);
+    await call('cycle', id, () => this.temporal.workflow.getHandle(id).signal(gatewayEventSignal, event));
+  }
+
+  /** Hands a verified refund or chargeback event of the gateway to the subscription that owns the cycle. */
+  async deliverPaymentEvent(event: PaymentEventSignal): Promise<void> {
+    const route = parseCycleWorkflowId(validate(CycleIdSchema, event.cycleId, ['cycleId']));
+    const subscriptionId = route!.subscriptionId;
+    await call('subscription', subscriptionId, () =>
+      this.subscriptionHandle(subscriptionId).signal(paymentEventSignal, event),
+    );
   }
 
   // ------------------------------------------------------------------ plumbing
+
+  /**
+   * Runs a change under an idempotency key (Stripe's semantics; see src/shared/idempotency.ts). Without a key it just
+   * runs. With one: the key's record is opened (or found); a record of a different request is refused with a
+   * conflict naming the key; a recorded answer is returned again (or its error thrown again) without running
+   * anything; otherwise the change runs and its answer is recorded. Unavailable and validation errors are not
+   * recorded: a retry with the key runs again. Two requests racing with one key may both run (refunds and
+   * chargebacks are still carried out once: the key is also their Temporal update id).
+   */
+  private async idempotent<T>(
+    operation: string,
+    resource: 'subscription' | 'cycle' | 'new',
+    target: string,
+    body: unknown,
+    request: IdempotentRequestOptions,
+    run: () => Promise<T>,
+  ): Promise<T> {
+    if (request.idempotencyKey === undefined) return run();
+    const key = validate(IdempotencyKeySchema, request.idempotencyKey, ['idempotencyKey']);
+    // Like authentication, ownership comes first: another merchant's (or no) subscription is not found, key or not.
+    if (resource === 'subscription') {
+      const id = validate(SubscriptionIdSchema, target, ['subscriptionId']);
+      await this.assertOwns(id, 'subscription', id);
+    } else if (resource === 'cycle') {
+      await this.assertOwnsCycle(target);
+    }
+    const requestHash = createHash('sha256').update(canonical({ operation, target, body })).digest('hex');
+    const input: IdempotencyKeyInput = { merchantId: this.merchantId, key, operation, requestHash };
+    const handle = await this.openIdempotencyRecord(input);
+    const record = handle.record ?? (await call('subscription', key, () => handle.query(idempotencyRecordQuery)));
+    if (record.requestHash !== requestHash) {
+      throw new BillingConflictError(
+        `Idempotency-Key ${JSON.stringify(key)} was already used for a different request (${record.operation}); ` +
+          'use a new key for a new request',
+        ['Idempotency-Key'],
+      );
+    }
+    if (record.answer) return replay<T>(record.answer);
+    let answer: IdempotentAnswer;
+    let result: T;
+    try {
+      result = await run();
+      answer = { ok: true, value: result };
+    } catch (err) {
+      if (err instanceof BillingNotFoundError) {
+        answer = { ok: false, code: 'not_found', message: err.message, resource: err.resource, id: err.id };
+      } else if (err instanceof BillingConflictError) {
+        answer = { ok: false, code: 'conflict', message: err.message };
+      } else {
+        throw err;
+      }
+      await this.recordAnswer(handle, answer);
+      throw err;
+    }
+    await this.recordAnswer(handle, answer);
+    return result;
+  }
+
+  /** Starts the key's record, or finds it: running (query it) or finished after its 24 h (its result). */
+  private async openIdempotencyRecord(
+    input: IdempotencyKeyInput,
+  ): Promise<WorkflowHandle & { record?: IdempotencyRecord }> {
+    const workflowId = idempotencyKeyWorkflowId(input.merchantId, input.key);
+    try {
+      return await this.temporal.workflow.start(IDEMPOTENCY_KEY_WORKFLOW_TYPE, {
+        workflowId,
+        taskQueue: this.taskQueue,
+        args: [input],
+        workflowIdConflictPolicy: 'USE_EXISTING',
+        workflowIdReusePolicy: 'REJECT_DUPLICATE',
+      });
+    } catch (err) {
+      if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw translate(err, 'subscription', input.key);
+    }
+    const handle = this.temporal.workflow.getHandle(workflowId);
+    const record = await call('subscription', input.key, () => handle.result() as Promise<IdempotencyRecord>);
+    return Object.assign(handle, { record });
+  }
+
+  /** Best effort: an answer that could not be recorded only means a retry with the key runs the change again. */
+  private async recordAnswer(handle: WorkflowHandle, answer: IdempotentAnswer): Promise<void> {
+    try {
+      await handle.executeUpdate(recordIdempotentAnswerUpdate, { args: [answer] });
+    } catch {
+      // The record's workflow has finished (24 h later) or Temporal is unreachable: nothing to keep.
+    }
+  }
+
+  /** The merchant a subscription was stamped with (one created before merchants existed: the default merchant). */
+  private async ownerOf(subscriptionId: string, resource: 'subscription' | 'cycle', id: string): Promise<string> {
+    const desc = await call(resource, id, () => this.subscriptionHandle(subscriptionId).describe());
+    return desc.typedSearchAttributes.get(MERCHANT_ID) ?? DEFAULT_MERCHANT_ID;
+  }
+
+  /** The visibility filter of this merchant's subscriptions (unstamped ones belong to the default merchant). */
+  private merchantClause(): string {
+    const own = `${MERCHANT_ID.name} = ${quote(this.merchantId)}`;
+    return this.merchantId === DEFAULT_MERCHANT_ID ? `(${own} OR ${MERCHANT_ID.name} IS NULL)` : own;
+  }
+
+  /** Another merchant's subscription answers not found, exactly like one that does not exist. */
+  private async assertOwns(subscriptionId: string, resource: 'subscription' | 'cycle', id: string): Promise<void> {
+    const owner = await this.ownerOf(subscriptionId, resource, id); // not found for every client, operators too
+    if (!this.crossMerchant && owner !== this.merchantId) {
+      throw new BillingNotFoundError(resource, id);
+    }
+  }
+
+  /** A cycle belongs to the merchant of its subscription. */
+  private async assertOwnsCycle(cycleId: string): Promise<void> {
+    const route = parseCycleWorkflowId(cycleId);
+    if (!route) throw new BillingNotFoundError('cycle', cycleId);
+    await this.assertOwns(route.subscriptionId, 'cycle', cycleId);
+  }
 
   private subscriptionHandle(subscriptionId: string): WorkflowHandle {
     return this.temporal.workflow.getHandle(subscriptionWorkflowId(subscriptionId));
@@ -463,10 +635,12 @@ export class BillingClient {
 
   private async updateSubscription<T>(subscriptionId: string, fn: (h: WorkflowHandle) => Promise<T>): Promise<T> {
     const id = validate(SubscriptionIdSchema, subscriptionId, ['subscriptionId']);
+    await this.assertOwns(id, 'subscription', id);
     return this.runUpdate('subscription', id, this.subscriptionHandle(id), fn);
   }
 
   private async updateCycle<T>(cycleId: string, fn: (h: WorkflowHandle) => Promise<T>): Promise<T> {
+    await this.assertOwnsCycle(cycleId);
     return this.runUpdate('cycle', cycleId, this.temporal.workflow.getHandle(cycleId), fn);
   }
 
@@ -485,6 +659,28 @@ export class BillingClient {
       }
       throw translate(err, resource, id);
     }
+  }
+
+  /** Every settlement target must be on this merchant's allow-list (when it has one). */
+  private assertSettlementAllowed(targets: readonly SettlementTarget[]): void {
+    const allow = this.options.settlementAllowList;
+    if (!allow) return;
+    const issues: FieldIssue[] = [];
+    targets.forEach((t, i) => {
+      if (t.kind === 'activeplatform' && !(allow.activeplatformAccountIds ?? []).includes(t.accountId)) {
+        issues.push({
+          path: `settlementTargets.${i}.accountId`,
+          message: 'is not an account this merchant may settle to',
+        });
+      }
+      if (t.kind === 'gormic' && allow.gormic !== true) {
+        issues.push({
+          path: `settlementTargets.${i}.kind`,
+          message: 'Gormic settlement is not enabled for this merchant',
+        });
+      }
+    });
+    if (issues.length) throw new BillingValidationError(issues);
   }
 
   /** The QorePay Client must exist: unknown -> validation error; the gateway cannot tell -> unavailable. */
@@ -526,17 +722,8 @@ export class BillingClient {
 
   /** The terms the subscription was created with: the input of its first run (later runs carry state). */
   private async storedInput(workflowId: string): Promise<unknown> {
-    const { namespace, loadedDataConverter } = this.temporal.options;
     try {
-      const desc = await this.temporal.workflow.getHandle(workflowId).describe();
-      const runId = desc.raw.workflowExecutionInfo?.firstRunId || desc.runId;
-      const history = await this.temporal.workflowService.getWorkflowExecutionHistory({
-        namespace,
-        execution: { workflowId, runId },
-        maximumPageSize: 1,
-      });
-      const payloads = history.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads;
-      return await decodeFromPayloadsAtIndex<unknown>(loadedDataConverter, 0, payloads);
+      return await firstRunInput(this.temporal, workflowId);
     } catch (err) {
       throw translate(err, 'subscription', workflowId);
     }
@@ -547,23 +734,9 @@ export class BillingClient {
     pageSize: number,
     nextPageToken: string | undefined,
   ): Promise<{ executions: WorkflowExecutionInfo[]; nextPageToken?: string }> {
-    const { namespace, loadedDataConverter } = this.temporal.options;
     try {
-      const res = await this.temporal.workflowService.listWorkflowExecutions({
-        namespace,
-        query,
-        pageSize,
-        ...(nextPageToken ? { nextPageToken: Buffer.from(nextPageToken, 'base64url') } : {}),
-      });
-      const executions = await Promise.all(
-        (res.executions ?? []).map((raw) => executionInfoFromRaw(raw, loadedDataConverter, raw, namespace)),
-      );
-      const token = res.nextPageToken?.length ? Buffer.from(res.nextPageToken).toString('base64url') : undefined;
-      return { executions, ...(token ? { nextPageToken: token } : {}) };
+      return await listExecutionsPage(this.temporal, query, pageSize, nextPageToken);
     } catch (err) {
-      if (isGrpcServiceError(err) && Number(err.code) === grpcStatus.INVALID_ARGUMENT && nextPageToken) {
-        throw new BillingValidationError([{ path: 'nextPageToken', message: 'is not a token from a previous page' }]);
-      }
       throw translate(err, 'subscription', query);
     }
   }
@@ -583,7 +756,7 @@ export class BillingClient {
     try {
       if (info.status.name === 'RUNNING') {
         const state = await handle.query(cycleStateQuery);
-        return { ...base, status: state.status, state };
+        return { ...base, status: state.status, state: maskCycleState(state) };
       }
       if (info.status.name === 'COMPLETED') {
         const result = await handle.result();
@@ -666,8 +839,6 @@ function initialState(terms: SubscriptionInput): SubscriptionState {
   };
 }
 
-export { maskToken };
-
 /** Paths (up to two levels, e.g. `plan.lineItems`, `schedule.anchor`) where the stored terms differ from the new ones. */
 export function diffTerms(stored: unknown, next: SubscriptionInput): string[] {
   const parsed = CreateSubscriptionSchema.safeParse(stored);
@@ -729,56 +900,17 @@ function toSubscriptionSummary(e: WorkflowExecutionInfo): SubscriptionSummary {
   };
 }
 
+/** A recorded answer, given again: the value, or the error it was. */
+function replay<T>(answer: IdempotentAnswer): T {
+  if (answer.ok) return answer.value as T;
+  if (answer.code === 'not_found') throw new BillingNotFoundError(answer.resource ?? 'subscription', answer.id ?? '');
+  throw new BillingConflictError(answer.message);
+}
+
 async function call<T>(resource: 'subscription' | 'cycle', id: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     throw translate(err, resource, id);
   }
-}
-
-/** gRPC status codes (numeric, as on the wire). */
-const grpcStatus = { INVALID_ARGUMENT: 3, DEADLINE_EXCEEDED: 4, NOT_FOUND: 5, UNAVAILABLE: 14 } as const;
-const UNAVAILABLE_CODES = new Set<number>([grpcStatus.UNAVAILABLE, grpcStatus.DEADLINE_EXCEEDED]);
-
-/** Temporal errors -> billing errors. Unknown errors pass through unchanged. */
-export function translate(err: unknown, resource: 'subscription' | 'cycle', id: string): unknown {
-  if (err instanceof BillingError) return err;
-  if (err instanceof WorkflowNotFoundError) return new BillingNotFoundError(resource, id);
-  if (err instanceof WorkflowUpdateFailedError) {
-    return new BillingConflictError(err.cause?.message || err.message);
-  }
-  if (err instanceof WorkflowFailedError) {
-    return new BillingConflictError(
-      `${resource} ${JSON.stringify(id)} ended without a result: ${messageOf(err.cause)}`,
-    );
-  }
-  if (err instanceof ApplicationFailure) return new BillingConflictError(err.message);
-  if (isGrpcServiceError(err)) {
-    if (Number(err.code) === grpcStatus.NOT_FOUND) return new BillingNotFoundError(resource, id);
-    if (UNAVAILABLE_CODES.has(err.code)) {
-      return new BillingUnavailableError(`Temporal is unavailable: ${err.details || err.message}`, { cause: err });
-    }
-  }
-  if (err instanceof TemporalFailure) return new BillingConflictError(err.message);
-  const cause = (err as { cause?: unknown } | undefined)?.cause;
-  if (isGrpcServiceError(cause) && UNAVAILABLE_CODES.has(cause.code)) {
-    return new BillingUnavailableError(`Temporal is unavailable: ${cause.details || cause.message}`, { cause: err });
-  }
-  return err;
-}
-
-function messageOf(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
-/** The client-side connection options from the worker-shaped options that config carries. */
-export function clientConnectionOptions(config: Pick<AppConfig, 'temporal'>): ConnectionOptions {
-  const o = config.temporal.connectionOptions;
-  return {
-    ...(o.address !== undefined ? { address: o.address } : {}),
-    ...(o.tls !== undefined ? { tls: o.tls } : {}),
-    ...(o.metadata !== undefined ? { metadata: o.metadata } : {}),
-    ...(o.apiKey !== undefined ? { apiKey: o.apiKey } : {}),
-  };
 }

@@ -20,8 +20,8 @@ import {
 } from '../domain/calendar';
 import { DEFAULT_DUNNING_POLICY, validateDunningPolicy, type DunningPolicy } from '../domain/dunning';
 import { isKnownCurrency } from './currencies';
-import { SUBSCRIPTION_ID_PATTERN } from '../shared/billing-cycle';
-import type { EscalationPolicy, SubscriptionStatus } from '../shared/subscription';
+import { CYCLE_ID_PATTERN, SUBSCRIPTION_ID_PATTERN } from '../shared/billing-cycle';
+import { SUBSCRIPTION_STATUSES, type EscalationPolicy, type SubscriptionStatus } from '../shared/subscription';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Building blocks
@@ -32,8 +32,7 @@ export const SubscriptionIdSchema = z
   .regex(SUBSCRIPTION_ID_PATTERN, 'must be 1 to 64 characters from A-Z, a-z, 0-9, "_" and "-"')
   .meta({ description: "The merchant's subscription id.", example: 'sub_2024_0001' });
 
-/** `cycle:{subscriptionId}:{periodIndex}`: the same pattern parseCycleWorkflowId accepts (checked in the tests). */
-export const CYCLE_ID_PATTERN = /^cycle:[A-Za-z0-9_-]{1,64}:\d{1,9}$/;
+export { CYCLE_ID_PATTERN };
 export const CycleIdSchema = z
   .string()
   .regex(CYCLE_ID_PATTERN, "must look like 'cycle:{subscriptionId}:{periodIndex}'")
@@ -42,14 +41,11 @@ export const CycleIdSchema = z
 // 'minute' passes the schema; BillingClient refuses it unless built with `allowMinuteSchedules` (sandbox only).
 const INTERVAL_UNIT_VALUES = ['minute', 'day', 'week', 'month', 'year'] as const satisfies readonly IntervalUnit[];
 const ESCALATION_VALUES = ['mark_unpaid', 'cancel', 'keep_past_due'] as const satisfies readonly EscalationPolicy[];
-export const SUBSCRIPTION_STATUS_VALUES = [
-  'trialing',
-  'active',
-  'past_due',
-  'paused',
-  'unpaid',
-  'canceled',
-] as const satisfies readonly SubscriptionStatus[];
+/** The subscription statuses, as the subscription machine defines them (non-empty, for `z.enum`). */
+export const SUBSCRIPTION_STATUS_VALUES = SUBSCRIPTION_STATUSES as readonly [
+  SubscriptionStatus,
+  ...SubscriptionStatus[],
+];
 
 const nonEmpty = (max: number) =>
   z.string().regex(/\S/, 'must not be empty').max(max, `must be at most ${max} characters`);
@@ -325,7 +321,7 @@ export const ChargebackSchema = z.strictObject({
   reference: nonEmpty(256),
 });
 
-/** The HTTP header that makes a refund or chargeback request safe to retry. */
+/** The HTTP header that makes a change (every POST of the API) safe to retry. */
 export const IDEMPOTENCY_KEY_HEADER = 'Idempotency-Key';
 
 export const IdempotencyKeySchema = z
@@ -335,10 +331,12 @@ export const IdempotencyKeySchema = z
   .regex(/^[\x20-\x7E]*$/, 'must be printable ASCII characters only')
   .meta({
     description:
-      'Makes the request safe to retry: a request repeated with the same key (a retry after a timeout, a duplicate ' +
-      "send) is answered with the first request's result and is carried out once; the body of the repeat is not " +
-      'looked at. Use a new key (for example a UUID) for each distinct refund or chargeback. Without a key every ' +
-      'request is a new one.',
+      'Makes the request safe to retry (Stripe semantics). A request repeated with the same key and the same body ' +
+      "(a retry after a timeout, a duplicate send) is answered with the first request's answer (status and body) " +
+      'and is carried out once; the same key with a different body or on another route answers 409 naming the ' +
+      'key. Keys are kept at least 24 hours, per merchant, durably (in Temporal). A request refused before it ran ' +
+      '(400, 401, 403, 503) is not recorded and may be retried with its key. Use a new key (for example a UUID) ' +
+      'for each distinct change. Without a key every request is a new one.',
     example: '5f0c2f4e-9a51-4d8e-b0b3-1c8e4f0f2a77',
   });
 
@@ -354,6 +352,8 @@ export const ListSubscriptionsQuerySchema = z.strictObject({
 });
 
 export type CreateSubscriptionBody = z.infer<typeof CreateSubscriptionSchema>;
+/** What a create accepts (before defaults and validation; the client validates it at run time as well). */
+export type CreateSubscriptionInput = z.input<typeof CreateSubscriptionSchema>;
 export type CancelSubscriptionBody = z.infer<typeof CancelSubscriptionSchema>;
 export type ChangePlanBody = z.infer<typeof ChangePlanSchema>;
 export type UpdatePaymentMethodBody = z.infer<typeof UpdatePaymentMethodSchema>;

@@ -1,0 +1,159 @@
+/**
+ * The merchant library as a merchant backend gets it: `npm pack`, then a scratch TypeScript project outside the
+ * repository installs the tarball, type-checks a create call through the package's `exports` map (and a wrong call
+ * must fail to type-check), and runs create + get against the test Temporal server with a real billing worker.
+ * The script also reports which heavy modules it loaded: none of the worker's or the API's.
+ */
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { connectToDevServer, uniqueId } from '../support/temporal';
+import { startApiStack, type ApiStack } from '../support/api-stack';
+import { DEV_PAYLOAD_KEY } from '../../src/payload-codec';
+
+const execFileAsync = promisify(execFile);
+const repo = resolve(__dirname, '..', '..');
+const tsc = join(repo, 'node_modules', 'typescript', 'bin', 'tsc');
+let scratch: string;
+let env: TestWorkflowEnvironment;
+let stack: ApiStack;
+
+function run(cmd: string, args: string[], cwd: string): string {
+  return execFileSync(cmd, args, { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 240_000 });
+}
+
+beforeAll(async () => {
+  scratch = mkdtempSync(join(tmpdir(), 'merchant-backend-'));
+  env = await connectToDevServer();
+  stack = await startApiStack(env, {
+    taskQueue: uniqueId('pkg-tq'),
+    sandboxKey: 'sandbox-key-package-test',
+    webhookRetryDelaysMs: [0],
+    pendingResolveDelayMs: 100,
+  });
+}, 240_000);
+
+afterAll(async () => {
+  await stack?.stop();
+  await env?.teardown();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+it('installs from npm pack, type-checks a create call, and creates and reads a subscription', async () => {
+  run('npm', ['pack', '--silent', '--pack-destination', scratch], repo);
+  const tarball = readdirSync(scratch).find((f) => f.endsWith('.tgz'))!;
+  writeFileSync(
+    join(scratch, 'package.json'),
+    JSON.stringify({
+      name: 'merchant-backend',
+      private: true,
+      dependencies: { 'temporal-billing-engine': `file:./${tarball}` },
+    }),
+  );
+  run(
+    'npm',
+    ['install', '--prefer-offline', '--ignore-scripts', '--no-audit', '--no-fund', '--loglevel=error'],
+    scratch,
+  );
+  writeFileSync(
+    join(scratch, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'node16',
+        moduleResolution: 'node16',
+        strict: true,
+        skipLibCheck: true,
+        types: [],
+        outDir: 'dist',
+      },
+      files: ['main.ts'],
+    }),
+  );
+  const subscriptionId = uniqueId('pkg');
+  writeFileSync(
+    join(scratch, 'main.ts'),
+    `import {
+  BillingClient,
+  encryptedDataConverter,
+  isBillingError,
+  parsePayloadKeys,
+  type CreateSubscriptionInput,
+} from 'temporal-billing-engine';
+declare const process: { env: Record<string, string | undefined>; stdout: { write(s: string): void } };
+declare const require: { cache: Record<string, unknown> };
+const body: CreateSubscriptionInput = {
+  subscriptionId: ${JSON.stringify(subscriptionId)},
+  customerId: 'c_pkg',
+  customerEmail: 'pkg@example.com',
+  recurringToken: 'tok_success_pkg_0001',
+  plan: { planId: 'pro', currency: 'EUR', lineItems: [{ name: 'Pro', priceMinor: 1999, quantity: 1 }] },
+  schedule: { intervalUnit: 'month', intervalCount: 1, anchor: '2030-01-31T09:00', timeZone: 'Europe/Oslo' },
+};
+async function main(): Promise<void> {
+  const billing = await BillingClient.connect({
+    connection: { address: process.env.TEMPORAL_ADDRESS! },
+    namespace: 'default',
+    taskQueue: process.env.TASK_QUEUE!,
+    // The deployment's payload keys: the worker seals every payload, so the client must too.
+    dataConverter: encryptedDataConverter(parsePayloadKeys(process.env.PAYLOAD_KEYS!)),
+  });
+  try {
+    const created = await billing.createSubscription(body);
+    const state = await billing.getSubscription(body.subscriptionId);
+    const heavy = Object.keys(require.cache).filter((p) =>
+      /node_modules[\\\\/](@temporalio[\\\\/](worker|activity|core-bridge)|fastify|pino|axios|@swc)[\\\\/]/.test(p),
+    );
+    process.stdout.write(JSON.stringify({ created: created.created, status: state.status, paymentMethod: state.paymentMethod, heavy }));
+  } catch (err) {
+    const cause = (err as { cause?: unknown }).cause;
+    const error = isBillingError(err) ? err.code + ': ' + err.message : String(err);
+    process.stdout.write(JSON.stringify({ error: cause === undefined ? error : error + ' (cause: ' + String(cause) + ')' }));
+  } finally {
+    await billing.close();
+  }
+}
+void main();
+`,
+  );
+  run(process.execPath, [tsc, '-p', '.'], scratch);
+
+  // A create without a plan must not type-check: the check above can fail.
+  writeFileSync(
+    join(scratch, 'wrong.ts'),
+    `import { BillingClient } from 'temporal-billing-engine';
+export const f = (b: BillingClient) => b.createSubscription({ subscriptionId: 's', customerId: 'c', recurringToken: 't' });
+`,
+  );
+  writeFileSync(
+    join(scratch, 'tsconfig.wrong.json'),
+    JSON.stringify({ extends: './tsconfig.json', compilerOptions: { noEmit: true }, files: ['wrong.ts'] }),
+  );
+  let wrongOutput = '';
+  try {
+    run(process.execPath, [tsc, '-p', 'tsconfig.wrong.json'], scratch);
+  } catch (err) {
+    wrongOutput = String((err as { stdout?: string }).stdout);
+  }
+  console.log(`tsc on a create without a plan printed: ${wrongOutput.trim()}`);
+  expect(wrongOutput).toMatch(/wrong\.ts.*error TS\d+/);
+
+  // Asynchronously: the billing worker runs in this process, and a blocked event loop would leave the new
+  // subscription's first workflow task to time out (the query then answers "Workflow Task in failed state").
+  const { stdout: out } = await execFileAsync(process.execPath, [join(scratch, 'dist', 'main.js')], {
+    cwd: scratch,
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: env.address,
+      TASK_QUEUE: stack.taskQueue,
+      PAYLOAD_KEYS: `${DEV_PAYLOAD_KEY.id}:${Buffer.from(DEV_PAYLOAD_KEY.key).toString('base64')}`,
+    },
+    timeout: 60_000,
+  });
+  console.log(`scratch project printed: ${out}`);
+  expect(JSON.parse(out)).toEqual({ created: true, status: 'active', paymentMethod: '…0001', heavy: [] });
+});
