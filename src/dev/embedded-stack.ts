@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { BillingClient, isBillingError } from '../client';
 import { loadConfig, type AppConfig } from '../config';
-import { createLogger, type Logger } from '../logger';
+import { createLogger, prettyDestination, wantsPrettyLogs, type Logger } from '../logger';
 import { startApi } from '../api/main';
 import { startActivePlatformSandbox } from '../sandbox/activeplatform/server';
 import { startGormicSandbox } from '../sandbox/gormic/server';
@@ -52,7 +52,12 @@ export async function runEmbeddedStack(
         }
       : {}),
   });
-  const logger = createLogger({ level: config.LOG_LEVEL, name: 'billing' });
+  const pretty = wantsPrettyLogs(config.LOG_FORMAT, process.stdout.isTTY === true, config.NODE_ENV);
+  const logger = createLogger({
+    level: config.LOG_LEVEL,
+    name: 'billing',
+    ...(pretty ? { destination: await prettyDestination() } : {}),
+  });
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) {
