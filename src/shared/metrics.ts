@@ -24,6 +24,11 @@ export const BillingMetric = {
   webhookToWorkflowSeconds: 'billing_webhook_to_workflow_seconds',
   /** Gauge (API, from Temporal visibility): billing cycle workflows by `status`. */
   cyclesByStatus: 'billing_cycles',
+  /**
+   * Counter: discrepancies the reconciliation sweep found between QorePay and the engine, by `kind`. Named here for
+   * the dashboard and the alert rules (deploy/); the sweep that records it is not on this branch yet.
+   */
+  reconciliationDiscrepancies: 'billing_reconciliation_discrepancies',
 } as const;
 
 /** Histogram buckets, shared by the worker's Runtime (overrides) and the API's prom-client histograms. */
