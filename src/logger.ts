@@ -56,7 +56,7 @@ export async function prettyDestination(
   const options: PrettyOptions = {
     colorize: opts.colorize ?? true,
     translateTime: 'SYS:HH:MM:ss.l',
-    ignore: 'pid,hostname',
+    ignore: 'pid,hostname,taskToken',
     // Synchronous, so the last lines before Ctrl-C or a crash are on screen rather than in a lost buffer.
     sync: true,
     ...(opts.destination ? { destination: opts.destination } : {}),
