@@ -4,7 +4,9 @@
  * alert on codes the engine really raises, and are wired into docker-compose.yml the way Prometheus and Grafana read
  * them. The Temporal SDK's metric names are checked against a real scrape in test/e2e/metrics.test.ts.
  */
-import { readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { BillingMetric, METRIC_BUCKETS } from '../../src/shared/metrics';
@@ -112,6 +114,39 @@ describe('Prometheus alert rules (deploy/prometheus/alerts.yml)', () => {
       }
     }
   });
+});
+
+describe('unit tests of the alert rules (deploy/prometheus/alerts.test.yml)', () => {
+  const file = yamlFile('deploy', 'prometheus', 'alerts.test.yml') as {
+    rule_files: string[];
+    tests: { alert_rule_test: { alertname: string; exp_alerts: unknown[] }[] }[];
+  };
+
+  it('make every rule fire at least once', () => {
+    expect(file.rule_files).toEqual(['alerts.yml']);
+    const fired = new Set(
+      file.tests.flatMap((t) => t.alert_rule_test.filter((a) => a.exp_alerts.length > 0).map((a) => a.alertname)),
+    );
+    expect(loadAlertRules().filter((r) => !fired.has(r.alert))).toEqual([]);
+  });
+
+  // promtool is a Go program the project does not install (building it takes about half an hour on 2 shared cores):
+  // PROMTOOL, `promtool` on PATH or ~/go/bin/promtool; see README "What operators see".
+  const promtool = [
+    process.env.PROMTOOL,
+    ...(process.env.PATH ?? '').split(':').map((d) => join(d, 'promtool')),
+    join(homedir(), 'go', 'bin', 'promtool'),
+  ].find((p): p is string => !!p && existsSync(p));
+  (promtool ? it : it.skip)(
+    'pass `promtool check rules` and `promtool test rules` (when promtool is installed)',
+    () => {
+      const run = (...args: string[]): string =>
+        execFileSync(promtool!, args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+      expect(run('check', 'rules', 'deploy/prometheus/alerts.yml')).toContain('SUCCESS');
+      expect(run('test', 'rules', 'deploy/prometheus/alerts.test.yml')).toContain('SUCCESS');
+      expect(run('check', 'config', '--syntax-only', 'deploy/prometheus/prometheus.yml')).toContain('SUCCESS');
+    },
+  );
 });
 
 describe('metric names in deploy/ against the code', () => {
