@@ -21,6 +21,8 @@ const target = z.object({
   legendFormat: z.string(),
   datasource,
   instant: z.boolean().optional(),
+  /** `heatmap`: cumulative histogram buckets shown as counts per bucket. */
+  format: z.enum(['time_series', 'table', 'heatmap']).optional(),
 });
 const gridPos = z.object({
   x: z.number().int().min(0).max(23),
