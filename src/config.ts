@@ -244,6 +244,11 @@ export const EnvSchema = z.object({
   /** Worker: port of /healthz and /readyz (ready once connected to Temporal and polling); 0 = none. */
   HEALTH_PORT: port(0),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  /**
+   * `npm start` only: `auto` prints readable lines (pino-pretty) when stdout is a terminal and NODE_ENV is not
+   * production, JSON otherwise; `json` and `pretty` force one. The worker and API processes always log JSON.
+   */
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
 
 function isLoopbackUrl(u: string): boolean {

@@ -7,7 +7,7 @@ import { resolve } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
 import { BillingClient, isBillingError } from '../client';
 import { apiKeyHash, loadConfig, type AppConfig } from '../config';
-import { createLogger, type Logger } from '../logger';
+import { createLogger, prettyDestination, wantsPrettyLogs, type Logger } from '../logger';
 import { startApi } from '../api/main';
 import { startActivePlatformSandbox } from '../sandbox/activeplatform/server';
 import { startGormicSandbox } from '../sandbox/gormic/server';
@@ -28,6 +28,8 @@ export async function runEmbeddedStack(
     API_KEYS: DEV_API_KEY,
     LOG_LEVEL: 'warn',
     METRICS_PORT: '9464',
+    // Against the local sandbox the demo bills every few minutes (config.ts refuses this for a real gateway).
+    ...(useSandbox ? { DEV_MINUTE_SCHEDULES: 'true' } : {}),
     ...env,
   };
   const pre = loadConfig(baseEnv);
@@ -59,7 +61,12 @@ export async function runEmbeddedStack(
         'points at a real gateway; set API_KEYS to your own key(s)',
     );
   }
-  const logger = createLogger({ level: config.LOG_LEVEL, name: 'billing' });
+  const pretty = wantsPrettyLogs(config.LOG_FORMAT, process.stdout.isTTY === true, config.NODE_ENV);
+  const logger = createLogger({
+    level: config.LOG_LEVEL,
+    name: 'billing',
+    ...(pretty ? { destination: await prettyDestination() } : {}),
+  });
   const stops: (() => Promise<void>)[] = [];
   const stopAll = async (): Promise<void> => {
     for (const stop of stops.reverse()) {
@@ -149,8 +156,13 @@ export async function runEmbeddedStack(
     print('');
 
     if (config.DEMO_SEED === 'true' && sandbox) {
-      const billing = new BillingClient({ client: api.client, taskQueue: config.TEMPORAL_TASK_QUEUE });
-      await seedDemo(billing, logger, print, sandboxSettlement);
+      const minutePace = config.DEV_MINUTE_SCHEDULES === 'true';
+      const billing = new BillingClient({
+        client: api.client,
+        taskQueue: config.TEMPORAL_TASK_QUEUE,
+        allowMinuteSchedules: minutePace,
+      });
+      await seedDemo(billing, logger, print, { withSettlement: sandboxSettlement, minutePace });
     }
     print('Press Ctrl-C to stop.');
 
@@ -172,33 +184,67 @@ export async function runEmbeddedStack(
   print('Stopped.');
 }
 
-/** Three daily subscriptions anchored at the current minute: one pays, one goes through pending_charge, one duns. */
-async function seedDemo(
-  billing: BillingClient,
-  logger: Logger,
-  print: (line: string) => void,
-  withSettlement: boolean,
-): Promise<void> {
-  const now = new Date();
+/** How often the demo subscriptions bill when minute schedules are on, and for how many periods (then they end). */
+export const DEMO_MINUTE_INTERVAL = 2;
+export const DEMO_MINUTE_PERIODS = 30;
+
+/**
+ * Dunning at the pace of minutes for the demo: soft declines retried 1, 2 and 3 minutes after the first attempt, a
+ * pending charge polled every 36 s and reported as pending too long after 18 s, a hard decline given 2 minutes for a
+ * new card. Bounds: src/api/schemas.ts (DUNNING_BOUNDS).
+ */
+export const DEMO_MINUTE_DUNNING = {
+  softRetryOffsetsHours: [1 / 60, 2 / 60, 3 / 60],
+  minHoursBetweenAttempts: 0,
+  pendingPollIntervalsHours: [0.01],
+  pendingAlertAfterHours: 0.005,
+  hardDeclineGraceHours: 2 / 60,
+  merchantConfigRetryHours: 0.01,
+  merchantConfigMaxRetries: 2,
+};
+
+/**
+ * The demo subscriptions, anchored at the current minute: one pays, one goes through pending_charge, one duns, one
+ * waits silently pending (no webhook: the poll finds it, after a pending_too_long alert), one is hard declined. With
+ * minute schedules they bill every DEMO_MINUTE_INTERVAL minutes for DEMO_MINUTE_PERIODS periods, so the UI and the
+ * metrics move within the first minutes and the demo ends by itself; without, they bill daily.
+ */
+export function demoSubscriptions(
+  now: Date,
+  opts: { withSettlement: boolean; minutePace: boolean },
+): { input: SubscriptionInput; what: string }[] {
   const anchor = now.toISOString().slice(0, 16); // YYYY-MM-DDTHH:mm, UTC
   const demos: [string, string, string][] = [
     ['demo-pays', 'tok_success_demo', 'pays at once'],
     ['demo-pending', 'tok_pending_paid_demo', 'pending_charge, then paid by webhook'],
     ['demo-dunning', 'tok_soft3_demo', 'soft declines, retried on the dunning schedule'],
+    ...(opts.minutePace
+      ? ([
+          ['demo-silent', 'tok_pending_silent_demo', 'pending with no webhook: alerted, then found paid by polling'],
+          ['demo-stolen', 'tok_hard_stolen_card_demo', 'hard decline: action_required, then failed'],
+        ] as [string, string, string][])
+      : []),
   ];
-  for (const [id, token, what] of demos) {
-    const input: SubscriptionInput = {
+  const pace = opts.minutePace ? `every ${DEMO_MINUTE_INTERVAL} min, ${DEMO_MINUTE_PERIODS} periods` : 'daily';
+  return demos.map(([id, token, what]) => ({
+    what: `${what} (${pace})`,
+    input: {
       subscriptionId: id,
       customerId: `customer-${id}`,
       customerEmail: `${id}@example.com`,
       recurringToken: token,
       plan: {
-        planId: 'pro-daily',
+        planId: opts.minutePace ? 'pro-demo' : 'pro-daily',
         currency: 'NGN',
-        lineItems: [{ name: 'Pro plan (daily demo)', priceMinor: 250_000, quantity: 1 }],
+        lineItems: [
+          { name: opts.minutePace ? 'Pro plan (demo)' : 'Pro plan (daily demo)', priceMinor: 250_000, quantity: 1 },
+        ],
       },
-      schedule: { intervalUnit: 'day', intervalCount: 1, anchor, timeZone: 'UTC' },
-      ...(withSettlement && id === 'demo-pays'
+      schedule: opts.minutePace
+        ? { intervalUnit: 'minute', intervalCount: DEMO_MINUTE_INTERVAL, anchor, timeZone: 'UTC' }
+        : { intervalUnit: 'day', intervalCount: 1, anchor, timeZone: 'UTC' },
+      ...(opts.minutePace ? { maxPeriods: DEMO_MINUTE_PERIODS, dunning: DEMO_MINUTE_DUNNING } : {}),
+      ...(opts.withSettlement && id === 'demo-pays'
         ? {
             settlementTargets: [
               { kind: 'activeplatform' as const, accountId: '1001', paymentMethodId: 7 },
@@ -206,7 +252,18 @@ async function seedDemo(
             ],
           }
         : {}),
-    };
+    },
+  }));
+}
+
+async function seedDemo(
+  billing: BillingClient,
+  logger: Logger,
+  print: (line: string) => void,
+  opts: { withSettlement: boolean; minutePace: boolean },
+): Promise<void> {
+  for (const { input, what } of demoSubscriptions(new Date(), opts)) {
+    const id = input.subscriptionId;
     try {
       const { created } = await billing.createSubscription(input);
       print(`  demo subscription ${id}: ${what}${created ? '' : ' (already existed)'}`);
