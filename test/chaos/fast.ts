@@ -61,6 +61,8 @@ export interface FastResult {
   violations: { violation: Violation; trail: string }[];
   notes: ChaosNotes;
   faults: FaultCounts;
+  /** Batches abandoned because the test server stopped skipping time, and run again under new ids. */
+  stalledBatches: number;
   ms: number;
 }
 
@@ -100,6 +102,7 @@ export async function runFastChaos(o: FastOptions): Promise<FastResult> {
     violations: [],
     notes: { pendingAtGatewayAfterStop: 0, alertedDiscrepancies: 0, openAlerted: 0, heldByPause: 0 },
     faults: faults.counts,
+    stalledBatches: 0,
     ms: 0,
   };
   try {
@@ -109,10 +112,19 @@ export async function runFastChaos(o: FastOptions): Promise<FastResult> {
     const lane = async (): Promise<void> => {
       while (nextBatch < batches.length) {
         const n = nextBatch++;
-        const batch = batches[n]!;
-        for (const p of batch) current.set(p.subscriptionId, p);
+        let batch = batches[n]!;
         const t = Date.now();
-        const world = await runBatch(batch, sandboxes, faults, bundle, o);
+        let world: ChaosWorld | undefined;
+        for (let attempt = 0; !world; attempt++) {
+          if (attempt > 0) batch = batch.map((p) => renamed(p, `r${attempt}`));
+          for (const p of batch) current.set(p.subscriptionId, p);
+          world = await runBatchWithWatchdog(batch, sandboxes, faults, bundle, o);
+          if (!world) {
+            result.stalledBatches++;
+            o.log(`  batch ${n + 1}: simulated time stopped moving; batch abandoned, its plan run again under new ids`);
+            if (attempt >= 2) throw new Error(`batch ${n + 1} stalled ${attempt + 1} times`);
+          }
+        }
         const { violations, notes } = checkInvariants(world);
         const ids = new Set(batch.map((p) => p.subscriptionId));
         result.subscriptions += batch.length;
@@ -140,14 +152,59 @@ export async function runFastChaos(o: FastOptions): Promise<FastResult> {
   return result;
 }
 
+/** A batch that has not finished after this long (real time; they take 1-3 minutes) is abandoned and run again. */
+const BATCH_WATCHDOG_MS = 8 * 60_000;
+
+/**
+ * Runs a batch, or gives up on it (undefined) when it stalls: now and then the time-skipping test server stops
+ * skipping (its clock then crawls in real time) with nothing pending that we can see; the batch's server is torn
+ * down and the caller runs the same plan again under new ids. Stalls are counted and printed, never hidden.
+ */
+async function runBatchWithWatchdog(
+  batch: PlannedSubscription[],
+  sb: Sandboxes,
+  faults: WebhookFaultLayer,
+  bundle: WorkflowBundleWithSourceMap,
+  o: FastOptions,
+): Promise<ChaosWorld | undefined> {
+  const ctl: BatchControl = {};
+  let timer: NodeJS.Timeout | undefined;
+  const watchdog = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => {
+      void ctl.abort?.().catch(() => undefined);
+      resolve(undefined);
+    }, BATCH_WATCHDOG_MS);
+  });
+  const run = runBatch(batch, sb, faults, bundle, o, ctl);
+  run.catch(() => undefined); // after an abort, the abandoned run fails on its torn-down server
+  try {
+    return await Promise.race([run, watchdog]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+interface BatchControl {
+  abort?: () => Promise<void>;
+}
+
+/** The same planned subscription under another id (its tokens and idempotency keys follow the id). */
+function renamed(p: PlannedSubscription, suffix: string): PlannedSubscription {
+  const id = p.subscriptionId;
+  const json = JSON.stringify(p).split(`"${id}"`).join(`"${id}${suffix}"`).split(`${id}_`).join(`${id}${suffix}_`);
+  return JSON.parse(json.split(`${id}-`).join(`${id}${suffix}-`)) as PlannedSubscription;
+}
+
 async function runBatch(
   batch: PlannedSubscription[],
   sb: Sandboxes,
   faults: WebhookFaultLayer,
   bundle: WorkflowBundleWithSourceMap,
   o: FastOptions,
+  ctl: BatchControl = {},
 ): Promise<ChaosWorld> {
   const env = await createTimeSkippingEnv();
+  ctl.abort = () => env.teardown();
   const alerts: OperationsAlert[] = [];
   const silent = pino({ level: 'silent' });
   const qorepay = new QorePayClient({

@@ -35,7 +35,8 @@ export function printFast(r: FastResult, seed: number, log: (l: string) => void)
       `${r.faults.delayed} delayed, ${r.faults.reordered} reordered; ` +
       `${r.notes.pendingAtGatewayAfterStop} pending-at-gateway resolutions after a cancel/pause, ` +
       `${r.notes.alertedDiscrepancies} alerted discrepancies, ${r.notes.openAlerted} open cycles alerted, ` +
-      `${r.notes.heldByPause} held by pause; ${r.violations.length} violations; ${(r.ms / 1000).toFixed(1)} s`,
+      `${r.notes.heldByPause} held by pause; ${r.stalledBatches} batches re-run after the test server stalled; ` +
+      `${r.violations.length} violations; ${(r.ms / 1000).toFixed(1)} s`,
   );
   for (const { violation: v, trail } of r.violations) {
     log(`VIOLATION ${v.kind} seed=${seed} subscription=${v.subscriptionId} ids=${v.ids.join(',')}: ${v.detail}`);
