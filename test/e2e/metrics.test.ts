@@ -163,6 +163,7 @@ it('every metric the Grafana dashboard and the alert rules read is one the worke
     BillingMetric.amountRefundedMinor,
     BillingMetric.settlementFailures,
     BillingMetric.reconciliationDiscrepancies,
+    BillingMetric.reconciliationCycles,
     'up',
   ]);
   const missing = [...metricUses()]
