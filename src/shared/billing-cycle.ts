@@ -58,6 +58,13 @@ export interface BillingCycleInput {
   priorTokenAttempts?: number[];
   /** The subscription was paused when the cycle started: it holds its charges until resumed. */
   paused?: boolean;
+  /**
+   * Whether the workers deliver merchant webhooks (`MERCHANT_WEBHOOK_URL` is configured), as the subscription found
+   * out when it started the cycle. `false`: nothing would be sent, so the cycle schedules no `notifyMerchant`
+   * activity at all. Absent (cycles started before this field existed, or by hand): the cycle notifies, and the
+   * activity decides, as before.
+   */
+  merchantNotifications?: boolean;
 }
 
 export interface CycleAttemptView extends Omit<AttemptRecord, 'at'> {

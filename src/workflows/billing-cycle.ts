@@ -82,7 +82,9 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
       });
     }
     for (const c of d.commands) {
-      if (c.type === 'notify' || c.type === 'alert' || c.type === 'report') outbox.push(c);
+      if (c.type === 'notify' && input.merchantNotifications === false) {
+        log.info('merchant notification not sent: no merchant webhook configured', { cycleId, event: c.event });
+      } else if (c.type === 'notify' || c.type === 'alert' || c.type === 'report') outbox.push(c);
       else if (c.type !== 'finish') calls.push(c);
     }
     publisher.publish(state);

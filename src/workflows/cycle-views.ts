@@ -38,6 +38,9 @@ export function cyclePublisher(input: BillingCycleInput, amountMinor: number): C
   let published = { status: '', nextAttemptAt: -1, declineCode: '' };
   let memoSettlementFailed = false;
 
+  // Only a cycle started by hand lacks these; it pays a second upsert in its first workflow task. Merging it into the
+  // first status upsert would change the commands of recorded histories, and the `patched()` that could guard that
+  // costs a marker and an upsert of its own (TemporalChangeVersion).
   const attrs = workflowInfo().typedSearchAttributes;
   if (attrs.get(SUBSCRIPTION_ID) === undefined || attrs.get(CUSTOMER_ID) === undefined) {
     upsertSearchAttributes([

@@ -71,6 +71,7 @@ import * as act from './activity-proxies';
 import { recordRefund, recordSettlementFailure } from './billing-metrics';
 import { cycleStaticDetails, cycleStaticSummary } from '../shared/ui-text';
 import { billingCycleWorkflow } from './billing-cycle';
+import { merchantNotificationsForNewCycle } from './merchant-notifications';
 
 type SideCommand = Extract<SubscriptionCommand, { type: 'notify' | 'alert' }>;
 
@@ -150,6 +151,7 @@ export async function subscriptionWorkflow(
     switch (c.type) {
       case 'start_cycle': {
         const amountMinor = c.plan.lineItems.reduce((sum, li) => sum + li.priceMinor * li.quantity, 0);
+        const merchantNotifications = await merchantNotificationsForNewCycle();
         const cycleInput: BillingCycleInput = {
           subscriptionId,
           customerId: input.customerId,
@@ -165,6 +167,7 @@ export async function subscriptionWorkflow(
           ...(input.qorepayClientId ? { qorepayClientId: input.qorepayClientId } : {}),
           ...(input.customerEmail ? { customerEmail: input.customerEmail } : {}),
           ...(input.settlementTargets ? { settlementTargets: input.settlementTargets } : {}),
+          ...(merchantNotifications !== undefined ? { merchantNotifications } : {}),
         };
         try {
           await startChild(billingCycleWorkflow, {
