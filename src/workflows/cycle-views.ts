@@ -1,9 +1,10 @@
 /**
  * What the billing cycle shows of itself: the query view and result (plain data from the machine's state), and what
  * operators and the UI see in Temporal (current details, memo, search attributes). Temporal costs are kept to what
- * carries news: one search-attribute upsert at most per call of `publish` (the workflow calls it once per machine
- * step, so at most one per workflow task that changes a published value), a memo write only when its value changes,
- * and none of the attributes or memo the starter already set.
+ * carries news: one search-attribute upsert at most per call of `publish`, and only when a published value changed;
+ * a memo write only when its value changes; none of the attributes or memo the starter already set. The workflow
+ * publishes once per machine step, and a workflow task normally carries one step; a task that delivers two
+ * status-changing events at once (say a charge's answer and a webhook) upserts twice, as recorded histories do.
  */
 import { setCurrentDetails, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import { currentPurchaseId, type CycleMachineState } from '../domain/billing-cycle';
