@@ -8,8 +8,12 @@ import { qorepayCustomerVerifier } from './api/customer-verifier';
 import { BillingClient, isBillingError } from './client';
 import { ConfigError, loadConfig } from './config';
 import { QorePayClient } from './integrations/qorepay';
+import { runReconciliation } from './reconciliation';
+import { needsAttention, parseSince, summaryText } from './shared/reconciliation';
+import { BILLING_TASK_QUEUE } from './shared/task-queue';
+import { money } from './shared/ui-text';
 
-export const EXIT = { ok: 0, failure: 1, invalid: 2, notFound: 3, conflict: 4 } as const;
+export const EXIT = { ok: 0, failure: 1, invalid: 2, notFound: 3, conflict: 4, discrepancies: 5 } as const;
 
 const EXIT_CODES_HELP = `
 Output: JSON on stdout (indented). With --json: one line of JSON per result, and errors as one line
@@ -20,7 +24,8 @@ Exit codes:
   1  failure (Temporal or the gateway unavailable, a refused refund or chargeback, anything unexpected)
   2  invalid input (the message names the field), or a bad command line
   3  not found (subscription or cycle)
-  4  conflict (exists with different terms, or the request conflicts with the current state)`;
+  4  conflict (exists with different terms, or the request conflicts with the current state)
+  5  reconcile: the sweep ran and found discrepancies a person must look at (reported, or a fix that did not take)`;
 
 export interface CliIo {
   out: (text: string) => void;
@@ -29,6 +34,8 @@ export interface CliIo {
   connect?: () => Promise<BillingClient>;
   /** Records a failing exit code. Default: process.exitCode. */
   setExitCode?: (code: number) => void;
+  /** Task queue of the worker that runs reconciliation sweeps. Default: TEMPORAL_TASK_QUEUE from config. */
+  taskQueue?: string;
 }
 
 const defaultIo: CliIo = {
@@ -223,6 +230,42 @@ export function buildCli(io: CliIo = defaultIo): Command {
           ),
       ),
     );
+
+  program
+    .command('reconcile')
+    .description(
+      'Run a reconciliation sweep now and print its summary (text; one line of JSON with --json): open cycles and ' +
+        'those closed since --since are checked against the gateway and the settlement targets; safe fixes are made, ' +
+        'the rest reported. Exit 0 when nothing needs a person, 5 when something does',
+    )
+    .option('--since <when>', 'check closed cycles back to a duration (30m, 48h, 7d) or an ISO date', '48h')
+    .action(async (opts: { since: string }) => {
+      let billing: BillingClient | undefined;
+      const setExit = (code: number): void => {
+        if (io.setExitCode) io.setExitCode(code);
+        else process.exitCode = code;
+      };
+      try {
+        const since = parseSince(opts.since, Date.now());
+        if (!since.ok) throw new CliInputError(`--since: ${since.message}`);
+        const taskQueue = io.taskQueue ?? (io.connect ? BILLING_TASK_QUEUE : loadConfig().TEMPORAL_TASK_QUEUE);
+        billing = await (io.connect ?? (() => connectFromConfig(loadConfig())))();
+        const { reconciliationId, summary } = await runReconciliation(billing.temporal, {
+          taskQueue,
+          since: since.since,
+        });
+        io.out(
+          json()
+            ? JSON.stringify({ reconciliationId, ...summary })
+            : `${summaryText(summary, money)}\n\nRun: ${reconciliationId}`,
+        );
+        if (needsAttention(summary) > 0) setExit(EXIT.discrepancies);
+      } catch (err) {
+        setExit(reportError(err, json() ? { ...io, err: (m) => io.err(errorJson(err, m)) } : io));
+      } finally {
+        await billing?.close();
+      }
+    });
 
   program
     .command('start')

@@ -6,6 +6,7 @@ import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { z } from 'zod';
 import { DEV_PAYLOAD_KEY, isDevPayloadKey, parsePayloadKeys, type PayloadKey } from './payload-codec';
+import { parseDuration } from './domain/reconciliation';
 
 const csv = z
   .string()
@@ -18,6 +19,23 @@ const csv = z
   );
 const port = (def: number) => z.coerce.number().int().min(0).max(65535).default(def);
 const url = z.url({ protocol: /^https?$/ });
+/** A duration such as `30m`, `6h` or `7d`, in ms, within [min, max]. */
+const duration = (def: string, minMs: number, maxMs: number, bounds: string) =>
+  z
+    .string()
+    .default(def)
+    .transform((s, ctx) => {
+      const ms = parseDuration(s);
+      if (ms === undefined) {
+        ctx.addIssue({ code: 'custom', message: 'must be a duration such as 30m, 6h or 7d' });
+        return z.NEVER;
+      }
+      if (ms < minMs || ms > maxMs) {
+        ctx.addIssue({ code: 'custom', message: `must be ${bounds}` });
+        return z.NEVER;
+      }
+      return ms;
+    });
 
 export const EnvSchema = z.object({
   /** `production` refuses development defaults (the public payload key). */
@@ -104,6 +122,13 @@ export const EnvSchema = z.object({
    */
   DEV_MINUTE_SCHEDULES: z.enum(['true', 'false']).default('false'),
 
+  /** The worker creates (or updates) the Schedule of the reconciliation sweep at start unless this is "false". */
+  RECONCILIATION_SCHEDULE: z.enum(['true', 'false']).default('true'),
+  /** Time between scheduled reconciliation sweeps (`30m`, `1h`, `1d`), ms after parsing. */
+  RECONCILIATION_INTERVAL: duration('1h', 5 * 60_000, 7 * 86_400_000, 'between 5m and 7d'),
+  /** How far back a scheduled sweep checks closed cycles (open ones are always checked), ms after parsing. */
+  RECONCILIATION_WINDOW: duration('48h', 60 * 60_000, 366 * 86_400_000, 'between 1h and 366d'),
+
   METRICS_PORT: port(0),
   /** Worker: port of /healthz and /readyz (ready once connected to Temporal and polling); 0 = none. */
   HEALTH_PORT: port(0),
@@ -171,6 +196,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (c.DEV_MINUTE_SCHEDULES === 'true' && !isLoopbackUrl(c.QOREPAY_BASE_URL)) {
     problems.push('DEV_MINUTE_SCHEDULES: only allowed against the local QorePay sandbox (a loopback QOREPAY_BASE_URL)');
+  }
+  if (c.RECONCILIATION_WINDOW < c.RECONCILIATION_INTERVAL) {
+    problems.push(
+      'RECONCILIATION_WINDOW: must be at least RECONCILIATION_INTERVAL (cycles closing between sweeps would be missed)',
+    );
   }
   if (problems.length) throw new ConfigError(problems);
 

@@ -4,6 +4,7 @@
  * `npm start` embed.
  */
 import { createServer, type Server } from 'node:http';
+import { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
@@ -16,6 +17,7 @@ import { createLogger, temporalLoggerFor, type Logger } from './logger';
 import { encryptedDataConverter } from './payload-codec';
 import { ConnectAbortedError, retryConnect } from './temporal-connect';
 import { METRIC_BUCKETS } from './shared/metrics';
+import { ensureReconciliationSchedule } from './reconciliation';
 
 export interface BillingWorkerOptions {
   config: AppConfig;
@@ -73,16 +75,43 @@ export function buildActivityDeps(config: AppConfig, logger: Logger): ActivityDe
 }
 
 export async function createBillingWorker(opts: BillingWorkerOptions): Promise<Worker> {
-  const deps = { ...buildActivityDeps(opts.config, opts.logger), ...opts.deps };
+  const taskQueue = opts.taskQueue ?? opts.config.TEMPORAL_TASK_QUEUE;
+  const dataConverter = opts.dataConverter ?? encryptedDataConverter(opts.config.payloadKeys);
+  // The reconciliation sweep reads visibility and messages cycles through a client on the worker's own connection.
+  const temporal = new Client({
+    connection: opts.connection,
+    namespace: opts.config.temporal.namespace,
+    dataConverter,
+  });
+  const deps = { temporal, ...buildActivityDeps(opts.config, opts.logger), ...opts.deps };
+  if (opts.config.RECONCILIATION_SCHEDULE === 'true') {
+    // Billing must not wait on the sweep: a Schedule that cannot be written (permissions, an old server) is logged.
+    try {
+      const { scheduleId, created } = await ensureReconciliationSchedule(temporal, {
+        taskQueue,
+        intervalMs: opts.config.RECONCILIATION_INTERVAL,
+        windowMs: opts.config.RECONCILIATION_WINDOW,
+      });
+      opts.logger.info(
+        { scheduleId, created, intervalMs: opts.config.RECONCILIATION_INTERVAL },
+        'reconciliation schedule in place',
+      );
+    } catch (err) {
+      opts.logger.error(
+        { err: err instanceof Error ? err.message : String(err) },
+        'reconciliation schedule could not be created or updated; sweeps will not run until a worker manages to',
+      );
+    }
+  }
   return Worker.create({
     connection: opts.connection,
     namespace: opts.config.temporal.namespace,
-    taskQueue: opts.taskQueue ?? opts.config.TEMPORAL_TASK_QUEUE,
+    taskQueue,
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('./workflows') }),
     activities: createActivities(deps),
-    dataConverter: opts.dataConverter ?? encryptedDataConverter(opts.config.payloadKeys),
+    dataConverter,
     maxConcurrentActivityTaskExecutions: 50,
     ...(opts.config.WORKER_TASK_QUEUE_ACTIVITIES_PER_SECOND
       ? { maxTaskQueueActivitiesPerSecond: opts.config.WORKER_TASK_QUEUE_ACTIVITIES_PER_SECOND }

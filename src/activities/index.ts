@@ -5,6 +5,7 @@
 import { createGatewayActivities, type QorePayGateway } from './gateway';
 import { createNotifyActivities, type MerchantNotifier, type OpsAlerter } from './notify';
 import { createSettlementActivities, type SettlementClients } from './settlement';
+import { createReconciliationActivities, type ReconciliationDeps } from './reconciliation';
 
 export interface ActivityDeps {
   qorepay: QorePayGateway;
@@ -13,6 +14,8 @@ export interface ActivityDeps {
   /** Settlement targets' clients; a target whose client is missing fails settlement with a clear message. */
   settlement?: SettlementClients;
   now?: () => number;
+  /** Temporal client for the reconciliation sweep (visibility, queries, signals); without it the sweep refuses to run. */
+  temporal?: ReconciliationDeps['temporal'];
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -20,6 +23,11 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createGatewayActivities(deps.qorepay),
     ...createSettlementActivities(deps.settlement ?? {}),
+    ...createReconciliationActivities({
+      qorepay: deps.qorepay,
+      settlement: deps.settlement ?? {},
+      ...(deps.temporal ? { temporal: deps.temporal } : {}),
+    }),
     ...createNotifyActivities({
       now,
       ...(deps.notifier ? { notifier: deps.notifier } : {}),
@@ -32,3 +40,4 @@ export type BillingActivities = ReturnType<typeof createActivities>;
 export type { QorePayGateway, MerchantNotifier, OpsAlerter, SettlementClients };
 export type { SettlementWrite, SettlementReversalWrite } from './settlement';
 export type { PurchaseSnapshot, ChargeOutcome } from './gateway';
+export type { CycleRef, InspectedCycles } from './reconciliation';

@@ -91,6 +91,7 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
     billing,
     apiKeys: config.API_KEYS,
     webhook: { verifier, qorepay, temporal: client, logger: logger.child({ component: 'qorepay-webhook' }) },
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
     temporalHealth: async () => {
       if (!connected) throw new Error('not connected to Temporal yet');
       await pingTemporal();

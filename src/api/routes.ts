@@ -21,6 +21,7 @@ import {
   SubscriptionIdSchema,
   UpdatePaymentMethodSchema,
 } from './schemas';
+import { ReconciliationIdSchema, ReconciliationRequestSchema, ReconciliationRunSchema } from './reconciliations';
 
 export interface RouteResponse {
   description: string;
@@ -363,6 +364,35 @@ export const ROUTES = [
     errors: [404, 409],
   },
   // ---- operations ----
+  {
+    method: 'POST',
+    url: '/v1/reconciliations',
+    operationId: 'runReconciliation',
+    summary: 'Run a reconciliation sweep now (operations)',
+    description:
+      'Starts the sweep the Schedule also runs: every open billing cycle and those closed since `since` are checked ' +
+      'against the gateway and the settlement targets; safe fixes are made (a waiting cycle is signalled the outcome ' +
+      'the gateway has; a missing settlement record is written once) and the rest is reported and alerted. Answers ' +
+      'at once with the run id; read the summary at the Location.',
+    tag: 'operations',
+    auth: true,
+    temporal: true,
+    body: ReconciliationRequestSchema,
+    bodyName: 'RunReconciliation',
+    responses: { '202': { description: 'Started', schema: ReconciliationRunSchema } },
+  },
+  {
+    method: 'GET',
+    url: '/v1/reconciliations/:reconciliationId',
+    operationId: 'getReconciliation',
+    summary: 'A reconciliation run: its summary so far, or in full once finished (operations)',
+    tag: 'operations',
+    auth: true,
+    temporal: true,
+    params: { reconciliationId: ReconciliationIdSchema },
+    responses: { '200': { description: 'The run', schema: ReconciliationRunSchema } },
+    errors: [404],
+  },
   {
     method: 'GET',
     url: '/',

@@ -27,6 +27,11 @@ import { createApiMetrics, type ApiMetrics } from './metrics';
 import { handleQorePayWebhook, type WebhookIngressDeps } from './qorepay-webhook';
 import { ROUTES, type OperationId } from './routes';
 import { IDEMPOTENCY_KEY_HEADER, parseWith, type FieldIssue } from './schemas';
+import { getReconciliation, startReconciliation } from '../reconciliation';
+import { BILLING_TASK_QUEUE } from '../shared/task-queue';
+import { summaryText } from '../shared/reconciliation';
+import { money } from '../shared/ui-text';
+import { defaultReconciliationSince, type ReconciliationRequest } from './reconciliations';
 
 export interface ApiServerOptions {
   billing: BillingClient;
@@ -42,6 +47,8 @@ export interface ApiServerOptions {
   codec?: CodecEndpointOptions;
   /** Served at GET /metrics (Prometheus text). Default: a registry of the API's billing metrics. */
   metrics?: ApiMetrics;
+  /** Task queue of the worker that runs reconciliation sweeps (and the cycles they check). Default: `billing`. */
+  taskQueue?: string;
 }
 
 interface Parsed {
@@ -163,6 +170,22 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     markCyclePaid: async (r) => billing.markCyclePaid(r.params.cycleId!, r.body ?? {}),
     retryCycleNow: async (r) => billing.retryCycleNow(r.params.cycleId!),
     retryCycleSettlement: async (r) => billing.retryCycleSettlement(r.params.cycleId!),
+    runReconciliation: async (r, reply) => {
+      const since = (r.body as ReconciliationRequest | undefined)?.since ?? defaultReconciliationSince(Date.now());
+      const reconciliationId = await temporalCall(() =>
+        startReconciliation(billing.temporal, { taskQueue: opts.taskQueue ?? BILLING_TASK_QUEUE, since }),
+      );
+      return reply
+        .code(202)
+        .header('location', `/v1/reconciliations/${encodeURIComponent(reconciliationId)}`)
+        .send({ reconciliationId, status: 'running' });
+    },
+    getReconciliation: async (r, reply) => {
+      const id = r.params.reconciliationId!;
+      const run = await temporalCall(() => getReconciliation(billing.temporal, id));
+      if (!run) return reply.code(404).send({ error: 'not_found', message: `reconciliation ${JSON.stringify(id)}` });
+      return run.summary ? { ...run, summary: { ...run.summary, text: summaryText(run.summary, money) } } : run;
+    },
     openApiDocument: async () => (openApi ??= buildOpenApiDocument(ROUTES)),
     index: async () => ({
       name: 'Recurring billing engine API',
@@ -283,6 +306,19 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   }
 
   return app;
+}
+
+/** Temporal unreachable -> 503 like every other route (BillingUnavailableError). */
+async function temporalCall<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const code = (err as { code?: unknown }).code;
+    if (code === 14 || code === 4) {
+      throw new BillingUnavailableError(`Temporal is unavailable: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    throw err;
+  }
 }
 
 function idempotency(r: Parsed): { idempotencyKey?: string } {

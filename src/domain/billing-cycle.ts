@@ -153,6 +153,11 @@ export interface CycleMachineState {
   /** Set once a cancel is asked for; no charge is ever asked for after it. */
   cancel?: { reason: string };
   paused: boolean;
+  /**
+   * A cancel or pause arrived: the subscription waits for this cycle to confirm that no charge request will leave it
+   * any more (sent once no charge call is in flight; a charge already on its way is let finish and is answered first).
+   */
+  stopAckDue?: boolean;
   retryNow: boolean;
   /** A new token that has not been tried yet. */
   tokenChanged: boolean;
@@ -222,6 +227,8 @@ export type CycleCommand =
   | { type: 'notify'; event: MerchantCycleEvent; key: string; data: Record<string, unknown> }
   | { type: 'alert'; code: string; message: string; severity: 'warning' | 'critical' }
   | { type: 'report'; final: boolean }
+  /** Tell the subscription no charge request will leave this cycle now (after a cancel or a pause). */
+  | { type: 'ack_stop' }
   | { type: 'finish' };
 
 export interface CycleContext {
@@ -309,6 +316,10 @@ export function decideCycle(prev: CycleMachineState, event: CycleEvent, ctx: Cyc
   const out: CycleCommand[] = [];
   evolve(s, event, ctx, out);
   if (!s.inFlight && !s.finished) plan(s, ctx, out);
+  if (s.stopAckDue && s.inFlight !== 'charge') {
+    delete s.stopAckDue;
+    out.push({ type: 'ack_stop' });
+  }
   return { state: s, commands: out };
 }
 
@@ -545,10 +556,12 @@ function evolve(s: CycleMachineState, e: CycleEvent, ctx: CycleContext, out: Cyc
 
     case 'cancel_requested':
       if (!isTerminalCycleStatus(s.status) && !s.cancel) s.cancel = { reason: e.reason };
+      s.stopAckDue = true;
       return;
 
     case 'hold':
       s.paused = e.paused;
+      if (e.paused) s.stopAckDue = true;
       return;
 
     case 'retry_now_requested':

@@ -56,6 +56,13 @@ export const SUBSCRIPTION_LIMITS = Object.freeze({
 export const planAmountMinor = (plan: PlanTerms): number =>
   plan.lineItems.reduce((sum, li) => sum + li.priceMinor * li.quantity, 0);
 
+/**
+ * Cycles told to cancel or pause that have not yet confirmed that no charge request will leave them: the cancel and
+ * pause updates answer once this is empty (or after a bound, for cycles that predate the confirmation).
+ */
+export const cyclesStopping = (s: { cycles: CycleInFlight[] }): string[] =>
+  s.cycles.filter((c) => c.stopAckDue).map((c) => c.cycleId);
+
 export interface CycleInFlight {
   cycleId: string;
   periodIndex: number;
@@ -67,6 +74,8 @@ export interface CycleInFlight {
   canceled: boolean;
   /** A liveness ping is due. */
   ping?: boolean;
+  /** Told to cancel or pause; its confirmation that no charge request will leave it any more is awaited. */
+  stopAckDue?: boolean;
 }
 
 export interface CycleSummary {
@@ -197,6 +206,7 @@ export type SubscriptionEvent =
   | { type: 'cycle_reported'; report: CycleReport }
   | { type: 'cycle_started'; cycleId: string; ok: boolean; error?: string }
   | { type: 'cycle_signaled'; cycleId: string; ok: boolean; error?: string }
+  | { type: 'cycle_stop_acked'; cycleId: string }
   | { type: 'cancel_requested'; mode: 'now' | 'period_end'; reason?: string }
   | { type: 'pause_requested' }
   | { type: 'resume_requested' }
@@ -478,6 +488,12 @@ function evolve(
           severity: 'warning',
         });
       }
+      return;
+    }
+
+    case 'cycle_stop_acked': {
+      const c = s.cycles.find((x) => x.cycleId === e.cycleId);
+      if (c) delete c.stopAckDue;
       return;
     }
 
@@ -991,6 +1007,7 @@ function plan(s: SubscriptionMachineState, ctx: SubscriptionContext, out: Subscr
   for (const c of s.cycles) {
     if (s.status === 'canceled' && !c.canceled) {
       c.canceled = true;
+      c.stopAckDue = true;
       s.inFlight = 'signal_cycle';
       out.push({
         type: 'signal_cycle',
@@ -1006,6 +1023,7 @@ function plan(s: SubscriptionMachineState, ctx: SubscriptionContext, out: Subscr
       return;
     }
     if (s.status !== 'canceled' && (c.paused !== paused || c.ping)) {
+      if (paused && !c.paused) c.stopAckDue = true;
       c.paused = paused;
       delete c.ping;
       s.inFlight = 'signal_cycle';

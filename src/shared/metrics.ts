@@ -24,6 +24,10 @@ export const BillingMetric = {
   webhookToWorkflowSeconds: 'billing_webhook_to_workflow_seconds',
   /** Gauge (API, from Temporal visibility): billing cycle workflows by `status`. */
   cyclesByStatus: 'billing_cycles',
+  /** Counter: discrepancies the reconciliation sweep found, by `kind` and `outcome` (fixed | reported | fix_failed). */
+  reconciliationDiscrepancies: 'billing_reconciliation_discrepancies',
+  /** Counter: cycles the reconciliation sweep checked, by `result` (checked | unchecked). */
+  reconciliationCycles: 'billing_reconciliation_cycles',
 } as const;
 
 /** Histogram buckets, shared by the worker's Runtime (overrides) and the API's prom-client histograms. */

@@ -133,6 +133,12 @@ export const subscriptionStateQuery = defineQuery<SubscriptionState>('subscripti
 /** Sent by a billing cycle to its subscription: on its first decline, and when it finishes. */
 export const cycleUpdateSignal = defineSignal<[CycleReport]>('cycleUpdate');
 
+/**
+ * Sent by a billing cycle to its subscription after a cancel or a pause reached it: no charge request will leave the
+ * cycle any more (a charge that was already on its way has been answered). The cancel and pause updates wait for it.
+ */
+export const cycleStopAckSignal = defineSignal<[{ cycleId: string }]>('cycleStopAck');
+
 /** A recurring token as people may see it: its last 4 characters (API views, the Temporal UI). */
 export function maskToken(token: string): string {
   return `…${token.slice(-4)}`;

@@ -69,6 +69,24 @@ export const { notifyMerchant, alertOperations } = proxyActivities<BillingActivi
 });
 
 /**
+ * The reconciliation sweep's reads (visibility, the cycles, the gateway, the targets) and its messages to cycles. Reads
+ * are safe to retry; a signal repeated is deduplicated by the cycle; `retryCycleSettlementFor` runs the cycle's own
+ * check-before-write settlement.
+ */
+export const { listCyclesToReconcile, inspectCycles, signalCycleOutcome, retryCycleSettlementFor } =
+  proxyActivities<BillingActivities>({
+    startToCloseTimeout: '5 minutes',
+    heartbeatTimeout: '1 minute',
+    retry: {
+      initialInterval: '5s',
+      backoffCoefficient: 2,
+      maximumInterval: '1m',
+      maximumAttempts: 5,
+      nonRetryableErrorTypes: ['ReconciliationUnavailable'],
+    },
+  });
+
+/**
  * Local: a read of the worker's own configuration (no I/O, nothing to retry for long), answered inside the workflow
  * task that asks, so it costs a marker event and no extra round trip to the server.
  */

@@ -10,7 +10,9 @@ import {
   allHandlersFinished,
   condition,
   currentUpdateInfo,
+  getExternalWorkflowHandle,
   log,
+  patched,
   setHandler,
   uuid4,
   workflowInfo,
@@ -41,11 +43,15 @@ import {
   type MarkPaidInput,
 } from '../shared/billing-cycle';
 import { FailureType } from '../shared/errors';
+import { cycleStopAckSignal, subscriptionWorkflowId } from '../shared/subscription';
 import { waitSummary } from '../shared/ui-text';
 import { recordCycleTransition } from './billing-metrics';
-import { runCycleCall, type Call } from './cycle-calls';
+import { reasonOf, runCycleCall, type Call } from './cycle-calls';
 import { cycleOutbox } from './cycle-outbox';
 import { cyclePublisher, cycleResult, cycleView, stripUndefined } from './cycle-views';
+
+/** Marks histories whose cycles acknowledge a cancel or a pause to their subscription (older ones never did). */
+export const STOP_ACK_PATCH = 'cycle-stop-ack';
 
 export async function billingCycleWorkflow(input: BillingCycleInput): Promise<BillingCycleResult> {
   const cycleId = workflowInfo().workflowId;
@@ -85,10 +91,22 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
       if (c.type === 'notify' && input.merchantNotifications === false) {
         log.info('merchant notification not sent: no merchant webhook configured', { cycleId, event: c.event });
       } else if (c.type === 'notify' || c.type === 'alert' || c.type === 'report') outbox.push(c);
+      else if (c.type === 'ack_stop') ackStop();
       else if (c.type !== 'finish') calls.push(c);
     }
     publisher.publish(state);
     if (!outbox.idle()) void outbox.drain();
+  };
+
+  // ---- the stop acknowledgement: at once, never behind a slow notification ----
+  const acks = new Set<Promise<void>>();
+  const ackStop = (): void => {
+    if (!workflowInfo().parent || !patched(STOP_ACK_PATCH)) return;
+    const sent: Promise<void> = getExternalWorkflowHandle(subscriptionWorkflowId(input.subscriptionId))
+      .signal(cycleStopAckSignal, { cycleId })
+      .catch((err: unknown) => log.warn('stop acknowledgement not delivered', { error: reasonOf(err) }))
+      .finally(() => acks.delete(sent));
+    acks.add(sent);
   };
 
   // ---- handlers: validate and record ----
@@ -210,7 +228,7 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     apply(answer);
   }
   await outbox.drain();
-  await condition(() => outbox.idle());
+  await condition(() => outbox.idle() && acks.size === 0);
   await condition(allHandlersFinished);
   return cycleResult(state, ids);
 }

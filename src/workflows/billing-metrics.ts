@@ -56,3 +56,23 @@ export function recordRefund(amountMinor: number, currency: string): void {
 export function recordSettlementFailure(target: string, operation: 'record' | 'reverse' | 'restore'): void {
   settlementFailures().add(1, { target, operation });
 }
+
+const reconciliationDiscrepancies = () =>
+  metricMeter.createCounter(
+    BillingMetric.reconciliationDiscrepancies,
+    'discrepancies',
+    'Discrepancies found by the reconciliation sweep',
+  );
+const reconciliationCycles = () =>
+  metricMeter.createCounter(BillingMetric.reconciliationCycles, 'cycles', 'Cycles the reconciliation sweep checked');
+
+/** One batch of the reconciliation sweep: discrepancies by kind and outcome, cycles checked and not checked. */
+export function recordReconciliationBatch(
+  items: readonly { kind: string; outcome: string }[],
+  checked: number,
+  unchecked: number,
+): void {
+  for (const i of items) reconciliationDiscrepancies().add(1, { kind: i.kind, outcome: i.outcome });
+  if (checked > 0) reconciliationCycles().add(checked, { result: 'checked' });
+  if (unchecked > 0) reconciliationCycles().add(unchecked, { result: 'unchecked' });
+}

@@ -15,7 +15,7 @@ import { recordChargeAnswer, recordSettlementFailure } from './billing-metrics';
 /** Commands that drain through the outbox (cycle-outbox.ts) instead of the main loop. */
 export type SideCommand = Extract<CycleCommand, { type: 'notify' | 'alert' | 'report' }>;
 /** Commands the main loop runs one at a time. */
-export type Call = Exclude<CycleCommand, SideCommand | { type: 'finish' }>;
+export type Call = Exclude<CycleCommand, SideCommand | { type: 'finish' } | { type: 'ack_stop' }>;
 
 export interface CallContext {
   input: BillingCycleInput;

@@ -14,6 +14,7 @@ import {
   currentUpdateInfo,
   getExternalWorkflowHandle,
   log,
+  patched,
   setHandler,
   startChild,
   upsertSearchAttributes,
@@ -24,6 +25,7 @@ import { periodStart } from '../domain/calendar';
 import { DEFAULT_DUNNING_POLICY, type DunningPolicy } from '../domain/dunning';
 import {
   chargebackRefusal,
+  cyclesStopping,
   decideSubscription,
   initialSubscriptionState,
   refundRefusal,
@@ -50,6 +52,7 @@ import {
   cancelSubscriptionUpdate,
   changePlanUpdate,
   chargebackUpdate,
+  cycleStopAckSignal,
   cycleUpdateSignal,
   pauseSubscriptionUpdate,
   paymentEventSignal,
@@ -70,8 +73,11 @@ import {
 import * as act from './activity-proxies';
 import { recordRefund, recordSettlementFailure } from './billing-metrics';
 import { cycleStaticDetails, cycleStaticSummary } from '../shared/ui-text';
-import { billingCycleWorkflow } from './billing-cycle';
+import { billingCycleWorkflow, STOP_ACK_PATCH } from './billing-cycle';
 import { merchantNotificationsForNewCycle } from './merchant-notifications';
+
+/** How long a cancel or a pause waits for the cycles in flight to confirm that no charge request will leave them. */
+const STOP_ACK_WAIT = '45 seconds';
 
 type SideCommand = Extract<SubscriptionCommand, { type: 'notify' | 'alert' }>;
 
@@ -311,6 +317,7 @@ export async function subscriptionWorkflow(
   // ---- handlers: validate and record ----
   setHandler(subscriptionStateQuery, view);
   setHandler(cycleUpdateSignal, (report) => apply({ type: 'cycle_reported', report }));
+  setHandler(cycleStopAckSignal, ({ cycleId }) => apply({ type: 'cycle_stop_acked', cycleId }));
   setHandler(paymentEventSignal, (e) =>
     apply({
       type: 'payment_event',
@@ -328,11 +335,24 @@ export async function subscriptionWorkflow(
     return view();
   };
 
+  /**
+   * A cancel or a pause answers only once every cycle told about it has confirmed that no charge request will leave
+   * it any more: a charge scheduled just before the signal reached the cycle is sent and answered first, never after
+   * the merchant was told "canceled". Bounded, for cycles that predate the confirmation (they never send it).
+   */
+  const stopped = async (): Promise<SubscriptionState> => {
+    await condition(() => calls.length === 0 && state.inFlight === undefined);
+    if (cyclesStopping(state).length > 0 && patched(STOP_ACK_PATCH)) {
+      await condition(() => cyclesStopping(state).length === 0, STOP_ACK_WAIT);
+    }
+    return settled();
+  };
+
   setHandler(
     cancelSubscriptionUpdate,
     async ({ mode, reason }: CancelSubscriptionInput) => {
       apply({ type: 'cancel_requested', mode, ...(reason !== undefined ? { reason } : {}) });
-      return settled();
+      return stopped();
     },
     {
       validator: ({ mode }: CancelSubscriptionInput) => {
@@ -346,7 +366,7 @@ export async function subscriptionWorkflow(
     pauseSubscriptionUpdate,
     async () => {
       apply({ type: 'pause_requested' });
-      return settled();
+      return stopped();
     },
     {
       validator: () => {

@@ -568,6 +568,8 @@ describe('OpenAPI document', () => {
     'POST /v1/cycles/{cycleId}/mark-paid',
     'POST /v1/cycles/{cycleId}/retry',
     'POST /v1/cycles/{cycleId}/retry-settlement',
+    'POST /v1/reconciliations',
+    'GET /v1/reconciliations/{reconciliationId}',
     'GET /',
     'GET /openapi.json',
     'GET /healthz',

@@ -3,7 +3,7 @@
  * server per batch), against the real QorePay, Gormic and ActivePlatform sandboxes over HTTP, with the real webhook
  * ingress behind a fault layer. The driver sleeps through simulated time and sends merchant operations on the way.
  */
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { InternalConnectionOptionsSymbol } from '@temporalio/client/lib/connection';
 import { msToTs, tsToMs } from '@temporalio/common/lib/time';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -15,13 +15,7 @@ import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qo
 import { startActivePlatformSandbox } from '../../src/sandbox/activeplatform/server';
 import { startGormicSandbox } from '../../src/sandbox/gormic/server';
 import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
-import {
-  cycleStateQuery,
-  cycleWorkflowId,
-  parseCycleWorkflowId,
-  type BillingCycleResult,
-  type SettlementTarget,
-} from '../../src/shared/billing-cycle';
+import { cycleStateQuery, parseCycleWorkflowId, type SettlementTarget } from '../../src/shared/billing-cycle';
 import type { OperationsAlert } from '../../src/shared/notifications';
 import {
   paymentEventSignal,
@@ -36,12 +30,11 @@ import {
   trailOf,
   type ChaosNotes,
   type ChaosWorld,
-  type CycleObservation,
   type OpRecord,
-  type SubscriptionObservation,
   type Violation,
 } from './invariants';
 import { performOp } from './merchant-ops';
+import { gatewayPayments, observe, settlementRecords, type GatewayRecords } from './observe';
 import { DAY, HOUR, planSubscriptions, type PlannedSubscription } from './plan';
 import { WebhookFaultLayer, type BatchRoute, type FaultCounts } from './webhook-faults';
 
@@ -284,7 +277,7 @@ async function runBatch(
     await clock.sleep(2 * DAY);
     await Promise.race([sb.qorepay.whenDeliveriesIdle(), new Promise((r) => setTimeout(r, 10_000))]);
     await clock.sleep(HOUR);
-    const world = await observe(clock.client, batch, sb, alerts, ops, await clock.now());
+    const world = await observe(clock.client, batch, inProcessGateway(sb), alerts, ops, await clock.now());
     return world;
   } finally {
     faults.drop(route);
@@ -294,6 +287,13 @@ async function runBatch(
     await env.teardown();
   }
 }
+
+/** How long a simulated sleep may go unanswered (real time) before the clock is read and the sleep re-sent. */
+const SLEEP_ANSWER_WAIT_MS = 60_000;
+const MAX_SLEEP_RETRIES = 10;
+/** Deadline of every other call of the driver's connection (updates, queries, signals, starts). */
+const CALL_DEADLINE_MS = 90_000;
+type GrpcInterceptor = NonNullable<ConnectionOptions['interceptors']>[number];
 
 /**
  * Simulated time of a time-skipping server over a connection of its own that sends no keepalive pings: the test
@@ -308,9 +308,16 @@ class SimClock {
   }
 
   static async connect(address: string): Promise<SimClock> {
+    // Every call without a deadline of its own gets one: a call whose answer is lost fails instead of holding the
+    // driver (and with it simulated time, which only moves while the driver sleeps) for ever.
+    const withDefaultDeadline: GrpcInterceptor = (options, nextCall) =>
+      nextCall(
+        options.deadline ? options : { ...options, deadline: Date.now() + CALL_DEADLINE_MS },
+      ) as ReturnType<GrpcInterceptor>;
     const options = {
       address,
       channelArgs: { 'grpc.keepalive_permit_without_calls': 0, 'grpc.keepalive_time_ms': 2 ** 31 - 1 },
+      interceptors: [withDefaultDeadline],
       [InternalConnectionOptionsSymbol]: { supportsTestService: true },
     };
     const connection = await Connection.connect(options);
@@ -318,12 +325,36 @@ class SimClock {
   }
 
   async now(): Promise<number> {
-    const { time } = await this.connection.testService!.getCurrentTime({});
-    return tsToMs(time);
+    for (let tries = 1; ; tries++) {
+      try {
+        const { time } = await this.connection.testService!.getCurrentTime({});
+        return tsToMs(time);
+      } catch (err) {
+        if (tries >= 3) throw err;
+      }
+    }
   }
 
+  /**
+   * Sleeps `ms` of simulated time. The sleep call's answer can be lost (a connection reset by the server); the sleep
+   * is then re-sent for what is left, judged by the server's clock, so a lost answer costs seconds, not the run.
+   */
   async sleep(ms: number): Promise<void> {
-    await this.connection.testService!.unlockTimeSkippingWithSleep({ duration: msToTs(ms) });
+    const target = (await this.now()) + ms;
+    let left = ms;
+    for (let tries = 0; left > 0; tries++) {
+      const answered = await this.connection
+        .withDeadline(Date.now() + SLEEP_ANSWER_WAIT_MS, () =>
+          this.connection.testService!.unlockTimeSkippingWithSleep({ duration: msToTs(left) }),
+        )
+        .then(
+          () => true,
+          () => false,
+        );
+      left = target - (await this.now());
+      if (!answered && tries >= MAX_SLEEP_RETRIES)
+        throw new Error(`simulated time is stuck: ${left} ms short of a ${ms} ms sleep after ${tries + 1} tries`);
+    }
   }
 
   close(): Promise<void> {
@@ -331,107 +362,20 @@ class SimClock {
   }
 }
 
-/** Reads the world with a plain client: the time-skipping client's `result()` unlocks time while it waits. */
-async function observe(
-  client: Client,
-  batch: PlannedSubscription[],
-  sb: Sandboxes,
-  alerts: OperationsAlert[],
-  ops: OpRecord[],
-  endSim: number,
-): Promise<ChaosWorld> {
-  const observed: SubscriptionObservation[] = [];
-  const cycles: CycleObservation[] = [];
-  const ledger = sb.qorepay.ledger();
-  for (const p of batch) {
-    const h = client.workflow.getHandle(subscriptionWorkflowId(p.subscriptionId));
-    const d = await h.describe();
-    const s = await h.query(subscriptionStateQuery);
-    observed.push({
-      subscriptionId: p.subscriptionId,
-      execution: d.status.name,
-      status:
-        d.status.name === 'TIMED_OUT'
-          ? `${s.status} (timeouts ${JSON.stringify(d.raw.executionConfig?.workflowExecutionTimeout)} / ${JSON.stringify(d.raw.executionConfig?.workflowRunTimeout)}, started ${d.startTime.toISOString()}, closed ${d.closeTime?.toISOString()})`
-          : s.status,
-      nextPeriodIndex: s.nextPeriodIndex,
-      schedule: s.schedule,
-      maxPeriods: p.maxPeriods,
-    });
-    for (let k = 0; k <= s.nextPeriodIndex; k++) {
-      const cycleId = cycleWorkflowId(p.subscriptionId, k);
-      const ch = client.workflow.getHandle(cycleId);
-      let execution: string;
-      try {
-        execution = (await ch.describe()).status.name;
-      } catch (err) {
-        if (err instanceof WorkflowNotFoundError) continue;
-        throw err;
-      }
-      const fromLedger = [...new Set(ledger.filter((e) => e.reference === cycleId).map((e) => e.purchaseId))];
-      const obs: CycleObservation = {
-        cycleId,
-        subscriptionId: p.subscriptionId,
-        periodIndex: k,
-        execution,
-        status: 'unknown',
-        purchaseIds: fromLedger,
-        amountMinor: 0,
-        paused: false,
-      };
-      if (execution === 'RUNNING') {
-        const st = await ch.query(cycleStateQuery);
-        obs.status = st.status;
-        obs.paused = st.paused;
-        obs.amountMinor = st.amountMinor;
-        obs.purchaseIds = [...new Set([...st.purchaseIds, ...fromLedger])];
-      } else if (execution === 'COMPLETED') {
-        const r = (await ch.result()) as BillingCycleResult;
-        obs.status = r.status;
-        obs.amountMinor = r.amountMinor;
-        if (r.purchaseId) {
-          obs.paidPurchaseId = r.purchaseId;
-          if (!obs.purchaseIds.includes(r.purchaseId)) obs.purchaseIds.push(r.purchaseId);
-        }
-      }
-      cycles.push(obs);
-    }
-  }
+/** What the in-process sandboxes recorded, read directly. */
+function inProcessGateway(sb: Sandboxes): GatewayRecords {
   return {
-    subscriptions: batch,
-    observed,
-    cycles,
-    ops,
-    ledger,
-    purchaseStatus: (id) => {
-      const pu = sb.qorepay.purchase(id);
-      return pu ? { status: pu.status, total: pu.purchase.total } : undefined;
+    ledger: sb.qorepay.ledger(),
+    payments: gatewayPayments(sb.qorepay.payments()),
+    purchases: async (ids) => {
+      const out = new Map<string, { status: string; total: number }>();
+      for (const id of ids) {
+        const pu = sb.qorepay.purchase(id);
+        if (pu) out.set(id, { status: pu.status, total: pu.purchase.total });
+      }
+      return out;
     },
-    gatewayPayments: sb.qorepay.payments().map((pm) => ({
-      purchaseId: (pm.related_to as { id: string }).id,
-      type: (pm.payment as { payment_type: string }).payment_type,
-      amountMinor: (pm.payment as { amount: number }).amount,
-    })),
-    settlement: [
-      ...sb.gormic.payments().map((g) => ({
-        target: 'gormic' as const,
-        subscriptionId: g.orderId,
-        type: g.type,
-        ref: g.transactionRef ?? '',
-        amountMinor: g.amountMinor,
-        status: g.status,
-      })),
-      ...sb.ap.payments().map((a) => ({
-        target: 'activeplatform' as const,
-        subscriptionId: /^cycle:([^:]+):/.exec(a.comment)?.[1] ?? '',
-        type: 'receipt' as const,
-        ref: a.comment,
-        amountMinor: a.totalMinor,
-        status: a.status,
-      })),
-    ],
-    alerts,
-    endSim,
+    settlement: settlementRecords(sb.gormic.payments(), sb.ap.payments()),
   };
 }
 

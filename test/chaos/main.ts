@@ -2,11 +2,14 @@
  * `npm run chaos`: the seeded chaos suite. Prints its seed first; `CHAOS_SEED=<seed> npm run chaos` replays the same
  * plan (subscriptions, scenarios, operations, faults, kill times). Exits non-zero on any violation.
  *
- *   npm run chaos -- [--mode fast] [--count N] [--batch N] [--parallel N] [--days N] [--minutes N] [--seed N]
- *   env: CHAOS_SEED, CHAOS_MODE, CHAOS_COUNT, CHAOS_BATCH, CHAOS_PARALLEL, CHAOS_DAYS
+ *   npm run chaos -- [--mode fast|process] [--count N] [--seed N]
+ *     fast:    [--batch N] [--parallel N] [--days N]   (time-skipping server, a simulated year by default)
+ *     process: [--minutes N]                           (dev server, API, sandbox and workers as processes)
+ *   env: CHAOS_SEED, CHAOS_MODE, CHAOS_COUNT, CHAOS_BATCH, CHAOS_PARALLEL, CHAOS_DAYS, CHAOS_MINUTES
  */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { runFastChaos, type FastResult } from './fast';
+import { runProcessChaos, printProcess } from './process';
 import { newSeed } from './random';
 
 // Alerts are expected in a chaos run (they are counted, not printed); Temporal's own warnings still show.
@@ -59,8 +62,18 @@ async function main(): Promise<void> {
     printFast(r, seed, log);
     violations += r.violations.length;
   }
-  if (mode !== 'fast') {
-    log(`mode ${mode}: only fast mode exists so far (process mode with worker kills is not written yet)`);
+  if (mode === 'process') {
+    const r = await runProcessChaos({
+      seed,
+      count: num(arg('count') ?? process.env.CHAOS_COUNT, 40),
+      minutes: num(arg('minutes') ?? process.env.CHAOS_MINUTES, 10),
+      runId: `cp${seed.toString(36)}`,
+      log,
+    });
+    printProcess(r, seed, log);
+    violations += r.violations.length;
+  } else if (mode !== 'fast') {
+    log(`mode ${mode}: unknown (fast or process)`);
     process.exit(2);
   }
   log(violations === 0 ? 'chaos: no violations' : `chaos: ${violations} violations (seed ${seed})`);

@@ -12,12 +12,11 @@
  * terminal status, every acknowledged subscription still there. Bounded in time; every process is stopped at the end,
  * whatever happened. The figures are printed last. Knobs: CLUSTER_SUBSCRIPTIONS (default 300), PG_BIN_DIR.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import {
   chownSync,
   cpSync,
-  createWriteStream,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -26,16 +25,16 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, request as httpRequest, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import axios, { type AxiosInstance } from 'axios';
 import { registerSearchAttributes, isPortOpen } from '../../src/dev/dev-server';
-import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
+import { startQorePaySandbox } from '../../src/sandbox/qorepay';
 import { TERMINAL_CYCLE_STATUSES } from '../../src/shared/billing-cycle';
+import { freePort, ProcessGroup, sleep, startGatewayProxy, tail, until, type Proc } from '../support/processes';
 
 const ROOT = join(__dirname, '..', '..');
 const SUBSCRIPTIONS = Number(process.env.CLUSTER_SUBSCRIPTIONS ?? 300);
@@ -49,32 +48,6 @@ const PAYLOAD_KEYS = `cluster:${randomBytes(32).toString('base64')}`;
 const t0 = Date.now();
 const secs = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
 const say = (line: string): void => console.log(`[cluster ${secs(Date.now() - t0).padStart(7)}] ${line}`);
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(what: string, deadlineMs: number, fn: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + deadlineMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out waiting for ${what}${last instanceof Error ? ` (${last.message})` : ''}`);
-    }
-    await sleep(250);
-  }
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as AddressInfo;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
 
 /** A free port below 32768: Temporal stores membership ports as a SQL smallint. */
 async function freeServerPort(): Promise<number> {
@@ -92,54 +65,11 @@ async function freeServerPort(): Promise<number> {
   }
 }
 
-// ------------------------------------------------------------------------------------------------ processes
-
-interface Proc {
-  name: string;
-  child: ChildProcess;
-  logFile: string;
-  exited: Promise<number | null>;
-}
-
-const procs = new Set<Proc>();
-let workDir = '';
-
-function startProcess(name: string, cmd: string, args: string[], env: NodeJS.ProcessEnv): Proc {
-  const logFile = join(workDir, `${name}.log`);
-  const out = createWriteStream(logFile, { flags: 'a' });
-  const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  child.stdout?.pipe(out);
-  child.stderr?.pipe(out);
-  const proc: Proc = {
-    name,
-    child,
-    logFile,
-    exited: new Promise((r) => child.once('exit', (code) => r(code))),
-  };
-  procs.add(proc);
-  void proc.exited.then(() => procs.delete(proc));
-  return proc;
-}
-
-async function stopProcess(p: Proc, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-  if (p.child.exitCode !== null || p.child.signalCode !== null) return;
-  p.child.kill(signal);
-  const timer = setTimeout(() => p.child.kill('SIGKILL'), 15_000);
-  await p.exited;
-  clearTimeout(timer);
-}
-
-function tail(file: string, lines = 25): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '(no log)';
-  }
-}
-
 // ------------------------------------------------------------------------------------------------ PostgreSQL
 
-/** Runs a PostgreSQL binary as an unprivileged user (initdb and postgres refuse root). */
+let workDir = '';
+let group: ProcessGroup | undefined;
+
 function pgCommand(bin: string, args: string[]): [string, string[]] {
   const path = join(PG_BIN, bin);
   return userInfo().uid === 0 ? ['runuser', ['-u', 'nobody', '--', path, ...args]] : [path, args];
@@ -308,60 +238,6 @@ function setupSchema(serverDir: string, pg: Postgres): void {
   }
 }
 
-// ------------------------------------------------------------------------------------------------ gateway proxy
-
-/**
- * A pass-through proxy in front of the sandbox for one worker, so the test knows when *that* worker has a charge at
- * the gateway (and kills it then). The gateway finishes a charge whose caller died; only the answer is lost.
- */
-interface GatewayProxy {
-  url: string;
-  chargesInFlight: number;
-  /** Purchase ids of the charges in flight right now. */
-  purchasesInFlight: Set<string>;
-  close(): Promise<void>;
-}
-
-async function startGatewayProxy(sandbox: QorePaySandbox): Promise<GatewayProxy> {
-  const upstream = new URL(sandbox.origin);
-  const proxy: GatewayProxy = {
-    url: '',
-    chargesInFlight: 0,
-    purchasesInFlight: new Set(),
-    close: async () => undefined,
-  };
-  const server: Server = createServer((req, res) => {
-    const isCharge = req.method === 'POST' && /\/charge\/?$/.test(req.url ?? '');
-    if (isCharge) {
-      const purchaseId = /purchases\/([^/]+)\/charge/.exec(req.url ?? '')?.[1] ?? '?';
-      proxy.chargesInFlight++;
-      proxy.purchasesInFlight.add(purchaseId);
-      // 'close' on the response: answered, or the caller went away (a killed worker).
-      res.once('close', () => {
-        proxy.chargesInFlight--;
-        proxy.purchasesInFlight.delete(purchaseId);
-      });
-    }
-    const up = httpRequest(
-      { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    up.on('error', () => res.destroy());
-    req.pipe(up);
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  proxy.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1`;
-  proxy.close = () =>
-    new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    });
-  return proxy;
-}
-
 // ------------------------------------------------------------------------------------------------ the run
 
 interface Figures {
@@ -387,6 +263,10 @@ interface Figures {
 
 async function main(): Promise<Figures> {
   workDir = mkdtempSync(join(tmpdir(), 'billing-cluster-'));
+  const procs = new ProcessGroup(workDir);
+  group = procs;
+  const startProcess = procs.start.bind(procs);
+  const stopProcess = procs.stop.bind(procs);
   const stops: (() => Promise<void> | void)[] = [];
   const f: Figures = {
     serverVersion: '',
@@ -502,7 +382,8 @@ async function main(): Promise<Figures> {
       webhookRetryDelaysMs: [0, 500, 2000, 5000, 10_000, 20_000],
     });
     stops.push(() => sandbox.close());
-    const proxies = [await startGatewayProxy(sandbox), await startGatewayProxy(sandbox)];
+    // One pass-through proxy per worker: the test sees when *that* worker has a charge at the gateway (and kills it then).
+    const proxies = [await startGatewayProxy(sandbox.origin), await startGatewayProxy(sandbox.origin)];
     for (const p of proxies) stops.push(() => p.close());
 
     const engineEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
@@ -759,14 +640,12 @@ async function main(): Promise<Figures> {
         console.error(`cleanup: ${err instanceof Error ? err.message : String(err)}`);
       }
     }
-    for (const p of procs) p.child.kill('SIGKILL');
+    procs.killAll();
     rmSync(workDir, { recursive: true, force: true });
   }
 }
 
-const killAll = (): void => {
-  for (const p of procs) p.child.kill('SIGKILL');
-};
+const killAll = (): void => group?.killAll();
 process.on('exit', killAll);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.once(sig, () => {

@@ -109,6 +109,8 @@ export async function startBillingStack(
 
   const activities = createActivities({
     qorepay,
+    // The reconciliation sweep lists, queries and signals cycles through the test server's client.
+    temporal: env.client,
     ...(opts.merchantWebhooks === false ? {} : { notifier: { send: async (e) => void notifications.push(e) } }),
     alerter: { alert: async (a) => void alerts.push(a) },
     ...(opts.settlement ? { settlement: opts.settlement } : {}),
@@ -170,26 +172,7 @@ export function cycleInput(
   };
 }
 
-/** Polls `fn` until it returns a truthy value (real time), for waiting on the sandbox or a query. */
-export async function eventually<T>(
-  fn: () => Promise<T | undefined | false> | T | undefined | false,
-  what: string,
-  timeoutMs = 20_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`timed out waiting for ${what}${last instanceof Error ? `: ${last.message}` : ''}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+export { eventually } from './wait';
 
 /** With RECORD_REPLAY_HISTORIES=1, saves a finished workflow's history under test/replay/histories for replay tests. */
 export async function maybeRecordHistory(handle: WorkflowHandle, name: string): Promise<void> {

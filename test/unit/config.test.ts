@@ -51,4 +51,25 @@ describe('DEV_MINUTE_SCHEDULES', () => {
     ).toThrow(/DEV_MINUTE_SCHEDULES: only allowed against the local QorePay sandbox/);
     expect(loadConfig({}).DEV_MINUTE_SCHEDULES).toBe('false');
   });
+
+  it('reads the reconciliation schedule: hourly over two days by default, durations validated and named', () => {
+    const c = loadConfig({});
+    expect(c.RECONCILIATION_SCHEDULE).toBe('true');
+    expect(c.RECONCILIATION_INTERVAL).toBe(3_600_000);
+    expect(c.RECONCILIATION_WINDOW).toBe(48 * 3_600_000);
+    expect(loadConfig({ RECONCILIATION_INTERVAL: '15m', RECONCILIATION_WINDOW: '7d' })).toMatchObject({
+      RECONCILIATION_INTERVAL: 15 * 60_000,
+      RECONCILIATION_WINDOW: 7 * 86_400_000,
+    });
+    expect(() => loadConfig({ RECONCILIATION_INTERVAL: 'hourly' })).toThrow(
+      /RECONCILIATION_INTERVAL: must be a duration such as 30m, 6h or 7d/,
+    );
+    expect(() => loadConfig({ RECONCILIATION_INTERVAL: '1m' })).toThrow(
+      /RECONCILIATION_INTERVAL: must be between 5m and 7d/,
+    );
+    expect(() => loadConfig({ RECONCILIATION_INTERVAL: '1d', RECONCILIATION_WINDOW: '2h' })).toThrow(
+      /RECONCILIATION_WINDOW: must be at least RECONCILIATION_INTERVAL/,
+    );
+    expect(() => loadConfig({ RECONCILIATION_SCHEDULE: 'yes' })).toThrow(/RECONCILIATION_SCHEDULE/);
+  });
 });

@@ -26,6 +26,7 @@ export function registerControlRoutes(app: FastifyInstance, model: QorePayModel,
       'POST scenarios',
       'POST tokens',
       'GET ledger?reference=',
+      'GET payments?purchase_id=',
       'GET purchases/:id',
       'POST purchases/:id/complete_checkout',
       'GET deliveries',
@@ -56,6 +57,9 @@ export function registerControlRoutes(app: FastifyInstance, model: QorePayModel,
   });
   app.get<{ Querystring: { reference?: string } }>(`${ctl}/ledger`, async (req) => ({
     entries: sandbox.ledger(req.query.reference),
+  }));
+  app.get<{ Querystring: { purchase_id?: string } }>(`${ctl}/payments`, async (req) => ({
+    payments: sandbox.payments(req.query.purchase_id),
   }));
   app.get<IdParams>(`${ctl}/purchases/:id`, async (req, reply) => {
     const p = model.purchases.get(req.params.id);

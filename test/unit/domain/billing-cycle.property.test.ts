@@ -125,6 +125,28 @@ describe('billing cycle machine: generated event orders', () => {
   );
 
   property(
+    'a cancel or a pause is acknowledged once no charge call is in flight, and no charge follows the acknowledgement',
+    scenarioArb({ weights: { cancel: 2, hold: 4 } }),
+    450,
+    (run) => {
+      let acked = false;
+      for (const t of run.trace) {
+        if (t.event.type === 'hold' && !t.event.paused) acked = false;
+        if (t.commands.some((c) => c.type === 'charge') && acked)
+          violation(run, `charge issued after the stop was acknowledged (on ${t.event.type})`);
+        if (t.commands.some((c) => c.type === 'ack_stop')) {
+          if (t.next.inFlight === 'charge')
+            violation(run, `ack_stop sent with a charge in flight (on ${t.event.type})`);
+          // An acknowledgement sent after a resume answers the pause that came before it: it promises nothing now.
+          acked = t.next.paused || t.next.cancel !== undefined;
+        }
+      }
+      if (run.final.stopAckDue && run.final.inFlight !== 'charge')
+        violation(run, 'a cancel or pause was never acknowledged although no charge was in flight');
+    },
+  );
+
+  property(
     'a failed or canceled end follows a re-read of the current purchase, and a paid purchase never ends so silently',
     scenarioArb({ weights: { cancel: 2 } }),
     450,

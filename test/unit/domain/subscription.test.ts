@@ -5,6 +5,7 @@
 import type { BillingSchedule } from '../../../src/domain/calendar';
 import type { SettlementEntry } from '../../../src/domain/billing-cycle';
 import {
+  cyclesStopping,
   decideSubscription,
   initialSubscriptionState,
   type CycleReport,
@@ -182,5 +183,31 @@ describe('subscription machine examples', () => {
     expect(after.map((c) => c.type)).toEqual(['alert']);
     expect(m.commands.filter((c) => c.type === 'restore_settlement')).toEqual([]);
     expect(m.state().work).toEqual([]);
+  });
+  it('a cancel and a pause wait for each cycle in flight to confirm that no charge request will leave it', () => {
+    // Counterexample from the process-mode chaos run (seed 11): the cancel was answered while the cycle's retry charge
+    // was scheduled but not yet sent; the request reached the gateway 1.3 s after the merchant heard "canceled".
+    const m = machine();
+    m.feed({ type: 'started' });
+    m.feed({ type: 'cycle_started', cycleId: 'cycle:sub1:0', ok: true });
+    const paused = m.feed({ type: 'pause_requested' });
+    expect(paused).toContainEqual(
+      expect.objectContaining({ type: 'signal_cycle', signal: { kind: 'hold', paused: true } }),
+    );
+    expect(cyclesStopping(m.state())).toEqual(['cycle:sub1:0']);
+    m.feed({ type: 'cycle_signaled', cycleId: 'cycle:sub1:0', ok: true });
+    expect(cyclesStopping(m.state())).toEqual(['cycle:sub1:0']);
+    m.feed({ type: 'cycle_stop_acked', cycleId: 'cycle:sub1:0' });
+    expect(cyclesStopping(m.state())).toEqual([]);
+
+    // A resume needs no confirmation; a cancel does again.
+    m.feed({ type: 'resume_requested' });
+    m.feed({ type: 'cycle_signaled', cycleId: 'cycle:sub1:0', ok: true });
+    expect(cyclesStopping(m.state())).toEqual([]);
+    m.feed({ type: 'cancel_requested', mode: 'now' });
+    expect(cyclesStopping(m.state())).toEqual(['cycle:sub1:0']);
+    // A cycle that is gone (the signal failed) is not waited for.
+    m.feed({ type: 'cycle_signaled', cycleId: 'cycle:sub1:0', ok: false, error: 'workflow not found' });
+    expect(cyclesStopping(m.state())).toEqual([]);
   });
 });
