@@ -15,7 +15,7 @@ export type WorkerReply =
       type: 'ready';
       maxCachedWorkflows: number;
       maxTaskQueueActivitiesPerSecond?: number;
-      /** The worker delivers merchant webhooks (what a subscription passes its cycles as `merchantNotifications`). */
+      /** The worker delivers merchant webhooks (what a subscription here would pass as `merchantNotifications`). */
       merchantNotifications: boolean;
     }
   | { type: 'memory'; rssMiB: number; heapUsedMiB: number; externalMiB: number; arrayBuffersMiB: number }

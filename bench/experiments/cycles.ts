@@ -23,7 +23,7 @@ export function cycleInput(subscriptionId: string, token: string, merchantNotifi
     currency: 'NGN',
     lineItems: [{ name: 'Pro plan', priceMinor: 500_000, quantity: 1 }],
     dunning: { ...DEFAULT_DUNNING_POLICY },
-    // What the subscription asks the worker before it starts a cycle (src/workflows/merchant-notifications.ts).
+    // What a subscription of this deployment passes on (SubscriptionInput.merchantNotifications): webhooks or not.
     merchantNotifications,
   };
 }

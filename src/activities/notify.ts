@@ -17,14 +17,6 @@ export interface OpsAlerter {
 
 export function createNotifyActivities(deps: { notifier?: MerchantNotifier; alerter?: OpsAlerter; now: () => number }) {
   return {
-    /**
-     * Whether this worker delivers merchant webhooks at all. Asked by the subscription (as a local activity, so the
-     * answer is recorded in its history) before it starts a cycle, which then skips notifications nobody would send.
-     */
-    async merchantNotificationsConfigured(): Promise<boolean> {
-      return deps.notifier !== undefined;
-    },
-
     async notifyMerchant(event: MerchantNotification): Promise<{ delivered: boolean }> {
       if (!deps.notifier) {
         log.info('merchant notification not sent: no merchant webhook configured', { id: event.id, type: event.type });

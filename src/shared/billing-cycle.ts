@@ -59,10 +59,9 @@ export interface BillingCycleInput {
   /** The subscription was paused when the cycle started: it holds its charges until resumed. */
   paused?: boolean;
   /**
-   * Whether the workers deliver merchant webhooks (`MERCHANT_WEBHOOK_URL` is configured), as the subscription found
-   * out when it started the cycle. `false`: nothing would be sent, so the cycle schedules no `notifyMerchant`
-   * activity at all. Absent (cycles started before this field existed, or by hand): the cycle notifies, and the
-   * activity decides, as before.
+   * Whether the deployment delivers merchant webhooks (`MERCHANT_WEBHOOK_URL` is configured), passed on from the
+   * subscription's input. `false`: nothing would be sent, so the cycle schedules no `notifyMerchant` activity at all.
+   * Absent (cycles started before this field existed, or by hand): the cycle notifies, and the activity decides.
    */
   merchantNotifications?: boolean;
 }

@@ -3,7 +3,7 @@
  * exceed the HTTP timeouts inside the activities (at most three gateway requests of at most 30 s each, see
  * src/config.ts), and the activities abort their HTTP calls when cancelled or timed out, so two calls never overlap.
  */
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { BillingActivities } from '../activities';
 import { FailureType } from '../shared/errors';
 
@@ -85,12 +85,3 @@ export const { listCyclesToReconcile, inspectCycles, signalCycleOutcome, retryCy
       nonRetryableErrorTypes: ['ReconciliationUnavailable'],
     },
   });
-
-/**
- * Local: a read of the worker's own configuration (no I/O, nothing to retry for long), answered inside the workflow
- * task that asks, so it costs a marker event and no extra round trip to the server.
- */
-export const { merchantNotificationsConfigured } = proxyLocalActivities<BillingActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { maximumAttempts: 3 },
-});

@@ -74,7 +74,6 @@ import * as act from './activity-proxies';
 import { recordRefund, recordSettlementFailure } from './billing-metrics';
 import { cycleStaticDetails, cycleStaticSummary } from '../shared/ui-text';
 import { billingCycleWorkflow, STOP_ACK_PATCH } from './billing-cycle';
-import { merchantNotificationsForNewCycle } from './merchant-notifications';
 
 /** How long a cancel or a pause waits for the cycles in flight to confirm that no charge request will leave them. */
 const STOP_ACK_WAIT = '45 seconds';
@@ -157,7 +156,6 @@ export async function subscriptionWorkflow(
     switch (c.type) {
       case 'start_cycle': {
         const amountMinor = c.plan.lineItems.reduce((sum, li) => sum + li.priceMinor * li.quantity, 0);
-        const merchantNotifications = await merchantNotificationsForNewCycle();
         const cycleInput: BillingCycleInput = {
           subscriptionId,
           customerId: input.customerId,
@@ -173,7 +171,7 @@ export async function subscriptionWorkflow(
           ...(input.qorepayClientId ? { qorepayClientId: input.qorepayClientId } : {}),
           ...(input.customerEmail ? { customerEmail: input.customerEmail } : {}),
           ...(input.settlementTargets ? { settlementTargets: input.settlementTargets } : {}),
-          ...(merchantNotifications !== undefined ? { merchantNotifications } : {}),
+          ...(input.merchantNotifications !== undefined ? { merchantNotifications: input.merchantNotifications } : {}),
         };
         try {
           await startChild(billingCycleWorkflow, {

@@ -19,8 +19,6 @@ beforeAll(async () => {
     sandboxKey: 'ui-metadata-secret-key',
     webhookRetryDelaysMs: [0, 200],
     pendingResolveDelayMs: 1000,
-    // A merchant webhook is configured, so the cycle's notifications run as activities (with summaries) at all.
-    merchantWebhooks: true,
   });
 });
 afterAll(async () => {

@@ -1,5 +1,4 @@
 /** Shared helpers of the API tests: a real API server on a free port, and an axios instance that never throws. */
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import axios, { type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import type { FastifyInstance } from 'fastify';
@@ -126,23 +125,9 @@ export interface ApiStack {
 
 export async function startApiStack(
   env: TestWorkflowEnvironment,
-  opts: {
-    taskQueue: string;
-    sandboxKey: string;
-    webhookRetryDelaysMs: number[];
-    pendingResolveDelayMs: number;
-    /** Configure MERCHANT_WEBHOOK_URL: the worker sends merchant webhooks to a receiver here (answers 204). */
-    merchantWebhooks?: boolean;
-  },
+  opts: { taskQueue: string; sandboxKey: string; webhookRetryDelaysMs: number[]; pendingResolveDelayMs: number },
 ): Promise<ApiStack> {
   const { taskQueue, sandboxKey } = opts;
-  const merchantReceiver = opts.merchantWebhooks
-    ? createServer((req, res) => {
-        req.resume();
-        req.on('end', () => res.writeHead(204).end());
-      })
-    : undefined;
-  if (merchantReceiver) await new Promise<void>((r) => merchantReceiver.listen(0, '127.0.0.1', r));
   const workflowBundle = await bundleWorkflows(require.resolve('../../src/workflows'));
   const sandbox = await startQorePaySandbox({
     apiKey: sandboxKey,
@@ -156,12 +141,6 @@ export async function startApiStack(
     TEMPORAL_ADDRESS: env.address,
     TEMPORAL_TASK_QUEUE: taskQueue,
     LOG_LEVEL: 'silent',
-    ...(merchantReceiver
-      ? {
-          MERCHANT_WEBHOOK_URL: `http://127.0.0.1:${(merchantReceiver.address() as AddressInfo).port}/billing-events`,
-          MERCHANT_WEBHOOK_SECRET: 'merchant-webhook-test-secret',
-        }
-      : {}),
   });
   const worker = await createBillingWorker({
     config,
@@ -201,7 +180,6 @@ export async function startApiStack(
       worker.shutdown();
       await running;
       await sandbox.close();
-      if (merchantReceiver) await new Promise<void>((r) => merchantReceiver.close(() => r()));
     },
   };
 }

@@ -59,8 +59,6 @@ export async function startBillingStack(
     logger?: pino.Logger;
     /** Default: the tests' encrypting converter (development key). */
     dataConverter?: DataConverter;
-    /** false: the worker has no merchant notifier, as a deployment without MERCHANT_WEBHOOK_URL (default true). */
-    merchantWebhooks?: boolean;
   },
 ): Promise<BillingStack> {
   const logger = opts.logger ?? pino({ level: 'silent' });
@@ -111,7 +109,7 @@ export async function startBillingStack(
     qorepay,
     // The reconciliation sweep lists, queries and signals cycles through the test server's client.
     temporal: env.client,
-    ...(opts.merchantWebhooks === false ? {} : { notifier: { send: async (e) => void notifications.push(e) } }),
+    notifier: { send: async (e) => void notifications.push(e) },
     alerter: { alert: async (a) => void alerts.push(a) },
     ...(opts.settlement ? { settlement: opts.settlement } : {}),
   });

@@ -175,7 +175,7 @@ describe('subscription', () => {
     );
   });
 
-  it('tells each cycle whether the worker sends merchant webhooks: without them no notifyMerchant is scheduled', async () => {
+  it('passes merchantNotifications to its cycles: with false no notifyMerchant is scheduled', async () => {
     const scheduled = async (id: string): Promise<string[]> =>
       ((await cycle(id, 0).fetchHistory()).events ?? [])
         .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
@@ -191,13 +191,8 @@ describe('subscription', () => {
     );
     expect(await scheduled(told.id)).toContain('notifyMerchant');
 
-    await stack.stop();
-    stack = await startBillingStack(env, {
-      workflowBundle: bundle,
-      taskQueue: uniqueId('no-webhooks'),
-      merchantWebhooks: false,
-    });
-    const silent = await startDaily({ maxPeriods: 1 });
+    // The worker still has a notifier: only the subscription's input keeps the cycle from scheduling the activity.
+    const silent = await startDaily({ maxPeriods: 1, merchantNotifications: false });
     await advanceTo(silent.t0 + MINUTE);
     expect((await silent.handle.result()).recentCycles.map((c) => c.status)).toEqual(['paid']);
     expect(stack.sandbox.successfulCharges(cycleWorkflowId(silent.id, 0))).toHaveLength(1);
