@@ -11,7 +11,13 @@ import { buildActivityDeps, createBillingWorker, installRuntime } from '../src/w
 
 export type WorkerRequest = { type: 'memory' } | { type: 'counters' } | { type: 'stop' };
 export type WorkerReply =
-  | { type: 'ready'; maxCachedWorkflows: number; maxTaskQueueActivitiesPerSecond?: number }
+  | {
+      type: 'ready';
+      maxCachedWorkflows: number;
+      maxTaskQueueActivitiesPerSecond?: number;
+      /** The worker delivers merchant webhooks (what a subscription here would pass as `merchantNotifications`). */
+      merchantNotifications: boolean;
+    }
   | { type: 'memory'; rssMiB: number; heapUsedMiB: number; externalMiB: number; arrayBuffersMiB: number }
   | { type: 'counters'; gatewayCalls: Record<string, number> }
   | { type: 'error'; message: string };
@@ -80,6 +86,7 @@ async function main(): Promise<void> {
   send({
     type: 'ready',
     maxCachedWorkflows: worker.options.maxCachedWorkflows,
+    merchantNotifications: deps.notifier !== undefined,
     ...(config.WORKER_TASK_QUEUE_ACTIVITIES_PER_SECOND
       ? { maxTaskQueueActivitiesPerSecond: config.WORKER_TASK_QUEUE_ACTIVITIES_PER_SECOND }
       : {}),

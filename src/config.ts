@@ -165,6 +165,10 @@ export const EnvSchema = z.object({
         : [],
     ),
 
+  /**
+   * Where the worker sends signed merchant events. Unset: none are sent; a subscription started with
+   * `merchantNotifications: false` (src/shared/subscription.ts) then starts cycles that schedule no `notifyMerchant`.
+   */
   MERCHANT_WEBHOOK_URL: url.optional(),
   MERCHANT_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
 

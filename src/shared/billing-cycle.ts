@@ -64,6 +64,12 @@ export interface BillingCycleInput {
   priorTokenAttempts?: number[];
   /** The subscription was paused when the cycle started: it holds its charges until resumed. */
   paused?: boolean;
+  /**
+   * Whether the deployment delivers merchant webhooks (`MERCHANT_WEBHOOK_URL` is configured), passed on from the
+   * subscription's input. `false`: nothing would be sent, so the cycle schedules no `notifyMerchant` activity at all.
+   * Absent (cycles started before this field existed, or by hand): the cycle notifies, and the activity decides.
+   */
+  merchantNotifications?: boolean;
 }
 
 export interface CycleAttemptView extends Omit<AttemptRecord, 'at'> {

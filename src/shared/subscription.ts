@@ -56,6 +56,12 @@ export interface SubscriptionTerms {
 
 export interface SubscriptionInput extends SubscriptionTerms {
   subscriptionId: string;
+  /**
+   * Deployment configuration, not a merchant's term: whether merchant webhooks are delivered at all
+   * (`MERCHANT_WEBHOOK_URL` is configured), set by whoever starts the subscription. Passed to each cycle, which
+   * schedules no `notifyMerchant` activity when it is `false`. Absent: cycles notify, and the activity decides.
+   */
+  merchantNotifications?: boolean;
 }
 
 export interface SubscriptionState {

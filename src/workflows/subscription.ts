@@ -171,6 +171,7 @@ export async function subscriptionWorkflow(
           ...(input.qorepayClientId ? { qorepayClientId: input.qorepayClientId } : {}),
           ...(input.customerEmail ? { customerEmail: input.customerEmail } : {}),
           ...(input.settlementTargets ? { settlementTargets: input.settlementTargets } : {}),
+          ...(input.merchantNotifications !== undefined ? { merchantNotifications: input.merchantNotifications } : {}),
         };
         try {
           await startChild(billingCycleWorkflow, {

@@ -15,7 +15,7 @@ import {
   retryNowUpdate,
   type BillingCycleInput,
 } from '../../src/shared/billing-cycle';
-import { BILLING_STATUS } from '../../src/shared/search-attributes';
+import { BILLING_STATUS, CUSTOMER_ID, SUBSCRIPTION_ID } from '../../src/shared/search-attributes';
 import { bundleWorkflows, createTimeSkippingEnv, decodedHistoryText, uniqueId } from '../support/temporal';
 import {
   SANDBOX_API_KEY,
@@ -95,6 +95,44 @@ describe('billing cycle', () => {
     expect(desc.typedSearchAttributes.get(BILLING_STATUS)).toBe('paid');
     expect(desc.memo).toMatchObject({ amountMinor: 500_000, currency: 'NGN' });
     await maybeRecordHistory(handle, 'cycle-paid-at-once');
+  });
+
+  it('pays at once without a notifyMerchant activity when no merchant webhook is configured', async () => {
+    const input = cycleInput({ subscriptionId: sub(), recurringToken: tok('success'), merchantNotifications: false });
+    // Started the way the subscription starts its cycles: with their search attributes and memo.
+    const handle = await env.client.workflow.start(billingCycleWorkflow, {
+      workflowId: cycleWorkflowId(input.subscriptionId, input.periodIndex),
+      taskQueue: stack.taskQueue,
+      args: [input],
+      typedSearchAttributes: [
+        { key: SUBSCRIPTION_ID, value: input.subscriptionId },
+        { key: CUSTOMER_ID, value: input.customerId },
+        { key: BILLING_STATUS, value: 'creating' },
+      ],
+      memo: {
+        amountMinor: 500_000,
+        currency: input.currency,
+        periodStart: input.periodStart,
+        periodEnd: input.periodEnd,
+      },
+    });
+    const result = await handle.result();
+    expect(result).toMatchObject({ status: 'paid', attempts: 1 });
+    expect(stack.sandbox.successfulCharges(handle.workflowId)).toHaveLength(1);
+    const history = await handle.fetchHistory();
+    // The worker has a notifier: only the cycle's input kept the activity from being scheduled.
+    expect(scheduledActivities(history)).toEqual(['createPurchase', 'chargePurchase']);
+    expect(stack.notifications.filter((n) => n.cycleId === handle.workflowId)).toEqual([]);
+    expect((await handle.describe()).typedSearchAttributes.get(BILLING_STATUS)).toBe('paid');
+    // At most one search-attribute upsert per workflow task, and no memo rewrite (the starter's memo says it all).
+    expect(history.events?.filter((e) => e.workflowPropertiesModifiedEventAttributes)).toEqual([]);
+    let upserts = 0;
+    for (const e of history.events ?? []) {
+      if (e.upsertWorkflowSearchAttributesEventAttributes) upserts++;
+      if (e.workflowTaskCompletedEventAttributes) upserts = 0;
+      expect(upserts).toBeLessThanOrEqual(1);
+    }
+    await maybeRecordHistory(handle, 'cycle-paid-no-merchant-webhook');
   });
 
   it('waits durably for pending_charge and is resolved by the webhook signal, without polling', async () => {

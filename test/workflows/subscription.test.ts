@@ -175,6 +175,31 @@ describe('subscription', () => {
     );
   });
 
+  it('passes merchantNotifications to its cycles: with false no notifyMerchant is scheduled', async () => {
+    const scheduled = async (id: string): Promise<string[]> =>
+      ((await cycle(id, 0).fetchHistory()).events ?? [])
+        .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
+        .filter((n): n is string => !!n);
+
+    const told = await startDaily({ maxPeriods: 1 });
+    await advanceTo(told.t0 + MINUTE);
+    expect((await told.handle.result()).recentCycles.map((c) => c.status)).toEqual(['paid']);
+    const cycleId = cycleWorkflowId(told.id, 0);
+    await eventually(
+      () => stack.notifications.some((n) => n.cycleId === cycleId && n.type === 'cycle.paid'),
+      'cycle.paid sent',
+    );
+    expect(await scheduled(told.id)).toContain('notifyMerchant');
+
+    // The worker still has a notifier: only the subscription's input keeps the cycle from scheduling the activity.
+    const silent = await startDaily({ maxPeriods: 1, merchantNotifications: false });
+    await advanceTo(silent.t0 + MINUTE);
+    expect((await silent.handle.result()).recentCycles.map((c) => c.status)).toEqual(['paid']);
+    expect(stack.sandbox.successfulCharges(cycleWorkflowId(silent.id, 0))).toHaveLength(1);
+    expect(await scheduled(silent.id)).toEqual(['createPurchase', 'chargePurchase']);
+    await maybeRecordHistory(silent.handle, 'subscription-no-merchant-webhooks');
+  });
+
   it('mark_unpaid: a failed cycle stops billing until resume, which bills on from the next period', async () => {
     const token = decliningToken();
     const { id, handle, t0 } = await startDaily({
