@@ -23,6 +23,8 @@ it(`fast mode, seed ${SEED}: no money invariant is violated`, async () => {
     days: 90,
     runId: `cs${Date.now().toString(36)}`,
     log: () => undefined,
+    // The batch takes 15-40 s; a stall of the time-skipping server (see README, Chaos runs) is re-run, not waited out.
+    batchWatchdogMs: 100_000,
   });
   expect(r.cycles).toBeGreaterThan(30);
   expect(report(SEED, r.violations)).toEqual([]);

@@ -49,6 +49,8 @@ export interface FastOptions {
   days: number;
   runId: string;
   log: (line: string) => void;
+  /** Real time after which a batch counts as stalled and is run again (default 8 minutes). */
+  batchWatchdogMs?: number;
 }
 
 export interface FastResult {
@@ -122,6 +124,9 @@ export async function runFastChaos(o: FastOptions): Promise<FastResult> {
           if (!world) {
             result.stalledBatches++;
             o.log(`  batch ${n + 1}: simulated time stopped moving; batch abandoned, its plan run again under new ids`);
+            process.stderr.write(
+              `chaos: batch ${n + 1} stalled on the time-skipping server (attempt ${attempt + 1})\n`,
+            );
             if (attempt >= 2) throw new Error(`batch ${n + 1} stalled ${attempt + 1} times`);
           }
         }
@@ -173,7 +178,7 @@ async function runBatchWithWatchdog(
     timer = setTimeout(() => {
       void ctl.abort?.().catch(() => undefined);
       resolve(undefined);
-    }, BATCH_WATCHDOG_MS);
+    }, o.batchWatchdogMs ?? BATCH_WATCHDOG_MS);
   });
   const run = runBatch(batch, sb, faults, bundle, o, ctl);
   run.catch(() => undefined); // after an abort, the abandoned run fails on its torn-down server
