@@ -7,16 +7,13 @@
  */
 import {
   ApplicationFailure,
-  ParentClosePolicy,
   allHandlersFinished,
   condition,
   continueAsNew,
   currentUpdateInfo,
-  getExternalWorkflowHandle,
   log,
   patched,
   setHandler,
-  startChild,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
@@ -34,20 +31,9 @@ import {
   type SubscriptionEvent,
   type SubscriptionMachineState,
 } from '../domain/subscription';
-import {
-  cancelCycleSignal,
-  holdCycleSignal,
-  paymentMethodUpdatedSignal,
-  type BillingCycleInput,
-} from '../shared/billing-cycle';
+import {} from '../shared/billing-cycle';
 import { FailureType } from '../shared/errors';
-import {
-  BILLING_STATUS,
-  CUSTOMER_ID,
-  NEXT_CHARGE_AT,
-  SUBSCRIPTION_ID,
-  SUBSCRIPTION_STATUS,
-} from '../shared/search-attributes';
+import { NEXT_CHARGE_AT, SUBSCRIPTION_STATUS } from '../shared/search-attributes';
 import {
   cancelSubscriptionUpdate,
   changePlanUpdate,
@@ -71,9 +57,8 @@ import {
   type UpdatePaymentMethodInput,
 } from '../shared/subscription';
 import * as act from './activity-proxies';
-import { recordRefund, recordSettlementFailure } from './billing-metrics';
-import { cycleStaticDetails, cycleStaticSummary } from '../shared/ui-text';
-import { billingCycleWorkflow, STOP_ACK_PATCH } from './billing-cycle';
+import { STOP_ACK_PATCH } from './billing-cycle';
+import { messageOf, runSubscriptionCall } from './subscription-calls';
 
 /** How long a cancel or a pause waits for the cycles in flight to confirm that no charge request will leave them. */
 const STOP_ACK_WAIT = '45 seconds';
@@ -149,133 +134,6 @@ export async function subscriptionWorkflow(
       ...(state.canceledAt !== undefined ? { canceledAt: new Date(state.canceledAt).toISOString() } : {}),
       ...(state.cancelReason ? { cancelReason: state.cancelReason } : {}),
     };
-  };
-
-  // ---- calls: the main loop's only way out ----
-  const run = async (c: SubscriptionCall): Promise<SubscriptionEvent> => {
-    switch (c.type) {
-      case 'start_cycle': {
-        const amountMinor = c.plan.lineItems.reduce((sum, li) => sum + li.priceMinor * li.quantity, 0);
-        const cycleInput: BillingCycleInput = {
-          subscriptionId,
-          customerId: input.customerId,
-          periodIndex: c.periodIndex,
-          periodStart: c.periodStart,
-          periodEnd: c.periodEnd,
-          recurringToken: c.token,
-          currency: c.plan.currency,
-          lineItems: c.plan.lineItems,
-          dunning,
-          priorTokenAttempts: c.priorTokenAttempts,
-          ...(c.paused ? { paused: true } : {}),
-          ...(input.qorepayClientId ? { qorepayClientId: input.qorepayClientId } : {}),
-          ...(input.customerEmail ? { customerEmail: input.customerEmail } : {}),
-          ...(input.settlementTargets ? { settlementTargets: input.settlementTargets } : {}),
-          ...(input.merchantNotifications !== undefined ? { merchantNotifications: input.merchantNotifications } : {}),
-        };
-        try {
-          await startChild(billingCycleWorkflow, {
-            workflowId: c.cycleId,
-            args: [cycleInput],
-            workflowIdReusePolicy: 'REJECT_DUPLICATE',
-            parentClosePolicy: ParentClosePolicy.ABANDON,
-            typedSearchAttributes: [
-              { key: SUBSCRIPTION_ID, value: subscriptionId },
-              { key: CUSTOMER_ID, value: input.customerId },
-              { key: BILLING_STATUS, value: 'creating' },
-            ],
-            memo: { amountMinor, currency: c.plan.currency, periodStart: c.periodStart, periodEnd: c.periodEnd },
-            staticSummary: cycleStaticSummary({ ...cycleInput, amountMinor }),
-            staticDetails: cycleStaticDetails({
-              ...cycleInput,
-              amountMinor,
-              token: c.token,
-              settlement: (input.settlementTargets ?? []).map((t) => t.kind),
-            }),
-          });
-          return { type: 'cycle_started', cycleId: c.cycleId, ok: true };
-        } catch (err) {
-          return { type: 'cycle_started', cycleId: c.cycleId, ok: false, error: messageOf(err) };
-        }
-      }
-      case 'signal_cycle':
-        try {
-          const h = getExternalWorkflowHandle(c.cycleId);
-          if (c.signal.kind === 'cancel') await h.signal(cancelCycleSignal, { reason: c.signal.reason });
-          else if (c.signal.kind === 'token')
-            await h.signal(paymentMethodUpdatedSignal, { recurringToken: c.signal.token });
-          else await h.signal(holdCycleSignal, { paused: c.signal.paused });
-          return { type: 'cycle_signaled', cycleId: c.cycleId, ok: true };
-        } catch (err) {
-          return { type: 'cycle_signaled', cycleId: c.cycleId, ok: false, error: messageOf(err) };
-        }
-      case 'refund':
-        try {
-          const r = await act.refundPurchase({
-            purchaseId: c.purchaseId,
-            refundableMinor: c.refundableMinor,
-            knownPaymentIds: c.knownPaymentIds,
-            ...(c.amountMinor !== undefined ? { amountMinor: c.amountMinor } : {}),
-          });
-          const paidCycle = state.paidCycles.find((p) => p.purchaseId === c.purchaseId);
-          if (paidCycle && r.paymentId && r.amountMinor !== undefined) recordRefund(r.amountMinor, paidCycle.currency);
-          return {
-            type: 'refund_answered',
-            requestId: c.requestId,
-            ok: true,
-            status: r.status,
-            ...(r.paymentId ? { paymentId: r.paymentId } : {}),
-            ...(r.amountMinor !== undefined ? { amountMinor: r.amountMinor } : {}),
-          };
-        } catch (err) {
-          return { type: 'refund_answered', requestId: c.requestId, ok: false, error: messageOf(err) };
-        }
-      case 'register_chargeback':
-        try {
-          await act.registerChargeback({
-            purchaseId: c.purchaseId,
-            reasonId: c.reasonId,
-            arn: c.arn,
-            date: c.date,
-            reference: c.reference,
-          });
-          return { type: 'chargeback_answered', requestId: c.requestId, ok: true };
-        } catch (err) {
-          return { type: 'chargeback_answered', requestId: c.requestId, ok: false, error: messageOf(err) };
-        }
-      case 'reverse_settlement':
-        try {
-          const w = await act.reverseSettlement({
-            cycleId: c.cycleId,
-            target: c.target,
-            purchaseId: c.purchaseId,
-            externalId: c.externalId,
-            amountMinor: c.amountMinor,
-            currency: c.currency,
-            kind: c.kind,
-            ...(c.paymentId ? { paymentId: c.paymentId } : {}),
-          });
-          return workDone(c, { ok: true, externalId: w.externalId });
-        } catch (err) {
-          recordSettlementFailure(c.target.kind, 'reverse');
-          return workDone(c, { ok: false, error: messageOf(err) });
-        }
-      case 'restore_settlement':
-        try {
-          const w = await act.recordSettlement({
-            cycleId: c.cycleId,
-            target: c.target,
-            purchaseId: c.purchaseId,
-            amountMinor: c.amountMinor,
-            currency: c.currency,
-            reference: c.key,
-          });
-          return workDone(c, { ok: true, externalId: w.externalId });
-        } catch (err) {
-          recordSettlementFailure(c.target.kind, 'restore');
-          return workDone(c, { ok: false, error: messageOf(err) });
-        }
-    }
   };
 
   // ---- side effects: notifications and alerts, in order, never blocking the schedule ----
@@ -477,7 +335,7 @@ export async function subscriptionWorkflow(
   apply({ type: 'started' });
   while (!state.finished) {
     if (calls.length > 0) {
-      apply(await run(calls.shift()!));
+      apply(await runSubscriptionCall(calls.shift()!, { input, dunning, state: () => state }));
       continue;
     }
     if (workflowInfo().continueAsNewSuggested) {
@@ -505,20 +363,4 @@ export async function subscriptionWorkflow(
   await condition(() => outbox.length === 0 && !draining);
   await condition(allHandlersFinished);
   return view();
-}
-
-/** The answer to a settlement reversal or restore, as the machine's event. */
-function workDone(
-  c: { key: string; targetIndex: number },
-  outcome: { ok: true; externalId: string } | { ok: false; error: string },
-): SubscriptionEvent {
-  return { type: 'settlement_work_done', key: c.key, targetIndex: c.targetIndex, ...outcome };
-}
-
-function messageOf(err: unknown): string {
-  if (err instanceof Error) {
-    const cause = (err as { cause?: unknown }).cause;
-    return cause instanceof Error ? `${err.message}: ${cause.message}` : err.message;
-  }
-  return String(err);
 }
