@@ -337,7 +337,12 @@ describe('settlement', () => {
       const s = await handle.query(subscriptionStateQuery);
       return s.paymentEvents.some((e) => e.kind === 'chargeback' && e.paymentId);
     }, 'the chargeback webhook');
-    await new Promise((r) => setTimeout(r, 500));
+    // The reversals run one target after the other: wait for both (a fixed 500 ms was too short on a loaded machine).
+    await eventually(async () => {
+      const s = await handle.query(subscriptionStateQuery);
+      return (s.settlementReversals ?? []).length >= 2;
+    }, 'both settlement reversals');
+    await new Promise((r) => setTimeout(r, 500)); // let any duplicate reversal (there must be none) run
     const state = await handle.query(subscriptionStateQuery);
     expect(state.settlementReversals?.map((r) => [r.target, r.kind, r.status]).sort()).toEqual([
       ['activeplatform', 'chargeback', 'reversed'],
