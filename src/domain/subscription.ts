@@ -335,6 +335,12 @@ export interface SubscriptionContext {
   schedule: BillingSchedule;
   escalation: EscalationPolicy;
   maxPeriods?: number | undefined;
+  /**
+   * Liveness checks that would fall just after a period's due time are held on it, so the subscription wakes once
+   * for both instead of twice a fraction of a second apart (see livenessCheckAfter). Workflows pass true for runs
+   * recorded with this rule (a `patched()` marker); older histories replay without it.
+   */
+  livenessOnDueTimes?: boolean | undefined;
 }
 
 export interface SubscriptionDecision {
@@ -1000,7 +1006,7 @@ function plan(s: SubscriptionMachineState, ctx: SubscriptionContext, out: Subscr
   const now = ctx.now;
   s.wakeAt = undefined;
   prunePaidCycles(s, now);
-  markLivenessPings(s, now);
+  markLivenessPings(s, ctx, now);
 
   // 1. Keep cycles in flight in step: cancel, pause/resume, new token, liveness.
   const paused = s.status === 'paused';
@@ -1120,7 +1126,7 @@ function plan(s: SubscriptionMachineState, ctx: SubscriptionContext, out: Subscr
   const allBilled = ctx.maxPeriods !== undefined && s.nextPeriodIndex >= ctx.maxPeriods;
   if (s.status === 'canceled' || allBilled) {
     if (s.cycles.length > 0) {
-      scheduleLiveness(s, now);
+      scheduleLiveness(s, ctx, now);
       return;
     }
     s.endedAt ??= now;
@@ -1178,23 +1184,45 @@ function plan(s: SubscriptionMachineState, ctx: SubscriptionContext, out: Subscr
   if (!billingStopped(s)) wakes.push(due);
   if (s.cancelAtPeriodEnd && s.cancelAt !== undefined) wakes.push(s.cancelAt);
   if (s.cycles.length > 0) {
-    scheduleLiveness(s, now);
+    scheduleLiveness(s, ctx, now);
     if (s.wakeAt !== undefined) wakes.push(s.wakeAt);
   }
   s.wakeAt = wakes.length ? Math.min(...wakes) : undefined;
 }
 
 /** Every day with cycles in flight, ping them: a cycle that is gone without a report is found and alerted. */
-function scheduleLiveness(s: SubscriptionMachineState, now: number): void {
-  s.nextLivenessCheckAt ??= now + SUBSCRIPTION_LIMITS.livenessCheckDays * DAY;
+function scheduleLiveness(s: SubscriptionMachineState, ctx: SubscriptionContext, now: number): void {
+  s.nextLivenessCheckAt ??= livenessCheckAfter(s, ctx, now);
   s.wakeAt = s.nextLivenessCheckAt;
 }
 
 /** When the liveness check is due, every cycle in flight gets a ping (sent by the sync step right after). */
-function markLivenessPings(s: SubscriptionMachineState, now: number): void {
+function markLivenessPings(s: SubscriptionMachineState, ctx: SubscriptionContext, now: number): void {
   if (s.cycles.length === 0 || s.nextLivenessCheckAt === undefined || now < s.nextLivenessCheckAt) return;
   for (const c of s.cycles) c.ping = true;
-  s.nextLivenessCheckAt = now + SUBSCRIPTION_LIMITS.livenessCheckDays * DAY;
+  s.nextLivenessCheckAt = livenessCheckAfter(s, ctx, now);
+}
+
+/** A liveness check up to this long after a period's due time is held on the due time instead. */
+export const LIVENESS_ALIGN_WINDOW_MS = 60_000;
+
+/**
+ * The next liveness check: a day after `now`, or, with `ctx.livenessOnDueTimes`, the due time of a period still to
+ * be billed when the day ends within LIVENESS_ALIGN_WINDOW_MS after it (each check then keeps to the due times: a
+ * check made a few ms after a due time would otherwise drift off it again). The first check is counted from the first step that sees a cycle
+ * in flight, a fraction of a second after the period started, so without this a daily subscription with a cycle in
+ * dunning woke at each due time and again a few hundred milliseconds later: a timer and a workflow task more, and a
+ * sub-second timer that the time-skipping test server cannot take when a signal arrives as it fires
+ * (temporalio/sdk-java#3088).
+ */
+function livenessCheckAfter(s: SubscriptionMachineState, ctx: SubscriptionContext, now: number): number {
+  const at = now + SUBSCRIPTION_LIMITS.livenessCheckDays * DAY;
+  if (!ctx.livenessOnDueTimes || billingStopped(s) || s.status === 'canceled') return at;
+  // The period whose due time is the last one at or before `at` (a period still to be billed, if any).
+  const k = periodIndexAt(ctx.schedule, at);
+  if (k < s.nextPeriodIndex || (ctx.maxPeriods !== undefined && k >= ctx.maxPeriods)) return at;
+  const due = periodStart(ctx.schedule, k);
+  return at - due <= LIVENESS_ALIGN_WINDOW_MS ? due : at;
 }
 
 function lastReversalDeadline(s: SubscriptionMachineState): number {

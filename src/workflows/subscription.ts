@@ -60,6 +60,9 @@ import * as act from './activity-proxies';
 import { STOP_ACK_PATCH } from './billing-cycle';
 import { messageOf, runSubscriptionCall } from './subscription-calls';
 
+/** Marks runs whose liveness checks are held on due times (src/domain/subscription.ts, livenessCheckAfter). */
+export const LIVENESS_ON_DUE_TIMES_PATCH = 'liveness-on-due-times';
+
 /** How long a cancel or a pause waits for the cycles in flight to confirm that no charge request will leave them. */
 const STOP_ACK_WAIT = '45 seconds';
 
@@ -73,12 +76,15 @@ export async function subscriptionWorkflow(
   const selfId = workflowInfo().workflowId;
   const schedule = input.schedule;
   const dunning: DunningPolicy = { ...DEFAULT_DUNNING_POLICY, ...(input.dunning ?? {}) };
+  // Runs recorded before liveness checks were held on due times replay without it (a marker in newer histories).
+  const livenessOnDueTimes = patched(LIVENESS_ON_DUE_TIMES_PATCH);
   const ctx = () => ({
     subscriptionId,
     now: Date.now(),
     schedule,
     escalation: input.escalation ?? 'mark_unpaid',
     maxPeriods: input.maxPeriods,
+    livenessOnDueTimes,
   });
 
   let state: SubscriptionMachineState =

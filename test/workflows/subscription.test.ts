@@ -21,7 +21,7 @@ import {
   type SubscriptionInput,
 } from '../../src/shared/subscription';
 import { SUBSCRIPTION_STATUS } from '../../src/shared/search-attributes';
-import { bundleWorkflows, createTimeSkippingEnv, uniqueId } from '../support/temporal';
+import { bundleWorkflows, createTimeSkippingEnv, decodedHistoryText, uniqueId } from '../support/temporal';
 import { eventually, maybeRecordHistory, startBillingStack, type BillingStack } from '../support/billing-stack';
 
 // The time-skipping server sometimes holds its clock for an activity's timeout in real time (about 30 s) on a jump.
@@ -198,6 +198,38 @@ describe('subscription', () => {
     expect(stack.sandbox.successfulCharges(cycleWorkflowId(silent.id, 0))).toHaveLength(1);
     expect(await scheduled(silent.id)).toEqual(['createPurchase', 'chargePurchase']);
     await maybeRecordHistory(silent.handle, 'subscription-no-merchant-webhooks');
+  });
+
+  it('a cycle in dunning is checked at the due times of later periods, not a fraction of a second after them', async () => {
+    // A daily subscription anchored on a coming minute whose card is declined for good: its cycles stay in flight
+    // and get a daily liveness check. Counted from the first report of a cycle, the check fell a few hundred ms after
+    // each later period's due time: a second wake and a sub-second timer, which on the time-skipping server wedged the
+    // run when a signal arrived as it fired (temporalio/sdk-java#3088). It is now held on the due time.
+    const t0 = Math.floor((await env.currentTimeMs()) / MINUTE) * MINUTE + 2 * MINUTE;
+    const id = subId();
+    const anchor = new Date(t0).toISOString().slice(0, 16);
+    const handle = await env.client.workflow.start(subscriptionWorkflow, {
+      workflowId: subscriptionWorkflowId(id),
+      taskQueue: stack.taskQueue,
+      args: [
+        input(id, {
+          schedule: { intervalUnit: 'day', intervalCount: 1, anchor, timeZone: 'UTC' },
+          recurringToken: tok('hard_lost_card'),
+          maxPeriods: 3,
+        }),
+      ],
+    });
+    await advanceTo(t0 + 2 * DAY + MINUTE);
+    await waitForCycle(id, 2, 'action_required');
+
+    const events = (await handle.fetchHistory()).events ?? [];
+    const timers = events.map((e) => e.timerStartedEventAttributes?.startToFireTimeout).filter((d) => !!d);
+    expect(timers.filter((d) => Number(d.seconds ?? 0) < 1)).toEqual([]);
+    const pings = events.filter(
+      (e) => e.signalExternalWorkflowExecutionInitiatedEventAttributes?.signalName === 'hold',
+    );
+    expect(pings.length).toBeGreaterThanOrEqual(2); // the checks still happen (cycles 0 and 1 at period 2's due time)
+    expect(await decodedHistoryText({ events })).toContain('liveness-on-due-times');
   });
 
   it('mark_unpaid: a failed cycle stops billing until resume, which bills on from the next period', async () => {

@@ -20,6 +20,7 @@ const schedule: BillingSchedule = {
   anchor: '2027-03-14T00:00',
   timeZone: 'UTC',
 };
+const DAY = 24 * 60 * 60 * 1000;
 const CREATED_AT = Date.parse('2027-03-14T10:17:00.000Z');
 const plan = { planId: 'p', currency: 'MYR', lineItems: [{ name: 'seat', priceMinor: 1000, quantity: 1 }] };
 const ap: SettlementEntry = {
@@ -36,11 +37,12 @@ const gm: SettlementEntry = {
 };
 
 /** Feeds events one at a time, as the workflow does, and keeps every command. */
-function machine(now = CREATED_AT) {
+function machine(now = CREATED_AT, options: { livenessOnDueTimes?: boolean } = {}) {
   let state: SubscriptionMachineState = initialSubscriptionState({ recurringToken: 'tok', plan, schedule, now });
   const commands: SubscriptionCommand[] = [];
   const feed = (e: SubscriptionEvent, at = now): SubscriptionCommand[] => {
-    const d = decideSubscription(state, e, { subscriptionId: 'sub1', now: at, schedule, escalation: 'mark_unpaid' });
+    const ctx = { subscriptionId: 'sub1', now: at, schedule, escalation: 'mark_unpaid' as const, ...options };
+    const d = decideSubscription(state, e, ctx);
     state = d.state;
     commands.push(...d.commands);
     return d.commands;
@@ -209,5 +211,54 @@ describe('subscription machine examples', () => {
     // A cycle that is gone (the signal failed) is not waited for.
     m.feed({ type: 'cycle_signaled', cycleId: 'cycle:sub1:0', ok: false, error: 'workflow not found' });
     expect(cyclesStopping(m.state())).toEqual([]);
+  });
+
+  it('holds the liveness check of a cycle in dunning on the next due time instead of waking again just after it', () => {
+    const D = Date.parse('2027-03-14T00:00:00.000Z'); // period 0 is due as the subscription starts
+    const inDunning = (at: number, periodIndex = 0): SubscriptionEvent => ({
+      type: 'cycle_reported',
+      report: {
+        cycleId: `cycle:sub1:${periodIndex}`,
+        periodIndex,
+        status: 'action_required',
+        final: false,
+        amountMinor: 1000,
+        attemptTimes: [at],
+        token: 'tok',
+      },
+    });
+    const run = (livenessOnDueTimes: boolean) => {
+      const m = machine(D, { livenessOnDueTimes });
+      m.feed({ type: 'started' }, D);
+      m.feed({ type: 'cycle_started', cycleId: 'cycle:sub1:0', ok: true }, D + 250);
+      m.feed(inDunning(D + 260), D + 260);
+      return m;
+    };
+
+    // Without the rule (histories recorded before it): the check is due a day after the step that first saw the
+    // cycle, 250 ms after period 1 is; once period 1 has started, the subscription waits 250 ms for it.
+    const legacy = run(false);
+    expect(legacy.state().nextLivenessCheckAt).toBe(D + DAY + 250);
+    let next = legacy.feed({ type: 'timer' }, D + DAY);
+    expect(next.map((c) => c.type)).toEqual(['start_cycle']);
+    next = legacy.feed({ type: 'cycle_started', cycleId: 'cycle:sub1:1', ok: true }, D + DAY + 5);
+    expect(legacy.state().wakeAt).toBe(D + DAY + 250);
+
+    // With it: one wake at period 1's due time does both, the ping and the next cycle; the next check is a day on.
+    const m = run(true);
+    expect(m.state().nextLivenessCheckAt).toBe(D + DAY);
+    expect(m.state().wakeAt).toBe(D + DAY);
+    const atDue: SubscriptionCommand[] = [];
+    let commands = m.feed({ type: 'timer' }, D + DAY);
+    for (let i = 0; commands.length > 0 && i < 10; i++) {
+      atDue.push(...commands);
+      const c = commands[0]!;
+      if (c.type === 'signal_cycle')
+        commands = m.feed({ type: 'cycle_signaled', cycleId: c.cycleId, ok: true }, D + DAY);
+      else break;
+    }
+    expect(atDue.map((c) => c.type)).toEqual(['signal_cycle', 'start_cycle']);
+    expect(atDue[0]).toMatchObject({ cycleId: 'cycle:sub1:0', signal: { kind: 'hold', paused: false } }); // the ping
+    expect(m.state().nextLivenessCheckAt).toBe(D + 2 * DAY);
   });
 });
