@@ -109,6 +109,8 @@ import {
   type IdempotentAnswer,
 } from '../shared/idempotency';
 import { BILLING_TASK_QUEUE } from '../shared/task-queue';
+import { LIBRARY_KEY_ID, type ChangeActor } from '../shared/actor';
+import { ChangeActorSchema } from '../shared/actor-schema';
 
 /** The merchant of a client that names none, and of a one-merchant deployment. */
 export const DEFAULT_MERCHANT_ID = 'default';
@@ -142,6 +144,12 @@ export interface BillingClientOptions {
   client: Client;
   /** The merchant this client acts for (default `default`). */
   merchantId?: string;
+  /**
+   * Who makes this client's changes: an API key's id (not the key; the API passes the id of the request's key).
+   * Every change carries `{ keyId, merchantId }` into its workflow update (recorded in workflow history) and the
+   * subscription's or cycle's change trail (`changes` in their views). Default `library` (src/shared/actor.ts).
+   */
+  keyId?: string;
   /** Operators: reads and changes reach every merchant's subscriptions (creates are still stamped with merchantId). */
   crossMerchant?: boolean;
   /** Checks qorepayClientId at create. Without one, the id is taken as given (the first charge would tell). */
@@ -182,6 +190,8 @@ export class BillingClient {
   readonly temporal: Client;
   readonly merchantId: string;
   readonly crossMerchant: boolean;
+  /** Stamped on every change this client makes (see `keyId`). */
+  readonly actor: ChangeActor;
   private readonly options: BillingClientOptions;
   private readonly taskQueue: string;
   private readonly firstQueryTimeoutMs: number;
@@ -198,6 +208,13 @@ export class BillingClient {
         { path: 'merchantId', message: 'must be 1 to 64 characters from A-Z, a-z, 0-9, "_" and "-"' },
       ]);
     }
+    const actor = ChangeActorSchema.safeParse({ keyId: options.keyId ?? LIBRARY_KEY_ID, merchantId: this.merchantId });
+    if (!actor.success) {
+      throw new BillingValidationError(
+        actor.error.issues.map((i) => ({ path: i.path.join('.') || 'keyId', message: i.message })),
+      );
+    }
+    this.actor = actor.data;
     this.crossMerchant = options.crossMerchant ?? false;
     this.taskQueue = options.taskQueue ?? BILLING_TASK_QUEUE;
     this.firstQueryTimeoutMs = options.firstQueryTimeoutMs ?? 5000;
@@ -230,15 +247,19 @@ export class BillingClient {
     return billing;
   }
 
-  /** The same Temporal client acting for another merchant (the API makes one per request from the key's merchant). */
+  /**
+   * The same Temporal client acting for another merchant (the API makes one per request from the key's merchant and
+   * the key's id, which every change then records). Without `keyId`, this client's key id is kept.
+   */
   forMerchant(
     merchantId: string,
-    options: { crossMerchant?: boolean; settlementAllowList?: SettlementAllowList } = {},
+    options: { crossMerchant?: boolean; settlementAllowList?: SettlementAllowList; keyId?: string } = {},
   ): BillingClient {
     const { settlementAllowList: _inherited, ...base } = this.options;
     return new BillingClient({
       ...base,
       merchantId,
+      ...(options.keyId !== undefined ? { keyId: options.keyId } : {}),
       crossMerchant: options.crossMerchant ?? false,
       ...(options.settlementAllowList ? { settlementAllowList: options.settlementAllowList } : {}),
     });
@@ -283,7 +304,7 @@ export class BillingClient {
       const handle = await this.temporal.workflow.start(SUBSCRIPTION_WORKFLOW_TYPE, {
         workflowId,
         taskQueue: this.taskQueue,
-        args: [terms],
+        args: [{ ...terms, createdBy: this.actor }],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         typedSearchAttributes: [
           { key: SUBSCRIPTION_ID, value: terms.subscriptionId },
@@ -350,19 +371,25 @@ export class BillingClient {
   ): Promise<SubscriptionState> {
     const body = stripUndefined(validate(CancelSubscriptionSchema, options));
     return this.idempotent('cancelSubscription', 'subscription', subscriptionId, body, request, () =>
-      this.updateSubscription(subscriptionId, (h) => h.executeUpdate(cancelSubscriptionUpdate, { args: [body] })),
+      this.updateSubscription(subscriptionId, (h) =>
+        h.executeUpdate(cancelSubscriptionUpdate, { args: [{ ...body, actor: this.actor }] }),
+      ),
     );
   }
 
   async pauseSubscription(subscriptionId: string, request: IdempotentRequestOptions = {}): Promise<SubscriptionState> {
     return this.idempotent('pauseSubscription', 'subscription', subscriptionId, {}, request, () =>
-      this.updateSubscription(subscriptionId, (h) => h.executeUpdate(pauseSubscriptionUpdate)),
+      this.updateSubscription(subscriptionId, (h) =>
+        h.executeUpdate(pauseSubscriptionUpdate, { args: [{ actor: this.actor }] }),
+      ),
     );
   }
 
   async resumeSubscription(subscriptionId: string, request: IdempotentRequestOptions = {}): Promise<SubscriptionState> {
     return this.idempotent('resumeSubscription', 'subscription', subscriptionId, {}, request, () =>
-      this.updateSubscription(subscriptionId, (h) => h.executeUpdate(resumeSubscriptionUpdate)),
+      this.updateSubscription(subscriptionId, (h) =>
+        h.executeUpdate(resumeSubscriptionUpdate, { args: [{ actor: this.actor }] }),
+      ),
     );
   }
 
@@ -373,7 +400,9 @@ export class BillingClient {
   ): Promise<SubscriptionState> {
     const body = validate(UpdatePaymentMethodSchema, { recurringToken });
     return this.idempotent('updatePaymentMethod', 'subscription', subscriptionId, body, request, () =>
-      this.updateSubscription(subscriptionId, (h) => h.executeUpdate(updatePaymentMethodUpdate, { args: [body] })),
+      this.updateSubscription(subscriptionId, (h) =>
+        h.executeUpdate(updatePaymentMethodUpdate, { args: [{ ...body, actor: this.actor }] }),
+      ),
     );
   }
 
@@ -385,7 +414,9 @@ export class BillingClient {
   ): Promise<SubscriptionState> {
     const body = stripUndefined(validate(ChangePlanSchema, { plan }));
     return this.idempotent('changePlan', 'subscription', subscriptionId, body, request, () =>
-      this.updateSubscription(subscriptionId, (h) => h.executeUpdate(changePlanUpdate, { args: [body] })),
+      this.updateSubscription(subscriptionId, (h) =>
+        h.executeUpdate(changePlanUpdate, { args: [{ ...body, actor: this.actor }] }),
+      ),
     );
   }
 
@@ -403,7 +434,10 @@ export class BillingClient {
     assertCycleOf(subscriptionId, body.cycleId);
     return this.idempotent('refundCycle', 'subscription', subscriptionId, body, request, () =>
       this.updateSubscription(subscriptionId, (h) =>
-        h.executeUpdate(refundUpdate, { args: [body], ...(updateId !== undefined ? { updateId } : {}) }),
+        h.executeUpdate(refundUpdate, {
+          args: [{ ...body, actor: this.actor }],
+          ...(updateId !== undefined ? { updateId } : {}),
+        }),
       ),
     );
   }
@@ -419,7 +453,10 @@ export class BillingClient {
     assertCycleOf(subscriptionId, body.cycleId);
     return this.idempotent('registerChargeback', 'subscription', subscriptionId, body, request, () =>
       this.updateSubscription(subscriptionId, (h) =>
-        h.executeUpdate(chargebackUpdate, { args: [body], ...(updateId !== undefined ? { updateId } : {}) }),
+        h.executeUpdate(chargebackUpdate, {
+          args: [{ ...body, actor: this.actor }],
+          ...(updateId !== undefined ? { updateId } : {}),
+        }),
       ),
     );
   }
@@ -472,7 +509,9 @@ export class BillingClient {
     const id = validate(CycleIdSchema, cycleId, ['cycleId']);
     const body = stripUndefined(validate(MarkCyclePaidSchema, options));
     return this.idempotent('markCyclePaid', 'cycle', id, body, request, () =>
-      this.updateCycle(id, (h) => h.executeUpdate(markPaidUpdate, { args: [body] }).then(maskCycleState)),
+      this.updateCycle(id, (h) =>
+        h.executeUpdate(markPaidUpdate, { args: [{ ...body, actor: this.actor }] }).then(maskCycleState),
+      ),
     );
   }
 
@@ -480,7 +519,9 @@ export class BillingClient {
   async retryCycleNow(cycleId: string, request: IdempotentRequestOptions = {}): Promise<BillingCycleState> {
     const id = validate(CycleIdSchema, cycleId, ['cycleId']);
     return this.idempotent('retryCycleNow', 'cycle', id, {}, request, () =>
-      this.updateCycle(id, (h) => h.executeUpdate(retryNowUpdate).then(maskCycleState)),
+      this.updateCycle(id, (h) =>
+        h.executeUpdate(retryNowUpdate, { args: [{ actor: this.actor }] }).then(maskCycleState),
+      ),
     );
   }
 
@@ -488,7 +529,9 @@ export class BillingClient {
   async retryCycleSettlement(cycleId: string, request: IdempotentRequestOptions = {}): Promise<BillingCycleState> {
     const id = validate(CycleIdSchema, cycleId, ['cycleId']);
     return this.idempotent('retryCycleSettlement', 'cycle', id, {}, request, () =>
-      this.updateCycle(id, (h) => h.executeUpdate(retrySettlementUpdate).then(maskCycleState)),
+      this.updateCycle(id, (h) =>
+        h.executeUpdate(retrySettlementUpdate, { args: [{ actor: this.actor }] }).then(maskCycleState),
+      ),
     );
   }
 
@@ -841,6 +884,11 @@ function initialState(terms: SubscriptionInput): SubscriptionState {
 
 /** Paths (up to two levels, e.g. `plan.lineItems`, `schedule.anchor`) where the stored terms differ from the new ones. */
 export function diffTerms(stored: unknown, next: SubscriptionInput): string[] {
+  // Who created it is not a term: a repeat by another key with the same terms is the same subscription.
+  const { createdBy: _createdBy, ...storedTerms } = isPlainObject(stored) ? stored : {};
+  const { createdBy: _nextBy, ...nextTerms } = next;
+  stored = isPlainObject(stored) ? storedTerms : stored;
+  next = nextTerms;
   const parsed = CreateSubscriptionSchema.safeParse(stored);
   const a = (parsed.success ? stripUndefined(parsed.data) : stored) as Record<string, unknown>;
   const b = next as unknown as Record<string, unknown>;
