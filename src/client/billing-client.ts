@@ -20,7 +20,7 @@ import {
   type WorkflowExecutionInfo,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { DataConverter } from '@temporalio/common';
 import type { z } from 'zod';
 import {
@@ -102,8 +102,9 @@ import { subscriptionStaticSummary } from '../shared/ui-text';
 import {
   IDEMPOTENCY_KEY_WORKFLOW_TYPE,
   idempotencyKeyWorkflowId,
-  idempotencyRecordQuery,
+  claimIdempotencyKeyUpdate,
   recordIdempotentAnswerUpdate,
+  releaseIdempotencyClaimSignal,
   type IdempotencyKeyInput,
   type IdempotencyRecord,
   type IdempotentAnswer,
@@ -560,11 +561,12 @@ export class BillingClient {
 
   /**
    * Runs a change under an idempotency key (Stripe's semantics; see src/shared/idempotency.ts). Without a key it just
-   * runs. With one: the key's record is opened (or found); a record of a different request is refused with a
-   * conflict naming the key; a recorded answer is returned again (or its error thrown again) without running
-   * anything; otherwise the change runs and its answer is recorded. Unavailable and validation errors are not
-   * recorded: a retry with the key runs again. Two requests racing with one key may both run (refunds and
-   * chargebacks are still carried out once: the key is also their Temporal update id).
+   * runs. With one: the key's record is opened (or found) and claimed. A record of a different request is refused
+   * with a conflict naming the key; a recorded answer is returned again (or its error thrown again) without running
+   * anything; while another request with the key is running, the claim waits for its answer (up to CLAIM_WAIT_MS) and
+   * then answers a conflict saying the first request is still in progress. Otherwise this request holds the claim:
+   * the change runs and its answer is recorded. Unavailable and validation errors are not recorded: the claim is
+   * released and a retry with the key runs again. A claimant that dies lets its lease (CLAIM_LEASE_MS) run out.
    */
   private async idempotent<T>(
     operation: string,
@@ -586,15 +588,29 @@ export class BillingClient {
     const requestHash = createHash('sha256').update(canonical({ operation, target, body })).digest('hex');
     const input: IdempotencyKeyInput = { merchantId: this.merchantId, key, operation, requestHash };
     const handle = await this.openIdempotencyRecord(input);
-    const record = handle.record ?? (await call('subscription', key, () => handle.query(idempotencyRecordQuery)));
-    if (record.requestHash !== requestHash) {
-      throw new BillingConflictError(
-        `Idempotency-Key ${JSON.stringify(key)} was already used for a different request (${record.operation}); ` +
-          'use a new key for a new request',
-        ['Idempotency-Key'],
-      );
+    if (handle.record) {
+      // The key's 24 h are over (its workflow finished): its record still answers, but takes no claims or answers.
+      if (handle.record.requestHash !== requestHash) throw differentRequest(key, handle.record.operation);
+      return handle.record.answer ? replay<T>(handle.record.answer) : run();
     }
-    if (record.answer) return replay<T>(record.answer);
+    const claimId = randomUUID();
+    const claim = await call('subscription', key, () =>
+      handle.executeUpdate(claimIdempotencyKeyUpdate, { args: [{ claimId, requestHash }] }),
+    );
+    switch (claim.outcome) {
+      case 'different_request':
+        throw differentRequest(key, claim.operation);
+      case 'answered':
+        return replay<T>(claim.answer);
+      case 'in_progress':
+        throw new BillingConflictError(
+          `Idempotency-Key ${JSON.stringify(key)}: the first request with this key is still in progress; ` +
+            'retry later to get its answer',
+          ['Idempotency-Key'],
+        );
+      case 'granted':
+        break;
+    }
     let answer: IdempotentAnswer;
     let result: T;
     try {
@@ -606,6 +622,7 @@ export class BillingClient {
       } else if (err instanceof BillingConflictError) {
         answer = { ok: false, code: 'conflict', message: err.message };
       } else {
+        await this.releaseClaim(handle, claimId);
         throw err;
       }
       await this.recordAnswer(handle, answer);
@@ -634,6 +651,15 @@ export class BillingClient {
     const handle = this.temporal.workflow.getHandle(workflowId);
     const record = await call('subscription', input.key, () => handle.result() as Promise<IdempotencyRecord>);
     return Object.assign(handle, { record });
+  }
+
+  /** Best effort: a claim that could not be released lapses after its lease. */
+  private async releaseClaim(handle: WorkflowHandle, claimId: string): Promise<void> {
+    try {
+      await handle.signal(releaseIdempotencyClaimSignal, { claimId });
+    } catch {
+      // Temporal is unreachable: the lease runs out on its own.
+    }
   }
 
   /** Best effort: an answer that could not be recorded only means a retry with the key runs the change again. */
@@ -946,6 +972,14 @@ function toSubscriptionSummary(e: WorkflowExecutionInfo): SubscriptionSummary {
     startedAt: e.startTime.toISOString(),
     ...(e.closeTime ? { closedAt: e.closeTime.toISOString() } : {}),
   };
+}
+
+function differentRequest(key: string, operation: string): BillingConflictError {
+  return new BillingConflictError(
+    `Idempotency-Key ${JSON.stringify(key)} was already used for a different request (${operation}); ` +
+      'use a new key for a new request',
+    ['Idempotency-Key'],
+  );
 }
 
 /** A recorded answer, given again: the value, or the error it was. */

@@ -7,6 +7,13 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { QorePaySandbox } from '../../src/sandbox/qorepay';
 import { cycleWorkflowId } from '../../src/shared/billing-cycle';
 import { subscriptionWorkflowId } from '../../src/shared/subscription';
+import {
+  IDEMPOTENCY_KEY_WORKFLOW_TYPE,
+  claimIdempotencyKeyUpdate,
+  idempotencyKeyWorkflowId,
+  idempotencyRecordQuery,
+  recordIdempotentAnswerUpdate,
+} from '../../src/shared/idempotency';
 import { buildCli } from '../../src/cli';
 import { BillingClient, BillingConflictError } from '../../src/client';
 import axios from 'axios';
@@ -416,6 +423,110 @@ describe('Idempotency-Key on every change (Stripe semantics, kept in Temporal)',
     console.log(`sandbox ledger refunds of ${purchaseId}: ${JSON.stringify(refunds)}`);
     expect(refunds).toEqual([400]);
   });
+
+  it('two identical refunds sent at the same time with one key: one refund, the same answer (or 409 in progress)', async () => {
+    const { id, cycleId, purchaseId } = await paidCycleOf();
+    const key = `refund-race-${randomUUID()}`;
+    const send = () =>
+      api.authed.post(
+        `/v1/subscriptions/${id}/refunds`,
+        { cycleId, amountMinor: 250 },
+        { headers: { 'idempotency-key': key } },
+      );
+    const [a, b] = await Promise.all([send(), send()]);
+    console.log(
+      `concurrent refunds with one key: ${a.status} ${JSON.stringify(a.data)} / ${b.status} ${JSON.stringify(b.data)}`,
+    );
+    const statuses = [a.status, b.status].sort();
+    expect([JSON.stringify([201, 201]), JSON.stringify([201, 409])]).toContain(JSON.stringify(statuses));
+    if (statuses[1] === 201) {
+      expect(b.data).toEqual(a.data);
+    } else {
+      const conflict = a.status === 409 ? a : b;
+      expect(conflict.data.message).toContain(JSON.stringify(key));
+      expect(conflict.data.message).toContain('still in progress');
+    }
+    const refunds = sandbox
+      .payments(purchaseId)
+      .filter((p) => (p.payment as { payment_type?: string }).payment_type === 'refund')
+      .map((p) => (p.payment as { amount: number }).amount);
+    console.log(`sandbox ledger refunds of ${purchaseId}: ${JSON.stringify(refunds)}`);
+    expect(refunds).toEqual([250]);
+    // Later, the same key answers the recorded refund; a different body is still "a different request".
+    const again = await send();
+    expect(again.status).toBe(201);
+    expect(again.data).toEqual((a.status === 201 ? a : b).data);
+    const different = await api.authed.post(
+      `/v1/subscriptions/${id}/refunds`,
+      { cycleId, amountMinor: 100 },
+      { headers: { 'idempotency-key': key } },
+    );
+    expect(different.status).toBe(409);
+    expect(different.data.message).toContain('different request');
+  });
+
+  it('a request whose key is held by a running first request waits for its answer, or answers 409 in progress', async () => {
+    const id = uniqueId('idem-held');
+    expect((await api.authed.post('/v1/subscriptions', subscriptionBody(id))).status).toBe(201);
+    const plan = { planId: 'team', currency: 'EUR', lineItems: [{ name: 'Team', priceMinor: 4999, quantity: 1 }] };
+    const changePlan = (key: string) =>
+      api.authed.post(`/v1/subscriptions/${id}/plan`, { plan }, { headers: { 'idempotency-key': key } });
+    const changePlanUpdates = async () =>
+      ((await env.client.workflow.getHandle(subscriptionWorkflowId(id)).fetchHistory()).events ?? []).filter(
+        (e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'changePlan',
+      ).length;
+    // The fingerprint of this request, as the client recorded it under a first key.
+    const firstKey = `plan-${randomUUID()}`;
+    const first = await changePlan(firstKey);
+    expect(first.status).toBe(200);
+    const { requestHash } = await env.client.workflow
+      .getHandle(idempotencyKeyWorkflowId('default', firstKey))
+      .query(idempotencyRecordQuery);
+    /** A key whose first request (the test) is in progress: it holds the key's claim and has not answered. */
+    const heldKey = async () => {
+      const key = `plan-held-${randomUUID()}`;
+      const handle = await env.client.workflow.start(IDEMPOTENCY_KEY_WORKFLOW_TYPE, {
+        workflowId: idempotencyKeyWorkflowId('default', key),
+        taskQueue: stack.taskQueue,
+        args: [{ merchantId: 'default', key, operation: 'changePlan', requestHash }],
+      });
+      const claim = await handle.executeUpdate(claimIdempotencyKeyUpdate, {
+        args: [{ claimId: `test-${key}`, requestHash, leaseMs: 120_000 }],
+      });
+      expect(claim.outcome).toBe('granted');
+      return { key, handle };
+    };
+
+    // Nobody answers this one: after waiting for it, 409 naming the key, "still in progress".
+    const silent = await heldKey();
+    const inProgress = changePlan(silent.key);
+
+    // This one's first request answers while the duplicate waits: the duplicate gets that answer and runs nothing.
+    const answered = await heldKey();
+    const duplicate = changePlan(answered.key);
+    await eventually(async () => {
+      const history = await answered.handle.fetchHistory();
+      const claims = (history.events ?? []).filter(
+        (e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'claimIdempotencyKey',
+      );
+      return claims.length === 2; // the test's own, then the duplicate's (waiting in the workflow)
+    }, 'the duplicate is waiting on the key');
+    const recorded = { ok: true as const, value: { ...first.data, note: 'the answer of the first request' } };
+    await answered.handle.executeUpdate(recordIdempotentAnswerUpdate, { args: [recorded] });
+    const dup = await duplicate;
+    console.log(`duplicate behind an answering first request: ${dup.status} ${JSON.stringify(dup.data).slice(0, 80)}…`);
+    expect(dup.status).toBe(200);
+    expect(dup.data).toEqual(recorded.value);
+
+    const busy = await inProgress;
+    console.log(`duplicate behind a silent first request: ${busy.status} ${JSON.stringify(busy.data)}`);
+    expect(busy.status).toBe(409);
+    expect(busy.data.fields).toEqual(['Idempotency-Key']);
+    expect(busy.data.message).toContain(JSON.stringify(silent.key));
+    expect(busy.data.message).toContain('still in progress');
+    // Neither duplicate changed the plan: only the first request's update is in history.
+    expect(await changePlanUpdates()).toBe(1);
+  }, 90_000);
 
   it('replays the first answer of a create and a cancel; a new API process (new client) still knows the key', async () => {
     const id = uniqueId('idem-create');
