@@ -16,6 +16,7 @@ import {
   Connection,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
   type ConnectionOptions,
   type WorkflowExecutionInfo,
   type WorkflowHandle,
@@ -103,8 +104,10 @@ import {
   IDEMPOTENCY_KEY_WORKFLOW_TYPE,
   idempotencyKeyWorkflowId,
   claimIdempotencyKeyUpdate,
+  idempotencyRecordQuery,
   recordIdempotentAnswerUpdate,
   releaseIdempotencyClaimSignal,
+  type IdempotencyClaimAnswer,
   type IdempotencyKeyInput,
   type IdempotencyRecord,
   type IdempotentAnswer,
@@ -594,9 +597,7 @@ export class BillingClient {
       return handle.record.answer ? replay<T>(handle.record.answer) : run();
     }
     const claimId = randomUUID();
-    const claim = await call('subscription', key, () =>
-      handle.executeUpdate(claimIdempotencyKeyUpdate, { args: [{ claimId, requestHash }] }),
-    );
+    const claim = await this.claimKey(handle, key, { claimId, requestHash });
     switch (claim.outcome) {
       case 'different_request':
         throw differentRequest(key, claim.operation);
@@ -651,6 +652,29 @@ export class BillingClient {
     const handle = this.temporal.workflow.getHandle(workflowId);
     const record = await call('subscription', input.key, () => handle.result() as Promise<IdempotencyRecord>);
     return Object.assign(handle, { record });
+  }
+
+  /**
+   * Claims the key in its workflow. A worker still running code from before claims (a rolling deploy) rejects the
+   * update as unknown: then the record is read as before claims existed, and this request runs unclaimed.
+   */
+  private async claimKey(
+    handle: WorkflowHandle,
+    key: string,
+    request: { claimId: string; requestHash: string },
+  ): Promise<IdempotencyClaimAnswer> {
+    try {
+      return await handle.executeUpdate(claimIdempotencyKeyUpdate, { args: [request] });
+    } catch (err) {
+      if (!(err instanceof WorkflowUpdateFailedError && /no registered handler/i.test(err.cause?.message ?? ''))) {
+        throw translate(err, 'subscription', key);
+      }
+    }
+    const record = await call('subscription', key, () => handle.query(idempotencyRecordQuery));
+    if (record.requestHash !== request.requestHash)
+      return { outcome: 'different_request', operation: record.operation };
+    if (record.answer) return { outcome: 'answered', answer: record.answer };
+    return { outcome: 'granted', claimId: request.claimId, expiresAt: new Date().toISOString() };
   }
 
   /** Best effort: a claim that could not be released lapses after its lease. */

@@ -16,6 +16,7 @@ import {
   recordIdempotentAnswerUpdate,
   type IdempotencyRecord,
 } from '../../src/shared/idempotency';
+import { BillingClient, BillingConflictError } from '../../src/client';
 import { idempotencyKeyWorkflow } from '../../src/workflows';
 import { bundleWorkflows, createTimeSkippingEnv, testDataConverter, uniqueId } from '../support/temporal';
 
@@ -121,5 +122,37 @@ it('claims: one holder at a time; a concurrent request waits, then hears "in pro
     // A, back from the dead, gets the recorded answer too: the change is not run again.
     expect(await claim('claim-a')).toEqual({ outcome: 'answered', answer });
     expect((await handle.query(idempotencyRecordQuery)).answer).toEqual(answer);
+  });
+});
+
+it('a worker from before claims (rolling deploy): the client reads the record as before and keys still work', async () => {
+  const taskQueue = uniqueId('idem-old');
+  const worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: await bundleWorkflows(require.resolve('./fixtures/pre-claim-workflows')),
+    dataConverter: testDataConverter,
+  });
+  await worker.runUntil(async () => {
+    const billing = new BillingClient({ client: env.client, taskQueue, firstQueryTimeoutMs: 2000 });
+    const id = uniqueId('old-worker');
+    const terms = {
+      subscriptionId: id,
+      customerId: `cust-${id}`,
+      customerEmail: 'buyer@example.com',
+      recurringToken: `tok_success_${id}`,
+      plan: { planId: 'pro', currency: 'EUR', lineItems: [{ name: 'Pro', priceMinor: 1999, quantity: 1 }] },
+      schedule: { intervalUnit: 'month' as const, intervalCount: 1, anchor: '2030-01-31T09:00', timeZone: 'UTC' },
+    };
+    const key = uniqueId('create-key');
+    const first = await billing.createSubscription(terms, { idempotencyKey: key });
+    const again = await billing.createSubscription(terms, { idempotencyKey: key });
+    expect(first.created).toBe(true);
+    expect(again).toEqual(first); // the recorded answer (a repeat without the key would say created: false)
+    const other = await billing
+      .createSubscription({ ...terms, subscriptionId: `${id}-b` }, { idempotencyKey: key })
+      .catch((e: unknown) => e);
+    expect(other).toBeInstanceOf(BillingConflictError);
+    expect((other as Error).message).toContain('different request');
   });
 });
