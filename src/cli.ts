@@ -296,6 +296,8 @@ function connectFromConfig(config: ReturnType<typeof loadConfig>): Promise<Billi
     dataConverter: encryptedDataConverter(config.payloadKeys),
     customerVerifier: qorepayCustomerVerifier(qorepay),
     crossMerchant: true,
+    // Changes made with the CLI are recorded in the subscription's and cycle's change trail as key `cli`.
+    keyId: 'cli',
   });
 }
 

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { SettlementAllowList } from './client';
 import { DEV_PAYLOAD_KEY, isDevPayloadKey, parsePayloadKeys, type PayloadKey } from './payload-codec';
 import { parseDuration } from './domain/reconciliation';
+import { ChangeActorSchema } from './shared/actor-schema';
 
 /** What an API key may do: `merchant` (its own merchant's subscriptions), `operator` (mark-paid, retry-settlement,
  * and reads and changes across merchants). */
@@ -34,8 +35,8 @@ export interface ApiKeySpec {
 export const DEFAULT_MERCHANT_ID = 'default';
 
 const ApiKeySpecSchema = z.strictObject({
-  id: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'must be 1 to 64 characters from A-Z, a-z, 0-9, ".", "_" and "-"'),
-  merchantId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1 to 64 characters from A-Z, a-z, 0-9, "_" and "-"'),
+  id: ChangeActorSchema.shape.keyId,
+  merchantId: ChangeActorSchema.shape.merchantId,
   sha256: z
     .string()
     .regex(/^[0-9a-fA-F]{64}$/, 'must be the hex SHA-256 of the key (64 hex digits)')

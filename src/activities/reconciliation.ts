@@ -161,7 +161,11 @@ export function createReconciliationActivities(deps: ReconciliationDeps) {
       cycleId: string;
     }): Promise<{ accepted: boolean; settlementFailed: boolean; settlement: SettlementRecord[]; refusal?: string }> {
       try {
-        const view = await temporal().workflow.getHandle(input.cycleId).executeUpdate(retrySettlementUpdate);
+        const view = await temporal()
+          .workflow.getHandle(input.cycleId)
+          .executeUpdate(retrySettlementUpdate, {
+            args: [{}], // the sweep, not a merchant's key: recorded in the cycle's trail as `unattributed`
+          });
         return { accepted: true, settlementFailed: view.settlementFailed, settlement: view.settlement };
       } catch (err) {
         if (err instanceof WorkflowUpdateFailedError || err instanceof WorkflowNotFoundError) {

@@ -4,6 +4,7 @@
  */
 import { z } from 'zod';
 import type { RouteSpec } from './routes';
+import { IDEMPOTENCY_KEY_HEADER } from '../client/schemas';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -93,6 +94,14 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], version = '0.
       if (e === 404) responses['404'] = errorResponse('NotFound', 'Unknown subscription or cycle');
       if (e === 409) responses['409'] = errorResponse('Conflict', 'Conflicts with the current state');
     }
+    if (r.headers && IDEMPOTENCY_KEY_HEADER in r.headers) {
+      const state = responses['409'] ? 'Conflicts with the current state, or the' : 'The';
+      responses['409'] = errorResponse(
+        'Conflict',
+        `${state} Idempotency-Key was used for a different request, or the first request with the key is still ` +
+          'in progress (a concurrent duplicate waited up to 30 s for its answer): retry later with the same key',
+      );
+    }
     const op: Record<string, unknown> = {
       operationId: r.operationId,
       summary: r.summary,
@@ -129,7 +138,9 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], version = '0.
         "one merchant and sees only that merchant's subscriptions and cycles (other ids answer 404); operator " +
         'routes need a key with the `operator` scope (403 otherwise). Every POST takes an `Idempotency-Key` ' +
         'header (Stripe semantics): the same key and body answer the first answer again, the same key with another ' +
-        'body answers 409 naming the key; keys are kept at least 24 hours.',
+        'body answers 409 naming the key; a duplicate sent while the first request is still running waits for its ' +
+        'answer (up to 30 s) and otherwise answers 409 "still in progress" (retry later); the change runs once. ' +
+        'Keys are kept at least 24 hours.',
     },
     paths,
     components: {

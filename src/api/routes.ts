@@ -20,6 +20,7 @@ import {
   SubscriptionIdSchema,
   UpdatePaymentMethodSchema,
 } from '../client/schemas';
+import { ChangeTrailSchema } from '../shared/actor-schema';
 import { CYCLE_STATUSES, type CycleStatus } from '../shared/billing-cycle';
 import { ReconciliationIdSchema, ReconciliationRequestSchema, ReconciliationRunSchema } from './reconciliations';
 
@@ -85,6 +86,7 @@ const SubscriptionStateSchema = z.looseObject({
   ),
   paymentEvents: z.array(z.looseObject({ kind: z.string(), cycleId: z.string() })),
   paymentMethod: z.string().meta({ description: 'The token in use, masked to its last 4 characters.' }),
+  changes: ChangeTrailSchema.optional(),
 });
 
 const SubscriptionSummarySchema = z.looseObject({
@@ -119,6 +121,7 @@ const CycleStateSchema = z.looseObject({
     )
     .optional(),
   settlementFailed: z.boolean().optional(),
+  changes: ChangeTrailSchema.optional(),
 });
 
 const CycleViewSchema = z.looseObject({
@@ -128,7 +131,7 @@ const CycleViewSchema = z.looseObject({
   status: z.union([CycleStatusSchema, z.literal('unknown')]),
   workflowStatus: z.string(),
   state: CycleStateSchema.optional(),
-  result: z.looseObject({ status: CycleStatusSchema }).optional(),
+  result: z.looseObject({ status: CycleStatusSchema, changes: ChangeTrailSchema.optional() }).optional(),
 });
 
 const PaymentEventSchema = z.looseObject({

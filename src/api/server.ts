@@ -284,6 +284,8 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
           const scoped = key
             ? billing.forMerchant(key.merchantId, {
                 crossMerchant: key.scopes.includes('operator'),
+                // Every change made with this client records the key's id (never the key) in workflow history.
+                keyId: key.id,
                 // JSON-configured keys name their settlement accounts (none if absent); plain keys, any.
                 ...(key.settlement === 'any' ? {} : { settlementAllowList: key.settlement ?? {} }),
               })

@@ -16,11 +16,12 @@ import {
   Connection,
   WorkflowExecutionAlreadyStartedError,
   WorkflowNotFoundError,
+  WorkflowUpdateFailedError,
   type ConnectionOptions,
   type WorkflowExecutionInfo,
   type WorkflowHandle,
 } from '@temporalio/client';
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { DataConverter } from '@temporalio/common';
 import type { z } from 'zod';
 import {
@@ -102,13 +103,18 @@ import { subscriptionStaticSummary } from '../shared/ui-text';
 import {
   IDEMPOTENCY_KEY_WORKFLOW_TYPE,
   idempotencyKeyWorkflowId,
+  claimIdempotencyKeyUpdate,
   idempotencyRecordQuery,
   recordIdempotentAnswerUpdate,
+  releaseIdempotencyClaimSignal,
+  type IdempotencyClaimAnswer,
   type IdempotencyKeyInput,
   type IdempotencyRecord,
   type IdempotentAnswer,
 } from '../shared/idempotency';
 import { BILLING_TASK_QUEUE } from '../shared/task-queue';
+import { LIBRARY_KEY_ID, type ChangeActor } from '../shared/actor';
+import { ChangeActorSchema } from '../shared/actor-schema';
 
 /** The merchant of a client that names none, and of a one-merchant deployment. */
 export const DEFAULT_MERCHANT_ID = 'default';
@@ -142,6 +148,12 @@ export interface BillingClientOptions {
   client: Client;
   /** The merchant this client acts for (default `default`). */
   merchantId?: string;
+  /**
+   * Who makes this client's changes: an API key's id (not the key; the API passes the id of the request's key).
+   * Every change carries `{ keyId, merchantId }` into its workflow update (recorded in workflow history) and the
+   * subscription's or cycle's change trail (`changes` in their views). Default `library` (src/shared/actor.ts).
+   */
+  keyId?: string;
   /** Operators: reads and changes reach every merchant's subscriptions (creates are still stamped with merchantId). */
   crossMerchant?: boolean;
   /** Checks qorepayClientId at create. Without one, the id is taken as given (the first charge would tell). */
@@ -182,6 +194,8 @@ export class BillingClient {
   readonly temporal: Client;
   readonly merchantId: string;
   readonly crossMerchant: boolean;
+  /** Stamped on every change this client makes (see `keyId`). */
+  readonly actor: ChangeActor;
   private readonly options: BillingClientOptions;
   private readonly taskQueue: string;
   private readonly firstQueryTimeoutMs: number;
@@ -198,6 +212,13 @@ export class BillingClient {
         { path: 'merchantId', message: 'must be 1 to 64 characters from A-Z, a-z, 0-9, "_" and "-"' },
       ]);
     }
+    const actor = ChangeActorSchema.safeParse({ keyId: options.keyId ?? LIBRARY_KEY_ID, merchantId: this.merchantId });
+    if (!actor.success) {
+      throw new BillingValidationError(
+        actor.error.issues.map((i) => ({ path: i.path.join('.') || 'keyId', message: i.message })),
+      );
+    }
+    this.actor = actor.data;
     this.crossMerchant = options.crossMerchant ?? false;
     this.taskQueue = options.taskQueue ?? BILLING_TASK_QUEUE;
     this.firstQueryTimeoutMs = options.firstQueryTimeoutMs ?? 5000;
@@ -230,15 +251,19 @@ export class BillingClient {
     return billing;
   }
 
-  /** The same Temporal client acting for another merchant (the API makes one per request from the key's merchant). */
+  /**
+   * The same Temporal client acting for another merchant (the API makes one per request from the key's merchant and
+   * the key's id, which every change then records). Without `keyId`, this client's key id is kept.
+   */
   forMerchant(
     merchantId: string,
-    options: { crossMerchant?: boolean; settlementAllowList?: SettlementAllowList } = {},
+    options: { crossMerchant?: boolean; settlementAllowList?: SettlementAllowList; keyId?: string } = {},
   ): BillingClient {
     const { settlementAllowList: _inherited, ...base } = this.options;
     return new BillingClient({
       ...base,
       merchantId,
+      ...(options.keyId !== undefined ? { keyId: options.keyId } : {}),
       crossMerchant: options.crossMerchant ?? false,
       ...(options.settlementAllowList ? { settlementAllowList: options.settlementAllowList } : {}),
     });
@@ -283,7 +308,7 @@ export class BillingClient {
       const handle = await this.temporal.workflow.start(SUBSCRIPTION_WORKFLOW_TYPE, {
         workflowId,
         taskQueue: this.taskQueue,
-        args: [terms],
+        args: [{ ...terms, createdBy: this.actor }],
         workflowIdReusePolicy: 'REJECT_DUPLICATE',
         typedSearchAttributes: [
           { key: SUBSCRIPTION_ID, value: terms.subscriptionId },
@@ -350,19 +375,25 @@ export class BillingClient {
   ): Promise<SubscriptionState> {
     const body = stripUndefined(validate(CancelSubscriptionSchema, options));
     return this.idempotent('cancelSubscription', 'subscription', subscriptionId, body, request, () =>
-      this.updateSubscription(subscriptionId, (h) => h.executeUpdate(cancelSubscriptionUpdate, { args: [body] })),
+      this.updateSubscription(subscriptionId, (h) =>
+        h.executeUpdate(cancelSubscriptionUpdate, { args: [{ ...body, actor: this.actor }] }),
+      ),
     );
   }
 
   async pauseSubscription(subscriptionId: string, request: IdempotentRequestOptions = {}): Promise<SubscriptionState> {
     return this.idempotent('pauseSubscription', 'subscription', subscriptionId, {}, request, () =>
-      this.updateSubscription(subscriptionId, (h) => h.executeUpdate(pauseSubscriptionUpdate)),
+      this.updateSubscription(subscriptionId, (h) =>
+        h.executeUpdate(pauseSubscriptionUpdate, { args: [{ actor: this.actor }] }),
+      ),
     );
   }
 
   async resumeSubscription(subscriptionId: string, request: IdempotentRequestOptions = {}): Promise<SubscriptionState> {
     return this.idempotent('resumeSubscription', 'subscription', subscriptionId, {}, request, () =>
-      this.updateSubscription(subscriptionId, (h) => h.executeUpdate(resumeSubscriptionUpdate)),
+      this.updateSubscription(subscriptionId, (h) =>
+        h.executeUpdate(resumeSubscriptionUpdate, { args: [{ actor: this.actor }] }),
+      ),
     );
   }
 
@@ -373,7 +404,9 @@ export class BillingClient {
   ): Promise<SubscriptionState> {
     const body = validate(UpdatePaymentMethodSchema, { recurringToken });
     return this.idempotent('updatePaymentMethod', 'subscription', subscriptionId, body, request, () =>
-      this.updateSubscription(subscriptionId, (h) => h.executeUpdate(updatePaymentMethodUpdate, { args: [body] })),
+      this.updateSubscription(subscriptionId, (h) =>
+        h.executeUpdate(updatePaymentMethodUpdate, { args: [{ ...body, actor: this.actor }] }),
+      ),
     );
   }
 
@@ -385,7 +418,9 @@ export class BillingClient {
   ): Promise<SubscriptionState> {
     const body = stripUndefined(validate(ChangePlanSchema, { plan }));
     return this.idempotent('changePlan', 'subscription', subscriptionId, body, request, () =>
-      this.updateSubscription(subscriptionId, (h) => h.executeUpdate(changePlanUpdate, { args: [body] })),
+      this.updateSubscription(subscriptionId, (h) =>
+        h.executeUpdate(changePlanUpdate, { args: [{ ...body, actor: this.actor }] }),
+      ),
     );
   }
 
@@ -403,7 +438,10 @@ export class BillingClient {
     assertCycleOf(subscriptionId, body.cycleId);
     return this.idempotent('refundCycle', 'subscription', subscriptionId, body, request, () =>
       this.updateSubscription(subscriptionId, (h) =>
-        h.executeUpdate(refundUpdate, { args: [body], ...(updateId !== undefined ? { updateId } : {}) }),
+        h.executeUpdate(refundUpdate, {
+          args: [{ ...body, actor: this.actor }],
+          ...(updateId !== undefined ? { updateId } : {}),
+        }),
       ),
     );
   }
@@ -419,7 +457,10 @@ export class BillingClient {
     assertCycleOf(subscriptionId, body.cycleId);
     return this.idempotent('registerChargeback', 'subscription', subscriptionId, body, request, () =>
       this.updateSubscription(subscriptionId, (h) =>
-        h.executeUpdate(chargebackUpdate, { args: [body], ...(updateId !== undefined ? { updateId } : {}) }),
+        h.executeUpdate(chargebackUpdate, {
+          args: [{ ...body, actor: this.actor }],
+          ...(updateId !== undefined ? { updateId } : {}),
+        }),
       ),
     );
   }
@@ -472,7 +513,9 @@ export class BillingClient {
     const id = validate(CycleIdSchema, cycleId, ['cycleId']);
     const body = stripUndefined(validate(MarkCyclePaidSchema, options));
     return this.idempotent('markCyclePaid', 'cycle', id, body, request, () =>
-      this.updateCycle(id, (h) => h.executeUpdate(markPaidUpdate, { args: [body] }).then(maskCycleState)),
+      this.updateCycle(id, (h) =>
+        h.executeUpdate(markPaidUpdate, { args: [{ ...body, actor: this.actor }] }).then(maskCycleState),
+      ),
     );
   }
 
@@ -480,7 +523,9 @@ export class BillingClient {
   async retryCycleNow(cycleId: string, request: IdempotentRequestOptions = {}): Promise<BillingCycleState> {
     const id = validate(CycleIdSchema, cycleId, ['cycleId']);
     return this.idempotent('retryCycleNow', 'cycle', id, {}, request, () =>
-      this.updateCycle(id, (h) => h.executeUpdate(retryNowUpdate).then(maskCycleState)),
+      this.updateCycle(id, (h) =>
+        h.executeUpdate(retryNowUpdate, { args: [{ actor: this.actor }] }).then(maskCycleState),
+      ),
     );
   }
 
@@ -488,7 +533,9 @@ export class BillingClient {
   async retryCycleSettlement(cycleId: string, request: IdempotentRequestOptions = {}): Promise<BillingCycleState> {
     const id = validate(CycleIdSchema, cycleId, ['cycleId']);
     return this.idempotent('retryCycleSettlement', 'cycle', id, {}, request, () =>
-      this.updateCycle(id, (h) => h.executeUpdate(retrySettlementUpdate).then(maskCycleState)),
+      this.updateCycle(id, (h) =>
+        h.executeUpdate(retrySettlementUpdate, { args: [{ actor: this.actor }] }).then(maskCycleState),
+      ),
     );
   }
 
@@ -517,11 +564,12 @@ export class BillingClient {
 
   /**
    * Runs a change under an idempotency key (Stripe's semantics; see src/shared/idempotency.ts). Without a key it just
-   * runs. With one: the key's record is opened (or found); a record of a different request is refused with a
-   * conflict naming the key; a recorded answer is returned again (or its error thrown again) without running
-   * anything; otherwise the change runs and its answer is recorded. Unavailable and validation errors are not
-   * recorded: a retry with the key runs again. Two requests racing with one key may both run (refunds and
-   * chargebacks are still carried out once: the key is also their Temporal update id).
+   * runs. With one: the key's record is opened (or found) and claimed. A record of a different request is refused
+   * with a conflict naming the key; a recorded answer is returned again (or its error thrown again) without running
+   * anything; while another request with the key is running, the claim waits for its answer (up to CLAIM_WAIT_MS) and
+   * then answers a conflict saying the first request is still in progress. Otherwise this request holds the claim:
+   * the change runs and its answer is recorded. Unavailable and validation errors are not recorded: the claim is
+   * released and a retry with the key runs again. A claimant that dies lets its lease (CLAIM_LEASE_MS) run out.
    */
   private async idempotent<T>(
     operation: string,
@@ -543,15 +591,27 @@ export class BillingClient {
     const requestHash = createHash('sha256').update(canonical({ operation, target, body })).digest('hex');
     const input: IdempotencyKeyInput = { merchantId: this.merchantId, key, operation, requestHash };
     const handle = await this.openIdempotencyRecord(input);
-    const record = handle.record ?? (await call('subscription', key, () => handle.query(idempotencyRecordQuery)));
-    if (record.requestHash !== requestHash) {
-      throw new BillingConflictError(
-        `Idempotency-Key ${JSON.stringify(key)} was already used for a different request (${record.operation}); ` +
-          'use a new key for a new request',
-        ['Idempotency-Key'],
-      );
+    if (handle.record) {
+      // The key's 24 h are over (its workflow finished): its record still answers, but takes no claims or answers.
+      if (handle.record.requestHash !== requestHash) throw differentRequest(key, handle.record.operation);
+      return handle.record.answer ? replay<T>(handle.record.answer) : run();
     }
-    if (record.answer) return replay<T>(record.answer);
+    const claimId = randomUUID();
+    const claim = await this.claimKey(handle, key, { claimId, requestHash });
+    switch (claim.outcome) {
+      case 'different_request':
+        throw differentRequest(key, claim.operation);
+      case 'answered':
+        return replay<T>(claim.answer);
+      case 'in_progress':
+        throw new BillingConflictError(
+          `Idempotency-Key ${JSON.stringify(key)}: the first request with this key is still in progress; ` +
+            'retry later to get its answer',
+          ['Idempotency-Key'],
+        );
+      case 'granted':
+        break;
+    }
     let answer: IdempotentAnswer;
     let result: T;
     try {
@@ -563,6 +623,7 @@ export class BillingClient {
       } else if (err instanceof BillingConflictError) {
         answer = { ok: false, code: 'conflict', message: err.message };
       } else {
+        await this.releaseClaim(handle, claimId);
         throw err;
       }
       await this.recordAnswer(handle, answer);
@@ -591,6 +652,38 @@ export class BillingClient {
     const handle = this.temporal.workflow.getHandle(workflowId);
     const record = await call('subscription', input.key, () => handle.result() as Promise<IdempotencyRecord>);
     return Object.assign(handle, { record });
+  }
+
+  /**
+   * Claims the key in its workflow. A worker still running code from before claims (a rolling deploy) rejects the
+   * update as unknown: then the record is read as before claims existed, and this request runs unclaimed.
+   */
+  private async claimKey(
+    handle: WorkflowHandle,
+    key: string,
+    request: { claimId: string; requestHash: string },
+  ): Promise<IdempotencyClaimAnswer> {
+    try {
+      return await handle.executeUpdate(claimIdempotencyKeyUpdate, { args: [request] });
+    } catch (err) {
+      if (!(err instanceof WorkflowUpdateFailedError && /no registered handler/i.test(err.cause?.message ?? ''))) {
+        throw translate(err, 'subscription', key);
+      }
+    }
+    const record = await call('subscription', key, () => handle.query(idempotencyRecordQuery));
+    if (record.requestHash !== request.requestHash)
+      return { outcome: 'different_request', operation: record.operation };
+    if (record.answer) return { outcome: 'answered', answer: record.answer };
+    return { outcome: 'granted', claimId: request.claimId, expiresAt: new Date().toISOString() };
+  }
+
+  /** Best effort: a claim that could not be released lapses after its lease. */
+  private async releaseClaim(handle: WorkflowHandle, claimId: string): Promise<void> {
+    try {
+      await handle.signal(releaseIdempotencyClaimSignal, { claimId });
+    } catch {
+      // Temporal is unreachable: the lease runs out on its own.
+    }
   }
 
   /** Best effort: an answer that could not be recorded only means a retry with the key runs the change again. */
@@ -841,6 +934,11 @@ function initialState(terms: SubscriptionInput): SubscriptionState {
 
 /** Paths (up to two levels, e.g. `plan.lineItems`, `schedule.anchor`) where the stored terms differ from the new ones. */
 export function diffTerms(stored: unknown, next: SubscriptionInput): string[] {
+  // Who created it is not a term: a repeat by another key with the same terms is the same subscription.
+  const { createdBy: _createdBy, ...storedTerms } = isPlainObject(stored) ? stored : {};
+  const { createdBy: _nextBy, ...nextTerms } = next;
+  stored = isPlainObject(stored) ? storedTerms : stored;
+  next = nextTerms;
   const parsed = CreateSubscriptionSchema.safeParse(stored);
   const a = (parsed.success ? stripUndefined(parsed.data) : stored) as Record<string, unknown>;
   const b = next as unknown as Record<string, unknown>;
@@ -898,6 +996,14 @@ function toSubscriptionSummary(e: WorkflowExecutionInfo): SubscriptionSummary {
     startedAt: e.startTime.toISOString(),
     ...(e.closeTime ? { closedAt: e.closeTime.toISOString() } : {}),
   };
+}
+
+function differentRequest(key: string, operation: string): BillingConflictError {
+  return new BillingConflictError(
+    `Idempotency-Key ${JSON.stringify(key)} was already used for a different request (${operation}); ` +
+      'use a new key for a new request',
+    ['Idempotency-Key'],
+  );
 }
 
 /** A recorded answer, given again: the value, or the error it was. */

@@ -334,7 +334,10 @@ export const IdempotencyKeySchema = z
       'Makes the request safe to retry (Stripe semantics). A request repeated with the same key and the same body ' +
       "(a retry after a timeout, a duplicate send) is answered with the first request's answer (status and body) " +
       'and is carried out once; the same key with a different body or on another route answers 409 naming the ' +
-      'key. Keys are kept at least 24 hours, per merchant, durably (in Temporal). A request refused before it ran ' +
+      'key. A duplicate sent while the first request is still running is not run again: it waits for the first ' +
+      "request's answer (up to 30 s) and otherwise answers 409 saying the first request is still in progress " +
+      '(retry later with the same key). Keys are kept at least 24 hours, per merchant, durably (in Temporal). ' +
+      'A request refused before it ran ' +
       '(400, 401, 403, 503) is not recorded and may be retried with its key. Use a new key (for example a UUID) ' +
       'for each distinct change. Without a key every request is a new one.',
     example: '5f0c2f4e-9a51-4d8e-b0b3-1c8e4f0f2a77',

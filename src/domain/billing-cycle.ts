@@ -24,6 +24,8 @@ import {
   type AttemptRecord,
   type DunningPolicy,
 } from './dunning';
+import { recordChange, type ChangeRequest } from './change-trail';
+import type { ChangeKind, ChangeRecord } from '../shared/actor';
 
 const HOUR = 60 * 60 * 1000;
 
@@ -181,6 +183,8 @@ export interface CycleMachineState {
   settlementWindowClosed: boolean;
   /** Alerted about money on a closed cycle (once). */
   lateMoneyAlerted: boolean;
+  /** Who changed the cycle (mark paid, retry now, retry settlement), the last CHANGE_TRAIL_KEPT changes. */
+  changes?: ChangeRecord[];
   finished: boolean;
 }
 
@@ -202,12 +206,12 @@ export type CycleEvent =
   | { type: 'timer' }
   | { type: 'cancel_requested'; reason: string }
   | { type: 'hold'; paused: boolean }
-  | { type: 'retry_now_requested' }
+  | { type: 'retry_now_requested'; by?: ChangeRequest }
   | { type: 'token_updated'; token: string }
-  | { type: 'mark_paid_requested'; requestId: string; paidOn?: number; note?: string }
+  | { type: 'mark_paid_requested'; requestId: string; paidOn?: number; note?: string; by?: ChangeRequest }
   | { type: 'settlement_recorded'; index: number; externalId: string }
   | { type: 'settlement_failed'; index: number; error: string }
-  | { type: 'settlement_retry_requested' };
+  | { type: 'settlement_retry_requested'; by?: ChangeRequest };
 
 export type MerchantCycleEvent =
   | 'cycle.paid'
@@ -310,11 +314,22 @@ export function markPaidRefusal(s: CycleMachineState): string | undefined {
   return undefined;
 }
 
+/** The merchant change a request event is, for the change trail (src/domain/change-trail.ts). */
+const CYCLE_CHANGE_KIND_OF: Partial<Record<CycleEvent['type'], ChangeKind>> = {
+  mark_paid_requested: 'mark_paid',
+  retry_now_requested: 'retry_now',
+  settlement_retry_requested: 'retry_settlement',
+};
+
 /** Applies one event and plans the next step. Pure: the input state is not modified. */
 export function decideCycle(prev: CycleMachineState, event: CycleEvent, ctx: CycleContext): CycleDecision {
   const s = cloneCycleState(prev);
   const out: CycleCommand[] = [];
   evolve(s, event, ctx, out);
+  const kind = CYCLE_CHANGE_KIND_OF[event.type];
+  if (kind !== undefined && 'by' in event && event.by !== undefined) {
+    s.changes = recordChange(s.changes, kind, event.by, ctx.now);
+  }
   if (!s.inFlight && !s.finished) plan(s, ctx, out);
   if (s.stopAckDue && s.inFlight !== 'charge') {
     delete s.stopAckDue;

@@ -21,6 +21,8 @@
  */
 import { describePeriod, periodIndexAt, periodStart, trialEnd, type BillingSchedule } from './calendar';
 import type { CycleStatus, SettlementEntry, SettlementTargetRef } from './billing-cycle';
+import { recordChange, type ChangeRequest } from './change-trail';
+import type { ChangeActor, ChangeKind, ChangeRecord } from '../shared/actor';
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -179,6 +181,8 @@ export interface SubscriptionMachineState {
   requests: RefundRequestRecord[];
   work: SettlementWork[];
   nextLivenessCheckAt?: number;
+  /** Who changed the subscription, the last CHANGE_TRAIL_KEPT changes (absent in states from before the trail). */
+  changes?: ChangeRecord[];
   inFlight?: SubscriptionCall['type'] | undefined;
   wakeAt?: number | undefined;
   finished: boolean;
@@ -207,12 +211,19 @@ export type SubscriptionEvent =
   | { type: 'cycle_started'; cycleId: string; ok: boolean; error?: string }
   | { type: 'cycle_signaled'; cycleId: string; ok: boolean; error?: string }
   | { type: 'cycle_stop_acked'; cycleId: string }
-  | { type: 'cancel_requested'; mode: 'now' | 'period_end'; reason?: string }
-  | { type: 'pause_requested' }
-  | { type: 'resume_requested' }
-  | { type: 'plan_changed'; plan: PlanTerms }
-  | { type: 'token_updated'; token: string }
-  | { type: 'refund_requested'; requestId: string; cycleId: string; amountMinor?: number; reason?: string }
+  | { type: 'cancel_requested'; mode: 'now' | 'period_end'; reason?: string; by?: ChangeRequest }
+  | { type: 'pause_requested'; by?: ChangeRequest }
+  | { type: 'resume_requested'; by?: ChangeRequest }
+  | { type: 'plan_changed'; plan: PlanTerms; by?: ChangeRequest }
+  | { type: 'token_updated'; token: string; by?: ChangeRequest }
+  | {
+      type: 'refund_requested';
+      requestId: string;
+      cycleId: string;
+      amountMinor?: number;
+      reason?: string;
+      by?: ChangeRequest;
+    }
   | {
       type: 'chargeback_requested';
       requestId: string;
@@ -221,6 +232,7 @@ export type SubscriptionEvent =
       arn: string;
       date: string;
       reference: string;
+      by?: ChangeRequest;
     }
   | {
       type: 'refund_answered';
@@ -353,6 +365,8 @@ export function initialSubscriptionState(input: {
   plan: PlanTerms;
   schedule: BillingSchedule;
   now: number;
+  /** Who created it: starts the change trail with a `create` entry. */
+  createdBy?: ChangeActor | undefined;
 }): SubscriptionMachineState {
   const trialEndsAt = trialEnd(input.schedule);
   const firstDue = periodStart(input.schedule, 0);
@@ -374,8 +388,40 @@ export function initialSubscriptionState(input: {
     tokenAttempts: [],
     requests: [],
     work: [],
+    ...(input.createdBy ? { changes: recordChange(undefined, 'create', { actor: input.createdBy }, input.now) } : {}),
     finished: false,
   };
+}
+
+/** The merchant change a request event is, for the change trail (other events are not merchant changes). */
+const CHANGE_KIND_OF: Partial<Record<SubscriptionEvent['type'], ChangeKind>> = {
+  cancel_requested: 'cancel',
+  pause_requested: 'pause',
+  resume_requested: 'resume',
+  plan_changed: 'plan_change',
+  token_updated: 'payment_method',
+  refund_requested: 'refund',
+  chargeback_requested: 'chargeback',
+};
+
+/**
+ * Records a merchant's change in the trail: every request event that says who made it (`by`); a refund or a
+ * chargeback only when this event queued it (the same request id again is answered once and is not a second change;
+ * a request the machine refused changed nothing).
+ */
+function recordRequest(
+  prev: SubscriptionMachineState,
+  s: SubscriptionMachineState,
+  e: SubscriptionEvent,
+  now: number,
+): void {
+  const kind = CHANGE_KIND_OF[e.type];
+  if (kind === undefined || !('by' in e) || e.by === undefined) return;
+  if ('requestId' in e) {
+    const known = (m: SubscriptionMachineState) => m.requests.some((q) => q.requestId === e.requestId);
+    if (known(prev) || !known(s)) return;
+  }
+  s.changes = recordChange(s.changes, kind, e.by, now);
 }
 
 export const billingStopped = (s: SubscriptionMachineState): boolean =>
@@ -440,6 +486,7 @@ export function decideSubscription(
   const s = cloneSubscriptionState(prev);
   const out: SubscriptionCommand[] = [];
   evolve(s, event, ctx, out);
+  recordRequest(prev, s, event, ctx.now);
   if (!s.inFlight && !s.finished) plan(s, ctx, out);
   return { state: s, commands: out };
 }

@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { CycleStatus, SettlementTargetRef } from '../domain/billing-cycle';
 import type { DunningPolicy, AttemptRecord } from '../domain/dunning';
+import type { ChangeActorArg, ChangeRecord } from './actor';
 
 // Statuses are defined once, by the machine that moves between them.
 export {
@@ -114,6 +115,8 @@ export interface BillingCycleState {
   purchaseIds: string[];
   /** The call the cycle is making right now, if any. */
   inFlight?: string;
+  /** Who changed the cycle (mark paid, retry now, retry settlement) and when, oldest first. */
+  changes?: ChangeRecord[];
 }
 
 export interface BillingCycleResult {
@@ -125,6 +128,8 @@ export interface BillingCycleResult {
   attempts: number;
   failureReason?: string;
   settlementFailed: boolean;
+  /** Who changed the cycle and when (present once a change was made through the client). */
+  changes?: ChangeRecord[];
 }
 
 /** The subscription holds (paused) or releases a cycle's charges. */
@@ -151,7 +156,7 @@ export interface PaymentMethodUpdate {
   recurringToken: string;
 }
 
-export interface MarkPaidInput {
+export interface MarkPaidInput extends ChangeActorArg {
   /** Unix seconds; defaults to now. */
   paidOn?: number;
   note?: string;
@@ -164,11 +169,11 @@ export interface CancelCycleInput {
 export const gatewayEventSignal = defineSignal<[GatewayEvent]>('gatewayEvent');
 export const paymentMethodUpdatedSignal = defineSignal<[PaymentMethodUpdate]>('paymentMethodUpdated');
 export const markPaidUpdate = defineUpdate<BillingCycleState, [MarkPaidInput]>('markPaid');
-export const retryNowUpdate = defineUpdate<BillingCycleState, []>('retryNow');
+export const retryNowUpdate = defineUpdate<BillingCycleState, [ChangeActorArg]>('retryNow');
 export const cancelCycleUpdate = defineUpdate<BillingCycleState, [CancelCycleInput]>('cancel');
 export const cycleStateQuery = defineQuery<BillingCycleState>('state');
 /** Operator retry of the targets whose settlement failed; accepted only while `settlementFailed`. */
-export const retrySettlementUpdate = defineUpdate<BillingCycleState, []>('retrySettlement');
+export const retrySettlementUpdate = defineUpdate<BillingCycleState, [ChangeActorArg]>('retrySettlement');
 /** Cancel as a signal, for the subscription workflow (workflows cannot send updates to other workflows). */
 export const cancelCycleSignal = defineSignal<[CancelCycleInput]>('cancelRequested');
 /** Pause and resume, from the subscription; also a harmless ping that tells the subscription the cycle is alive. */

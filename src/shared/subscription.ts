@@ -14,6 +14,7 @@ import type {
   SubscriptionMachineState,
   SubscriptionStatus,
 } from '../domain/subscription';
+import type { ChangeActor, ChangeActorArg, ChangeRecord } from './actor';
 import type { LineItem, SettlementTarget } from './billing-cycle';
 
 export {
@@ -62,6 +63,8 @@ export interface SubscriptionInput extends SubscriptionTerms {
    * schedules no `notifyMerchant` activity when it is `false`. Absent: cycles notify, and the activity decides.
    */
   merchantNotifications?: boolean;
+  /** Who created the subscription (the first entry of its change trail); not a term: never compared. */
+  createdBy?: ChangeActor;
 }
 
 export interface SubscriptionState {
@@ -83,28 +86,30 @@ export interface SubscriptionState {
   settlementReversals?: SettlementReversalRecord[];
   /** The token in use, masked to its last 4 characters (the full token is only in the input). */
   paymentMethod: string;
+  /** Who changed the subscription and when, oldest first (the last 50 changes; see src/domain/change-trail.ts). */
+  changes?: ChangeRecord[];
 }
 
 /** The state carried across continue-as-new: the machine's whole state. */
 export type SubscriptionCarryOver = SubscriptionMachineState;
 
-export interface CancelSubscriptionInput {
+export interface CancelSubscriptionInput extends ChangeActorArg {
   mode: 'now' | 'period_end';
   reason?: string;
 }
-export interface ChangePlanInput {
+export interface ChangePlanInput extends ChangeActorArg {
   plan: Plan;
 }
-export interface UpdatePaymentMethodInput {
+export interface UpdatePaymentMethodInput extends ChangeActorArg {
   recurringToken: string;
 }
-export interface RefundInput {
+export interface RefundInput extends ChangeActorArg {
   cycleId: string;
   /** Minor units; omitted = full refund. */
   amountMinor?: number;
   reason?: string;
 }
-export interface ChargebackInput {
+export interface ChargebackInput extends ChangeActorArg {
   cycleId: string;
   reasonId: string;
   arn: string;
@@ -125,8 +130,8 @@ export interface PaymentEventSignal {
 export const cancelSubscriptionUpdate = defineUpdate<SubscriptionState, [CancelSubscriptionInput]>(
   'cancelSubscription',
 );
-export const pauseSubscriptionUpdate = defineUpdate<SubscriptionState, []>('pause');
-export const resumeSubscriptionUpdate = defineUpdate<SubscriptionState, []>('resume');
+export const pauseSubscriptionUpdate = defineUpdate<SubscriptionState, [ChangeActorArg]>('pause');
+export const resumeSubscriptionUpdate = defineUpdate<SubscriptionState, [ChangeActorArg]>('resume');
 export const changePlanUpdate = defineUpdate<SubscriptionState, [ChangePlanInput]>('changePlan');
 export const updatePaymentMethodUpdate = defineUpdate<SubscriptionState, [UpdatePaymentMethodInput]>(
   'updatePaymentMethod',

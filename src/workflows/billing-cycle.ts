@@ -42,12 +42,14 @@ import {
   type CancelCycleInput,
   type MarkPaidInput,
 } from '../shared/billing-cycle';
+import type { ChangeActorArg } from '../shared/actor';
 import { FailureType } from '../shared/errors';
 import { cycleStopAckSignal, subscriptionWorkflowId } from '../shared/subscription';
 import { waitSummary } from '../shared/ui-text';
 import { recordCycleTransition } from './billing-metrics';
 import { reasonOf, runCycleCall, type Call } from './cycle-calls';
 import { cycleOutbox } from './cycle-outbox';
+import { changeRequest } from './change-request';
 import { cyclePublisher, cycleResult, cycleView, stripUndefined } from './cycle-views';
 
 /** Marks histories whose cycles acknowledge a cancel or a pause to their subscription (older ones never did). */
@@ -151,14 +153,14 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
 
   setHandler(
     retryNowUpdate,
-    async () => {
+    async (request: ChangeActorArg) => {
       const before = chargeAnswers;
-      apply({ type: 'retry_now_requested' });
+      apply({ type: 'retry_now_requested', by: changeRequest(request) });
       await condition(() => chargeAnswers > before || isTerminalCycleStatus(state.status));
       return view();
     },
     {
-      validator: () => {
+      validator: (_request: ChangeActorArg) => {
         const refusal = retryNowRefusal(state, { now: Date.now(), policy });
         if (refusal) throw new Error(`retryNow: ${refusal}`);
       },
@@ -167,11 +169,12 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
 
   setHandler(
     markPaidUpdate,
-    async ({ paidOn, note }: MarkPaidInput) => {
+    async ({ paidOn, note, actor }: MarkPaidInput) => {
       const requestId = currentUpdateInfo()?.id ?? uuid4();
       apply({
         type: 'mark_paid_requested',
         requestId,
+        by: changeRequest({ actor }),
         ...(paidOn !== undefined ? { paidOn } : {}),
         ...(note !== undefined ? { note } : {}),
       });
@@ -191,14 +194,14 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
 
   setHandler(
     retrySettlementUpdate,
-    async () => {
+    async (request: ChangeActorArg) => {
       const before = state.settlementRuns;
-      apply({ type: 'settlement_retry_requested' });
+      apply({ type: 'settlement_retry_requested', by: changeRequest(request) });
       await condition(() => state.settlementRuns > before || state.settlementWindowClosed);
       return view();
     },
     {
-      validator: () => {
+      validator: (_request: ChangeActorArg) => {
         if (!state.settlementFailed || state.settlementWindowClosed) {
           throw new Error(`retrySettlement: the cycle's settlement has not failed (status ${state.status})`);
         }

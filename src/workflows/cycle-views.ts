@@ -128,6 +128,7 @@ export function cycleView(
     pendingSince: state.status === 'pending' ? iso(state.pendingSince) : undefined,
     failureReason: state.failureReason,
     paidAt: iso(state.paidAt),
+    changes: state.changes?.length ? state.changes : undefined,
   });
 }
 
@@ -145,6 +146,7 @@ export function cycleResult(
     settlementFailed: state.settlementFailed,
     purchaseId: cyclePurchaseId(state),
     failureReason: state.failureReason,
+    changes: state.changes?.length ? state.changes : undefined,
   });
 }
 

@@ -56,8 +56,10 @@ import {
   type SubscriptionState,
   type UpdatePaymentMethodInput,
 } from '../shared/subscription';
+import type { ChangeActorArg } from '../shared/actor';
 import * as act from './activity-proxies';
 import { STOP_ACK_PATCH } from './billing-cycle';
+import { changeRequest } from './change-request';
 import { messageOf, runSubscriptionCall } from './subscription-calls';
 
 /** Marks runs whose liveness checks are held on due times (src/domain/subscription.ts, livenessCheckAfter). */
@@ -89,7 +91,13 @@ export async function subscriptionWorkflow(
 
   let state: SubscriptionMachineState =
     carry ??
-    initialSubscriptionState({ recurringToken: input.recurringToken, plan: input.plan, schedule, now: Date.now() });
+    initialSubscriptionState({
+      recurringToken: input.recurringToken,
+      plan: input.plan,
+      schedule,
+      now: Date.now(),
+      createdBy: input.createdBy,
+    });
   const calls: SubscriptionCall[] = [];
   const outbox: SideCommand[] = [];
 
@@ -139,6 +147,7 @@ export async function subscriptionWorkflow(
       ...(next ? { nextChargeAt: next } : {}),
       ...(state.canceledAt !== undefined ? { canceledAt: new Date(state.canceledAt).toISOString() } : {}),
       ...(state.cancelReason ? { cancelReason: state.cancelReason } : {}),
+      ...(state.changes?.length ? { changes: state.changes } : {}),
     };
   };
 
@@ -212,8 +221,13 @@ export async function subscriptionWorkflow(
 
   setHandler(
     cancelSubscriptionUpdate,
-    async ({ mode, reason }: CancelSubscriptionInput) => {
-      apply({ type: 'cancel_requested', mode, ...(reason !== undefined ? { reason } : {}) });
+    async ({ mode, reason, actor }: CancelSubscriptionInput) => {
+      apply({
+        type: 'cancel_requested',
+        mode,
+        ...(reason !== undefined ? { reason } : {}),
+        by: changeRequest({ actor }),
+      });
       return stopped();
     },
     {
@@ -226,12 +240,12 @@ export async function subscriptionWorkflow(
 
   setHandler(
     pauseSubscriptionUpdate,
-    async () => {
-      apply({ type: 'pause_requested' });
+    async (request: ChangeActorArg) => {
+      apply({ type: 'pause_requested', by: changeRequest(request) });
       return stopped();
     },
     {
-      validator: () => {
+      validator: (_request: ChangeActorArg) => {
         if (state.status === 'paused') throw new Error('pause: the subscription is already paused');
         if (state.status === 'canceled') throw new Error('pause: the subscription is canceled');
       },
@@ -240,12 +254,12 @@ export async function subscriptionWorkflow(
 
   setHandler(
     resumeSubscriptionUpdate,
-    async () => {
-      apply({ type: 'resume_requested' });
+    async (request: ChangeActorArg) => {
+      apply({ type: 'resume_requested', by: changeRequest(request) });
       return settled();
     },
     {
-      validator: () => {
+      validator: (_request: ChangeActorArg) => {
         if (state.status !== 'paused' && state.status !== 'unpaid')
           throw new Error(`resume: the subscription is ${state.status}`);
       },
@@ -254,8 +268,8 @@ export async function subscriptionWorkflow(
 
   setHandler(
     changePlanUpdate,
-    ({ plan }: ChangePlanInput) => {
-      apply({ type: 'plan_changed', plan });
+    ({ plan, actor }: ChangePlanInput) => {
+      apply({ type: 'plan_changed', plan, by: changeRequest({ actor }) });
       return view();
     },
     {
@@ -270,8 +284,8 @@ export async function subscriptionWorkflow(
 
   setHandler(
     updatePaymentMethodUpdate,
-    async ({ recurringToken }: UpdatePaymentMethodInput) => {
-      apply({ type: 'token_updated', token: recurringToken });
+    async ({ recurringToken, actor }: UpdatePaymentMethodInput) => {
+      apply({ type: 'token_updated', token: recurringToken, by: changeRequest({ actor }) });
       return settled();
     },
     {
@@ -299,12 +313,13 @@ export async function subscriptionWorkflow(
 
   setHandler(
     refundUpdate,
-    async ({ cycleId, amountMinor, reason }: RefundInput) => {
+    async ({ cycleId, amountMinor, reason, actor }: RefundInput) => {
       const id = requestId();
       apply({
         type: 'refund_requested',
         requestId: id,
         cycleId,
+        by: changeRequest({ actor }),
         ...(amountMinor !== undefined ? { amountMinor } : {}),
         ...(reason !== undefined ? { reason } : {}),
       });
@@ -324,9 +339,9 @@ export async function subscriptionWorkflow(
 
   setHandler(
     chargebackUpdate,
-    async (cb: ChargebackInput) => {
+    async ({ actor, ...cb }: ChargebackInput) => {
       const id = requestId();
-      apply({ type: 'chargeback_requested', requestId: id, ...cb });
+      apply({ type: 'chargeback_requested', requestId: id, ...cb, by: changeRequest({ actor }) });
       return awaitRequest(id, FailureType.ChargebackFailed);
     },
     {

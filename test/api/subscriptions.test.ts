@@ -7,17 +7,39 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { QorePaySandbox } from '../../src/sandbox/qorepay';
 import { cycleWorkflowId } from '../../src/shared/billing-cycle';
 import { subscriptionWorkflowId } from '../../src/shared/subscription';
+import {
+  IDEMPOTENCY_KEY_WORKFLOW_TYPE,
+  claimIdempotencyKeyUpdate,
+  idempotencyKeyWorkflowId,
+  idempotencyRecordQuery,
+  recordIdempotentAnswerUpdate,
+} from '../../src/shared/idempotency';
 import { buildCli } from '../../src/cli';
 import { BillingClient, BillingConflictError } from '../../src/client';
-import { connectToDevServer, testDataConverter, uniqueId } from '../support/temporal';
-import { eventually, startApiStack, subscriptionBody, type ApiStack, type RunningTestApi } from '../support/api-stack';
+import axios from 'axios';
+import { apiKeyHash } from '../../src/config';
+import type { ChangeRecord } from '../../src/shared/actor';
+import { connectToDevServer, decodedHistoryText, testDataConverter, uniqueId } from '../support/temporal';
+import {
+  API_KEY,
+  eventually,
+  startApiStack,
+  subscriptionBody,
+  type ApiStack,
+  type Http,
+  type RunningTestApi,
+} from '../support/api-stack';
 
 const SANDBOX_KEY = 'sandbox-key-for-api-e2e';
+/** A JSON-configured key (stored as its hash) whose id every change made with it must record. */
+const AUDITED_KEY = 'audited-operator-key-0123456789';
+const AUDITED_KEY_ID = 'audit-ops.7';
 
 let env: TestWorkflowEnvironment;
 let stack: ApiStack;
 let sandbox: QorePaySandbox;
 let api: RunningTestApi;
+let audited: Http;
 
 beforeAll(async () => {
   env = await connectToDevServer();
@@ -26,8 +48,25 @@ beforeAll(async () => {
     sandboxKey: SANDBOX_KEY,
     webhookRetryDelaysMs: [0, 200, 1000],
     pendingResolveDelayMs: 300,
+    apiKeys: [
+      API_KEY,
+      'another-key',
+      {
+        id: AUDITED_KEY_ID,
+        merchantId: 'default',
+        sha256: apiKeyHash(AUDITED_KEY),
+        scopes: ['merchant', 'operator'],
+        settlement: 'any',
+      },
+    ],
   });
   ({ sandbox, api } = stack);
+  audited = axios.create({
+    baseURL: api.url,
+    validateStatus: () => true,
+    timeout: 60_000,
+    headers: { authorization: `Bearer ${AUDITED_KEY}` },
+  });
 });
 
 afterAll(async () => {
@@ -385,6 +424,110 @@ describe('Idempotency-Key on every change (Stripe semantics, kept in Temporal)',
     expect(refunds).toEqual([400]);
   });
 
+  it('two identical refunds sent at the same time with one key: one refund, the same answer (or 409 in progress)', async () => {
+    const { id, cycleId, purchaseId } = await paidCycleOf();
+    const key = `refund-race-${randomUUID()}`;
+    const send = () =>
+      api.authed.post(
+        `/v1/subscriptions/${id}/refunds`,
+        { cycleId, amountMinor: 250 },
+        { headers: { 'idempotency-key': key } },
+      );
+    const [a, b] = await Promise.all([send(), send()]);
+    console.log(
+      `concurrent refunds with one key: ${a.status} ${JSON.stringify(a.data)} / ${b.status} ${JSON.stringify(b.data)}`,
+    );
+    const statuses = [a.status, b.status].sort();
+    expect([JSON.stringify([201, 201]), JSON.stringify([201, 409])]).toContain(JSON.stringify(statuses));
+    if (statuses[1] === 201) {
+      expect(b.data).toEqual(a.data);
+    } else {
+      const conflict = a.status === 409 ? a : b;
+      expect(conflict.data.message).toContain(JSON.stringify(key));
+      expect(conflict.data.message).toContain('still in progress');
+    }
+    const refunds = sandbox
+      .payments(purchaseId)
+      .filter((p) => (p.payment as { payment_type?: string }).payment_type === 'refund')
+      .map((p) => (p.payment as { amount: number }).amount);
+    console.log(`sandbox ledger refunds of ${purchaseId}: ${JSON.stringify(refunds)}`);
+    expect(refunds).toEqual([250]);
+    // Later, the same key answers the recorded refund; a different body is still "a different request".
+    const again = await send();
+    expect(again.status).toBe(201);
+    expect(again.data).toEqual((a.status === 201 ? a : b).data);
+    const different = await api.authed.post(
+      `/v1/subscriptions/${id}/refunds`,
+      { cycleId, amountMinor: 100 },
+      { headers: { 'idempotency-key': key } },
+    );
+    expect(different.status).toBe(409);
+    expect(different.data.message).toContain('different request');
+  });
+
+  it('a request whose key is held by a running first request waits for its answer, or answers 409 in progress', async () => {
+    const id = uniqueId('idem-held');
+    expect((await api.authed.post('/v1/subscriptions', subscriptionBody(id))).status).toBe(201);
+    const plan = { planId: 'team', currency: 'EUR', lineItems: [{ name: 'Team', priceMinor: 4999, quantity: 1 }] };
+    const changePlan = (key: string) =>
+      api.authed.post(`/v1/subscriptions/${id}/plan`, { plan }, { headers: { 'idempotency-key': key } });
+    const changePlanUpdates = async () =>
+      ((await env.client.workflow.getHandle(subscriptionWorkflowId(id)).fetchHistory()).events ?? []).filter(
+        (e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'changePlan',
+      ).length;
+    // The fingerprint of this request, as the client recorded it under a first key.
+    const firstKey = `plan-${randomUUID()}`;
+    const first = await changePlan(firstKey);
+    expect(first.status).toBe(200);
+    const { requestHash } = await env.client.workflow
+      .getHandle(idempotencyKeyWorkflowId('default', firstKey))
+      .query(idempotencyRecordQuery);
+    /** A key whose first request (the test) is in progress: it holds the key's claim and has not answered. */
+    const heldKey = async () => {
+      const key = `plan-held-${randomUUID()}`;
+      const handle = await env.client.workflow.start(IDEMPOTENCY_KEY_WORKFLOW_TYPE, {
+        workflowId: idempotencyKeyWorkflowId('default', key),
+        taskQueue: stack.taskQueue,
+        args: [{ merchantId: 'default', key, operation: 'changePlan', requestHash }],
+      });
+      const claim = await handle.executeUpdate(claimIdempotencyKeyUpdate, {
+        args: [{ claimId: `test-${key}`, requestHash, leaseMs: 120_000 }],
+      });
+      expect(claim.outcome).toBe('granted');
+      return { key, handle };
+    };
+
+    // Nobody answers this one: after waiting for it, 409 naming the key, "still in progress".
+    const silent = await heldKey();
+    const inProgress = changePlan(silent.key);
+
+    // This one's first request answers while the duplicate waits: the duplicate gets that answer and runs nothing.
+    const answered = await heldKey();
+    const duplicate = changePlan(answered.key);
+    await eventually(async () => {
+      const history = await answered.handle.fetchHistory();
+      const claims = (history.events ?? []).filter(
+        (e) => e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest?.input?.name === 'claimIdempotencyKey',
+      );
+      return claims.length === 2; // the test's own, then the duplicate's (waiting in the workflow)
+    }, 'the duplicate is waiting on the key');
+    const recorded = { ok: true as const, value: { ...first.data, note: 'the answer of the first request' } };
+    await answered.handle.executeUpdate(recordIdempotentAnswerUpdate, { args: [recorded] });
+    const dup = await duplicate;
+    console.log(`duplicate behind an answering first request: ${dup.status} ${JSON.stringify(dup.data).slice(0, 80)}…`);
+    expect(dup.status).toBe(200);
+    expect(dup.data).toEqual(recorded.value);
+
+    const busy = await inProgress;
+    console.log(`duplicate behind a silent first request: ${busy.status} ${JSON.stringify(busy.data)}`);
+    expect(busy.status).toBe(409);
+    expect(busy.data.fields).toEqual(['Idempotency-Key']);
+    expect(busy.data.message).toContain(JSON.stringify(silent.key));
+    expect(busy.data.message).toContain('still in progress');
+    // Neither duplicate changed the plan: only the first request's update is in history.
+    expect(await changePlanUpdates()).toBe(1);
+  }, 90_000);
+
   it('replays the first answer of a create and a cancel; a new API process (new client) still knows the key', async () => {
     const id = uniqueId('idem-create');
     const key = `create-${randomUUID()}`;
@@ -460,5 +603,125 @@ describe('recurring tokens never leave in full', () => {
       expect(shown).not.toContain(token);
     }
     expect(out.join('\n')).toContain(`…${token.slice(-4)}`);
+  });
+});
+
+describe('who made each change: the key id is recorded with the change (issue 11)', () => {
+  /** Each accepted update of a workflow: its name and its decoded first argument (payloads are encrypted). */
+  async function acceptedUpdates(workflowId: string): Promise<{ name: string; updateId: string; arg: unknown }[]> {
+    const history = JSON.parse(
+      await decodedHistoryText(await env.client.workflow.getHandle(workflowId).fetchHistory()),
+    ) as {
+      events: {
+        workflowExecutionUpdateAcceptedEventAttributes?: {
+          acceptedRequest: {
+            meta: { updateId: string };
+            input: { name: string; args?: { payloads?: { data: string }[] } };
+          };
+        };
+      }[];
+    };
+    return history.events.flatMap((e) => {
+      const req = e.workflowExecutionUpdateAcceptedEventAttributes?.acceptedRequest;
+      if (!req) return [];
+      const data = req.input.args?.payloads?.[0]?.data;
+      return [
+        { name: req.input.name, updateId: req.meta.updateId, arg: data ? (JSON.parse(data) as unknown) : undefined },
+      ];
+    });
+  }
+
+  it("a JSON-configured key's id is in the subscription's trail, the update arguments in history, and the CLI", async () => {
+    const id = uniqueId('audit');
+    const created = await audited.post('/v1/subscriptions', subscriptionBody(id));
+    expect(created.status).toBe(201);
+    expect((await audited.post(`/v1/subscriptions/${id}/pause`)).status).toBe(200);
+    expect((await audited.post(`/v1/subscriptions/${id}/resume`)).status).toBe(200);
+    // The plain key of a one-merchant deployment is recorded by its derived id, never the key.
+    const canceled = await api.authed.post(`/v1/subscriptions/${id}/cancel`, { mode: 'period_end' });
+    expect(canceled.status).toBe(200);
+
+    const view = await audited.get(`/v1/subscriptions/${id}`);
+    const changes = (view.data as { changes?: ChangeRecord[] }).changes ?? [];
+    console.log(`change trail of ${id}: ${JSON.stringify(changes)}`);
+    expect(changes.map((c) => [c.kind, c.keyId, c.merchantId])).toEqual([
+      ['create', AUDITED_KEY_ID, 'default'],
+      ['pause', AUDITED_KEY_ID, 'default'],
+      ['resume', AUDITED_KEY_ID, 'default'],
+      ['cancel', 'key-1', 'default'],
+    ]);
+    for (const c of changes) expect(Number.isNaN(Date.parse(c.at))).toBe(false);
+
+    const updates = await acceptedUpdates(subscriptionWorkflowId(id));
+    console.log(`accepted updates: ${JSON.stringify(updates)}`);
+    expect(updates.map((u) => [u.name, u.arg])).toEqual([
+      ['pause', { actor: { keyId: AUDITED_KEY_ID, merchantId: 'default' } }],
+      ['resume', { actor: { keyId: AUDITED_KEY_ID, merchantId: 'default' } }],
+      ['cancelSubscription', { mode: 'period_end', actor: { keyId: 'key-1', merchantId: 'default' } }],
+    ]);
+    // Each trail entry of an update names that update's id.
+    expect(changes.slice(1).map((c) => c.updateId)).toEqual(updates.map((u) => u.updateId));
+    const history = await decodedHistoryText(
+      await env.client.workflow.getHandle(subscriptionWorkflowId(id)).fetchHistory(),
+    );
+    const started = (
+      JSON.parse(history) as {
+        events: { workflowExecutionStartedEventAttributes?: { input: { payloads: { data: string }[] } } }[];
+      }
+    ).events[0]?.workflowExecutionStartedEventAttributes?.input.payloads[0]?.data;
+    expect((JSON.parse(started ?? '{}') as { createdBy?: unknown }).createdBy).toEqual({
+      keyId: AUDITED_KEY_ID,
+      merchantId: 'default',
+    });
+    expect(history).not.toContain(AUDITED_KEY);
+    expect(history).not.toContain(apiKeyHash(AUDITED_KEY));
+
+    const out: string[] = [];
+    await buildCli({
+      out: (t) => out.push(t),
+      err: (t) => out.push(t),
+      connect: async () => new BillingClient({ client: env.client, taskQueue: stack.taskQueue, keyId: 'cli' }),
+      setExitCode: () => undefined,
+    }).parseAsync(['--json', 'get', id], { from: 'user' });
+    const shown = JSON.parse(out.join('\n')) as { changes?: ChangeRecord[] };
+    expect(shown.changes?.map((c) => c.keyId)).toEqual([AUDITED_KEY_ID, AUDITED_KEY_ID, AUDITED_KEY_ID, 'key-1']);
+  });
+
+  it("an operator's mark-paid is in the cycle's trail, also once the cycle has finished", async () => {
+    const id = uniqueId('audit-cycle');
+    const today = new Date().toISOString().slice(0, 10);
+    const created = await audited.post('/v1/subscriptions', {
+      ...subscriptionBody(id, {
+        schedule: { intervalUnit: 'month', intervalCount: 1, anchor: today, timeZone: 'UTC' },
+      }),
+      recurringToken: `tok_soft3_${id}`,
+    });
+    expect(created.status).toBe(201);
+    const cycleId = cycleWorkflowId(id, 0);
+    await eventually(
+      async () => (await audited.get(`/v1/cycles/${cycleId}`)).data?.status === 'retry_scheduled',
+      'the first attempt soft-declined',
+      60_000,
+    );
+    const marked = await audited.post(`/v1/cycles/${cycleId}/mark-paid`, { note: 'paid by bank transfer' });
+    expect(marked.status).toBe(200);
+    const finished = await eventually(
+      async () => {
+        const r = await audited.get(`/v1/cycles/${cycleId}`);
+        const body = r.data as { result?: { status: string; changes?: ChangeRecord[] } };
+        return body.result ? { result: body.result } : undefined;
+      },
+      'the marked-paid cycle finished',
+      60_000,
+    );
+    console.log(`cycle ${cycleId} result: ${JSON.stringify(finished.result)}`);
+    expect(finished.result.status).toBe('marked_paid');
+    expect(finished.result.changes?.map((c) => [c.kind, c.keyId, c.merchantId])).toEqual([
+      ['mark_paid', AUDITED_KEY_ID, 'default'],
+    ]);
+    const updates = await acceptedUpdates(cycleId);
+    expect(updates.map((u) => [u.name, u.arg])).toEqual([
+      ['markPaid', { note: 'paid by bank transfer', actor: { keyId: AUDITED_KEY_ID, merchantId: 'default' } }],
+    ]);
   });
 });

@@ -69,11 +69,11 @@ export async function performOp(
         break;
       }
       case 'pause':
-        await withTimeout(sub.executeUpdate(pauseSubscriptionUpdate), OP_TIMEOUT_MS);
+        await withTimeout(sub.executeUpdate(pauseSubscriptionUpdate, { args: [{}] }), OP_TIMEOUT_MS);
         await ack();
         break;
       case 'resume':
-        await withTimeout(sub.executeUpdate(resumeSubscriptionUpdate), OP_TIMEOUT_MS);
+        await withTimeout(sub.executeUpdate(resumeSubscriptionUpdate, { args: [{}] }), OP_TIMEOUT_MS);
         await ack();
         break;
       case 'new_card':
@@ -112,7 +112,8 @@ export async function performOp(
         }
         rec.cycleId = cycleId;
         const cycle = client.workflow.getHandle(cycleId);
-        if (op.kind === 'retry_now') await withTimeout(cycle.executeUpdate(retryNowUpdate), OP_TIMEOUT_MS);
+        if (op.kind === 'retry_now')
+          await withTimeout(cycle.executeUpdate(retryNowUpdate, { args: [{}] }), OP_TIMEOUT_MS);
         else await withTimeout(cycle.executeUpdate(markPaidUpdate, { args: [{ note: 'chaos' }] }), OP_TIMEOUT_MS);
         await ack();
         break;

@@ -127,7 +127,14 @@ export interface ApiStack {
 
 export async function startApiStack(
   env: TestWorkflowEnvironment,
-  opts: { taskQueue: string; sandboxKey: string; webhookRetryDelaysMs: number[]; pendingResolveDelayMs: number },
+  opts: {
+    taskQueue: string;
+    sandboxKey: string;
+    webhookRetryDelaysMs: number[];
+    pendingResolveDelayMs: number;
+    /** The API's keys (default: API_KEY and another plain key, both of the default merchant). */
+    apiKeys?: ApiServerOptions['apiKeys'];
+  },
 ): Promise<ApiStack> {
   const { taskQueue, sandboxKey } = opts;
   const workflowBundle = await bundleWorkflows(require.resolve('../../src/workflows'));
@@ -168,6 +175,7 @@ export async function startApiStack(
     // Like the API process: a create naming a qorepayClientId is checked at the (sandbox) gateway.
     {
       billing: new BillingClient({ client: env.client, taskQueue, customerVerifier: qorepayCustomerVerifier(qorepay) }),
+      ...(opts.apiKeys ? { apiKeys: opts.apiKeys } : {}),
     },
   );
   // The gateway's callbacks reach the engine only through the API's webhook route.

@@ -286,10 +286,10 @@ describe('billing cycle', () => {
     const handle = await start(input);
     await eventually(async () => (await handle.query(cycleStateQuery)).status === 'retry_scheduled', 'retry_scheduled');
     // Right after the decline, retryNow is refused: the card network's spacing applies to every source of attempts.
-    await expect(handle.executeUpdate(retryNowUpdate)).rejects.toThrow();
+    await expect(handle.executeUpdate(retryNowUpdate, { args: [{}] })).rejects.toThrow();
     expect(stack.sandbox.ledger(handle.workflowId)).toHaveLength(1);
     await env.sleep(4 * HOUR + 60_000);
-    const after = await handle.executeUpdate(retryNowUpdate);
+    const after = await handle.executeUpdate(retryNowUpdate, { args: [{}] });
     // The update answers after the charge call's first answer; on a loaded machine that can be a transport failure
     // (then the quick retry follows seconds later), so the attempt itself is awaited from the cycle's state.
     expect(after.attempts.length).toBeGreaterThanOrEqual(1);

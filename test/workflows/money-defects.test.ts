@@ -147,12 +147,12 @@ describe('money defects (issue 9)', () => {
     });
     const cycle = env.client.workflow.getHandle(cycleWorkflowId(id, 0));
     await eventually(async () => (await cycle.query(cycleStateQuery)).status === 'retry_scheduled', 'cycle in dunning');
-    await handle.executeUpdate(pauseSubscriptionUpdate);
+    await handle.executeUpdate(pauseSubscriptionUpdate, { args: [{}] });
     expect((await cycle.query(cycleStateQuery)).paused).toBe(true);
     stack.sandbox.setScenario(token, { type: 'success' });
     await env.sleep(3 * DAY);
     expect(stack.sandbox.ledger(cycleWorkflowId(id, 0))).toHaveLength(1);
-    await handle.executeUpdate(resumeSubscriptionUpdate);
+    await handle.executeUpdate(resumeSubscriptionUpdate, { args: [{}] });
     await eventually(async () => successes(cycleWorkflowId(id, 0)) === 1, 'paid after resume');
   });
 

@@ -221,7 +221,7 @@ describe('settlement', () => {
     expect(desc.memo).toMatchObject({ settlementFailed: true });
 
     gormic.setOrderStatus(t.orderId, 'open');
-    const after = await handle.executeUpdate(retrySettlementUpdate);
+    const after = await handle.executeUpdate(retrySettlementUpdate, { args: [{}] });
     expect(after.settlementFailed).toBe(false);
     expect(after.settlement.map((r) => r.status)).toEqual(['recorded', 'recorded']);
     const result = await handle.result();
@@ -238,10 +238,10 @@ describe('settlement', () => {
     );
     await eventually(async () => (await handle.query(cycleStateQuery)).settlementFailed, 'settlement to fail');
     gormic.setOrderStatus(t.orderId, 'open');
-    await handle.executeUpdate(retrySettlementUpdate);
+    await handle.executeUpdate(retrySettlementUpdate, { args: [{}] });
     await handle.result();
     // Completed: no update is accepted any more; the ledger keeps one receipt.
-    await expect(handle.executeUpdate(retrySettlementUpdate)).rejects.toThrow();
+    await expect(handle.executeUpdate(retrySettlementUpdate, { args: [{}] })).rejects.toThrow();
     expect(gormic.payments(t.orderId)).toHaveLength(1);
   });
 

@@ -249,7 +249,7 @@ describe('subscription', () => {
     expect((await handle.query(subscriptionStateQuery)).status).toBe('unpaid');
 
     stack.sandbox.setScenario(token, { type: 'success' });
-    const resumed = await handle.executeUpdate(resumeSubscriptionUpdate);
+    const resumed = await handle.executeUpdate(resumeSubscriptionUpdate, { args: [{}] });
     expect(resumed).toMatchObject({ status: 'active', nextPeriodIndex: 4 });
     await advanceTo(t0 + 4 * DAY + MINUTE);
     await waitForCycle(id, 4, 'paid');
@@ -305,7 +305,7 @@ describe('subscription', () => {
     const { id, handle, t0 } = await startDaily();
     await advanceTo(t0 + MINUTE);
     await waitForCycle(id, 0, 'paid');
-    await handle.executeUpdate(pauseSubscriptionUpdate);
+    await handle.executeUpdate(pauseSubscriptionUpdate, { args: [{}] });
     await advanceTo(t0 + 3 * DAY + HOUR); // paused over two due dates: nothing billed
     const after = await handle.executeUpdate(cancelSubscriptionUpdate, { args: [{ mode: 'period_end' }] });
     expect(after).toMatchObject({ status: 'paused', cancelAtPeriodEnd: true });
@@ -413,14 +413,14 @@ describe('subscription', () => {
     const { id, handle, t0 } = await startDaily({ maxPeriods: 5 });
     await advanceTo(t0 + MINUTE);
     await waitForCycle(id, 0, 'paid');
-    const paused = await handle.executeUpdate(pauseSubscriptionUpdate);
+    const paused = await handle.executeUpdate(pauseSubscriptionUpdate, { args: [{}] });
     expect(paused.status).toBe('paused');
 
     await advanceTo(t0 + 3 * DAY + HOUR);
     for (const k of [1, 2, 3]) expect(await cycleExists(id, k)).toBe(false);
     expect((await handle.query(subscriptionStateQuery)).status).toBe('paused');
 
-    const resumed = await handle.executeUpdate(resumeSubscriptionUpdate);
+    const resumed = await handle.executeUpdate(resumeSubscriptionUpdate, { args: [{}] });
     expect(resumed).toMatchObject({ status: 'active', nextPeriodIndex: 4 });
     expect(resumed.nextChargeAt).toBe(new Date(t0 + 4 * DAY).toISOString());
     const final = await handle.result();
