@@ -251,9 +251,23 @@ async function stuckWorkflowTasks(
     const eventId = String(last.eventId);
     const before = seen.get(id);
     if (!before || before.eventId !== eventId) seen.set(id, { eventId, since: Date.now() });
-    else if (Date.now() - before.since >= STUCK_FOR_MS) stuck.push(id);
+    else if (Date.now() - before.since >= STUCK_FOR_MS) stuck.push(`${id} (${tailOf(response.history?.events ?? [])})`);
   }
   return stuck;
+}
+
+/** The last events of a history, briefly: `TIMER_STARTED 1.2s > WORKFLOW_EXECUTION_SIGNALED cycleUpdate > …`. */
+function tailOf(events: temporal.api.history.v1.IHistoryEvent[]): string {
+  return events
+    .slice(-6)
+    .map((e) => {
+      const type = temporal.api.enums.v1.EventType[e.eventType ?? 0]?.replace('EVENT_TYPE_', '') ?? '?';
+      const timer = e.timerStartedEventAttributes?.startToFireTimeout;
+      const signal = e.workflowExecutionSignaledEventAttributes?.signalName;
+      if (timer) return `${type} ${Number(timer.seconds ?? 0) + (timer.nanos ?? 0) / 1e9}s`;
+      return signal ? `${type} ${signal}` : type;
+    })
+    .join(' > ');
 }
 
 interface BatchControl {
