@@ -57,9 +57,10 @@ export interface SubscriptionTerms {
 export interface SubscriptionInput extends SubscriptionTerms {
   subscriptionId: string;
   /**
-   * Deployment configuration, not a merchant's term: whether merchant webhooks are delivered at all
-   * (`MERCHANT_WEBHOOK_URL` is configured), set by whoever starts the subscription. Passed to each cycle, which
-   * schedules no `notifyMerchant` activity when it is `false`. Absent: cycles notify, and the activity decides.
+   * Deployment configuration, not a merchant's term: `false` turns merchant webhooks off for this subscription's
+   * cycles (no `notifyMerchant` is scheduled), `true` makes every notification schedule one. Absent (what the API
+   * starts): each cycle asks its worker whether `MERCHANT_WEBHOOK_URL` is configured (`'if_configured'`, see
+   * BillingCycleInput), since only the workers know.
    */
   merchantNotifications?: boolean;
 }

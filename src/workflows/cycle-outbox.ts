@@ -1,7 +1,8 @@
 /**
  * The billing cycle's outbox: notifications to the merchant, alerts to operations and reports to the subscription,
  * performed in order beside the main loop, so a slow merchant endpoint never delays a charge decision. A failure is
- * logged (it is in history) and never stops billing.
+ * logged (it is in history) and never stops billing. With `merchantNotifications: 'if_configured'` a notification
+ * first asks the worker whether merchant webhooks are configured (a local activity) and is dropped only on its "no".
  */
 import { getExternalWorkflowHandle, log, workflowInfo } from '@temporalio/workflow';
 import type { CycleMachineState } from '../domain/billing-cycle';
@@ -29,11 +30,30 @@ export function cycleOutbox(ctx: {
   const queue: SideCommand[] = [];
   let draining = false;
 
+  // A "yes" holds for the run (the activity still decides at delivery); a "no" is asked again at the next notification.
+  // Without a question to ask, `notifyMerchant` is scheduled in the same tick as before (no `await` in between), so
+  // recorded histories keep their command order.
+  let webhooksConfigured = input.merchantNotifications !== 'if_configured';
+  const askWorker = async (): Promise<boolean> => {
+    try {
+      webhooksConfigured = await act.merchantWebhooksConfigured();
+      return webhooksConfigured;
+    } catch (err) {
+      // Unknown is not "no": dropping a merchant's webhook silently is worse than an activity that sends nothing.
+      log.warn('could not ask the worker about merchant webhooks; notifying', { error: reasonOf(err) });
+      return true;
+    }
+  };
+
   const perform = async (c: SideCommand): Promise<void> => {
     const state = ctx.state();
     const purchaseId = cyclePurchaseId(state);
     try {
       if (c.type === 'notify') {
+        if (!webhooksConfigured && !(await askWorker())) {
+          log.info('merchant notification not sent: no merchant webhook configured', { cycleId, event: c.event });
+          return;
+        }
         await act.notifyMerchant.executeWithOptions({ summary: `notify the merchant: ${c.event}` }, [
           {
             id: `${cycleId}:${c.event}:${c.key}`,
