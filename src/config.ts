@@ -166,9 +166,9 @@ export const EnvSchema = z.object({
     ),
 
   /**
-   * Where the worker sends signed merchant events. Unset: none are sent, and cycles (which ask their worker through a
-   * local activity before a notification, see BillingCycleInput.merchantNotifications) schedule no `notifyMerchant`.
-   * Only the workers read this: the API cannot know it, so workers and their config decide.
+   * Where the worker sends signed merchant events. Unset: none are sent, and billing cycles schedule no
+   * `notifyMerchant` (the worker says so with its gateway answers: WorkerFacts in src/activities). Only the workers
+   * read this; the API cannot know it.
    */
   MERCHANT_WEBHOOK_URL: url.optional(),
   MERCHANT_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),

@@ -23,9 +23,8 @@ export function cycleInput(subscriptionId: string, token: string): BillingCycleI
     currency: 'NGN',
     lineItems: [{ name: 'Pro plan', priceMinor: 500_000, quantity: 1 }],
     dunning: { ...DEFAULT_DUNNING_POLICY },
-    // What the subscription passes on when its input says nothing (as the API starts it): the cycle asks its worker
-    // (a local activity) before a notification; the bench worker has no MERCHANT_WEBHOOK_URL, so no notifyMerchant runs.
-    merchantNotifications: 'if_configured',
+    // No merchantNotifications, as a subscription started by the API passes on: the worker's gateway answers say it
+    // has no MERCHANT_WEBHOOK_URL, so the cycle schedules no notifyMerchant.
   };
 }
 

@@ -17,14 +17,6 @@ export interface OpsAlerter {
 
 export function createNotifyActivities(deps: { notifier?: MerchantNotifier; alerter?: OpsAlerter; now: () => number }) {
   return {
-    /**
-     * Whether this worker delivers merchant webhooks (`MERCHANT_WEBHOOK_URL` configured). A local activity: the billing
-     * cycle asks it before scheduling a `notifyMerchant` that would otherwise only log that nothing was sent.
-     */
-    async merchantWebhooksConfigured(): Promise<boolean> {
-      return deps.notifier !== undefined;
-    },
-
     async notifyMerchant(event: MerchantNotification): Promise<{ delivered: boolean }> {
       if (!deps.notifier) {
         log.info('merchant notification not sent: no merchant webhook configured', { id: event.id, type: event.type });

@@ -65,17 +65,12 @@ export interface BillingCycleInput {
   /** The subscription was paused when the cycle started: it holds its charges until resumed. */
   paused?: boolean;
   /**
-   * Whether the cycle sends merchant webhooks. Only the workers know whether they have a `MERCHANT_WEBHOOK_URL`, so:
-   * - `'if_configured'` (what the subscription passes unless told otherwise): before a notification the cycle asks the
-   *   worker through a local activity (one marker event, no task round trip) and schedules `notifyMerchant` only when
-   *   webhooks are configured. A "yes" holds for the rest of the run; a "no" is asked again at the next notification,
-   *   so a webhook configured while a cycle is in dunning is not missed.
-   * - `false`: nothing is sent, no `notifyMerchant` is scheduled (the bench, or a subscription started with `false`).
-   * - `true`, or absent (cycles started before `'if_configured'` existed, or by hand): every notification schedules
-   *   `notifyMerchant`, and the activity decides. Absent must keep that meaning: histories of running cycles that
-   *   have no such field replay without a marker they never recorded, with no `patched()` marker in new ones.
+   * Merchant webhooks for this cycle, passed on from the subscription's input. Absent (what the API starts): the
+   * workers decide, since only they know whether `MERCHANT_WEBHOOK_URL` is configured; they say so with each gateway
+   * answer (WorkerFacts in src/activities) and the cycle schedules no `notifyMerchant` after a "no". `false`: none
+   * is scheduled whatever the workers say; `true`: every notification schedules one (the activity decides).
    */
-  merchantNotifications?: boolean | 'if_configured';
+  merchantNotifications?: boolean;
 }
 
 export interface CycleAttemptView extends Omit<AttemptRecord, 'at'> {

@@ -57,10 +57,9 @@ export interface SubscriptionTerms {
 export interface SubscriptionInput extends SubscriptionTerms {
   subscriptionId: string;
   /**
-   * Deployment configuration, not a merchant's term: `false` turns merchant webhooks off for this subscription's
-   * cycles (no `notifyMerchant` is scheduled), `true` makes every notification schedule one. Absent (what the API
-   * starts): each cycle asks its worker whether `MERCHANT_WEBHOOK_URL` is configured (`'if_configured'`, see
-   * BillingCycleInput), since only the workers know.
+   * Deployment configuration, not a merchant's term, passed to each cycle (BillingCycleInput.merchantNotifications).
+   * Absent (what the API starts): the workers, which know whether `MERCHANT_WEBHOOK_URL` is configured, decide.
+   * `false`: no `notifyMerchant` is scheduled; `true`: every notification schedules one.
    */
   merchantNotifications?: boolean;
 }

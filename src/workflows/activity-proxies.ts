@@ -3,7 +3,7 @@
  * exceed the HTTP timeouts inside the activities (at most three gateway requests of at most 30 s each, see
  * src/config.ts), and the activities abort their HTTP calls when cancelled or timed out, so two calls never overlap.
  */
-import { proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
+import { proxyActivities } from '@temporalio/workflow';
 import type { BillingActivities } from '../activities';
 import { FailureType } from '../shared/errors';
 
@@ -66,16 +66,6 @@ export const { notifyMerchant, alertOperations } = proxyActivities<BillingActivi
     maximumAttempts: 10,
     nonRetryableErrorTypes: [FailureType.NotificationRejected],
   },
-});
-
-/**
- * A read of the worker's own configuration, no I/O: a local activity, answered inside the workflow task (one marker
- * event, no task round trip). The workers that run workflow tasks are the ones that run `notifyMerchant` (one
- * `createBillingWorker` for both), so the answer is theirs. A failure is answered by the caller as "configured".
- */
-export const { merchantWebhooksConfigured } = proxyLocalActivities<BillingActivities>({
-  startToCloseTimeout: '10 seconds',
-  retry: { maximumAttempts: 2 },
 });
 
 /**

@@ -68,7 +68,9 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     ...(input.paused ? { paused: true } : {}),
   });
   const calls: Call[] = [];
-  const outbox = cycleOutbox({ ...ids, state: () => state });
+  // Whether the workers deliver merchant webhooks, as their latest gateway answer said (WorkerFacts).
+  let merchantWebhooks: boolean | undefined;
+  const outbox = cycleOutbox({ ...ids, state: () => state, merchantWebhooks: () => merchantWebhooks });
   // What operators and the UI see; creating it sets what the starter did not.
   const publisher = cyclePublisher(input, amountMinor);
   const view = () => cycleView(state, ids);
@@ -223,7 +225,13 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
       continue;
     }
     const call = calls.shift()!;
-    const answer = await runCycleCall(call, { ...ids, state: () => state });
+    const answer = await runCycleCall(call, {
+      ...ids,
+      state: () => state,
+      heard: (facts) => {
+        if (facts.merchantWebhooks !== undefined) merchantWebhooks = facts.merchantWebhooks;
+      },
+    });
     if (call.type === 'charge') chargeAnswers++;
     apply(answer);
   }

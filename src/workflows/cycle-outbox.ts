@@ -1,8 +1,8 @@
 /**
  * The billing cycle's outbox: notifications to the merchant, alerts to operations and reports to the subscription,
  * performed in order beside the main loop, so a slow merchant endpoint never delays a charge decision. A failure is
- * logged (it is in history) and never stops billing. With `merchantNotifications: 'if_configured'` a notification
- * first asks the worker whether merchant webhooks are configured (a local activity) and is dropped only on its "no".
+ * logged (it is in history) and never stops billing. A merchant notification is dropped, not scheduled, when the
+ * worker's latest gateway answer said it delivers no merchant webhooks (and the input did not say `true`).
  */
 import { getExternalWorkflowHandle, log, workflowInfo } from '@temporalio/workflow';
 import type { CycleMachineState } from '../domain/billing-cycle';
@@ -25,32 +25,21 @@ export function cycleOutbox(ctx: {
   cycleId: string;
   amountMinor: number;
   state(): CycleMachineState;
+  /** Whether the workers deliver merchant webhooks, as their latest gateway answer said; undefined until one did. */
+  merchantWebhooks(): boolean | undefined;
 }): CycleOutbox {
   const { input, cycleId, amountMinor } = ctx;
   const queue: SideCommand[] = [];
   let draining = false;
-
-  // A "yes" holds for the run (the activity still decides at delivery); a "no" is asked again at the next notification.
-  // Without a question to ask, `notifyMerchant` is scheduled in the same tick as before (no `await` in between), so
-  // recorded histories keep their command order.
-  let webhooksConfigured = input.merchantNotifications !== 'if_configured';
-  const askWorker = async (): Promise<boolean> => {
-    try {
-      webhooksConfigured = await act.merchantWebhooksConfigured();
-      return webhooksConfigured;
-    } catch (err) {
-      // Unknown is not "no": dropping a merchant's webhook silently is worse than an activity that sends nothing.
-      log.warn('could not ask the worker about merchant webhooks; notifying', { error: reasonOf(err) });
-      return true;
-    }
-  };
 
   const perform = async (c: SideCommand): Promise<void> => {
     const state = ctx.state();
     const purchaseId = cyclePurchaseId(state);
     try {
       if (c.type === 'notify') {
-        if (!webhooksConfigured && !(await askWorker())) {
+        // Unknown (no answer yet, or one recorded before workers said it) schedules the activity, which decides: a
+        // merchant's webhook is never dropped on a guess. No `await` before scheduling, so recorded orders replay.
+        if (input.merchantNotifications !== true && ctx.merchantWebhooks() === false) {
           log.info('merchant notification not sent: no merchant webhook configured', { cycleId, event: c.event });
           return;
         }

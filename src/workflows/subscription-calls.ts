@@ -51,7 +51,7 @@ export async function runSubscriptionCall(
         ...(input.qorepayClientId ? { qorepayClientId: input.qorepayClientId } : {}),
         ...(input.customerEmail ? { customerEmail: input.customerEmail } : {}),
         ...(input.settlementTargets ? { settlementTargets: input.settlementTargets } : {}),
-        merchantNotifications: input.merchantNotifications ?? 'if_configured',
+        ...(input.merchantNotifications !== undefined ? { merchantNotifications: input.merchantNotifications } : {}),
       };
       try {
         await startChild(billingCycleWorkflow, {

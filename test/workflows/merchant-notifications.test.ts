@@ -1,8 +1,9 @@
 /**
- * Merchant webhooks as deployed: a subscription started the way the API starts it (no `merchantNotifications`) lets
- * each cycle ask its worker whether `MERCHANT_WEBHOOK_URL` is configured. Two workers built from config like
- * `npm run worker` (`buildActivityDeps`): one with a webhook URL, whose merchant endpoint (a real HTTP server that
- * verifies the signature) must receive `cycle.paid`; one without, whose cycles must schedule no `notifyMerchant`.
+ * Merchant webhooks as deployed: a subscription started the way the API starts it (no `merchantNotifications`), so
+ * the workers decide from their own config and tell the cycle with their gateway answers. Two workers built from
+ * config like `npm run worker` (`buildActivityDeps`): one with a webhook URL, whose merchant endpoint (a real HTTP
+ * server that verifies the signature) must receive `cycle.paid`; one without, whose cycles schedule no `notifyMerchant`
+ * and record nothing in its place.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -121,16 +122,15 @@ describe('merchant notifications decided by the worker that has the configuratio
     ).toMatchObject({ ok: true });
     expect(delivered.json).toMatchObject({ subscriptionId: id, data: { periodIndex: 0, amountMinor: 1999 } });
 
-    // The cycle asked once (a local-activity marker), then scheduled the delivery.
-    expect(markers).toEqual(['core_local_activity']);
+    expect(markers).toEqual([]);
     expect(scheduled).toEqual(['createPurchase', 'chargePurchase', 'notifyMerchant']);
     await maybeRecordHistory(cycle, 'cycle-paid-webhooks-configured');
   });
 
-  it('a worker without MERCHANT_WEBHOOK_URL schedules no notifyMerchant: one marker instead', async () => {
+  it('a worker without MERCHANT_WEBHOOK_URL: the cycle schedules no notifyMerchant and records nothing instead', async () => {
     const { id, cycle, scheduled, markers } = await subscribe(unconfigured);
     expect(unconfigured.sandbox.successfulCharges(cycleWorkflowId(id, 0))).toHaveLength(1);
-    expect(markers).toEqual(['core_local_activity']);
+    expect(markers).toEqual([]);
     expect(scheduled).toEqual(['createPurchase', 'chargePurchase']);
     await maybeRecordHistory(cycle, 'cycle-paid-webhooks-not-configured');
   });
