@@ -68,9 +68,11 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     ...(input.paused ? { paused: true } : {}),
   });
   const calls: Call[] = [];
-  // Whether the workers deliver merchant webhooks, as their latest gateway answer said (WorkerFacts).
+  const outbox = cycleOutbox({ ...ids, state: () => state });
+  // Whether the workers deliver merchant webhooks, as their latest gateway answer said (WorkerFacts); undefined until
+  // one did, or in answers recorded before workers said it: the notification is then queued and the activity decides.
   let merchantWebhooks: boolean | undefined;
-  const outbox = cycleOutbox({ ...ids, state: () => state, merchantWebhooks: () => merchantWebhooks });
+  const notifies = (): boolean => input.merchantNotifications ?? merchantWebhooks !== false;
   // What operators and the UI see; creating it sets what the starter did not.
   const publisher = cyclePublisher(input, amountMinor);
   const view = () => cycleView(state, ids);
@@ -90,7 +92,7 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
       });
     }
     for (const c of d.commands) {
-      if (c.type === 'notify' && input.merchantNotifications === false) {
+      if (c.type === 'notify' && !notifies()) {
         log.info('merchant notification not sent: no merchant webhook configured', { cycleId, event: c.event });
       } else if (c.type === 'notify' || c.type === 'alert' || c.type === 'report') outbox.push(c);
       else if (c.type === 'ack_stop') ackStop();

@@ -1,8 +1,7 @@
 /**
  * The billing cycle's outbox: notifications to the merchant, alerts to operations and reports to the subscription,
  * performed in order beside the main loop, so a slow merchant endpoint never delays a charge decision. A failure is
- * logged (it is in history) and never stops billing. A merchant notification is dropped, not scheduled, when the
- * worker's latest gateway answer said it delivers no merchant webhooks (and the input did not say `true`).
+ * logged (it is in history) and never stops billing.
  */
 import { getExternalWorkflowHandle, log, workflowInfo } from '@temporalio/workflow';
 import type { CycleMachineState } from '../domain/billing-cycle';
@@ -25,8 +24,6 @@ export function cycleOutbox(ctx: {
   cycleId: string;
   amountMinor: number;
   state(): CycleMachineState;
-  /** Whether the workers deliver merchant webhooks, as their latest gateway answer said; undefined until one did. */
-  merchantWebhooks(): boolean | undefined;
 }): CycleOutbox {
   const { input, cycleId, amountMinor } = ctx;
   const queue: SideCommand[] = [];
@@ -37,12 +34,6 @@ export function cycleOutbox(ctx: {
     const purchaseId = cyclePurchaseId(state);
     try {
       if (c.type === 'notify') {
-        // Unknown (no answer yet, or one recorded before workers said it) schedules the activity, which decides: a
-        // merchant's webhook is never dropped on a guess. No `await` before scheduling, so recorded orders replay.
-        if (input.merchantNotifications !== true && ctx.merchantWebhooks() === false) {
-          log.info('merchant notification not sent: no merchant webhook configured', { cycleId, event: c.event });
-          return;
-        }
         await act.notifyMerchant.executeWithOptions({ summary: `notify the merchant: ${c.event}` }, [
           {
             id: `${cycleId}:${c.event}:${c.key}`,
