@@ -1264,7 +1264,7 @@ export const LIVENESS_ALIGN_WINDOW_MS = 60_000;
  */
 function livenessCheckAfter(s: SubscriptionMachineState, ctx: SubscriptionContext, now: number): number {
   const at = now + SUBSCRIPTION_LIMITS.livenessCheckDays * DAY;
-  if (!ctx.livenessOnDueTimes || billingStopped(s) || s.status === 'canceled') return at;
+  if (!ctx.livenessOnDueTimes || billingStopped(s)) return at;
   // The period whose due time is the last one at or before `at` (a period still to be billed, if any).
   const k = periodIndexAt(ctx.schedule, at);
   if (k < s.nextPeriodIndex || (ctx.maxPeriods !== undefined && k >= ctx.maxPeriods)) return at;

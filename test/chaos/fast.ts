@@ -217,14 +217,12 @@ const STUCK_FOR_MS = 30_000;
 /** Waits for a simulated sleep; when it is slow, looks for workflow tasks started long ago and never completed. */
 async function sleepWatchingForStuckTasks(slept: Promise<void>, client: Client): Promise<void> {
   const seen = new Map<string, { eventId: string; since: number }>();
-  let done = false;
-  const finished = slept.finally(() => (done = true));
   for (;;) {
     const tick = await Promise.race([
-      finished.then(() => 'slept' as const),
+      slept.then(() => 'slept' as const),
       new Promise<'check'>((r) => setTimeout(() => r('check'), STUCK_CHECK_EVERY_MS)),
     ]);
-    if (tick === 'slept' || done) return finished;
+    if (tick === 'slept') return;
     const stuck = await stuckWorkflowTasks(client, seen).catch(() => []);
     if (stuck.length > 0) {
       throw new StuckWorkflowTask(

@@ -16,6 +16,7 @@ import fc from 'fast-check';
 import { periodEnd, periodIndexAt, periodStart, type BillingSchedule } from '../../../src/domain/calendar';
 import type { SettlementEntry } from '../../../src/domain/billing-cycle';
 import {
+  LIVENESS_ALIGN_WINDOW_MS,
   decideSubscription,
   initialSubscriptionState,
   planAmountMinor,
@@ -32,6 +33,7 @@ import {
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
+const iso = (ms: number): string => new Date(ms).toISOString();
 const SUBSCRIPTION_ID = 'sub1';
 const CREATED_AT = Date.parse('2027-03-14T10:17:00.000Z');
 
@@ -51,6 +53,8 @@ interface Setup {
   targets: number;
   /** Whether the gateway's refundable amount already excludes refunds still pending. */
   gatewayDeductsPending: boolean;
+  /** Runs recorded with liveness checks held on due times (new runs) or without (older histories). */
+  livenessOnDueTimes: boolean;
 }
 
 interface Step {
@@ -71,6 +75,7 @@ const setupArb: fc.Arbitrary<Setup> = fc.record({
   maxPeriods: fc.option(fc.integer({ min: 1, max: 8 })),
   targets: fc.integer({ min: 0, max: 2 }),
   gatewayDeductsPending: fc.boolean(),
+  livenessOnDueTimes: fc.boolean(),
 });
 
 const stepArb: fc.Arbitrary<Step> = fc.record({
@@ -192,6 +197,7 @@ const ctxOf = (w: World): SubscriptionContext => ({
   schedule: w.schedule,
   escalation: w.setup.escalation,
   maxPeriods: w.setup.maxPeriods ?? undefined,
+  livenessOnDueTimes: w.setup.livenessOnDueTimes,
 });
 
 const pick = <T>(items: readonly T[], n: number): T | undefined => (items.length ? items[n % items.length] : undefined);
@@ -389,6 +395,15 @@ function checkDecision(
   // Stale bookkeeping would keep the subscription past_due forever.
   for (const id of next.failingCycles)
     if (!next.cycles.some((c) => c.cycleId === id)) fail(w, `failingCycles lists ${id}, which is not in flight`);
+
+  // Cycles in flight are checked at least daily: a (re)scheduled check is at most a day away, and a check held on a
+  // due time comes at most LIVENESS_ALIGN_WINDOW_MS before the day is up.
+  const check = next.nextLivenessCheckAt;
+  if (check !== undefined && check !== prev.nextLivenessCheckAt) {
+    if (check > w.now + DAY) fail(w, `liveness check at ${iso(check)}, more than a day after ${iso(w.now)}`);
+    if (check < w.now + DAY - LIVENESS_ALIGN_WINDOW_MS)
+      fail(w, `liveness check at ${iso(check)}, earlier than a day after ${iso(w.now)} less the window`);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
