@@ -18,6 +18,7 @@ import { encryptedDataConverter } from './payload-codec';
 import { ConnectAbortedError, retryConnect } from './temporal-connect';
 import { METRIC_BUCKETS } from './shared/metrics';
 import { ensureReconciliationSchedule } from './reconciliation';
+import { billingMetricsSinks } from './worker-metrics';
 
 export interface BillingWorkerOptions {
   config: AppConfig;
@@ -111,6 +112,7 @@ export async function createBillingWorker(opts: BillingWorkerOptions): Promise<W
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('./workflows') }),
     activities: createActivities(deps),
+    sinks: billingMetricsSinks({ namespace: opts.config.temporal.namespace, taskQueue }),
     dataConverter,
     maxConcurrentActivityTaskExecutions: 50,
     ...(opts.config.WORKER_TASK_QUEUE_ACTIVITIES_PER_SECOND

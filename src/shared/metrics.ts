@@ -36,3 +36,29 @@ export const METRIC_BUCKETS: Readonly<Record<string, number[]>> = {
   [BillingMetric.pendingOutcomeAgeSeconds]: [1, 5, 15, 30, 60, 300, 900, 3600, 21600, 86400],
   [BillingMetric.webhookToWorkflowSeconds]: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
 };
+
+/**
+ * One metric value recorded by workflow code, carried out of the sandbox by the `billingMetrics` sink. `key` names
+ * the value within its workflow run (`name|labels#n`: the n-th value of that series the run recorded), so a value the
+ * run records again when a workflow task is retried (the server refused the task's completion and the events are
+ * processed anew) is recognised by the worker and counted once.
+ */
+export type WorkflowMetricRecord =
+  | { kind: 'counter'; name: string; unit: string; description: string; value: number; tags: MetricTags; key: string }
+  | {
+      kind: 'histogram';
+      name: string;
+      valueType: 'int' | 'float';
+      unit: string;
+      description: string;
+      value: number;
+      tags: MetricTags;
+      key: string;
+    };
+
+export type MetricTags = Record<string, string>;
+
+/** The sink workflows record billing metrics through (injected by the worker: src/worker-metrics.ts). */
+export type BillingMetricsSinks = {
+  billingMetrics: { record(r: WorkflowMetricRecord): void };
+};

@@ -1,31 +1,59 @@
 /**
- * Billing metrics recorded from workflow code through the SDK's workflow meter: replay-safe (nothing is recorded
- * while a history replays), so a restarted worker does not count a cycle twice. The SDK adds namespace, task queue
- * and workflow type tags; the labels here are low-cardinality (see src/shared/metrics.ts).
+ * Billing metrics recorded from workflow code. Nothing is sent while a history replays, so a restarted worker does
+ * not count a cycle twice; and each value carries its place in the run (the n-th value of its series), so when a
+ * workflow task is retried (the server refused its completion, say a webhook signal arrived while a cycle was
+ * completing, and the same events are processed again as new) the worker recognises what it already counted
+ * (src/worker-metrics.ts). The SDK's workflow meter cannot do the second: it sends every value a task produces. Tags
+ * added by the worker: namespace, taskQueue, workflowType; the labels here are low-cardinality (src/shared/metrics.ts).
  */
-import { metricMeter } from '@temporalio/workflow';
-import { BillingMetric } from '../shared/metrics';
+import { proxySinks, workflowInfo } from '@temporalio/workflow';
+import { BillingMetric, type BillingMetricsSinks, type MetricTags } from '../shared/metrics';
 
-// Created at each use, not at module load: the workflow meter exists only inside a workflow's context (tests import
-// this module outside one), and the SDK looks the instruments up by name.
-const charges = () => metricMeter.createCounter(BillingMetric.charges, 'attempts', 'Charge attempts by outcome');
-const charged = () =>
-  metricMeter.createCounter(BillingMetric.amountChargedMinor, 'minor', 'Amount charged, minor units');
-const refunded = () =>
-  metricMeter.createCounter(BillingMetric.amountRefundedMinor, 'minor', 'Amount refunded, minor units');
-const depth = () =>
-  metricMeter.createHistogram(BillingMetric.dunningDepthAtRecovery, 'int', 'attempts', 'Charge attempts to pay');
-const transitions = () =>
-  metricMeter.createCounter(BillingMetric.cycleTransitions, 'cycles', 'Cycle status transitions');
+const { billingMetrics } = proxySinks<BillingMetricsSinks>();
+
+// Per run: module state is the run's own (the SDK gives every workflow execution its own module instances).
+const seen = new Map<string, number>();
+
+function keyFor(name: string, tags: MetricTags): string {
+  const labels = Object.keys(tags)
+    .sort()
+    .map((k) => `${k}=${tags[k]}`)
+    .join(',');
+  const series = `${name}|${labels}`;
+  const n = (seen.get(series) ?? 0) + 1;
+  seen.set(series, n); // counted while replaying too: the numbering is the run's, whichever task sends it
+  return `${series}#${n}`;
+}
+
+function counter(name: string, unit: string, description: string) {
+  return {
+    add(value: number, tags: MetricTags = {}): void {
+      const key = keyFor(name, tags);
+      if (workflowInfo().unsafe.isReplaying) return;
+      billingMetrics.record({ kind: 'counter', name, unit, description, value, tags, key });
+    },
+  };
+}
+
+function histogram(name: string, valueType: 'int' | 'float', unit: string, description: string) {
+  return {
+    record(value: number, tags: MetricTags = {}): void {
+      const key = keyFor(name, tags);
+      if (workflowInfo().unsafe.isReplaying) return;
+      billingMetrics.record({ kind: 'histogram', name, valueType, unit, description, value, tags, key });
+    },
+  };
+}
+
+const charges = () => counter(BillingMetric.charges, 'attempts', 'Charge attempts by outcome');
+const charged = () => counter(BillingMetric.amountChargedMinor, 'minor', 'Amount charged, minor units');
+const refunded = () => counter(BillingMetric.amountRefundedMinor, 'minor', 'Amount refunded, minor units');
+const depth = () => histogram(BillingMetric.dunningDepthAtRecovery, 'int', 'attempts', 'Charge attempts to pay');
+const transitions = () => counter(BillingMetric.cycleTransitions, 'cycles', 'Cycle status transitions');
 const pendingAge = () =>
-  metricMeter.createHistogram(
-    BillingMetric.pendingOutcomeAgeSeconds,
-    'float',
-    's',
-    'Time a charge stayed pending at the gateway',
-  );
+  histogram(BillingMetric.pendingOutcomeAgeSeconds, 'float', 's', 'Time a charge stayed pending at the gateway');
 const settlementFailures = () =>
-  metricMeter.createCounter(BillingMetric.settlementFailures, 'writes', 'Settlement writes that failed');
+  counter(BillingMetric.settlementFailures, 'writes', 'Settlement writes that failed');
 
 export type ChargeMetricOutcome = 'paid' | 'pending' | 'declined' | 'refused' | 'failed';
 
@@ -58,13 +86,13 @@ export function recordSettlementFailure(target: string, operation: 'record' | 'r
 }
 
 const reconciliationDiscrepancies = () =>
-  metricMeter.createCounter(
+  counter(
     BillingMetric.reconciliationDiscrepancies,
     'discrepancies',
     'Discrepancies found by the reconciliation sweep',
   );
 const reconciliationCycles = () =>
-  metricMeter.createCounter(BillingMetric.reconciliationCycles, 'cycles', 'Cycles the reconciliation sweep checked');
+  counter(BillingMetric.reconciliationCycles, 'cycles', 'Cycles the reconciliation sweep checked');
 
 /** One batch of the reconciliation sweep: discrepancies by kind and outcome, cycles checked and not checked. */
 export function recordReconciliationBatch(

@@ -11,6 +11,7 @@ import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities } from '../../src/activities';
 import { BillingClient } from '../../src/client';
+import { billingMetricsSinks } from '../../src/worker-metrics';
 import { ActivePlatformClient } from '../../src/integrations/activeplatform';
 import { GormicClient } from '../../src/integrations/gormic';
 import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
@@ -323,6 +324,7 @@ async function runBatch(
     dataConverter: testDataConverter,
     taskQueue,
     workflowBundle: bundle,
+    sinks: billingMetricsSinks({ namespace: 'default', taskQueue }),
     activities: createActivities({
       qorepay,
       notifier: { send: async () => undefined },

@@ -19,6 +19,7 @@ import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qo
 import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
 import type { BillingCycleInput } from '../../src/shared/billing-cycle';
 import type { MerchantNotification, OperationsAlert } from '../../src/shared/notifications';
+import { billingMetricsSinks } from '../../src/worker-metrics';
 import { testDataConverter } from './temporal';
 
 export const SANDBOX_API_KEY = 'test-secret-key-do-not-log';
@@ -118,6 +119,7 @@ export async function startBillingStack(
       taskQueue: opts.taskQueue,
       workflowBundle: opts.workflowBundle,
       activities,
+      sinks: billingMetricsSinks({ namespace: 'default', taskQueue: opts.taskQueue }),
       dataConverter,
       ...(opts.maxCachedWorkflows !== undefined ? { maxCachedWorkflows: opts.maxCachedWorkflows } : {}),
     });
