@@ -15,8 +15,6 @@ export type WorkerReply =
       type: 'ready';
       maxCachedWorkflows: number;
       maxTaskQueueActivitiesPerSecond?: number;
-      /** The worker delivers merchant webhooks (what a subscription here would pass as `merchantNotifications`). */
-      merchantNotifications: boolean;
     }
   | { type: 'memory'; rssMiB: number; heapUsedMiB: number; externalMiB: number; arrayBuffersMiB: number }
   | { type: 'counters'; gatewayCalls: Record<string, number> }
@@ -86,7 +84,6 @@ async function main(): Promise<void> {
   send({
     type: 'ready',
     maxCachedWorkflows: worker.options.maxCachedWorkflows,
-    merchantNotifications: deps.notifier !== undefined,
     ...(config.WORKER_TASK_QUEUE_ACTIVITIES_PER_SECOND
       ? { maxTaskQueueActivitiesPerSecond: config.WORKER_TASK_QUEUE_ACTIVITIES_PER_SECOND }
       : {}),

@@ -167,8 +167,9 @@ export const EnvSchema = z.object({
     ),
 
   /**
-   * Where the worker sends signed merchant events. Unset: none are sent; a subscription started with
-   * `merchantNotifications: false` (src/shared/subscription.ts) then starts cycles that schedule no `notifyMerchant`.
+   * Where the worker sends signed merchant events. Unset: none are sent, and billing cycles schedule no
+   * `notifyMerchant` (the worker says so with its gateway answers: WorkerFacts in src/activities). Only the workers
+   * read this; the API cannot know it.
    */
   MERCHANT_WEBHOOK_URL: url.optional(),
   MERCHANT_WEBHOOK_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),

@@ -10,7 +10,7 @@ export const WORKFLOW_TYPE: Record<CycleKind, string> = {
   minimal: 'minimalCycleWorkflow',
 };
 
-export function cycleInput(subscriptionId: string, token: string, merchantNotifications: boolean): BillingCycleInput {
+export function cycleInput(subscriptionId: string, token: string): BillingCycleInput {
   const start = new Date(Date.UTC(2030, 0, 1));
   return {
     subscriptionId,
@@ -23,14 +23,14 @@ export function cycleInput(subscriptionId: string, token: string, merchantNotifi
     currency: 'NGN',
     lineItems: [{ name: 'Pro plan', priceMinor: 500_000, quantity: 1 }],
     dunning: { ...DEFAULT_DUNNING_POLICY },
-    // What a subscription of this deployment passes on (SubscriptionInput.merchantNotifications): webhooks or not.
-    merchantNotifications,
+    // No merchantNotifications, as a subscription started by the API passes on: the worker's gateway answers say it
+    // has no MERCHANT_WEBHOOK_URL, so the cycle schedules no notifyMerchant.
   };
 }
 
 /** Starts one cycle; its id is `cycle:{subscriptionId}:0`, which the webhook ingress routes to it. */
 export async function startCycle(stack: BenchStack, kind: CycleKind, subscriptionId: string, token: string) {
-  const input = cycleInput(subscriptionId, token, stack.workerInfo.merchantNotifications);
+  const input = cycleInput(subscriptionId, token);
   return stack.client.workflow.start(WORKFLOW_TYPE[kind], {
     taskQueue: TASK_QUEUE,
     workflowId: cycleWorkflowId(subscriptionId, 0),

@@ -2,7 +2,7 @@
  * The worker's activities, built from their dependencies (no singletons, no config reads here). Workflows see them
  * only as types: `proxyActivities<BillingActivities>`.
  */
-import { createGatewayActivities, type QorePayGateway } from './gateway';
+import { createGatewayActivities, type ChargeOutcome, type PurchaseSnapshot, type QorePayGateway } from './gateway';
 import { createNotifyActivities, type MerchantNotifier, type OpsAlerter } from './notify';
 import { createSettlementActivities, type SettlementClients } from './settlement';
 import { createReconciliationActivities, type ReconciliationDeps } from './reconciliation';
@@ -18,10 +18,35 @@ export interface ActivityDeps {
   temporal?: ReconciliationDeps['temporal'];
 }
 
+/**
+ * Facts of the worker's own configuration that workflow code cannot read, told along with the gateway answers the
+ * billing cycle already gets: recorded with the answer in history, so what the cycle does with them replays.
+ */
+export interface WorkerFacts {
+  /**
+   * The worker delivers merchant webhooks (`MERCHANT_WEBHOOK_URL` configured). Absent from answers recorded before
+   * workers said it: the cycle then schedules `notifyMerchant` and the activity decides, as it always did.
+   */
+  merchantWebhooks?: boolean;
+}
+
 export function createActivities(deps: ActivityDeps) {
   const now = deps.now ?? Date.now;
+  const gateway = createGatewayActivities(deps.qorepay);
+  const facts: Required<WorkerFacts> = { merchantWebhooks: deps.notifier !== undefined };
   return {
-    ...createGatewayActivities(deps.qorepay),
+    ...gateway,
+    // The cycle's usual gateway calls: every cycle creates a Purchase before any notification, and re-reads or charges
+    // before later ones, so the cycle always knows the latest answer without asking the worker separately.
+    async createPurchase(input: Parameters<typeof gateway.createPurchase>[0]): Promise<PurchaseSnapshot & WorkerFacts> {
+      return { ...(await gateway.createPurchase(input)), ...facts };
+    },
+    async getPurchase(purchaseId: string): Promise<PurchaseSnapshot & WorkerFacts> {
+      return { ...(await gateway.getPurchase(purchaseId)), ...facts };
+    },
+    async chargePurchase(input: Parameters<typeof gateway.chargePurchase>[0]): Promise<ChargeOutcome & WorkerFacts> {
+      return { ...(await gateway.chargePurchase(input)), ...facts };
+    },
     ...createSettlementActivities(deps.settlement ?? {}),
     ...createReconciliationActivities({
       qorepay: deps.qorepay,

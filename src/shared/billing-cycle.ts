@@ -66,9 +66,10 @@ export interface BillingCycleInput {
   /** The subscription was paused when the cycle started: it holds its charges until resumed. */
   paused?: boolean;
   /**
-   * Whether the deployment delivers merchant webhooks (`MERCHANT_WEBHOOK_URL` is configured), passed on from the
-   * subscription's input. `false`: nothing would be sent, so the cycle schedules no `notifyMerchant` activity at all.
-   * Absent (cycles started before this field existed, or by hand): the cycle notifies, and the activity decides.
+   * Merchant webhooks for this cycle, passed on from the subscription's input. Absent (what the API starts): the
+   * workers decide, since only they know whether `MERCHANT_WEBHOOK_URL` is configured; they say so with each gateway
+   * answer (WorkerFacts in src/activities) and the cycle schedules no `notifyMerchant` after a "no". `false`: none
+   * is scheduled whatever the workers say; `true`: every notification schedules one (the activity decides).
    */
   merchantNotifications?: boolean;
 }

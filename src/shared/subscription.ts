@@ -58,9 +58,9 @@ export interface SubscriptionTerms {
 export interface SubscriptionInput extends SubscriptionTerms {
   subscriptionId: string;
   /**
-   * Deployment configuration, not a merchant's term: whether merchant webhooks are delivered at all
-   * (`MERCHANT_WEBHOOK_URL` is configured), set by whoever starts the subscription. Passed to each cycle, which
-   * schedules no `notifyMerchant` activity when it is `false`. Absent: cycles notify, and the activity decides.
+   * Deployment configuration, not a merchant's term, passed to each cycle (BillingCycleInput.merchantNotifications).
+   * Absent (what the API starts): the workers, which know whether `MERCHANT_WEBHOOK_URL` is configured, decide.
+   * `false`: no `notifyMerchant` is scheduled; `true`: every notification schedules one.
    */
   merchantNotifications?: boolean;
   /** Who created the subscription (the first entry of its change trail); not a term: never compared. */

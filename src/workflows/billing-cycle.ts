@@ -71,6 +71,10 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
   });
   const calls: Call[] = [];
   const outbox = cycleOutbox({ ...ids, state: () => state });
+  // Whether the workers deliver merchant webhooks, as their latest gateway answer said (WorkerFacts); undefined until
+  // one did, or in answers recorded before workers said it: the notification is then queued and the activity decides.
+  let merchantWebhooks: boolean | undefined;
+  const notifies = (): boolean => input.merchantNotifications ?? merchantWebhooks !== false;
   // What operators and the UI see; creating it sets what the starter did not.
   const publisher = cyclePublisher(input, amountMinor);
   const view = () => cycleView(state, ids);
@@ -90,7 +94,7 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
       });
     }
     for (const c of d.commands) {
-      if (c.type === 'notify' && input.merchantNotifications === false) {
+      if (c.type === 'notify' && !notifies()) {
         log.info('merchant notification not sent: no merchant webhook configured', { cycleId, event: c.event });
       } else if (c.type === 'notify' || c.type === 'alert' || c.type === 'report') outbox.push(c);
       else if (c.type === 'ack_stop') ackStop();
@@ -226,7 +230,13 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
       continue;
     }
     const call = calls.shift()!;
-    const answer = await runCycleCall(call, { ...ids, state: () => state });
+    const answer = await runCycleCall(call, {
+      ...ids,
+      state: () => state,
+      heard: (facts) => {
+        if (facts.merchantWebhooks !== undefined) merchantWebhooks = facts.merchantWebhooks;
+      },
+    });
     if (call.type === 'charge') chargeAnswers++;
     apply(answer);
   }

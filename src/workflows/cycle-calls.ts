@@ -4,7 +4,7 @@
  * failure's own type and message, never the activity's input (no token reaches an event or an alert).
  */
 import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
-import type { PurchaseSnapshot } from '../activities';
+import type { PurchaseSnapshot, WorkerFacts } from '../activities';
 import type { CycleCommand, CycleEvent, CycleMachineState, PurchaseFacts } from '../domain/billing-cycle';
 import type { BillingCycleInput } from '../shared/billing-cycle';
 import { FailureType, type ChargeDeclinedDetails } from '../shared/errors';
@@ -23,6 +23,8 @@ export interface CallContext {
   amountMinor: number;
   /** The machine's state at the moment the call starts (for activity summaries only). */
   state(): CycleMachineState;
+  /** What the worker said of itself along with a gateway answer (see WorkerFacts). */
+  heard(facts: WorkerFacts): void;
 }
 
 export async function runCycleCall(c: Call, ctx: CallContext): Promise<CycleEvent> {
@@ -42,6 +44,7 @@ export async function runCycleCall(c: Call, ctx: CallContext): Promise<CycleEven
             },
           ],
         );
+        ctx.heard(p);
         return { type: 'purchase_created', purchase: purchaseFacts(p) };
       } catch (err) {
         return { type: 'purchase_create_failed', reason: reasonOf(err) };
@@ -53,6 +56,7 @@ export async function runCycleCall(c: Call, ctx: CallContext): Promise<CycleEven
           [{ purchaseId: c.purchaseId, recurringToken: c.token }],
         );
         recordChargeAnswer(r.outcome);
+        ctx.heard(r);
         return { type: 'charged', outcome: r.outcome, purchase: purchaseFacts(r) };
       } catch (err) {
         const failure = applicationFailureOf(err);
@@ -74,6 +78,7 @@ export async function runCycleCall(c: Call, ctx: CallContext): Promise<CycleEven
           { summary: `re-read the Purchase (cycle is ${ctx.state().status})` },
           [c.purchaseId],
         );
+        ctx.heard(p);
         return { type: 'purchase_read', purchase: purchaseFacts(p) };
       } catch (err) {
         return { type: 'purchase_read_failed', reason: reasonOf(err) };

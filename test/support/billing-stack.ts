@@ -11,7 +11,7 @@ import type { DataConverter } from '@temporalio/common';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import pino from 'pino';
-import { createActivities, type SettlementClients } from '../../src/activities';
+import { createActivities, type MerchantNotifier, type SettlementClients } from '../../src/activities';
 import { handleQorePayWebhook } from '../../src/api/qorepay-webhook';
 import { BillingClient } from '../../src/client';
 import { DEFAULT_DUNNING_POLICY, type DunningPolicy } from '../../src/domain/dunning';
@@ -60,6 +60,11 @@ export async function startBillingStack(
     logger?: pino.Logger;
     /** Default: the tests' encrypting converter (development key). */
     dataConverter?: DataConverter;
+    /**
+     * The worker's merchant notifier. Default: one that captures into `notifications`. `null`: none, a worker without
+     * `MERCHANT_WEBHOOK_URL`; or the one a configured worker builds (`buildActivityDeps`).
+     */
+    notifier?: MerchantNotifier | null;
   },
 ): Promise<BillingStack> {
   const logger = opts.logger ?? pino({ level: 'silent' });
@@ -108,7 +113,9 @@ export async function startBillingStack(
     qorepay,
     // The reconciliation sweep lists, queries and signals cycles through the test server's client.
     temporal: env.client,
-    notifier: { send: async (e) => void notifications.push(e) },
+    ...(opts.notifier === null
+      ? {}
+      : { notifier: opts.notifier ?? { send: async (e: MerchantNotification) => void notifications.push(e) } }),
     alerter: { alert: async (a) => void alerts.push(a) },
     ...(opts.settlement ? { settlement: opts.settlement } : {}),
   });
