@@ -7,14 +7,19 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import type { temporal } from '@temporalio/proto';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { eventually, startApiStack, subscriptionBody, type ApiStack } from '../support/api-stack';
+import { startScriptedServer, type ScriptedServer } from '../support/http';
 import { connectToDevServer, testDataConverter, uniqueId } from '../support/temporal';
 
 let env: TestWorkflowEnvironment;
 let stack: ApiStack;
+let merchant: ScriptedServer;
 
 beforeAll(async () => {
   env = await connectToDevServer();
+  // The merchant's webhook endpoint: with one configured, the worker delivers notifications and cycles schedule them.
+  merchant = await startScriptedServer();
   stack = await startApiStack(env, {
+    merchantWebhook: { url: `${merchant.origin}/hooks/billing`, secret: 'whsec_ui_metadata_test_1' },
     taskQueue: uniqueId('ui'),
     sandboxKey: 'ui-metadata-secret-key',
     webhookRetryDelaysMs: [0, 200],
@@ -23,6 +28,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await stack?.stop();
+  await merchant?.close();
   await env?.teardown();
 });
 
@@ -80,6 +86,11 @@ it('a cycle in dunning says which subscription, period, amount, attempt and next
     'charge attempt 1 with card …9876',
   ]);
   expect(activitySummaries).toContain('notify the merchant: cycle.payment_failed');
+  await eventually(
+    async () =>
+      merchant.received.some((r) => r.json?.type === 'cycle.payment_failed' && r.json?.cycleId === cycle.workflowId),
+    'the merchant endpoint to receive cycle.payment_failed',
+  );
   expect(activitySummaries).not.toContain(undefined);
   const timerSummaries = await Promise.all(
     events.filter((e) => e.timerStartedEventAttributes).map((e) => text(e.userMetadata?.summary)),

@@ -134,6 +134,8 @@ export async function startApiStack(
     pendingResolveDelayMs: number;
     /** The API's keys (default: API_KEY and another plain key, both of the default merchant). */
     apiKeys?: ApiServerOptions['apiKeys'];
+    /** The worker's merchant webhook endpoint (default: none, and cycles schedule no merchant notification). */
+    merchantWebhook?: { url: string; secret: string };
   },
 ): Promise<ApiStack> {
   const { taskQueue, sandboxKey } = opts;
@@ -150,6 +152,9 @@ export async function startApiStack(
     TEMPORAL_ADDRESS: env.address,
     TEMPORAL_TASK_QUEUE: taskQueue,
     LOG_LEVEL: 'silent',
+    ...(opts.merchantWebhook
+      ? { MERCHANT_WEBHOOK_URL: opts.merchantWebhook.url, MERCHANT_WEBHOOK_SECRET: opts.merchantWebhook.secret }
+      : {}),
   });
   const worker = await createBillingWorker({
     config,
