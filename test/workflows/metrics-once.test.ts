@@ -8,7 +8,7 @@ import { Worker } from '@temporalio/worker';
 import type { MetricCounter, MetricGauge, MetricHistogram, MetricMeter, MetricTags } from '@temporalio/common';
 import { BillingMetric } from '../../src/shared/metrics';
 import { billingMetricsSinks } from '../../src/worker-metrics';
-import { bundleWorkflows, createTimeSkippingEnv, testDataConverter, uniqueId } from '../support/temporal';
+import { bundleWorkflows, connectToDevServer, testDataConverter, uniqueId } from '../support/temporal';
 
 interface Value {
   name: string;
@@ -39,8 +39,9 @@ const sum = (values: Value[], name: string, tags: MetricTags = {}) =>
 
 let env: TestWorkflowEnvironment;
 let workflowBundle: Awaited<ReturnType<typeof bundleWorkflows>>;
+// The shared dev server: nothing here waits on time, and a real server retries the failed workflow task.
 beforeAll(async () => {
-  env = await createTimeSkippingEnv();
+  env = await connectToDevServer();
   workflowBundle = await bundleWorkflows(require.resolve('./fixtures/metrics-retry-workflows'));
 });
 afterAll(async () => {
