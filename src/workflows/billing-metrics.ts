@@ -52,8 +52,7 @@ const depth = () => histogram(BillingMetric.dunningDepthAtRecovery, 'int', 'atte
 const transitions = () => counter(BillingMetric.cycleTransitions, 'cycles', 'Cycle status transitions');
 const pendingAge = () =>
   histogram(BillingMetric.pendingOutcomeAgeSeconds, 'float', 's', 'Time a charge stayed pending at the gateway');
-const settlementFailures = () =>
-  counter(BillingMetric.settlementFailures, 'writes', 'Settlement writes that failed');
+const settlementFailures = () => counter(BillingMetric.settlementFailures, 'writes', 'Settlement writes that failed');
 
 export type ChargeMetricOutcome = 'paid' | 'pending' | 'declined' | 'refused' | 'failed';
 
