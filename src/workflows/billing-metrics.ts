@@ -45,19 +45,25 @@ function histogram(name: string, valueType: 'int' | 'float', unit: string, descr
   };
 }
 
-const charges = () => counter(BillingMetric.charges, 'attempts', 'Charge attempts by outcome');
-const charged = () => counter(BillingMetric.amountChargedMinor, 'minor', 'Amount charged, minor units');
-const refunded = () => counter(BillingMetric.amountRefundedMinor, 'minor', 'Amount refunded, minor units');
-const depth = () => histogram(BillingMetric.dunningDepthAtRecovery, 'int', 'attempts', 'Charge attempts to pay');
-const transitions = () => counter(BillingMetric.cycleTransitions, 'cycles', 'Cycle status transitions');
-const pendingAge = () =>
-  histogram(BillingMetric.pendingOutcomeAgeSeconds, 'float', 's', 'Time a charge stayed pending at the gateway');
-const settlementFailures = () => counter(BillingMetric.settlementFailures, 'writes', 'Settlement writes that failed');
+// Plain descriptions, safe at module load (unit tests import this module outside a workflow): nothing touches the
+// workflow context until a value is recorded.
+const charges = counter(BillingMetric.charges, 'attempts', 'Charge attempts by outcome');
+const charged = counter(BillingMetric.amountChargedMinor, 'minor', 'Amount charged, minor units');
+const refunded = counter(BillingMetric.amountRefundedMinor, 'minor', 'Amount refunded, minor units');
+const depth = histogram(BillingMetric.dunningDepthAtRecovery, 'int', 'attempts', 'Charge attempts to pay');
+const transitions = counter(BillingMetric.cycleTransitions, 'cycles', 'Cycle status transitions');
+const pendingAge = histogram(
+  BillingMetric.pendingOutcomeAgeSeconds,
+  'float',
+  's',
+  'Time a charge stayed pending at the gateway',
+);
+const settlementFailures = counter(BillingMetric.settlementFailures, 'writes', 'Settlement writes that failed');
 
 export type ChargeMetricOutcome = 'paid' | 'pending' | 'declined' | 'refused' | 'failed';
 
 export function recordChargeAnswer(outcome: ChargeMetricOutcome, declineClass = 'none'): void {
-  charges().add(1, { outcome, decline_class: declineClass });
+  charges.add(1, { outcome, decline_class: declineClass });
 }
 
 /** One status change of a cycle; `from` is undefined for its first status. */
@@ -66,32 +72,34 @@ export function recordCycleTransition(
   to: string,
   cycle: { amountMinor: number; currency: string; attempts: number; pendingSince?: number | undefined; now: number },
 ): void {
-  transitions().add(1, { from: from ?? 'none', to });
+  transitions.add(1, { from: from ?? 'none', to });
   if ((to === 'paid' || to === 'marked_paid') && from !== to) {
-    charged().add(cycle.amountMinor, { currency: cycle.currency });
-    if (to === 'paid') depth().record(Math.max(cycle.attempts, 1));
+    charged.add(cycle.amountMinor, { currency: cycle.currency });
+    if (to === 'paid') depth.record(Math.max(cycle.attempts, 1));
   }
   if (from === 'pending' && cycle.pendingSince !== undefined) {
-    pendingAge().record(Math.max(cycle.now - cycle.pendingSince, 0) / 1000, { to });
+    pendingAge.record(Math.max(cycle.now - cycle.pendingSince, 0) / 1000, { to });
   }
 }
 
 export function recordRefund(amountMinor: number, currency: string): void {
-  if (amountMinor > 0) refunded().add(amountMinor, { currency });
+  if (amountMinor > 0) refunded.add(amountMinor, { currency });
 }
 
 export function recordSettlementFailure(target: string, operation: 'record' | 'reverse' | 'restore'): void {
-  settlementFailures().add(1, { target, operation });
+  settlementFailures.add(1, { target, operation });
 }
 
-const reconciliationDiscrepancies = () =>
-  counter(
-    BillingMetric.reconciliationDiscrepancies,
-    'discrepancies',
-    'Discrepancies found by the reconciliation sweep',
-  );
-const reconciliationCycles = () =>
-  counter(BillingMetric.reconciliationCycles, 'cycles', 'Cycles the reconciliation sweep checked');
+const reconciliationDiscrepancies = counter(
+  BillingMetric.reconciliationDiscrepancies,
+  'discrepancies',
+  'Discrepancies found by the reconciliation sweep',
+);
+const reconciliationCycles = counter(
+  BillingMetric.reconciliationCycles,
+  'cycles',
+  'Cycles the reconciliation sweep checked',
+);
 
 /** One batch of the reconciliation sweep: discrepancies by kind and outcome, cycles checked and not checked. */
 export function recordReconciliationBatch(
@@ -99,7 +107,7 @@ export function recordReconciliationBatch(
   checked: number,
   unchecked: number,
 ): void {
-  for (const i of items) reconciliationDiscrepancies().add(1, { kind: i.kind, outcome: i.outcome });
-  if (checked > 0) reconciliationCycles().add(checked, { result: 'checked' });
-  if (unchecked > 0) reconciliationCycles().add(unchecked, { result: 'unchecked' });
+  for (const i of items) reconciliationDiscrepancies.add(1, { kind: i.kind, outcome: i.outcome });
+  if (checked > 0) reconciliationCycles.add(checked, { result: 'checked' });
+  if (unchecked > 0) reconciliationCycles.add(unchecked, { result: 'unchecked' });
 }
