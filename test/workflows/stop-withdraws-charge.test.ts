@@ -24,7 +24,7 @@ import {
 } from '../../src/shared/subscription';
 import { subscriptionWorkflow, type billingCycleWorkflow } from '../../src/workflows';
 import { billingMetricsSinks } from '../../src/worker-metrics';
-import { eventually, maybeRecordHistory, SANDBOX_API_KEY } from '../support/billing-stack';
+import { eventually, maybeRecordHistory, SANDBOX_API_KEY, startBillingStack } from '../support/billing-stack';
 import { bundleWorkflows, createTimeSkippingEnv, testDataConverter, uniqueId } from '../support/temporal';
 
 jest.setTimeout(180_000);
@@ -179,4 +179,41 @@ test('a pause answered while the charge waits: nothing is charged during the pau
   const result = await cycle.result();
   expect(result.status).toBe('paid');
   expect(sandbox.ledger(cycle.workflowId).filter((e) => e.outcome === 'success')).toHaveLength(1);
+});
+
+test('a stop that cannot be confirmed in time is answered as not yet in effect, naming the cycle', async () => {
+  // The charge request got a 500: whether the gateway processed it is unknown, so the cycle fences the gateway
+  // (CHARGE_FENCE_MS, longer than the subscription's wait) and cannot confirm the stop in time. The answer must not
+  // claim that the stop happened.
+  const stack = await startBillingStack(env, { workflowBundle: bundle, taskQueue: uniqueId('stop-honest') });
+  try {
+    const id = uniqueId('sub').replace(/[^A-Za-z0-9_-]/g, '');
+    const handle = await env.client.workflow.start(subscriptionWorkflow, {
+      workflowId: subscriptionWorkflowId(id),
+      taskQueue: stack.taskQueue,
+      args: [{ ...input(id), recurringToken: `tok_500x1_${uniqueId('t')}` }],
+    });
+    const cycle = env.client.workflow.getHandle<typeof billingCycleWorkflow>(cycleWorkflowId(id, 0));
+    await eventually(
+      async () => (await cycle.query(cycleStateQuery)).status === 'retry_scheduled',
+      'the charge answered 500 (outcome unknown)',
+    );
+    const [answer] = await Promise.all([
+      handle.executeUpdate(cancelSubscriptionUpdate, { args: [{ mode: 'now', reason: 'customer asked' }] }),
+      env.sleep('60 seconds'),
+    ]);
+    expect(answer.status).toBe('canceled');
+    expect(answer.cyclesStopping).toEqual([cycle.workflowId]);
+
+    // Once the fence passed, the cycle confirmed the stop and closed after reading the Purchase: nothing was taken.
+    const result = await cycle.result();
+    expect(result.status).toBe('canceled');
+    expect(stack.sandbox.ledger(cycle.workflowId).filter((e) => e.outcome === 'success')).toEqual([]);
+    await eventually(
+      async () => (await handle.query(subscriptionStateQuery)).cyclesStopping === undefined,
+      'the subscription learning that the stop happened',
+    );
+  } finally {
+    await stack.stop();
+  }
 });
