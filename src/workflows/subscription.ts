@@ -64,6 +64,10 @@ import { messageOf, runSubscriptionCall } from './subscription-calls';
 
 /** Marks runs whose liveness checks are held on due times (src/domain/subscription.ts, livenessCheckAfter). */
 export const LIVENESS_ON_DUE_TIMES_PATCH = 'liveness-on-due-times';
+/** Marks runs that reverse, in a target recorded late, what was refunded or charged back meanwhile. */
+export const REVERSALS_OWED_PATCH = 'reversals-owed-on-later-record';
+/** Marks runs that hold payment events beating their cycle's final report (src/domain/subscription.ts). */
+export const HOLD_EARLY_PAYMENT_EVENTS_PATCH = 'hold-early-payment-events';
 
 /** How long a cancel or a pause waits for the cycles in flight to confirm that no charge request will leave them. */
 const STOP_ACK_WAIT = '45 seconds';
@@ -80,6 +84,8 @@ export async function subscriptionWorkflow(
   const dunning: DunningPolicy = { ...DEFAULT_DUNNING_POLICY, ...(input.dunning ?? {}) };
   // Runs recorded before liveness checks were held on due times replay without it (a marker in newer histories).
   const livenessOnDueTimes = patched(LIVENESS_ON_DUE_TIMES_PATCH);
+  const reversalsOwedOnLaterRecord = patched(REVERSALS_OWED_PATCH);
+  const holdEarlyPaymentEvents = patched(HOLD_EARLY_PAYMENT_EVENTS_PATCH);
   const ctx = () => ({
     subscriptionId,
     now: Date.now(),
@@ -87,6 +93,8 @@ export async function subscriptionWorkflow(
     escalation: input.escalation ?? 'mark_unpaid',
     maxPeriods: input.maxPeriods,
     livenessOnDueTimes,
+    reversalsOwedOnLaterRecord,
+    holdEarlyPaymentEvents,
   });
 
   let state: SubscriptionMachineState =

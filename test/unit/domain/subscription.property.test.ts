@@ -55,6 +55,9 @@ interface Setup {
   gatewayDeductsPending: boolean;
   /** Runs recorded with liveness checks held on due times (new runs) or without (older histories). */
   livenessOnDueTimes: boolean;
+  /** Runs with the issue-20 rules (reversals owed to late records; payment events held for the report) or without. */
+  reversalsOwedOnLaterRecord: boolean;
+  holdEarlyPaymentEvents: boolean;
 }
 
 interface Step {
@@ -76,6 +79,8 @@ const setupArb: fc.Arbitrary<Setup> = fc.record({
   targets: fc.integer({ min: 0, max: 2 }),
   gatewayDeductsPending: fc.boolean(),
   livenessOnDueTimes: fc.boolean(),
+  reversalsOwedOnLaterRecord: fc.boolean(),
+  holdEarlyPaymentEvents: fc.boolean(),
 });
 
 const stepArb: fc.Arbitrary<Step> = fc.record({
@@ -198,6 +203,8 @@ const ctxOf = (w: World): SubscriptionContext => ({
   escalation: w.setup.escalation,
   maxPeriods: w.setup.maxPeriods ?? undefined,
   livenessOnDueTimes: w.setup.livenessOnDueTimes,
+  reversalsOwedOnLaterRecord: w.setup.reversalsOwedOnLaterRecord,
+  holdEarlyPaymentEvents: w.setup.holdEarlyPaymentEvents,
 });
 
 const pick = <T>(items: readonly T[], n: number): T | undefined => (items.length ? items[n % items.length] : undefined);
@@ -806,7 +813,8 @@ function deliverWebhook(w: World, e: PaymentEventInput): void {
   if (!matched) {
     const added = w.state.work.filter((x) => !workBefore.has(`${x.key}#${x.targetIndex}`));
     if (added.length) fail(w, `an unmatched ${e.kind} queued settlement work ${added.map((x) => x.key).join(', ')}`);
-    if (!seen && !cmds.some((c) => c.type === 'alert' && c.code === 'payment_event_unmatched'))
+    const held = w.state.heldPaymentEvents?.some((h) => h.kind === e.kind && h.paymentId === e.paymentId);
+    if (!seen && !held && !cmds.some((c) => c.type === 'alert' && c.code === 'payment_event_unmatched'))
       fail(w, `an unmatched ${e.kind} (${e.cycleId}, ${e.purchaseId}) raised no alert`);
   }
   // What the engine now knows of this Purchase's refunds.
