@@ -237,6 +237,8 @@ export type SubscriptionEvent =
   | { type: 'cycle_started'; cycleId: string; ok: boolean; error?: string }
   | { type: 'cycle_signaled'; cycleId: string; ok: boolean; error?: string }
   | { type: 'cycle_stop_acked'; cycleId: string }
+  /** A target's record of a closed cycle written later, outside the cycle (the reconciliation sweep). */
+  | { type: 'settlement_recorded'; cycleId: string; target: SettlementTargetRef; externalId: string }
   | { type: 'cancel_requested'; mode: 'now' | 'period_end'; reason?: string; by?: ChangeRequest }
   | { type: 'pause_requested'; by?: ChangeRequest }
   | { type: 'resume_requested'; by?: ChangeRequest }
@@ -643,6 +645,23 @@ function evolve(
       return;
     }
 
+    case 'settlement_recorded': {
+      const c = findPaidCycle(s, e.cycleId);
+      if (!c || !ctx.reversalsOwedOnLaterRecord) return;
+      const before = c.settlement.map((x) => ({ ...x }));
+      const i = c.settlement.findIndex((x) => x.destination !== undefined && sameTarget(x.destination, e.target));
+      const entry: SettlementEntry = {
+        target: e.target.kind,
+        status: 'recorded',
+        externalId: e.externalId,
+        destination: e.target,
+      };
+      if (i >= 0) c.settlement[i] = { ...c.settlement[i], ...entry };
+      else c.settlement.push(entry);
+      queueOwedReversals(s, c, before, now, out);
+      return;
+    }
+
     case 'cycle_reported':
       onCycleReport(s, e.report, ctx, out);
       if (e.report.final) releaseHeldPaymentEvents(s, e.report.cycleId, ctx, out);
@@ -909,6 +928,12 @@ function evolve(
       return;
     }
   }
+}
+
+function sameTarget(a: SettlementTargetRef, b: SettlementTargetRef): boolean {
+  if (a.kind === 'gormic' && b.kind === 'gormic') return a.orderId === b.orderId;
+  if (a.kind === 'activeplatform' && b.kind === 'activeplatform') return a.accountId === b.accountId;
+  return false;
 }
 
 /** What a chargeback of round `round` reversed in a target (what a chargeback reversal restores). */

@@ -48,6 +48,7 @@ import {
   paymentEventSignal,
   refundUpdate,
   resumeSubscriptionUpdate,
+  settlementRecordedSignal,
   subscriptionStateQuery,
   updatePaymentMethodUpdate,
   type CancelSubscriptionInput,
@@ -226,6 +227,9 @@ export async function subscriptionWorkflow(
   setHandler(subscriptionStateQuery, view);
   setHandler(cycleUpdateSignal, (report) => apply({ type: 'cycle_reported', report }));
   setHandler(cycleStopAckSignal, ({ cycleId }) => apply({ type: 'cycle_stop_acked', cycleId }));
+  setHandler(settlementRecordedSignal, ({ cycleId, target, externalId }) =>
+    apply({ type: 'settlement_recorded', cycleId, target, externalId }),
+  );
   setHandler(paymentEventSignal, (e) =>
     apply({
       type: 'payment_event',

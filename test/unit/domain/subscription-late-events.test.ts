@@ -196,6 +196,55 @@ describe('a target recorded after its settlement had failed', () => {
   });
 });
 
+describe("a closed cycle's record written later by the reconciliation sweep", () => {
+  it('gets the reversals of what was refunded or charged back meanwhile, once, and later refunds reverse it too', () => {
+    const sub = started();
+    sub.feed(report([apRecorded, gmFailed]));
+    sub.settle();
+    sub.feed({
+      type: 'payment_event',
+      kind: 'refund',
+      cycleId: CYCLE,
+      purchaseId: 'pur1',
+      paymentId: 'D1',
+      amountMinor: 300,
+    });
+    sub.settle();
+    const recorded: SubscriptionEvent = {
+      type: 'settlement_recorded',
+      cycleId: CYCLE,
+      target: gm,
+      externalId: 'g-late',
+    };
+    sub.feed(recorded);
+    sub.settle();
+    sub.feed(recorded); // a second sweep finds it recorded: nothing more
+    sub.settle();
+    sub.feed({
+      type: 'payment_event',
+      kind: 'refund',
+      cycleId: CYCLE,
+      purchaseId: 'pur1',
+      paymentId: 'D2',
+      amountMinor: 100,
+    });
+    sub.settle();
+    expect(reversals(sub)).toEqual([
+      ['activeplatform', 'refund', 300, 'D1'],
+      ['gormic', 'refund', 300, 'D1'],
+      ['activeplatform', 'refund', 100, 'D2'],
+      ['gormic', 'refund', 100, 'D2'],
+    ]);
+    expect(
+      sub
+        .of('reverse_settlement')
+        .filter((c) => c.target.kind === 'gormic')
+        .map((c) => c.externalId),
+    ).toEqual(['g-late', 'g-late']);
+    expect(sub.state.paidCycles[0]!.reversedMinor).toEqual([400, 400]);
+  });
+});
+
 describe('a payment event that reaches the subscription before its cycle final report', () => {
   it('is held, then applied once when the report comes: settlement reversed, refundable reduced', () => {
     const sub = started();
