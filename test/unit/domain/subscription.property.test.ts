@@ -144,6 +144,8 @@ interface World {
   refundRequestIdsSent: Set<string>;
   settlementKeysSent: Map<string, number>;
   netReversed: Map<string, number>;
+  /** Payment ids of payment events the engine alerted as unmatched (given up on). */
+  unmatchedAlerted: Set<string>;
   cancelApplied: boolean;
   finished: boolean;
 }
@@ -191,6 +193,7 @@ function newWorld(setup: Setup): World {
     refundRequestIdsSent: new Set(),
     settlementKeysSent: new Map(),
     netReversed: new Map(),
+    unmatchedAlerted: new Set(),
     cancelApplied: false,
     finished: false,
   };
@@ -438,6 +441,8 @@ function feed(w: World, e: SubscriptionEvent): SubscriptionCommand[] {
   if (d.state.status !== prev.status) count(`status ${prev.status} -> ${d.state.status}`);
   w.state = d.state;
   for (const c of d.commands) {
+    if (c.type === 'alert' && c.code === 'payment_event_unmatched' && typeof c.details?.paymentId === 'string')
+      w.unmatchedAlerted.add(c.details.paymentId);
     if (c.type === 'finish') w.finished = true;
     else if (c.type !== 'notify' && c.type !== 'alert') w.pending = c;
   }
@@ -708,6 +713,9 @@ function cycleActs(w: World, s: Step): void {
     wc.delivered.push(report);
     deliverReport(w, report);
   }
+  // A settlement retry (an operator's, or the sweep's) records the failed targets later: a second final report.
+  if (report.settlement?.some((x) => x.status === 'failed') && s.a % 2 === 0)
+    wc.outbox.push({ ...report, settlement: settlementOf(w, wc.cycleId, -1) });
 }
 
 function deliverLateReport(w: World, s: Step): void {
@@ -914,6 +922,31 @@ function checkAtRest(w: World): void {
   // The period containing the creation time is the first billed, whatever the anchor.
   const current = periodIndexAt(w.schedule, CREATED_AT);
   if (w.firstIndex !== Math.max(0, current)) fail(w, `first period ${w.firstIndex}, expected ${Math.max(0, current)}`);
+
+  for (const c of st.paidCycles) {
+    // A refund webhook delivered before its cycle's report is known once the report came (unless given up, alerted).
+    if (w.setup.holdEarlyPaymentEvents) {
+      const p = w.purchases.get(c.purchaseId);
+      for (const r of p?.refunds ?? []) {
+        if (!r.paymentId || w.unmatchedAlerted.has(r.paymentId)) continue;
+        const delivered = w.deliveredWebhooks.some((e) => e.kind === 'refund' && e.paymentId === r.paymentId);
+        if (delivered && !c.refundPaymentIds.includes(r.paymentId))
+          fail(w, `refund ${r.paymentId} of ${c.cycleId} was delivered but never reached the paid cycle`);
+      }
+    }
+    // Every target that holds a record of a paid cycle was asked to reverse each refund Payment the engine recorded,
+    // whenever the target recorded it (at once, or after a failed first write). Chargebacks cap reversals: skipped.
+    if (w.setup.reversalsOwedOnLaterRecord && c.chargebackRound === 0 && !c.chargedBack) {
+      c.settlement.forEach((rec, t) => {
+        if (rec.status !== 'recorded' || !rec.destination || !rec.externalId) return;
+        for (const r of c.refunds ?? []) {
+          if (r.amountMinor <= 0) continue;
+          if (!w.settlementKeysSent.has(`${c.cycleId}:refund:${r.paymentId}#${t}`))
+            fail(w, `target ${t} of ${c.cycleId} holds a record but refund ${r.paymentId} was never reversed there`);
+        }
+      });
+    }
+  }
 }
 
 function runSequence(setup: Setup, steps: Step[]): void {
@@ -969,8 +1002,11 @@ describe('subscription machine properties (FC_SEED to reproduce)', () => {
       const op = [s.op % 20, 20 + (s.op % 8), 34 + (s.op % 13)][s.op % 3]!;
       return op >= 34 ? { ...s, op, b: 3 + (s.b % 3) } : { ...s, op };
     });
-    // Ops (see step()): refund requests 65, chargeback requests 71, webhooks 73, gateway-side events 82, continue-as-new 87.
-    const moneyOps = [65, 65, 65, 65, 65, 71, 71, 73, 73, 73, 73, 73, 73, 73, 82, 82, 82, 82, 82, 82, 87, 87];
+    // Ops (see step()): late cycle reports 47 (a report after money moved, a settlement retry's report), refund
+    // requests 65, chargeback requests 71, webhooks 73, gateway-side events 82, continue-as-new 87.
+    const moneyOps = [
+      47, 47, 47, 65, 65, 65, 65, 65, 71, 71, 73, 73, 73, 73, 73, 73, 73, 82, 82, 82, 82, 82, 82, 87, 87,
+    ];
     const moneyStep = stepArb.map((s) => ({ ...s, op: s.op < 40 ? s.op : moneyOps[s.op % moneyOps.length]! }));
     const moneySetup = setupArb.map((s) => ({
       ...s,
