@@ -7,7 +7,8 @@
 // - incremental.json: the incremental baseline, so a second run only re-tests mutants whose code or covering tests
 //   changed. It is a local cache, not committed: it is derived from the source and the tests, goes stale with every
 //   domain change on any branch, and as a large generated JSON file would conflict in nearly every merge.
-// The copies of the project the mutants run in go to .data/mutation/sandbox/ (removed after the run).
+// The copies of the project the mutants run in go to .data/mutation/<file>/sandbox/ (removed after the run), so
+// runs of different files can go side by side.
 //
 // The machine is shared: one test process at a time, only test/unit/domain (jest.domain.config.mjs: no Temporal
 // server), and per-test coverage so each mutant runs only the tests that reach it.
@@ -32,7 +33,7 @@ const config = {
   htmlReporter: { fileName: `${reportDir}/index.html` },
   jsonReporter: { fileName: `${reportDir}/mutation.json` },
   clearTextReporter: { allowColor: false, logTests: false, reportMutants: false },
-  tempDirName: '.data/mutation/sandbox',
+  tempDirName: `${reportDir}/sandbox`,
   cleanTempDir: true,
   // The sandbox needs only the sources, the tests and their configs (not the Temporal binaries, bench, docs, ...).
   ignorePatterns: [

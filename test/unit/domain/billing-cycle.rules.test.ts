@@ -3,7 +3,6 @@
  * test fails when its rule is broken: they were written against the rule mutations of the money review (C6, C9, C10,
  * C12, C13, C14; docs/mutation.md lists which test catches which) and confirmed to fail on each.
  */
-import fc from 'fast-check';
 import {
   decideCycle,
   initialCycleState,
@@ -242,21 +241,59 @@ describe('a Purchase in any status that means the money was taken makes the cycl
   // chargeback states that only a paid Purchase reaches (reference: qorepay.md, Purchase statuses).
   const moneyTaken = ['paid', 'cleared', 'settled', 'pending_refund', 'refunded', 'charged_back', 'chargeback'];
 
-  it('seen on the read of a pending charge, each one concludes the cycle paid and settles it', () => {
-    fc.assert(
-      fc.property(fc.constantFrom(...moneyTaken), fc.boolean(), (status, byWebhook) => {
-        const c = new Cycle();
-        c.start();
-        c.feed({ type: 'charged', outcome: 'pending', purchase: purchase('pending_charge') });
-        const fact = purchase(status, { updatedOn: Math.floor(T0 / 1000) + 3600 });
-        const cmds = byWebhook
-          ? c.feed({ type: 'gateway_event', purchase: fact }, 1)
-          : (c.feed({ type: 'timer' }, 1), c.feed({ type: 'purchase_read', purchase: fact }));
-        expect(c.state.status).toBe('paid');
-        expect(c.state.paidPurchaseId).toBe('pur_1');
-        expect(settlementWrites(cmds)).toHaveLength(1);
-      }),
-      { numRuns: 30 },
+  it.each(moneyTaken.flatMap((status) => [[status, 'read'] as const, [status, 'webhook'] as const]))(
+    '%s, seen by a %s while the charge is pending, concludes the cycle paid and settles it',
+    (status, by) => {
+      const c = new Cycle();
+      c.start();
+      c.feed({ type: 'charged', outcome: 'pending', purchase: purchase('pending_charge') });
+      const fact = purchase(status, { updatedOn: Math.floor(T0 / 1000) + 3600 });
+      c.feed({ type: 'timer' }, 1);
+      const cmds =
+        by === 'webhook'
+          ? c.feed({ type: 'gateway_event', purchase: fact })
+          : c.feed({ type: 'purchase_read', purchase: fact });
+      expect(c.state.status).toBe('paid');
+      expect(c.state.paidPurchaseId).toBe('pur_1');
+      expect(settlementWrites(cmds)).toHaveLength(by === 'read' ? 1 : 0);
+      expect(c.charges()).toHaveLength(1);
+    },
+  );
+});
+
+describe('no charge sooner than minHoursBetweenAttempts after the previous attempt, whatever asks for it', () => {
+  it('a new card given an hour after a hard decline is charged four hours after that decline', () => {
+    const c = new Cycle();
+    c.start();
+    c.feed({ type: 'charge_declined', decline: hard });
+    const early = c.feed({ type: 'token_updated', token: 'tok_b' }, 1);
+    expect(types(early)).not.toContain('charge');
+    expect(c.state.wakeAt).toBe(T0 + DEFAULT_DUNNING_POLICY.minHoursBetweenAttempts * HOUR);
+    expect(types(c.feed({ type: 'timer' }, 3.9))).not.toContain('charge');
+    expect(c.feed({ type: 'timer' }, 4)).toContainEqual(expect.objectContaining({ type: 'charge', token: 'tok_b' }));
+  });
+});
+
+describe('a webhook is a hint: a decline is concluded only by a fresh read of the Purchase', () => {
+  it('a stale decline webhook during a pending charge is checked by a read and concludes nothing', () => {
+    const c = new Cycle();
+    c.start();
+    c.feed({ type: 'charged', outcome: 'pending', purchase: purchase('pending_charge') });
+    const hint = c.feed(
+      {
+        type: 'gateway_event',
+        purchase: purchase('error', { declineCode: 'insufficient_funds', updatedOn: Math.floor(T0 / 1000) + 60 }),
+      },
+      0.1,
     );
+    expect(hint).toEqual([{ type: 'read_purchase', purchaseId: 'pur_1', purpose: 'confirm' }]);
+    expect(c.state.status).toBe('pending');
+    const read = c.feed({
+      type: 'purchase_read',
+      purchase: purchase('pending_charge', { updatedOn: Math.floor(T0 / 1000) + 90 }),
+    });
+    expect(c.state.status).toBe('pending');
+    expect(c.state.attempts.map((a) => a.outcome)).toEqual(['pending']);
+    expect(read.filter((x) => x.type === 'notify')).toEqual([]);
   });
 });
