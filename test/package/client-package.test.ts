@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { connectToDevServer, uniqueId } from '../support/temporal';
 import { startApiStack, type ApiStack } from '../support/api-stack';
-import { DEV_PAYLOAD_KEY } from '../../src/payload-codec';
+import { DEV_PAYLOAD_KEY } from '@temporal-billing/client/payload-codec';
 
 const execFileAsync = promisify(execFile);
 const repo = resolve(__dirname, '..', '..');
@@ -43,14 +43,14 @@ afterAll(async () => {
 });
 
 it('installs from npm pack, type-checks a create call, and creates and reads a subscription', async () => {
-  run('npm', ['pack', '--silent', '--pack-destination', scratch], repo);
+  run('npm', ['pack', '--silent', '--pack-destination', scratch], join(repo, 'packages', 'client'));
   const tarball = readdirSync(scratch).find((f) => f.endsWith('.tgz'))!;
   writeFileSync(
     join(scratch, 'package.json'),
     JSON.stringify({
       name: 'merchant-backend',
       private: true,
-      dependencies: { 'temporal-billing-engine': `file:./${tarball}` },
+      dependencies: { '@temporal-billing/client': `file:./${tarball}` },
     }),
   );
   run(
@@ -82,7 +82,7 @@ it('installs from npm pack, type-checks a create call, and creates and reads a s
   isBillingError,
   parsePayloadKeys,
   type CreateSubscriptionInput,
-} from 'temporal-billing-engine';
+} from '@temporal-billing/client';
 declare const process: { env: Record<string, string | undefined>; stdout: { write(s: string): void } };
 declare const require: { cache: Record<string, unknown> };
 const body: CreateSubscriptionInput = {
@@ -124,7 +124,7 @@ void main();
   // A create without a plan must not type-check: the check above can fail.
   writeFileSync(
     join(scratch, 'wrong.ts'),
-    `import { BillingClient } from 'temporal-billing-engine';
+    `import { BillingClient } from '@temporal-billing/client';
 export const f = (b: BillingClient) => b.createSubscription({ subscriptionId: 's', customerId: 'c', recurringToken: 't' });
 `,
   );
