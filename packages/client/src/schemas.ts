@@ -17,11 +17,15 @@ import {
   validateSchedule,
   type BillingSchedule,
   type IntervalUnit,
-} from '../domain/calendar';
-import { DEFAULT_DUNNING_POLICY, validateDunningPolicy, type DunningPolicy } from '../domain/dunning';
+} from '../../../src/domain/calendar';
+import { DEFAULT_DUNNING_POLICY, validateDunningPolicy, type DunningPolicy } from '../../../src/domain/dunning';
 import { isKnownCurrency } from './currencies';
-import { CYCLE_ID_PATTERN, SUBSCRIPTION_ID_PATTERN } from '../shared/billing-cycle';
-import { SUBSCRIPTION_STATUSES, type EscalationPolicy, type SubscriptionStatus } from '../shared/subscription';
+import { CYCLE_ID_PATTERN, SUBSCRIPTION_ID_PATTERN } from '../../../src/shared/billing-cycle';
+import {
+  SUBSCRIPTION_STATUSES,
+  type EscalationPolicy,
+  type SubscriptionStatus,
+} from '../../../src/shared/subscription';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Building blocks
