@@ -14,7 +14,7 @@ import { ActivePlatformClient } from './integrations/activeplatform';
 import { GormicClient } from './integrations/gormic';
 import { MerchantWebhookSender, asMerchantNotifier } from './integrations/merchant-webhooks';
 import { createLogger, temporalLoggerFor, type Logger } from './logger';
-import { encryptedDataConverter } from './payload-codec';
+import { encryptedDataConverter } from '@temporal-billing/client/payload-codec';
 import { ConnectAbortedError, retryConnect } from './temporal-connect';
 import { METRIC_BUCKETS } from './shared/metrics';
 import { ensureReconciliationSchedule } from './reconciliation';

@@ -4,11 +4,11 @@
  * API_HOST:API_PORT, with graceful shutdown. `startApi` is what `npm start` embeds.
  */
 import { Client, Connection } from '@temporalio/client';
-import { BillingClient } from '../client';
+import { BillingClient } from '@temporal-billing/client';
 import { clientConnectionOptions, loadConfigOrExit, type AppConfig } from '../config';
 import { QorePayClient, QorePayWebhookVerifier } from '../integrations/qorepay';
 import { createLogger, type Logger } from '../logger';
-import { AesGcmPayloadCodec } from '../payload-codec';
+import { AesGcmPayloadCodec } from '@temporal-billing/client/payload-codec';
 import { retryConnect } from '../temporal-connect';
 import { qorepayCustomerVerifier } from './customer-verifier';
 import { apiKeyMatcher, buildApiServer } from './server';

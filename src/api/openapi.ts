@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { RouteSpec } from './routes';
-import { IDEMPOTENCY_KEY_HEADER } from '../client/schemas';
+import { IDEMPOTENCY_KEY_HEADER } from '@temporal-billing/client/schemas';
 
 type JsonSchema = Record<string, unknown>;
 

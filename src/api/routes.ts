@@ -19,7 +19,7 @@ import {
   ScheduleSchema,
   SubscriptionIdSchema,
   UpdatePaymentMethodSchema,
-} from '../client/schemas';
+} from '@temporal-billing/client/schemas';
 import { ChangeTrailSchema } from '../shared/actor-schema';
 import { CYCLE_STATUSES, type CycleStatus } from '../shared/billing-cycle';
 import { ReconciliationIdSchema, ReconciliationRequestSchema, ReconciliationRunSchema } from './reconciliations';

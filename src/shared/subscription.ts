@@ -2,7 +2,7 @@
  * Contracts of the subscription workflow (one per subscription, long-lived), shared by the workflow, the
  * BillingClient and the HTTP API.
  */
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from './message-definitions';
 import type { BillingSchedule } from '../domain/calendar';
 import type { DunningPolicy } from '../domain/dunning';
 import type {

@@ -4,7 +4,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { resolveTemporalBinary, sdkExecutable } from '../../src/dev/temporal-binaries';
 import { registerSearchAttributes } from '../../src/dev/dev-server';
-import { AesGcmPayloadCodec, DEV_PAYLOAD_KEY, encryptedDataConverter } from '../../src/payload-codec';
+import { AesGcmPayloadCodec, DEV_PAYLOAD_KEY, encryptedDataConverter } from '@temporal-billing/client/payload-codec';
 
 /**
  * Payloads in tests are encrypted like everywhere else, with the development key that src/config.ts picks with the

@@ -8,7 +8,7 @@ import {
   KEY_ID_METADATA_KEY,
   PayloadKeyUnknownError,
   parsePayloadKeys,
-} from '../../src/payload-codec';
+} from '@temporal-billing/client/payload-codec';
 
 const key = (id: string) => ({ id, key: randomBytes(32) });
 const secret = { recurringToken: 'tok_success_secret_4242', customerEmail: 'jane@example.com' };

@@ -1,6 +1,6 @@
 /** `intervalUnit: 'minute'` is for development against the sandbox: a BillingClient refuses it unless told otherwise. */
 import type { Client } from '@temporalio/client';
-import { BillingClient, BillingValidationError } from '../../../src/client';
+import { BillingClient, BillingValidationError } from '@temporal-billing/client';
 import { subscriptionBody } from '../../support/api-stack';
 
 const minuteBody = subscriptionBody('sub_minutes', {

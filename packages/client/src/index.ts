@@ -44,8 +44,8 @@ export {
   type CreateSubscriptionInput,
   type FieldIssue,
 } from './schemas';
-export type { BillingCycleState, BillingCycleResult, CycleStatus } from '../shared/billing-cycle';
-export type { SubscriptionState, SubscriptionStatus, PaymentEventRecord } from '../shared/subscription';
+export type { BillingCycleState, BillingCycleResult, CycleStatus } from '../../../src/shared/billing-cycle';
+export type { SubscriptionState, SubscriptionStatus, PaymentEventRecord } from '../../../src/shared/subscription';
 // Payload encryption: a client must encode payloads exactly as the deployment's worker does (`dataConverter` of
 // `BillingClient.connect`); PAYLOAD_KEYS of the deployment, parsed with `parsePayloadKeys`.
 export {
@@ -54,4 +54,4 @@ export {
   parsePayloadKeys,
   PayloadKeyUnknownError,
   type PayloadKey,
-} from '../payload-codec';
+} from './payload-codec';

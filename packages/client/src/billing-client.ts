@@ -57,7 +57,7 @@ import {
   type SubscriptionPage,
   type SubscriptionSummary,
 } from './views';
-import { periodStart } from '../domain/calendar';
+import { periodStart } from '../../../src/domain/calendar';
 import {
   MERCHANT_ID_PATTERN,
   cycleStateQuery,
@@ -73,7 +73,7 @@ import {
   type CycleStatus,
   type GatewayEvent,
   type SettlementTarget,
-} from '../shared/billing-cycle';
+} from '../../../src/shared/billing-cycle';
 import {
   BILLING_STATUS,
   CUSTOMER_ID,
@@ -81,7 +81,7 @@ import {
   NEXT_CHARGE_AT,
   SUBSCRIPTION_ID,
   SUBSCRIPTION_STATUS,
-} from '../shared/search-attributes';
+} from '../../../src/shared/search-attributes';
 import {
   cancelSubscriptionUpdate,
   changePlanUpdate,
@@ -99,8 +99,8 @@ import {
   type SubscriptionInput,
   type SubscriptionState,
   type SubscriptionStatus,
-} from '../shared/subscription';
-import { subscriptionStaticSummary } from '../shared/ui-text';
+} from '../../../src/shared/subscription';
+import { subscriptionStaticSummary } from '../../../src/shared/ui-text';
 import {
   IDEMPOTENCY_KEY_WORKFLOW_TYPE,
   idempotencyKeyWorkflowId,
@@ -112,10 +112,10 @@ import {
   type IdempotencyKeyInput,
   type IdempotencyRecord,
   type IdempotentAnswer,
-} from '../shared/idempotency';
-import { BILLING_TASK_QUEUE } from '../shared/task-queue';
-import { LIBRARY_KEY_ID, type ChangeActor } from '../shared/actor';
-import { ChangeActorSchema } from '../shared/actor-schema';
+} from '../../../src/shared/idempotency';
+import { BILLING_TASK_QUEUE } from '../../../src/shared/task-queue';
+import { LIBRARY_KEY_ID, type ChangeActor } from '../../../src/shared/actor';
+import { ChangeActorSchema } from '../../../src/shared/actor-schema';
 
 /** The merchant of a client that names none, and of a one-merchant deployment. */
 export const DEFAULT_MERCHANT_ID = 'default';

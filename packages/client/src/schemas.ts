@@ -17,12 +17,16 @@ import {
   validateSchedule,
   type BillingSchedule,
   type IntervalUnit,
-} from '../domain/calendar';
-import { DEFAULT_DUNNING_POLICY, validateDunningPolicy, type DunningPolicy } from '../domain/dunning';
-import { nothingToBillAtCreation } from '../domain/subscription';
+} from '../../../src/domain/calendar';
+import { DEFAULT_DUNNING_POLICY, validateDunningPolicy, type DunningPolicy } from '../../../src/domain/dunning';
+import { nothingToBillAtCreation } from '../../../src/domain/subscription';
 import { isKnownCurrency } from './currencies';
-import { CYCLE_ID_PATTERN, SUBSCRIPTION_ID_PATTERN } from '../shared/billing-cycle';
-import { SUBSCRIPTION_STATUSES, type EscalationPolicy, type SubscriptionStatus } from '../shared/subscription';
+import { CYCLE_ID_PATTERN, SUBSCRIPTION_ID_PATTERN } from '../../../src/shared/billing-cycle';
+import {
+  SUBSCRIPTION_STATUSES,
+  type EscalationPolicy,
+  type SubscriptionStatus,
+} from '../../../src/shared/subscription';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Building blocks
