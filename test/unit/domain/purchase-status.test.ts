@@ -235,12 +235,13 @@ describe('the cycle machine over every status', () => {
     );
   });
 
-  test('no back-to-back reads: a read answered while pending is never followed by another read at once', () => {
+  test('no back-to-back polls: a read answered while pending is never followed by another poll at once', () => {
     fc.assert(
       fc.property(scriptArb, (script) => {
         for (const st of run(script)) {
           if (st.event.type !== 'purchase_read' || st.before.status !== 'pending' || st.before.closing) continue;
-          expect(st.commands.filter((c) => c.type === 'read_purchase')).toEqual([]);
+          // (A read that concluded the charge may be followed by the one final re-read before a terminal close.)
+          expect(st.commands.filter((c) => c.type === 'read_purchase' && c.purpose !== 'final')).toEqual([]);
         }
       }),
       { numRuns: RUNS },
