@@ -158,7 +158,8 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
           if (isMoneyTakenStatus(p.status)) return { ...p, outcome: 'paid', charged: false };
         }
         // Before the request left, a cancellation (the GET aborted) is a withdrawal: nothing was sent.
-        if (!sent && cancellationRequested()) throw notSent('the charge was withdrawn (cancel or pause) before its request');
+        if (!sent && cancellationRequested())
+          throw notSent('the charge was withdrawn (cancel or pause) before its request');
         throw toActivityFailure(err);
       } finally {
         stop();

@@ -235,7 +235,9 @@ export const ROUTES = [
     body: CancelSubscriptionSchema,
     bodyName: 'CancelSubscription',
     responses: {
-      '200': subscription('The subscription after the change; every cycle in flight confirmed that no charge will leave it'),
+      '200': subscription(
+        'The subscription after the change; every cycle in flight confirmed that no charge will leave it',
+      ),
       '202': subscription(
         'Accepted, not yet in effect: the cycles in `cyclesStopping` have not confirmed the stop and may still charge; read the subscription until `cyclesStopping` is absent',
       ),
@@ -253,7 +255,9 @@ export const ROUTES = [
     headers: idempotencyHeader,
     params: idParam,
     responses: {
-      '200': subscription('The subscription after the change; every cycle in flight confirmed that no charge will leave it'),
+      '200': subscription(
+        'The subscription after the change; every cycle in flight confirmed that no charge will leave it',
+      ),
       '202': subscription(
         'Accepted, not yet in effect: the cycles in `cyclesStopping` have not confirmed the stop and may still charge; read the subscription until `cyclesStopping` is absent',
       ),

@@ -3,7 +3,15 @@
  * token's scenario (./scenarios.ts) picks the outcome. Returns the answer as data; the route only sends it.
  */
 import type { SandboxTimers } from '../kit';
-import { allError, CHARGEABLE, IN_FLIGHT, PAID_LIKE, TOKEN_STATUSES, type QorePayModel, type SandboxPurchase } from './model';
+import {
+  allError,
+  CHARGEABLE,
+  IN_FLIGHT,
+  PAID_LIKE,
+  TOKEN_STATUSES,
+  type QorePayModel,
+  type SandboxPurchase,
+} from './model';
 import { declineMessageFor, scenarioForToken, type Scenario } from './scenarios';
 
 export type ChargeAnswer =
