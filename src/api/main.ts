@@ -39,12 +39,13 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
   // Lazy: the API starts (and /readyz says 503) while Temporal is still coming up.
   const connection = options.connection ?? Connection.lazy(clientConnectionOptions(config));
   const ownsConnection = options.connection === undefined;
-  const codec = new AesGcmPayloadCodec(config.payloadKeys);
   const client = new Client({
     connection,
     namespace: config.temporal.namespace,
-    dataConverter: { payloadCodecs: [codec] },
+    dataConverter: { payloadCodecs: [new AesGcmPayloadCodec(config.payloadKeys)] },
   });
+  // The UI's codec endpoint only displays payloads: it shows one in clear as it is (the engine refuses them).
+  const codec = new AesGcmPayloadCodec(config.payloadKeys, { plaintextDecode: 'pass' });
   const qorepay = new QorePayClient({
     baseUrl: config.QOREPAY_BASE_URL,
     apiKey: config.QOREPAY_API_KEY,

@@ -115,6 +115,7 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], version = '0.
               content: {
                 [r.bodyContentType ?? 'application/json']: {
                   schema: r.bodyName ? ref(r.bodyName, r.body) : toJsonSchema(r.body),
+                  ...(r.bodyExample === undefined ? {} : { example: r.bodyExample }),
                 },
               },
             },

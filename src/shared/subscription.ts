@@ -150,6 +150,17 @@ export const cycleUpdateSignal = defineSignal<[CycleReport]>('cycleUpdate');
  */
 export const cycleStopAckSignal = defineSignal<[{ cycleId: string }]>('cycleStopAck');
 
+/**
+ * Sent by the reconciliation sweep to the subscription after it wrote a closed cycle's missing settlement record: the
+ * subscription then reverses there what was refunded or charged back meanwhile.
+ */
+export interface SettlementRecordedSignal {
+  cycleId: string;
+  target: SettlementTarget;
+  externalId: string;
+}
+export const settlementRecordedSignal = defineSignal<[SettlementRecordedSignal]>('settlementRecorded');
+
 /** A recurring token as people may see it: its last 4 characters (API views, the Temporal UI). */
 export function maskToken(token: string): string {
   return `…${token.slice(-4)}`;

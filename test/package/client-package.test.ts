@@ -1,7 +1,8 @@
 /**
- * The merchant library as a merchant backend gets it: `npm pack`, then a scratch TypeScript project outside the
- * repository installs the tarball, type-checks a create call through the package's `exports` map (and a wrong call
- * must fail to type-check), and runs create + get against the test Temporal server with a real billing worker.
+ * The merchant library as a merchant backend gets it: `npm pack` of packages/client, then a scratch TypeScript project
+ * outside the repository installs the tarball (measured: packages and MB it adds), type-checks a create call through
+ * the package's `exports` map (and a wrong call must fail to type-check), and runs create + get, connected with
+ * `connectToDevStack` as the README shows, against the test Temporal server with a real billing worker.
  * The script also reports which heavy modules it loaded: none of the worker's or the API's.
  */
 import { execFile, execFileSync } from 'node:child_process';
@@ -12,7 +13,6 @@ import { join, resolve } from 'node:path';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { connectToDevServer, uniqueId } from '../support/temporal';
 import { startApiStack, type ApiStack } from '../support/api-stack';
-import { DEV_PAYLOAD_KEY } from '@temporal-billing/client/payload-codec';
 
 const execFileAsync = promisify(execFile);
 const repo = resolve(__dirname, '..', '..');
@@ -113,13 +113,7 @@ it('installs from npm pack, type-checks a create call, and creates and reads a s
   const subscriptionId = uniqueId('pkg');
   writeFileSync(
     join(scratch, 'main.ts'),
-    `import {
-  BillingClient,
-  encryptedDataConverter,
-  isBillingError,
-  parsePayloadKeys,
-  type CreateSubscriptionInput,
-} from '@temporal-billing/client';
+    `import { connectToDevStack, isBillingError, type CreateSubscriptionInput } from '@temporal-billing/client';
 declare const process: { env: Record<string, string | undefined>; stdout: { write(s: string): void } };
 declare const require: { cache: Record<string, unknown> };
 const body: CreateSubscriptionInput = {
@@ -131,13 +125,8 @@ const body: CreateSubscriptionInput = {
   schedule: { intervalUnit: 'month', intervalCount: 1, anchor: '2030-01-31T09:00', timeZone: 'Europe/Oslo' },
 };
 async function main(): Promise<void> {
-  const billing = await BillingClient.connect({
-    connection: { address: process.env.TEMPORAL_ADDRESS! },
-    namespace: 'default',
-    taskQueue: process.env.TASK_QUEUE!,
-    // The deployment's payload keys: the worker seals every payload, so the client must too.
-    dataConverter: encryptedDataConverter(parsePayloadKeys(process.env.PAYLOAD_KEYS!)),
-  });
+  // The README's one line (the npm start stack's address is the default; this test's server is elsewhere).
+  const billing = await connectToDevStack({ address: process.env.TEMPORAL_ADDRESS!, taskQueue: process.env.TASK_QUEUE! });
   try {
     const created = await billing.createSubscription(body);
     const state = await billing.getSubscription(body.subscriptionId);
@@ -187,7 +176,6 @@ export const f = (b: BillingClient) => b.createSubscription({ subscriptionId: 's
       ...process.env,
       TEMPORAL_ADDRESS: env.address,
       TASK_QUEUE: stack.taskQueue,
-      PAYLOAD_KEYS: `${DEV_PAYLOAD_KEY.id}:${Buffer.from(DEV_PAYLOAD_KEY.key).toString('base64')}`,
     },
     timeout: 60_000,
   });

@@ -53,7 +53,8 @@ export function uniqueId(prefix: string): string {
  * out) values in history: raw history only holds ciphertext, which would make a "no secret here" check vacuous.
  */
 export async function decodedHistoryText(history: unknown): Promise<string> {
-  const codec = new AesGcmPayloadCodec([DEV_PAYLOAD_KEY]);
+  // Search attributes are plain by design: shown as they are.
+  const codec = new AesGcmPayloadCodec([DEV_PAYLOAD_KEY], { plaintextDecode: 'pass' });
   const tree = JSON.parse(JSON.stringify(history)) as unknown;
   const pending: Promise<void>[] = [];
   const walk = (node: unknown): void => {

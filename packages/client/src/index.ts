@@ -14,6 +14,7 @@ export {
   type IdempotentRequestOptions,
   type SettlementAllowList,
 } from './billing-client';
+export { connectToDevStack, type DevStackOptions } from './dev-stack';
 export {
   BillingError,
   BillingValidationError,
@@ -53,5 +54,6 @@ export {
   encryptedDataConverter,
   parsePayloadKeys,
   PayloadKeyUnknownError,
+  PlaintextPayloadError,
   type PayloadKey,
 } from './payload-codec';
