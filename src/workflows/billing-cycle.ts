@@ -54,12 +54,18 @@ import { cyclePublisher, cycleResult, cycleView, stripUndefined } from './cycle-
 
 /** Marks histories whose cycles acknowledge a cancel or a pause to their subscription (older ones never did). */
 export const STOP_ACK_PATCH = 'cycle-stop-ack';
+/**
+ * Marks runs under the Purchase rules of `CycleContext.purchaseLife`: an unpaid end cancels the Purchase, creating is
+ * given up after a bound, markPaid on a blocked or closed Purchase uses a fresh one. Older runs replay without them.
+ */
+export const PURCHASE_LIFE_PATCH = 'cycle-purchase-life';
 
 export async function billingCycleWorkflow(input: BillingCycleInput): Promise<BillingCycleResult> {
   const cycleId = workflowInfo().workflowId;
   const policy = input.dunning;
   const amountMinor = input.lineItems.reduce((sum, li) => sum + li.priceMinor * li.quantity, 0);
   const ids = { cycleId, input, amountMinor };
+  const purchaseLife = patched(PURCHASE_LIFE_PATCH);
 
   // ---- state: the machine's, plus the queues of what it asked for ----
   let state: CycleMachineState = initialCycleState({
@@ -82,7 +88,7 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
 
   const apply = (event: CycleEvent): void => {
     const before = { status: state.status, pendingSince: state.pendingSince };
-    const d = decideCycle(state, event, { now: Date.now(), policy });
+    const d = decideCycle(state, event, { now: Date.now(), policy, purchaseLife });
     state = d.state;
     if (state.status !== before.status || event.type === 'started') {
       recordCycleTransition(event.type === 'started' ? undefined : before.status, state.status, {
