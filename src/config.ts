@@ -7,8 +7,13 @@ import type { ConnectionOptions } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { z } from 'zod';
-import type { SettlementAllowList } from './client';
-import { DEV_PAYLOAD_KEY, isDevPayloadKey, parsePayloadKeys, type PayloadKey } from './payload-codec';
+import type { SettlementAllowList } from '@temporal-billing/client';
+import {
+  DEV_PAYLOAD_KEY,
+  isDevPayloadKey,
+  parsePayloadKeys,
+  type PayloadKey,
+} from '@temporal-billing/client/payload-codec';
 import { parseDuration } from './domain/reconciliation';
 import { ChangeActorSchema } from './shared/actor-schema';
 
