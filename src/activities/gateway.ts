@@ -9,6 +9,7 @@ import { performance } from 'node:perf_hooks';
 import { CYCLE_LIMITS } from '../domain/billing-cycle';
 import { classifyDecline } from '../domain/declines';
 import { isChargeInFlightStatus, isMoneyTakenStatus, purchaseStatusTraits } from '../domain/purchase-status';
+import { purchaseToAdopt } from '../domain/purchase-reuse';
 import type { LineItem } from '../shared/billing-cycle';
 import { FailureType, type ChargeDeclinedDetails } from '../shared/errors';
 import {
@@ -25,6 +26,7 @@ export { snapshotOf, type PurchaseSnapshot };
 export type QorePayGateway = Pick<
   QorePayClient,
   | 'createPurchase'
+  | 'listPurchasesByReference'
   | 'getPurchase'
   | 'chargePurchase'
   | 'markAsPaid'
@@ -65,8 +67,53 @@ export type ChargeOutcome = PurchaseSnapshot & {
 export const isPaidStatus = isMoneyTakenStatus;
 
 export function createGatewayActivities(qorepay: QorePayGateway) {
+  /** The period's Purchase already at the gateway that the cycle must use instead of creating one, if any. */
+  async function existingPurchaseFor(input: {
+    cycleId: string;
+    currency: string;
+    lineItems: LineItem[];
+  }): Promise<PurchaseSnapshot | undefined> {
+    let found: Purchase[];
+    try {
+      found = await qorepay.listPurchasesByReference(input.cycleId, call());
+    } catch (err) {
+      // A gateway without the list endpoint: the lookup cannot be made; creating is what the cycle did before.
+      if (isQorePayError(err) && (err.kind === 'NotFound' || err.httpStatus === 405)) {
+        log.warn('the gateway cannot list purchases by reference; creating without looking', { kind: err.kind });
+        return undefined;
+      }
+      throw err;
+    }
+    const adopted = purchaseToAdopt(
+      found.map((p) => ({
+        purchaseId: p.id,
+        status: p.status,
+        totalMinor: p.purchase.total,
+        currency: p.purchase.currency,
+        createdOn: p.created_on,
+      })),
+      {
+        totalMinor: input.lineItems.reduce((sum, li) => sum + li.priceMinor * li.quantity, 0),
+        currency: input.currency,
+      },
+    );
+    if (!adopted) return undefined;
+    log.warn('the period already has a purchase at the gateway; using it instead of creating one', {
+      reference: input.cycleId,
+      purchaseId: adopted.purchaseId,
+      status: adopted.status,
+      found: found.length,
+    });
+    return snapshotOf(found.find((p) => p.id === adopted.purchaseId)!);
+  }
+
   return {
-    /** Creates the period's Purchase; `reference` is the cycle workflow id, which routes webhooks back. */
+    /**
+     * Creates the period's Purchase; `reference` is the cycle workflow id, which routes webhooks back. The period's
+     * Purchase is looked for by that reference first (src/domain/purchase-reuse.ts): a cycle reset to its first task,
+     * re-created after retention, or retrying a create whose answer was lost gets the Purchase it already has, so the
+     * period is never charged on a second one.
+     */
     async createPurchase(input: {
       cycleId: string;
       currency: string;
@@ -75,6 +122,8 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
       customerEmail?: string;
     }): Promise<PurchaseSnapshot> {
       try {
+        const existing = await existingPurchaseFor(input);
+        if (existing) return existing;
         const p = await qorepay.createPurchase(
           {
             reference: input.cycleId,

@@ -201,7 +201,13 @@ export interface CycleMachineState {
   /** Answers to markPaid requests, by request id (the update handler waits for its own). */
   markPaidAnswers: { requestId: string; ok: boolean; error?: string }[];
   /** A terminal outcome waiting for its last re-read of the Purchase. */
-  closing?: { status: 'failed' | 'canceled'; reason: string; kind: 'customer' | 'operations' };
+  closing?: {
+    status: 'failed' | 'canceled';
+    reason: string;
+    kind: 'customer' | 'operations';
+    /** The gateway refused to cancel the Purchase: the last re-read decides. */
+    cancelRefused?: boolean;
+  };
   reportedDecline: boolean;
   settlementTargets: SettlementTargetRef[];
   settlement: SettlementEntry[];
@@ -276,6 +282,12 @@ export interface CycleContext {
    * forgotten by a decline of the previous card's charge, the hard-decline grace runs on during a pause.
    */
   legacyRules?: boolean;
+  /**
+   * The rules of the period's Purchase (see `onCreateFailed` and `plan`): a cycle that ends unpaid cancels its
+   * Purchase, creating one is given up after `merchantConfigMaxRetries` failures, and `markPaid` on a Purchase that can
+   * take no money (blocked, closed) records the payment on a fresh one. Absent in runs recorded before them.
+   */
+  purchaseLife?: boolean | undefined;
 }
 
 export interface CycleDecision {
@@ -407,6 +419,22 @@ function evolve(s: CycleMachineState, e: CycleEvent, ctx: CycleContext, out: Cyc
     case 'purchase_create_failed': {
       s.inFlight = undefined;
       if (isTerminalCycleStatus(s.status)) return;
+      if (ctx.purchaseLife && s.markPaid) {
+        // The fresh Purchase of a markPaid: the request gets the reason, and the cycle stays where it was.
+        s.markPaidAnswers.push({
+          requestId: s.markPaid.requestId,
+          ok: false,
+          error: `could not create a purchase: ${e.reason}`,
+        });
+        delete s.markPaid;
+        out.push({
+          type: 'alert',
+          code: 'purchase_create_failed',
+          message: `could not create the purchase for markPaid: ${e.reason}`,
+          severity: 'warning',
+        });
+        return;
+      }
       s.createFailures++;
       const at = now + ctx.policy.merchantConfigRetryHours * HOUR;
       out.push({
@@ -417,6 +445,7 @@ function evolve(s: CycleMachineState, e: CycleEvent, ctx: CycleContext, out: Cyc
       });
       s.nextAttemptAt = at;
       if (!isTerminalCycleStatus(s.status)) s.status = s.purchaseIds.length ? 'retry_scheduled' : 'creating';
+      if (ctx.purchaseLife) onCreateFailedForGood(s, e.reason, ctx, out);
       return;
     }
 
@@ -583,7 +612,7 @@ function evolve(s: CycleMachineState, e: CycleEvent, ctx: CycleContext, out: Cyc
       }
       if (s.closing) {
         // Close only on a read that shows no money: plan() re-reads before the terminal status.
-        s.closing = { ...s.closing };
+        s.closing = { ...s.closing, cancelRefused: true };
         s.purchaseStatus = 'cancel_failed';
       }
       return;
@@ -685,6 +714,22 @@ function evolve(s: CycleMachineState, e: CycleEvent, ctx: CycleContext, out: Cyc
       if (s.settlementFailed && !s.settlementWindowClosed) s.settlementRetry = true;
       return;
   }
+}
+
+/**
+ * The cycle's Purchase could not be created (purchaseLife rules): after `merchantConfigMaxRetries` failures the cycle
+ * gives up and fails as an operations matter (the customer is not escalated), instead of retrying every few hours for
+ * ever.
+ */
+function onCreateFailedForGood(s: CycleMachineState, reason: string, ctx: CycleContext, out: CycleCommand[]): void {
+  if (s.createFailures <= ctx.policy.merchantConfigMaxRetries || s.closing) return;
+  out.push({
+    type: 'alert',
+    code: 'purchase_create_exhausted',
+    message: `could not create the purchase after ${s.createFailures} tries (${reason}); the cycle fails, fix the merchant account and bill the period again`,
+    severity: 'critical',
+  });
+  close(s, 'failed', `could not create the purchase after ${s.createFailures} tries: ${reason}`, 'operations');
 }
 
 function see(s: CycleMachineState, p: PurchaseFacts): void {
@@ -885,6 +930,8 @@ function onPurchaseFacts(
     return;
   }
   if (s.closing) {
+    // Under the Purchase rules a payable Purchase is cancelled first (plan), and that answer ends the cycle.
+    if (ctx.purchaseLife && !s.closing.cancelRefused && !isClosed(s)) return;
     finish(s, s.closing.status, s.closing.reason, s.closing.kind, out, ctx);
     return;
   }
@@ -998,6 +1045,13 @@ function plan(s: CycleMachineState, ctx: CycleContext, out: CycleCommand[]): voi
       out.push({ type: 'read_purchase', purchaseId, purpose: 'confirm' });
       return;
     }
+    if (purchaseId && s.status !== 'pending' && ctx.purchaseLife && isClosed(s)) {
+      // The current Purchase can take no money (blocked by fraud checks, closed): the gateway refuses mark_as_paid on
+      // it. The period gets a fresh Purchase, as a new card does, and that one is marked paid.
+      s.inFlight = 'create_purchase';
+      out.push({ type: 'create_purchase' });
+      return;
+    }
     if (purchaseId && s.status !== 'pending') {
       s.inFlight = 'mark_paid';
       out.push({
@@ -1016,7 +1070,11 @@ function plan(s: CycleMachineState, ctx: CycleContext, out: CycleCommand[]): voi
     });
   }
 
-  if (s.status === 'pending') {
+  // A pending charge that the gateway declined and that ends the cycle: under the Purchase rules it closes like any
+  // other end (the Purchase is cancelled), not by the next poll.
+  const declinedToAnEnd =
+    ctx.purchaseLife && s.closing !== undefined && !isChargePendingStatus(s.purchaseStatus ?? 'pending_charge');
+  if (s.status === 'pending' && !declinedToAnEnd) {
     planPending(s, ctx, out, purchaseId!);
     return;
   }
@@ -1034,7 +1092,12 @@ function plan(s: CycleMachineState, ctx: CycleContext, out: CycleCommand[]): voi
       return;
     }
     delete s.nextAttemptAt;
-    if (s.closing.status === 'canceled' && s.purchaseStatus !== 'cancel_failed' && !isClosed(s)) {
+    if (
+      (s.closing.status === 'canceled' || ctx.purchaseLife) && // an unpaid end cancels the Purchase (no late money)
+      s.purchaseStatus !== 'cancel_failed' &&
+      !s.closing.cancelRefused &&
+      !isClosed(s)
+    ) {
       s.inFlight = 'cancel_purchase';
       out.push({ type: 'cancel_purchase', purchaseId });
     } else {

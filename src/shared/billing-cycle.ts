@@ -128,6 +128,10 @@ export interface BillingCycleResult {
   currency: string;
   attempts: number;
   failureReason?: string;
+  /** `operations`: the merchant's account or the gateway failed, not the customer (no escalation). */
+  failureKind?: 'customer' | 'operations';
+  /** Every Purchase the cycle created, the current one last (absent in results of older runs). */
+  purchaseIds?: string[];
   settlementFailed: boolean;
   /** Who changed the cycle and when (present once a change was made through the client). */
   changes?: ChangeRecord[];

@@ -61,6 +61,11 @@ export const STOP_ACK_PATCH = 'cycle-stop-ack';
  * outlives a decline of the previous card's charge, and a pause holds the hard-decline grace.
  */
 export const CYCLE_MONEY_RULES_PATCH = 'cycle-money-rules-3';
+/**
+ * Marks runs under the Purchase rules of `CycleContext.purchaseLife`: an unpaid end cancels the Purchase, creating is
+ * given up after a bound, markPaid on a blocked or closed Purchase uses a fresh one. Older runs replay without them.
+ */
+export const PURCHASE_LIFE_PATCH = 'cycle-purchase-life';
 
 export async function billingCycleWorkflow(input: BillingCycleInput): Promise<BillingCycleResult> {
   const cycleId = workflowInfo().workflowId;
@@ -70,6 +75,7 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
   const rules = legacyRules ? { legacyRules: true } : {};
   const amountMinor = input.lineItems.reduce((sum, li) => sum + li.priceMinor * li.quantity, 0);
   const ids = { cycleId, input, amountMinor };
+  const purchaseLife = patched(PURCHASE_LIFE_PATCH);
 
   // ---- state: the machine's, plus the queues of what it asked for ----
   let state: CycleMachineState = initialCycleState({
@@ -92,7 +98,7 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
 
   const apply = (event: CycleEvent): void => {
     const before = { status: state.status, pendingSince: state.pendingSince };
-    const d = decideCycle(state, event, { now: Date.now(), policy, ...rules });
+    const d = decideCycle(state, event, { now: Date.now(), policy, purchaseLife, ...rules });
     state = d.state;
     if (state.status !== before.status || event.type === 'started') {
       recordCycleTransition(event.type === 'started' ? undefined : before.status, state.status, {

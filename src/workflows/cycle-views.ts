@@ -146,6 +146,8 @@ export function cycleResult(
     settlementFailed: state.settlementFailed,
     purchaseId: cyclePurchaseId(state),
     failureReason: state.failureReason,
+    failureKind: state.failureKind,
+    purchaseIds: state.purchaseIds.length ? [...state.purchaseIds] : undefined,
     changes: state.changes?.length ? state.changes : undefined,
   });
 }

@@ -171,6 +171,8 @@ export function scenarioArb(
         settlements: fc.array(fc.boolean(), { maxLength: 6 }),
       }),
       steps: fc.array(stepArb({ ...drawn, ...opts.weights }), { maxLength: opts.maxSteps ?? 60, size: 'max' }),
+      // Both rule sets: runs recorded before the Purchase rules replay under the old ones.
+      purchaseLife: fc.boolean(),
     }),
   );
 }

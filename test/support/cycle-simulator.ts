@@ -98,6 +98,8 @@ export interface CycleScenario {
   settlementTargets: number;
   gateway: GatewayScript;
   steps: SimStep[];
+  /** The machine runs under the Purchase rules of newer runs (`CycleContext.purchaseLife`). */
+  purchaseLife?: boolean;
 }
 
 // ------------------------------------------------------------------------------------------------------------
@@ -479,7 +481,11 @@ export function simulateCycle(scenario: CycleScenario): CycleRun {
     const frozenEvent = deepFreeze(plainCopy(event));
     let decision;
     try {
-      decision = decideCycle(prev, frozenEvent, { now, policy });
+      decision = decideCycle(prev, frozenEvent, {
+        now,
+        policy,
+        ...(scenario.purchaseLife ? { purchaseLife: true } : {}),
+      });
     } catch (err) {
       throw new CycleProtocolError(`decideCycle threw on ${event.type}: ${(err as Error).message}`);
     }

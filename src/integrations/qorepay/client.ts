@@ -142,6 +142,32 @@ export class QorePayClient {
   }
 
   /**
+   * Every Purchase whose `reference` is exactly `reference`, oldest first, following `next` links.
+   * `GET /purchases/?reference=` is CHIP's list endpoint (not in QorePay's reference pages; the sandbox serves it the
+   * same way): the gateway's filter is trusted for the query only, each row's own `reference` is compared again here, so
+   * a gateway that ignored the filter can never make us adopt another invoice's Purchase.
+   */
+  async listPurchasesByReference(reference: string, options: CallOptions = {}): Promise<Purchase[]> {
+    const operation = 'listPurchasesByReference';
+    if (!reference) {
+      throw new ValidationError({
+        operation,
+        fieldErrors: [{ path: 'reference', code: 'required', message: 'reference is required' }],
+      });
+    }
+    const first = await this.http.send(
+      get(operation, `purchases/?reference=${encodeURIComponent(reference)}`, options),
+    );
+    const found: Purchase[] = [];
+    const collect = (items: Purchase[]): void => {
+      found.push(...items.filter((p) => p.reference === reference));
+    };
+    if (Array.isArray(first.json)) collect(this.http.parse(first, z.array(PurchaseSchema)));
+    else await this.followPages(first, PurchaseSchema, collect, options);
+    return found.sort((a, b) => a.created_on - b.created_on);
+  }
+
+  /**
    * Charges a Purchase with a recurring token. Resolves with the Purchase in `paid` or `pending_charge`.
    * Throws ChargeDeclined (with the attempt's code and class), InvalidRecurringToken, AlreadyPaid, or the
    * transport kinds.

@@ -147,6 +147,33 @@ export function registerGatewayRoutes(app: FastifyInstance, model: QorePayModel,
     return reply.code(201).send(p);
   });
 
+  // CHIP's purchase list (not on QorePay's reference pages): filtered by exact `reference` and `status`, oldest first,
+  // paged like every list of the gateway (`{results, next, previous}`).
+  app.get<{ Querystring: { reference?: string; status?: string; page?: string } }>(
+    `${api}/purchases/`,
+    async (req, reply) => {
+      const { reference, status } = req.query;
+      const all = [...model.purchases.values()]
+        // in creation order (the model's map keeps it)
+        .filter((p) => (reference === undefined || p.reference === reference) && (!status || p.status === status));
+      const page = Math.max(1, Number(req.query.page ?? '1') || 1);
+      const size = o.tokensPageSize;
+      const start = (page - 1) * size;
+      const query = (n: number) => {
+        const q = new URLSearchParams();
+        if (reference !== undefined) q.set('reference', reference);
+        if (status) q.set('status', status);
+        q.set('page', String(n));
+        return `${o.origin()}${api}/purchases/?${q.toString()}`;
+      };
+      return reply.send({
+        results: all.slice(start, start + size),
+        next: start + size < all.length ? query(page + 1) : null,
+        previous: page > 1 ? query(page - 1) : null,
+      });
+    },
+  );
+
   app.get(`${api}/purchases/chargeback_reasons`, async (_req, reply) => reply.send(CHARGEBACK_REASONS));
 
   app.get<IdParams>(`${api}/purchases/:id/`, async (req, reply) => {

@@ -232,10 +232,44 @@ describe('billing cycle machine: generated event orders', () => {
     },
   );
 
+  property(
+    'under the Purchase rules, a cycle that ends unpaid leaves none of its Purchases payable, unless a cancel was refused',
+    scenarioArb({ weights: { cancel: 2, markPaid: 2 } }).map((sc) => ({ ...sc, purchaseLife: true })),
+    400,
+    (run) => {
+      if (!run.finished || !closedBadly(run.final)) return;
+      const refused = new Set(
+        run.calls.flatMap((c) =>
+          c.command.type === 'cancel_purchase' && c.answer?.type === 'purchase_cancel_failed'
+            ? [c.command.purchaseId]
+            : [],
+        ),
+      );
+      for (const id of run.final.purchaseIds) {
+        const status = run.model.purchase(id).status;
+        if (['created', 'sent', 'viewed', 'overdue', 'error'].includes(status) && !refused.has(id))
+          violation(run, `the cycle ended ${run.final.status} and left purchase ${id} payable (${status})`);
+      }
+    },
+  );
+
+  property(
+    'under the Purchase rules, mark_paid is never sent for a Purchase that can take no money (blocked, closed)',
+    scenarioArb({ weights: { markPaid: 6 } }).map((sc) => ({ ...sc, purchaseLife: true })),
+    400,
+    (run) => {
+      for (const c of run.calls) {
+        if (c.command.type !== 'mark_paid' || c.statusAtIssue === undefined) continue;
+        if (['blocked', 'cancelled', 'expired', 'released'].includes(c.statusAtIssue))
+          violation(run, `mark_paid sent for a purchase that is ${c.statusAtIssue}`);
+      }
+    },
+  );
+
   property('a refused retryNow changes nothing', scenarioArb({ weights: { retryNow: 8 } }), 250, (run) => {
     for (const t of run.trace) {
       if (t.event.type !== 'retry_now_requested') continue;
-      const ctx = { now: t.at, policy: run.scenario.policy };
+      const ctx = { now: t.at, policy: run.scenario.policy, purchaseLife: run.scenario.purchaseLife };
       if (retryNowRefusal(t.prev, ctx) === undefined) continue;
       const asTimer = decideCycle(t.prev, { type: 'timer' }, ctx);
       if (!sameData(asTimer, { state: t.next, commands: t.commands }))
@@ -251,7 +285,11 @@ describe('billing cycle machine: generated event orders', () => {
       for (const t of run.trace) {
         const json = JSON.parse(JSON.stringify(t.next)) as unknown;
         if (!isDeepStrictEqual(json, dropUndefined(t.next))) violation(run, `state after ${t.event.type} is not JSON`);
-        const again = decideCycle(t.prev, t.event, { now: t.at, policy: run.scenario.policy });
+        const again = decideCycle(t.prev, t.event, {
+          now: t.at,
+          policy: run.scenario.policy,
+          purchaseLife: run.scenario.purchaseLife,
+        });
         if (!sameData(again, { state: t.next, commands: t.commands }))
           violation(run, `decideCycle gave a different answer for the same input (${t.event.type})`);
       }
