@@ -11,6 +11,6 @@ export default {
   modulePathIgnorePatterns: base.modulePathIgnorePatterns,
   testMatch: base.testMatch,
   roots: ['<rootDir>/test/unit/domain'],
-  testTimeout: 60_000,
+  testTimeout: base.testTimeout,
   maxWorkers: 1,
 };

@@ -36,6 +36,7 @@ import {
   RefundSchema,
   SubscriptionIdSchema,
   UpdatePaymentMethodSchema,
+  nothingToBillIssues,
   parseWith,
   stripUndefined,
   type CreateSubscriptionInput,
@@ -338,8 +339,12 @@ export class BillingClient {
       ]);
     }
     this.assertSettlementAllowed(terms.settlementTargets ?? []);
-    if (terms.qorepayClientId !== undefined) await this.verifyCustomer(terms.qorepayClientId);
     const workflowId = subscriptionWorkflowId(terms.subscriptionId);
+    const nothingToBill = nothingToBillIssues(terms, Date.now());
+    // Refused unless it exists already (a repeat of an accepted create answers as before, below).
+    if (nothingToBill.length > 0 && !(await this.exists(this.temporal.workflow.getHandle(workflowId))))
+      throw new BillingValidationError(nothingToBill);
+    if (terms.qorepayClientId !== undefined) await this.verifyCustomer(terms.qorepayClientId);
     try {
       const handle = await this.temporal.workflow.start(SUBSCRIPTION_WORKFLOW_TYPE, {
         workflowId,

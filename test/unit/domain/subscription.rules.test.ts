@@ -379,3 +379,39 @@ describe('a refund is one refund, whichever of the API answer and the webhook ar
     expect(of(sub.commands, 'reverse_settlement').map((r) => r.amountMinor)).toEqual([300]);
   });
 });
+
+describe('settlement never reverses more than was paid', () => {
+  it('a chargeback after a partial refund reverses only what the refund left', () => {
+    const sub = new Subscription({ maxPeriods: 1 });
+    sub.feed({ type: 'started' });
+    sub.report('cycle:s1:0', 'paid', true);
+    sub.feed(refundEvent('pay-1', 300), T0 + DAY);
+    sub.feed(
+      { type: 'payment_event', kind: 'chargeback', cycleId: 'cycle:s1:0', purchaseId: 'pur-0', paymentId: 'cb-1' },
+      T0 + 2 * DAY,
+    );
+    const reversed = of(sub.commands, 'reverse_settlement');
+    expect(reversed.map((r) => [r.kind, r.amountMinor])).toEqual([
+      ['refund', 300],
+      ['chargeback', 700],
+    ]);
+    expect(reversed.reduce((sum, r) => sum + r.amountMinor, 0)).toBe(1000);
+  });
+});
+
+describe('a new card reaches the cycles in flight', () => {
+  it('a cycle still billing is told the new token at once', () => {
+    const sub = new Subscription();
+    sub.feed({ type: 'started' });
+    sub.report('cycle:s1:0', 'retry_scheduled', false, T0 + HOUR);
+    const cmds = sub.feed({ type: 'token_updated', token: 'tok-new' }, T0 + 2 * HOUR);
+    expect(of(cmds, 'signal_cycle')).toEqual([
+      { type: 'signal_cycle', cycleId: 'cycle:s1:0', signal: { kind: 'token', token: 'tok-new' } },
+    ]);
+    // The next period's cycle starts with it too.
+    sub.report('cycle:s1:0', 'paid', true, T0 + DAY);
+    expect(of(sub.runUntil(periodStart(monthly, 1)), 'start_cycle')).toEqual([
+      expect.objectContaining({ periodIndex: 1, token: 'tok-new' }),
+    ]);
+  });
+});
