@@ -5,7 +5,12 @@
 import { readFile } from 'node:fs/promises';
 import { Command, CommanderError } from 'commander';
 import { qorepayCustomerVerifier } from './api/customer-verifier';
-import { BillingClient, isBillingError, type CreateSubscriptionInput } from '@temporal-billing/client';
+import {
+  BILLING_ERROR_OUTCOMES,
+  BillingClient,
+  isBillingError,
+  type CreateSubscriptionInput,
+} from '@temporal-billing/client';
 import { clientConnectionOptions, ConfigError, loadConfig } from './config';
 import { QorePayClient } from './integrations/qorepay';
 import { runReconciliation } from './reconciliation';
@@ -14,7 +19,15 @@ import { BILLING_TASK_QUEUE } from './shared/task-queue';
 import { money } from './shared/ui-text';
 import { encryptedDataConverter } from '@temporal-billing/client/payload-codec';
 
-export const EXIT = { ok: 0, failure: 1, invalid: 2, notFound: 3, conflict: 4, discrepancies: 5 } as const;
+/** Billing errors exit with their code's `exitCode` (BILLING_ERROR_OUTCOMES, the table the API's statuses come from). */
+export const EXIT = {
+  ok: 0,
+  failure: 1,
+  invalid: BILLING_ERROR_OUTCOMES.validation_failed.exitCode,
+  notFound: BILLING_ERROR_OUTCOMES.not_found.exitCode,
+  conflict: BILLING_ERROR_OUTCOMES.conflict.exitCode,
+  discrepancies: 5,
+} as const;
 
 const EXIT_CODES_HELP = `
 Output: JSON on stdout (indented). With --json: one line of JSON per result, and errors as one line
@@ -319,29 +332,18 @@ function errorJson(err: unknown, message: string): string {
     : err instanceof CliInputError || err instanceof ConfigError
       ? 'invalid_input'
       : 'failure';
-  const exitCode =
-    { validation_failed: EXIT.invalid, invalid_input: EXIT.invalid, not_found: EXIT.notFound, conflict: EXIT.conflict }[
-      code as string
-    ] ?? EXIT.failure;
+  const exitCode = isBillingError(err)
+    ? BILLING_ERROR_OUTCOMES[err.code].exitCode
+    : code === 'invalid_input'
+      ? EXIT.invalid
+      : EXIT.failure;
   return JSON.stringify({ error: code, message, exitCode });
 }
 
 function reportError(err: unknown, io: CliIo): number {
   if (isBillingError(err)) {
-    switch (err.code) {
-      case 'validation_failed':
-        io.err(err.message);
-        return EXIT.invalid;
-      case 'not_found':
-        io.err(err.message);
-        return EXIT.notFound;
-      case 'conflict':
-        io.err(err.message);
-        return EXIT.conflict;
-      case 'unavailable':
-        io.err(err.message);
-        return EXIT.failure;
-    }
+    io.err(err.message);
+    return BILLING_ERROR_OUTCOMES[err.code].exitCode;
   }
   if (err instanceof CliInputError) {
     io.err(err.message);

@@ -9,11 +9,11 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRepl
 import type { z } from 'zod';
 import {
   type BillingClient,
+  BILLING_ERROR_OUTCOMES,
   BillingConflictError,
-  BillingError,
-  BillingNotFoundError,
   BillingUnavailableError,
   BillingValidationError,
+  isBillingError,
 } from '@temporal-billing/client';
 import type { CreateSubscriptionInput } from '@temporal-billing/client/schemas';
 import type { SubscriptionState } from '../shared/subscription';
@@ -351,29 +351,29 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
 
   function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
     if (err instanceof InvalidJsonError) return validationFailed(reply, [{ path: '', message: err.message }]);
-    if (err instanceof BillingError) {
+    if (isBillingError(err)) {
+      // The status of each code comes from the library's one table (BILLING_ERROR_OUTCOMES), as the CLI's exit codes do.
+      const status = BILLING_ERROR_OUTCOMES[err.code].httpStatus;
       if (err instanceof BillingValidationError) return validationFailed(reply, err.issues);
-      if (err instanceof BillingNotFoundError) {
-        return reply.code(404).send({ error: 'not_found', message: err.message });
-      }
       if (err instanceof BillingConflictError) {
         return reply
-          .code(409)
-          .send({ error: 'conflict', message: err.message, ...(err.fields.length ? { fields: err.fields } : {}) });
+          .code(status)
+          .send({ error: err.code, message: err.message, ...(err.fields.length ? { fields: err.fields } : {}) });
       }
       if (err instanceof BillingUnavailableError) {
         const gateway = err.dependency === 'gateway';
         req.log.warn({ err: err.message }, gateway ? 'payment gateway unavailable' : 'Temporal unavailable');
         return reply
-          .code(503)
+          .code(status)
           .header('retry-after', '5')
           .send({
-            error: 'unavailable',
+            error: err.code,
             message: gateway
               ? 'the payment gateway could not be asked; nothing was created; retry later'
               : 'Temporal is unreachable; retry later',
           });
       }
+      return reply.code(status).send({ error: err.code, message: err.message });
     }
     const status = (err as { statusCode?: unknown }).statusCode;
     if (typeof status === 'number' && status >= 400 && status < 500) {
@@ -418,7 +418,7 @@ function idempotency(r: Parsed): { idempotencyKey?: string } {
 }
 
 function validationFailed(reply: FastifyReply, issues: FieldIssue[]): FastifyReply {
-  return reply.code(400).send({ error: 'validation_failed', issues });
+  return reply.code(BILLING_ERROR_OUTCOMES.validation_failed.httpStatus).send({ error: 'validation_failed', issues });
 }
 
 /** Validates path params, headers, query and body against the route's schemas; one 400 listing every problem. */

@@ -19,7 +19,7 @@ type WebhookIngressDeps = ApiServerOptions['webhook'];
 import { cycleWorkflowId, parseCycleWorkflowId } from '../../src/shared/billing-cycle';
 import { createLogger } from '../../src/logger';
 import { subscriptionWorkflowId } from '../../src/shared/subscription';
-import { connectToDevServer, uniqueId } from '../support/temporal';
+import { connectToDevServer, testDataConverter, uniqueId } from '../support/temporal';
 import { API_KEY, silentLogger, startTestApi, subscriptionBody, type RunningTestApi } from '../support/api-stack';
 
 const SANDBOX_KEY = 'sandbox-key-for-api-tests';
@@ -696,9 +696,12 @@ describe('qorepayClientId is checked at the gateway before anything starts', () 
       expect(res.data.message).toMatch(/payment gateway/);
       expect(res.headers['retry-after']).toBeDefined();
       await expectNoWorkflow(subscriptionWorkflowId(id));
-      // A create with only an email needs no gateway answer.
-      const emailOnly = await verified.authed.post('/v1/subscriptions', subscriptionBody(uniqueId('email-only')));
-      expect(emailOnly.status).toBe(201);
+      // A create with only an email needs no gateway answer: it starts, and (no worker on this queue) its first read
+      // fails, which is 503 from Temporal, not from the gateway.
+      const emailOnlyId = uniqueId('email-only');
+      const emailOnly = await verified.authed.post('/v1/subscriptions', subscriptionBody(emailOnlyId));
+      expect([emailOnly.status, emailOnly.data.message]).toEqual([503, 'Temporal is unreachable; retry later']);
+      await env.client.workflow.getHandle(subscriptionWorkflowId(emailOnlyId)).terminate('test over');
     } finally {
       await verified.close();
     }
@@ -732,7 +735,7 @@ describe('health and readiness', () => {
   it('answers 503 (not 500) when Temporal is unreachable', async () => {
     // A port where nothing listens: the client cannot connect.
     const connection = Connection.lazy({ address: '127.0.0.1:1', connectTimeout: '500ms' });
-    const client = new Client({ connection });
+    const client = new Client({ connection, dataConverter: testDataConverter });
     const billing = new BillingClient({ client });
     const down = await startTestApi(client, webhookDepsFor(), { billing });
     try {

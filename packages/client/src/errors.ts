@@ -6,8 +6,25 @@ import type { FieldIssue } from './schemas';
 
 export type BillingErrorCode = 'validation_failed' | 'not_found' | 'conflict' | 'unavailable';
 
+/**
+ * What each code means at the edges, in one place: the HTTP API answers `httpStatus`, the CLI exits with `exitCode`.
+ */
+export const BILLING_ERROR_OUTCOMES = {
+  validation_failed: { httpStatus: 400, exitCode: 2 },
+  not_found: { httpStatus: 404, exitCode: 3 },
+  conflict: { httpStatus: 409, exitCode: 4 },
+  unavailable: { httpStatus: 503, exitCode: 1 },
+} as const satisfies Record<BillingErrorCode, { httpStatus: number; exitCode: number }>;
+
+/**
+ * The brand `isBillingError` checks: a registered symbol, so an error thrown by another copy of this package (two
+ * versions in one node_modules, a bundler's duplicate) is still recognised, where `instanceof` would say no.
+ */
+const BILLING_ERROR_BRAND = Symbol.for('@temporal-billing/client:BillingError');
+
 export abstract class BillingError extends Error {
   abstract readonly code: BillingErrorCode;
+  readonly [BILLING_ERROR_BRAND] = true;
 }
 
 /** The input is invalid; `issues` name each field (`plan.currency`, `schedule.anchor`). Nothing was changed. */
@@ -56,5 +73,7 @@ export class BillingUnavailableError extends BillingError {
 }
 
 export function isBillingError(err: unknown): err is BillingError {
-  return err instanceof BillingError;
+  if (typeof err !== 'object' || err === null) return false;
+  const e = err as { [BILLING_ERROR_BRAND]?: unknown; code?: unknown };
+  return e[BILLING_ERROR_BRAND] === true && typeof e.code === 'string' && e.code in BILLING_ERROR_OUTCOMES;
 }

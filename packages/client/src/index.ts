@@ -22,6 +22,7 @@ export {
   BillingConflictError,
   BillingUnavailableError,
   isBillingError,
+  BILLING_ERROR_OUTCOMES,
   type BillingErrorCode,
 } from './errors';
 export { maskToken, maskCycleState } from './views';
