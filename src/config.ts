@@ -26,8 +26,8 @@ export interface ApiKeySpec {
   sha256: string;
   scopes: readonly ApiKeyScope[];
   /**
-   * The settlement accounts this merchant's subscriptions may write to. Absent: none (a JSON-configured key must
-   * list them); `'any'` for the plain keys of a one-merchant deployment.
+   * The settlement accounts this merchant's subscriptions may write to. Absent or `{}`: none (a JSON-configured key
+   * must list them; plain API_KEYS have none); `'any'` for operator keys (OPERATOR_API_KEYS).
    */
   settlement?: SettlementAllowList | 'any';
 }
@@ -55,30 +55,62 @@ export function apiKeyHash(key: string): string {
   return createHash('sha256').update(key).digest('hex');
 }
 
+/** Shortest plain key (API_KEYS, OPERATOR_API_KEYS, CODEC_API_KEYS) accepted under NODE_ENV=production. */
+export const MIN_PRODUCTION_KEY_LENGTH = 32;
+
+/** Comma-separated keys: trimmed, empty entries dropped. */
+function splitKeys(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
+}
+
+/** Plain keys are read as JSON when the value starts with `[`. */
+const isJsonKeys = (text: string | undefined): boolean => (text ?? '').trim().startsWith('[');
+
+/**
+ * A plain API_KEYS key: a merchant key of merchant `default`, identified in logs as `key-N`. It has no operator scope
+ * and names no settlement accounts (a subscription created with it may not settle anywhere): a key that may settle,
+ * or that belongs to another merchant, is configured in the JSON form.
+ */
+export function plainMerchantKey(key: string, i: number): ApiKeySpec {
+  return {
+    id: `key-${i + 1}`,
+    merchantId: DEFAULT_MERCHANT_ID,
+    sha256: apiKeyHash(key),
+    scopes: ['merchant'],
+    settlement: {},
+  };
+}
+
+/**
+ * An OPERATOR_API_KEYS key, identified in logs as `operator-N`: every merchant's subscriptions, mark-paid,
+ * retry-settlement, reconciliation sweeps, and any settlement account.
+ */
+export function plainOperatorKey(key: string, i: number): ApiKeySpec {
+  return {
+    id: `operator-${i + 1}`,
+    merchantId: DEFAULT_MERCHANT_ID,
+    sha256: apiKeyHash(key),
+    scopes: ['merchant', 'operator'],
+    settlement: 'any',
+  };
+}
+
 /**
  * API_KEYS, in one of two forms:
- * - a JSON array of `{ "id", "merchantId", "sha256", "scopes": ["merchant"|"operator"] }` (keys stored hashed);
- * - comma-separated plain keys (a one-merchant deployment): each belongs to merchant `default` with every scope,
- *   and is identified in logs as `key-1`, `key-2`, ...
+ * - a JSON array of `{ "id", "merchantId", "sha256", "scopes": ["merchant"|"operator"], "settlement"? }` (keys stored
+ *   hashed; the one form that gives a key settlement accounts or another merchant);
+ * - comma-separated plain keys: merchant keys of merchant `default` (see `plainMerchantKey`). Operators have their
+ *   own variable, OPERATOR_API_KEYS.
  */
 const apiKeys = z
   .string()
   .optional()
   .transform((s, ctx): ApiKeySpec[] => {
     const text = (s ?? '').trim();
-    if (!text.startsWith('[')) {
-      return text
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean)
-        .map((key, i) => ({
-          id: `key-${i + 1}`,
-          merchantId: DEFAULT_MERCHANT_ID,
-          sha256: apiKeyHash(key),
-          scopes: [...API_KEY_SCOPES],
-          settlement: 'any' as const,
-        }));
-    }
+    if (!isJsonKeys(text)) return splitKeys(text).map(plainMerchantKey);
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -176,8 +208,13 @@ export const EnvSchema = z.object({
 
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port(3000),
-  /** Bearer API keys of merchant backends and operators (see `apiKeys`). */
+  /** Bearer API keys of merchant backends (see `apiKeys`). */
   API_KEYS: apiKeys,
+  /** Bearer keys of operators, comma-separated (see `plainOperatorKey`): they act across merchants. */
+  OPERATOR_API_KEYS: z
+    .string()
+    .optional()
+    .transform((s) => splitKeys(s).map(plainOperatorKey)),
   /** Time to receive a whole request; a slower client gets 408 and is cut off. */
   API_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   /** Largest body of a merchant request (413 above it). */
@@ -318,6 +355,31 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   }
   if (c.DEV_MINUTE_SCHEDULES === 'true' && !isLoopbackUrl(c.QOREPAY_BASE_URL)) {
     problems.push('DEV_MINUTE_SCHEDULES: only allowed against the local QorePay sandbox (a loopback QOREPAY_BASE_URL)');
+  }
+  for (const op of c.OPERATOR_API_KEYS) {
+    if (c.API_KEYS.some((k) => k.sha256 === op.sha256)) {
+      problems.push(
+        `OPERATOR_API_KEYS: ${op.id} is also in API_KEYS (a key is a merchant's or an operator's, not both)`,
+      );
+    }
+  }
+  if (c.NODE_ENV === 'production') {
+    const plain: [string, string[], (i: number) => string][] = [
+      ['API_KEYS', isJsonKeys(present.API_KEYS) ? [] : splitKeys(present.API_KEYS), (i) => `key-${i + 1}`],
+      ['OPERATOR_API_KEYS', splitKeys(present.OPERATOR_API_KEYS), (i) => `operator-${i + 1}`],
+      ['CODEC_API_KEYS', c.CODEC_API_KEYS, (i) => `key ${i + 1}`],
+    ];
+    for (const [name, keys, idOf] of plain) {
+      const short = keys
+        .map((k, i) => ({ id: idOf(i), length: k.length }))
+        .filter((k) => k.length < MIN_PRODUCTION_KEY_LENGTH)
+        .map((k) => `${k.id} is ${k.length} characters`);
+      if (short.length) {
+        problems.push(
+          `${name}: ${short.join(', ')}; keys must be at least ${MIN_PRODUCTION_KEY_LENGTH} characters when NODE_ENV=production`,
+        );
+      }
+    }
   }
   if (c.RECONCILIATION_WINDOW < c.RECONCILIATION_INTERVAL) {
     problems.push(

@@ -33,8 +33,15 @@ export interface StartApiOptions {
 const READINESS_TIMEOUT_MS = 1500;
 
 export async function startApi(config: AppConfig, logger: Logger, options: StartApiOptions = {}): Promise<RunningApi> {
-  if (config.API_KEYS.length === 0) {
-    logger.warn('API_KEYS is empty: every /v1 request will answer 401');
+  if (config.API_KEYS.length === 0 && config.OPERATOR_API_KEYS.length === 0) {
+    logger.warn('API_KEYS and OPERATOR_API_KEYS are empty: every /v1 request will answer 401');
+  }
+  const operatorKeys = [...config.API_KEYS, ...config.OPERATOR_API_KEYS].filter((k) => k.scopes.includes('operator'));
+  if (operatorKeys.length) {
+    logger.info(
+      { operatorKeys: operatorKeys.map((k) => k.id) },
+      "operator keys configured: they read and change every merchant's subscriptions, mark cycles paid and settle anywhere",
+    );
   }
   // Lazy: the API starts (and /readyz says 503) while Temporal is still coming up.
   const connection = options.connection ?? Connection.lazy(clientConnectionOptions(config));
@@ -89,7 +96,7 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
   if (open) logger.warn('codec endpoint open without a key: payloads use the public development key');
   const app = buildApiServer({
     billing,
-    apiKeys: config.API_KEYS,
+    apiKeys: [...config.API_KEYS, ...config.OPERATOR_API_KEYS],
     webhook: { verifier, qorepay, logger: logger.child({ component: 'qorepay-webhook' }) },
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     temporalHealth: async () => {

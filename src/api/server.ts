@@ -16,7 +16,7 @@ import {
   BillingValidationError,
 } from '../client';
 import type { CreateSubscriptionInput } from '../client/schemas';
-import { DEFAULT_MERCHANT_ID, type ApiKeySpec } from '../config';
+import { plainMerchantKey, type ApiKeySpec } from '../config';
 import type { Logger } from '../logger';
 import { registerCodecRoutes, type CodecEndpointOptions } from './codec';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi';
@@ -40,8 +40,9 @@ import { defaultReconciliationSince, type ReconciliationRequest } from './reconc
 export interface ApiServerOptions {
   billing: BillingClient;
   /**
-   * Accepted bearer keys (from config: hashed, with merchant and scopes). A plain string is a key of merchant
-   * `default` with every scope (one-merchant setups, tests). None configured: every /v1 call answers 401.
+   * Accepted bearer keys (from config: hashed, with merchant and scopes; API_KEYS and OPERATOR_API_KEYS together). A
+   * plain string is a merchant key of merchant `default` with no settlement accounts, like a plain API_KEYS entry.
+   * None configured: every /v1 call answers 401.
    */
   apiKeys: readonly (ApiKeySpec | string)[];
   /** The webhook ingress; events reach the workflows through `billing`. */
@@ -89,17 +90,7 @@ export function apiKeyMatcher(
 ): (presented: string | undefined) => ApiKeySpec | undefined {
   const specs = apiKeys
     .filter((k) => k !== '')
-    .map((k, i): ApiKeySpec =>
-      typeof k === 'string'
-        ? {
-            id: `key-${i + 1}`,
-            merchantId: DEFAULT_MERCHANT_ID,
-            sha256: createHash('sha256').update(k).digest('hex'),
-            scopes: ['merchant', 'operator'],
-            settlement: 'any',
-          }
-        : k,
-    );
+    .map((k, i): ApiKeySpec => (typeof k === 'string' ? plainMerchantKey(k, i) : k));
   const digests = specs.map((k) => Buffer.from(k.sha256, 'hex'));
   return (presented) => {
     if (presented === undefined) return undefined;
@@ -286,14 +277,21 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
                 crossMerchant: key.scopes.includes('operator'),
                 // Every change made with this client records the key's id (never the key) in workflow history.
                 keyId: key.id,
-                // JSON-configured keys name their settlement accounts (none if absent); plain keys, any.
+                // Keys name their settlement accounts (none if absent, none for plain keys); operator keys, any.
                 ...(key.settlement === 'any' ? {} : { settlementAllowList: key.settlement ?? {} }),
               })
             : billing;
           if (key && route.method === 'POST') {
+            const operator = key.scopes.includes('operator');
             req.log.info(
-              { keyId: key.id, merchantId: key.merchantId, operation: route.operationId, target: parsed.params },
-              'merchant change requested',
+              {
+                keyId: key.id,
+                merchantId: key.merchantId,
+                ...(operator ? { operator: true } : {}),
+                operation: route.operationId,
+                target: parsed.params,
+              },
+              operator ? 'operator change requested' : 'merchant change requested',
             );
           }
           return handler(parsed, reply, scoped);

@@ -421,7 +421,7 @@ describe('validation: field-level 400s, nothing stored', () => {
     });
     expect(chargeback.data.issues).toEqual([{ path: 'date', message: 'must be Unix seconds as a string' }]);
 
-    const markPaid = await api.authed.post(`/v1/cycles/${cycleWorkflowId(id, 0)}/mark-paid`, { paidOn: 'now' });
+    const markPaid = await api.operator.post(`/v1/cycles/${cycleWorkflowId(id, 0)}/mark-paid`, { paidOn: 'now' });
     expect(markPaid.data.issues).toEqual([{ path: 'paidOn', message: expect.any(String) as unknown }]);
 
     // The create bounds hold for the other bodies too.
@@ -454,7 +454,7 @@ describe('validation: field-level 400s, nothing stored', () => {
       reference: 'x',
     });
     expect(longArn.data.issues).toEqual([{ path: 'arn', message: 'must be at most 64 characters' }]);
-    const msPaidOn = await api.authed.post(`/v1/cycles/${cycleWorkflowId(id, 0)}/mark-paid`, {
+    const msPaidOn = await api.operator.post(`/v1/cycles/${cycleWorkflowId(id, 0)}/mark-paid`, {
       paidOn: Date.now(),
       note: 'n'.repeat(501),
     });

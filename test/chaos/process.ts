@@ -18,6 +18,7 @@ import { Client, Connection } from '@temporalio/client';
 import axios, { type AxiosInstance } from 'axios';
 import pino from 'pino';
 import { startDevServer, type RunningDevServer } from '../../src/dev/dev-server';
+import { apiKeyHash } from '../../src/config';
 import { encryptedDataConverter, parsePayloadKeys } from '../../src/payload-codec';
 import { startGormicSandbox } from '../../src/sandbox/gormic/server';
 import type { LedgerEntry } from '../../src/sandbox/qorepay/server';
@@ -179,7 +180,17 @@ export async function runProcessChaos(o: ProcessOptions): Promise<ProcessResult>
     });
 
     // ---- the API and two workers (each behind its own gateway proxy, to see its charges in flight)
-    const api = group.startTs('api', 'src/api/main.ts', engineEnv({ API_PORT: String(apiPort), API_KEYS: API_KEY }));
+    // A merchant key that may settle to Gormic (plain API_KEYS name no settlement accounts).
+    const apiKeys = JSON.stringify([
+      {
+        id: 'chaos',
+        merchantId: 'default',
+        sha256: apiKeyHash(API_KEY),
+        scopes: ['merchant'],
+        settlement: { gormic: true },
+      },
+    ]);
+    const api = group.startTs('api', 'src/api/main.ts', engineEnv({ API_PORT: String(apiPort), API_KEYS: apiKeys }));
     stops.push(() => group.stop(api));
     const http: AxiosInstance = axios.create({
       baseURL: `http://127.0.0.1:${apiPort}`,

@@ -40,20 +40,8 @@ describe('loadConfig', () => {
     const c = loadConfig({ MERCHANT_WEBHOOK_URL: '', API_KEYS: 'k1, k2,,' });
     expect(c.MERCHANT_WEBHOOK_URL).toBeUndefined();
     expect(c.API_KEYS).toEqual([
-      {
-        id: 'key-1',
-        merchantId: 'default',
-        sha256: apiKeyHash('k1'),
-        scopes: ['merchant', 'operator'],
-        settlement: 'any',
-      },
-      {
-        id: 'key-2',
-        merchantId: 'default',
-        sha256: apiKeyHash('k2'),
-        scopes: ['merchant', 'operator'],
-        settlement: 'any',
-      },
+      { id: 'key-1', merchantId: 'default', sha256: apiKeyHash('k1'), scopes: ['merchant'], settlement: {} },
+      { id: 'key-2', merchantId: 'default', sha256: apiKeyHash('k2'), scopes: ['merchant'], settlement: {} },
     ]);
   });
 });
@@ -86,5 +74,63 @@ describe('DEV_MINUTE_SCHEDULES', () => {
       /RECONCILIATION_WINDOW: must be at least RECONCILIATION_INTERVAL/,
     );
     expect(() => loadConfig({ RECONCILIATION_SCHEDULE: 'yes' })).toThrow(/RECONCILIATION_SCHEDULE/);
+  });
+});
+
+describe('API keys', () => {
+  const PROD = { NODE_ENV: 'production', PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}` };
+
+  it('plain API_KEYS are merchant keys of merchant default, with no settlement accounts', () => {
+    expect(loadConfig({ API_KEYS: 'k1' }).API_KEYS).toEqual([
+      { id: 'key-1', merchantId: 'default', sha256: apiKeyHash('k1'), scopes: ['merchant'], settlement: {} },
+    ]);
+  });
+
+  it('OPERATOR_API_KEYS are operator keys, named so', () => {
+    expect(loadConfig({ OPERATOR_API_KEYS: 'o1, o2' }).OPERATOR_API_KEYS).toEqual([
+      {
+        id: 'operator-1',
+        merchantId: 'default',
+        sha256: apiKeyHash('o1'),
+        scopes: ['merchant', 'operator'],
+        settlement: 'any',
+      },
+      {
+        id: 'operator-2',
+        merchantId: 'default',
+        sha256: apiKeyHash('o2'),
+        scopes: ['merchant', 'operator'],
+        settlement: 'any',
+      },
+    ]);
+    expect(() => loadConfig({ API_KEYS: 'same', OPERATOR_API_KEYS: 'same' })).toThrow(
+      /OPERATOR_API_KEYS: operator-1 is also in API_KEYS/,
+    );
+  });
+
+  it('refuses keys shorter than 32 characters under NODE_ENV=production, one line per variable, never the key', () => {
+    const long = 'x'.repeat(32);
+    let err: unknown;
+    try {
+      loadConfig({
+        ...PROD,
+        QOREPAY_BASE_URL: 'https://gate.qorepay.example/api/v1',
+        API_KEYS: `${long},short-key-1`,
+        OPERATOR_API_KEYS: 'short-op',
+        CODEC_API_KEYS: 'short-codec',
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems.filter((p) => /_API_KEYS|^API_KEYS/.test(p));
+    expect(problems).toEqual([
+      'API_KEYS: key-2 is 11 characters; keys must be at least 32 characters when NODE_ENV=production',
+      'OPERATOR_API_KEYS: operator-1 is 8 characters; keys must be at least 32 characters when NODE_ENV=production',
+      'CODEC_API_KEYS: key 1 is 11 characters; keys must be at least 32 characters when NODE_ENV=production',
+    ]);
+    expect((err as Error).message).not.toMatch(/short-key-1|short-op|short-codec/);
+    // Outside production short keys still work (tests, npm start).
+    expect(loadConfig({ API_KEYS: 'short' }).API_KEYS).toHaveLength(1);
   });
 });
