@@ -215,6 +215,14 @@ export const EnvSchema = z.object({
     .string()
     .optional()
     .transform((s) => splitKeys(s).map(plainOperatorKey)),
+  /** Requests per minute each API key may make on /v1 (429 with Retry-After above it); 0 = no limit. */
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(1200),
+  /**
+   * The API's internal metrics port: GET /metrics without a key, for Prometheus (on the API port /metrics needs an
+   * operator key). 0 = none. Bound to API_METRICS_HOST: loopback by default, the internal network in compose.
+   */
+  API_METRICS_PORT: port(0),
+  API_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** Time to receive a whole request; a slower client gets 408 and is cut off. */
   API_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   /** Largest body of a merchant request (413 above it). */

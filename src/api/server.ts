@@ -25,6 +25,7 @@ import { buildOpenApiDocument, type OpenApiDocument } from './openapi';
 const API_VERSION = '0.1.0';
 import { createApiMetrics, type ApiMetrics } from './metrics';
 import { createTemporalGate } from './temporal-gate';
+import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { OpenAPIV3 } from 'openapi-types';
@@ -65,8 +66,18 @@ export interface ApiServerOptions {
   temporalGate?: () => Promise<void>;
   /** Serves /codec/decode and /codec/encode for the Temporal UI (see ./codec.ts). */
   codec?: CodecEndpointOptions;
-  /** Served at GET /metrics (Prometheus text). Default: a registry of the API's billing metrics. */
+  /**
+   * Served at GET /metrics (Prometheus text) to operator keys; `buildMetricsServer` serves it without a key on an
+   * internal port. Default: a registry of the API's billing metrics.
+   */
   metrics?: ApiMetrics;
+  /** How long the default metrics reuse their cycle counts (default 15 s, one scrape interval). */
+  metricsCacheMs?: number;
+  /**
+   * Requests per minute each API key may make on /v1 (requests without a known key: per client address); over it,
+   * 429 with Retry-After. Absent or `perMinute: 0`: no limit.
+   */
+  rateLimit?: { perMinute: number };
   /** Task queue of the worker that runs reconciliation sweeps (and the cycles they check). Default: `billing`. */
   taskQueue?: string;
 }
@@ -113,6 +124,15 @@ function bearerToken(req: FastifyRequest): string | undefined {
 }
 
 class InvalidJsonError extends Error {}
+
+/** Thrown by the rate limiter (its headers, Retry-After included, are already on the reply). */
+class RateLimitedError extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super(`too many requests for this API key; retry after ${retryAfterSeconds} s`);
+  }
+}
+
+const UNAUTHORIZED_MESSAGE = 'send the header Authorization: Bearer <API key>';
 
 export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   const log = opts.logger.child({ component: 'api' });
@@ -166,7 +186,18 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   });
 
   app.setErrorHandler((err: unknown, req, reply) => sendError(err, req, reply));
-  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'not_found' }));
+  app.setNotFoundHandler((req, reply) =>
+    reply
+      .code(404)
+      .send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json` }),
+  );
+
+  const metrics =
+    opts.metrics ??
+    createApiMetrics({
+      cycles: billing.forMerchant(billing.merchantId, { crossMerchant: true }),
+      ...(opts.metricsCacheMs !== undefined ? { cacheMs: opts.metricsCacheMs } : {}),
+    });
 
   const handlers: Record<OperationId, Handler> = {
     createSubscription: async (r, reply, billing) => {
@@ -223,7 +254,7 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
         docs: '/docs',
         health: '/healthz',
         readiness: '/readyz',
-        metrics: '/metrics',
+        metrics: '/metrics (operator API key)',
         subscriptions: '/v1/subscriptions (bearer API key)',
       },
     }),
@@ -244,12 +275,30 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
 
   // ---- merchant and operations routes (everything but the webhook, which has its own body parsing) ----
   app.register(async (scope) => {
+    const perMinute = opts.rateLimit?.perMinute ?? 0;
+    if (perMinute > 0) {
+      // One budget per API key (by its id; keys share nothing), and per client address for requests without a
+      // known key. Only routes that need a key are limited (health, docs and webhooks are not).
+      await scope.register(fastifyRateLimit, {
+        max: perMinute,
+        timeWindow: 60_000,
+        keyGenerator: (req) => {
+          const key = keyFor(bearerToken(req));
+          return key ? `key:${key.id}` : `ip:${req.ip}`;
+        },
+        allowList: (req) => !(req.routeOptions.config as { auth?: boolean } | undefined)?.auth,
+        errorResponseBuilder: (_req, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
+      });
+    }
     scope.addHook('onRequest', async (req, reply) => {
       const spec = req.routeOptions.config as { auth?: boolean; scope?: 'operator' } | undefined;
       if (!spec?.auth) return;
       const key = keyFor(bearerToken(req));
       if (!key) {
-        return reply.code(401).header('www-authenticate', 'Bearer realm="billing"').send({ error: 'unauthorized' });
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer realm="billing"')
+          .send({ error: 'unauthorized', message: UNAUTHORIZED_MESSAGE });
       }
       if (spec.scope === 'operator' && !key.scopes.includes('operator')) {
         return reply
@@ -298,6 +347,12 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
         },
       });
     }
+    // Prometheus: counts and latencies only, no ids; every merchant's volumes, so operators only here (the internal
+    // metrics port, buildMetricsServer, serves it to the scraper without a key).
+    scope.get('/metrics', { config: { auth: true, scope: 'operator' } }, async (_req, reply) => {
+      const text = await metrics.registry.metrics();
+      return reply.header('content-type', metrics.registry.contentType).send(text);
+    });
   });
 
   if (opts.codec) registerCodecRoutes(app, opts.codec);
@@ -336,16 +391,11 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     });
   });
 
-  // ---- Prometheus: counts and latencies only, no ids (no API key, like /healthz; keep it off the public edge) ----
-  const metrics =
-    opts.metrics ?? createApiMetrics({ cycles: billing.forMerchant(billing.merchantId, { crossMerchant: true }) });
-  app.get('/metrics', async (_req, reply) => {
-    const text = await metrics.registry.metrics();
-    return reply.header('content-type', metrics.registry.contentType).send(text);
-  });
-
   function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
     if (err instanceof InvalidJsonError) return validationFailed(reply, [{ path: '', message: err.message }]);
+    if (err instanceof RateLimitedError) {
+      return reply.code(429).send({ error: 'rate_limited', message: err.message });
+    }
     if (err instanceof BillingError) {
       if (err instanceof BillingValidationError) return validationFailed(reply, err.issues);
       if (err instanceof BillingNotFoundError) {
@@ -374,8 +424,17 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     if (typeof status === 'number' && status >= 400 && status < 500) {
       // Fastify's own client errors: body too large (413), unsupported media type (415), ...
       const code = (err as { code?: unknown }).code;
+      const message =
+        status === 415
+          ? 'send the body as JSON (Content-Type: application/json)'
+          : status === 413
+            ? `the body is larger than this route accepts (${routeBodyLimit(req)} bytes)`
+            : err instanceof Error
+              ? err.message
+              : 'bad request';
       return reply.code(status).send({
         error: status === 415 ? 'unsupported_media_type' : status === 413 ? 'payload_too_large' : 'bad_request',
+        message,
         ...(typeof code === 'string' ? { code } : {}),
       });
     }
@@ -386,6 +445,27 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     return reply.code(500).send({ error: 'internal' });
   }
 
+  return app;
+}
+
+function routeBodyLimit(req: FastifyRequest): number {
+  return req.routeOptions.bodyLimit ?? 0;
+}
+
+/**
+ * The internal metrics listener (API_METRICS_PORT): GET /metrics without a key, nothing else. Bind it to an
+ * interface only the scraper reaches (loopback, or the container's internal network).
+ */
+export function buildMetricsServer(metrics: ApiMetrics, logger: Logger): FastifyInstance {
+  const fastifyLogger: FastifyBaseLogger = logger.child({ component: 'api-metrics' });
+  const app = Fastify({ loggerInstance: fastifyLogger, disableRequestLogging: true });
+  app.get('/metrics', async (_req, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.header('content-type', metrics.registry.contentType).send(text);
+  });
+  app.setNotFoundHandler((_req, reply) =>
+    reply.code(404).send({ error: 'not_found', message: 'this port serves GET /metrics only' }),
+  );
   return app;
 }
 

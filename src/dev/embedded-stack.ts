@@ -144,7 +144,9 @@ export async function runEmbeddedStack(
     print(`  Temporal gRPC: ${server.address}`);
     print(`  API:           ${api.url}   (docs: ${api.url}/docs, OpenAPI: ${api.url}/openapi.json)`);
     if (config.METRICS_PORT) {
-      print(`  Metrics:       http://127.0.0.1:${config.METRICS_PORT}/metrics (worker)   ${api.url}/metrics (API)`);
+      print(
+        `  Metrics:       http://127.0.0.1:${config.METRICS_PORT}/metrics (worker)   ${api.url}/metrics (API, operator key)`,
+      );
     }
     if (sandbox) print(`  QorePay:       sandbox at ${sandbox.baseUrl}   (control API: ${sandbox.origin}/__sandbox/)`);
     else print(`  QorePay:       ${config.QOREPAY_BASE_URL}`);

@@ -69,7 +69,7 @@ describe('authentication', () => {
       const res = await api.http.get('/v1/subscriptions/sub-1', { headers });
       expect(res.status).toBe(401);
       expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
-      expect(res.data).toEqual({ error: 'unauthorized' });
+      expect(res.data).toEqual({ error: 'unauthorized', message: 'send the header Authorization: Bearer <API key>' });
     }
     // A key that is a prefix of a real one is still wrong.
     const prefix = await api.http.get('/v1/subscriptions/sub-1', {
@@ -549,7 +549,7 @@ describe('not found', () => {
   it('answers unknown routes with 404 not_found', async () => {
     const res = await api.authed.get('/v1/nothing-here');
     expect(res.status).toBe(404);
-    expect(res.data).toEqual({ error: 'not_found' });
+    expect(res.data).toEqual({ error: 'not_found', message: 'no route GET /v1/nothing-here; see /openapi.json' });
   });
 });
 
