@@ -292,8 +292,12 @@ export const EnvSchema = z.object({
   RECONCILIATION_WINDOW: duration('48h', 60 * 60_000, 366 * 86_400_000, 'between 1h and 366d'),
 
   METRICS_PORT: port(0),
+  /** Worker: interface of the Prometheus endpoint (METRICS_PORT): loopback unless a scraper elsewhere needs it. */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** Worker: port of /healthz and /readyz (ready once connected to Temporal and polling); 0 = none. */
   HEALTH_PORT: port(0),
+  /** Worker: interface of the health endpoint (HEALTH_PORT). */
+  HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /**
    * `npm start` only: `auto` prints readable lines (pino-pretty) when stdout is a terminal and NODE_ENV is not
@@ -301,6 +305,44 @@ export const EnvSchema = z.object({
    */
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
+
+/** A host name that names a sandbox (the compose service `qorepay-sandbox`, `sandbox.example`, ...). */
+const SANDBOX_HOST = /(^|[.-])sandbox([.-]|$)/i;
+
+/**
+ * Why an outbound URL is for development only, or undefined: production talks to real services over TLS, so a
+ * sandbox, a loopback address (an egress proxy included: the switches below must not depend on how traffic leaves)
+ * or cleartext http is refused.
+ */
+function developmentUrlReason(u: string): string | undefined {
+  const url = new URL(u);
+  if (SANDBOX_HOST.test(url.hostname)) return `the sandbox host ${url.hostname} is`;
+  if (isLoopbackUrl(u)) return `the loopback host ${url.hostname} is`;
+  if (url.protocol !== 'https:') return 'cleartext http: is';
+  return undefined;
+}
+
+/** What NODE_ENV=production refuses, one line per setting (keys, payload keys and their length are checked apart). */
+function productionProblems(c: z.infer<typeof EnvSchema>, present: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  const urls: [string, string | undefined][] = [
+    ['QOREPAY_BASE_URL', c.QOREPAY_BASE_URL],
+    ['MERCHANT_WEBHOOK_URL', c.MERCHANT_WEBHOOK_URL],
+    ['ACTIVEPLATFORM_BASE_URL', c.ACTIVEPLATFORM_BASE_URL],
+    ['GORMIC_BASE_URL', c.GORMIC_BASE_URL],
+  ];
+  for (const [name, u] of urls) {
+    const reason = u === undefined ? undefined : developmentUrlReason(u);
+    if (reason) problems.push(`${name}: ${reason} refused when NODE_ENV=production (set the service's https URL)`);
+  }
+  if (present.QOREPAY_API_KEY === undefined) {
+    problems.push("QOREPAY_API_KEY: required when NODE_ENV=production (the default is the sandbox's)");
+  }
+  if (c.DEV_MINUTE_SCHEDULES === 'true') {
+    problems.push('DEV_MINUTE_SCHEDULES: refused when NODE_ENV=production (minute schedules are for development)');
+  }
+  return problems;
+}
 
 function isLoopbackUrl(u: string): boolean {
   const host = new URL(u).hostname;
@@ -361,7 +403,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'PAYLOAD_KEYS: required when QOREPAY_BASE_URL is not the local sandbox (the development key is public)',
     );
   }
-  if (c.DEV_MINUTE_SCHEDULES === 'true' && !isLoopbackUrl(c.QOREPAY_BASE_URL)) {
+  if (c.NODE_ENV === 'production') {
+    problems.push(...productionProblems(c, present));
+  } else if (c.DEV_MINUTE_SCHEDULES === 'true' && !isLoopbackUrl(c.QOREPAY_BASE_URL)) {
     problems.push('DEV_MINUTE_SCHEDULES: only allowed against the local QorePay sandbox (a loopback QOREPAY_BASE_URL)');
   }
   for (const op of c.OPERATOR_API_KEYS) {

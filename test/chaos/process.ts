@@ -164,7 +164,8 @@ export async function runProcessChaos(o: ProcessOptions): Promise<ProcessResult>
     const engineEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
       PATH: process.env.PATH,
       HOME: process.env.HOME,
-      NODE_ENV: 'production',
+      // Not `production`: it refuses the sandbox gateways (and minute schedules) these processes run against.
+      NODE_ENV: 'test',
       TEMPORAL_ADDRESS: address,
       TEMPORAL_NAMESPACE: 'default',
       QOREPAY_BASE_URL: `${sandboxOrigin}/api/v1`,
@@ -190,7 +191,11 @@ export async function runProcessChaos(o: ProcessOptions): Promise<ProcessResult>
         settlement: { gormic: true },
       },
     ]);
-    const api = group.startTs('api', 'src/api/main.ts', engineEnv({ API_PORT: String(apiPort), API_KEYS: apiKeys }));
+    const api = group.startTs(
+      'api',
+      'src/api/main.ts',
+      engineEnv({ API_PORT: String(apiPort), API_KEYS: apiKeys, API_RATE_LIMIT_PER_MINUTE: '0' }),
+    );
     stops.push(() => group.stop(api));
     const http: AxiosInstance = axios.create({
       baseURL: `http://127.0.0.1:${apiPort}`,
