@@ -2,37 +2,24 @@
  * Environment -> validated configuration. The only module that reads process.env; everything else receives config.
  * Each problem is reported on its own line, naming the variable.
  */
-import { createHash } from 'node:crypto';
 import type { ConnectionOptions } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { z } from 'zod';
-import type { SettlementAllowList } from './client';
 import { DEV_PAYLOAD_KEY, isDevPayloadKey, parsePayloadKeys, type PayloadKey } from './payload-codec';
 import { parseDuration } from './domain/reconciliation';
 import { ChangeActorSchema } from './shared/actor-schema';
+import { API_KEY_SCOPES, plainMerchantKey, plainOperatorKey, type ApiKeySpec } from './api/api-keys';
 
-/** What an API key may do: `merchant` (its own merchant's subscriptions), `operator` (mark-paid, retry-settlement,
- * and reads and changes across merchants). */
-export const API_KEY_SCOPES = ['merchant', 'operator'] as const;
-export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
-
-/** An API key as configured: never the key itself, only its SHA-256 and an id to log. */
-export interface ApiKeySpec {
-  /** Logged with every change made with the key (never the key). */
-  id: string;
-  merchantId: string;
-  /** Lower-case hex SHA-256 of the bearer key. */
-  sha256: string;
-  scopes: readonly ApiKeyScope[];
-  /**
-   * The settlement accounts this merchant's subscriptions may write to. Absent or `{}`: none (a JSON-configured key
-   * must list them; plain API_KEYS have none); `'any'` for operator keys (OPERATOR_API_KEYS).
-   */
-  settlement?: SettlementAllowList | 'any';
-}
-
-export const DEFAULT_MERCHANT_ID = 'default';
+export {
+  API_KEY_SCOPES,
+  DEFAULT_MERCHANT_ID,
+  apiKeyHash,
+  plainMerchantKey,
+  plainOperatorKey,
+  type ApiKeyScope,
+  type ApiKeySpec,
+} from './api/api-keys';
 
 const ApiKeySpecSchema = z.strictObject({
   id: ChangeActorSchema.shape.keyId,
@@ -50,11 +37,6 @@ const ApiKeySpecSchema = z.strictObject({
     .optional(),
 });
 
-/** The SHA-256 (hex) an API_KEYS entry stores for a key. */
-export function apiKeyHash(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
-}
-
 /** Shortest plain key (API_KEYS, OPERATOR_API_KEYS, CODEC_API_KEYS) accepted under NODE_ENV=production. */
 export const MIN_PRODUCTION_KEY_LENGTH = 32;
 
@@ -68,35 +50,6 @@ function splitKeys(text: string | undefined): string[] {
 
 /** Plain keys are read as JSON when the value starts with `[`. */
 const isJsonKeys = (text: string | undefined): boolean => (text ?? '').trim().startsWith('[');
-
-/**
- * A plain API_KEYS key: a merchant key of merchant `default`, identified in logs as `key-N`. It has no operator scope
- * and names no settlement accounts (a subscription created with it may not settle anywhere): a key that may settle,
- * or that belongs to another merchant, is configured in the JSON form.
- */
-export function plainMerchantKey(key: string, i: number): ApiKeySpec {
-  return {
-    id: `key-${i + 1}`,
-    merchantId: DEFAULT_MERCHANT_ID,
-    sha256: apiKeyHash(key),
-    scopes: ['merchant'],
-    settlement: {},
-  };
-}
-
-/**
- * An OPERATOR_API_KEYS key, identified in logs as `operator-N`: every merchant's subscriptions, mark-paid,
- * retry-settlement, reconciliation sweeps, and any settlement account.
- */
-export function plainOperatorKey(key: string, i: number): ApiKeySpec {
-  return {
-    id: `operator-${i + 1}`,
-    merchantId: DEFAULT_MERCHANT_ID,
-    sha256: apiKeyHash(key),
-    scopes: ['merchant', 'operator'],
-    settlement: 'any',
-  };
-}
 
 /**
  * API_KEYS, in one of two forms:

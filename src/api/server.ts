@@ -16,7 +16,7 @@ import {
   BillingValidationError,
 } from '../client';
 import type { CreateSubscriptionInput } from '../client/schemas';
-import { plainMerchantKey, type ApiKeySpec } from '../config';
+import { plainMerchantKey, type ApiKeySpec } from './api-keys';
 import type { Logger } from '../logger';
 import { registerCodecRoutes, type CodecEndpointOptions } from './codec';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi';
