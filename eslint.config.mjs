@@ -19,7 +19,7 @@ const PARTS = {
   Workflows: ['./src/workflows'],
   Activities: ['./src/activities'],
   Integrations: ['./src/integrations'],
-  Client: ['./src/client'],
+  Client: ['./packages/client/src'],
   Api: ['./src/api'],
   Sandbox: ['./src/sandbox'],
   Processes: ['./src/worker.ts', './src/cli.ts', './src/dev', './src/config.ts'],
@@ -84,7 +84,17 @@ const zonesWithout = (rule) => LAYER_ZONES.filter((z) => z.name !== rule).map(({
 const LAYER_ZONE_OPTIONS = LAYER_ZONES.map(({ name: _name, ...zone }) => zone);
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'lib/**', '.tools/**', '.data/**', 'coverage/**', 'test/replay/histories/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'lib/**',
+      'packages/*/dist/**',
+      '.tools/**',
+      '.data/**',
+      'coverage/**',
+      'test/replay/histories/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -105,7 +115,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/**/*.ts'],
+    files: ['src/**/*.ts', 'packages/client/src/**/*.ts'],
     plugins: { 'import-x': importX },
     settings: {
       'import-x/extensions': ['.ts', '.js'],
@@ -119,13 +129,13 @@ export default tseslint.config(
         'error',
         {
           selector: 'ImportDeclaration[source.value=/^@temporalio\\/[^/]+\\/(lib|src)\\//]',
-          message: 'SDK internals only in src/client/temporal-adapter.ts (they carry no semver promise).',
+          message: 'SDK internals only in packages/client/src/temporal-adapter.ts (they carry no semver promise).',
         },
       ],
     },
   },
   {
-    files: ['src/client/temporal-adapter.ts'],
+    files: ['packages/client/src/temporal-adapter.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   ...LAYER_EXCEPTIONS.map(({ rule, files }) => ({

@@ -6,7 +6,12 @@ import type { ConnectionOptions } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { z } from 'zod';
-import { DEV_PAYLOAD_KEY, isDevPayloadKey, parsePayloadKeys, type PayloadKey } from './payload-codec';
+import {
+  DEV_PAYLOAD_KEY,
+  isDevPayloadKey,
+  parsePayloadKeys,
+  type PayloadKey,
+} from '@temporal-billing/client/payload-codec';
 import { parseDuration } from './domain/reconciliation';
 import { ChangeActorSchema } from './shared/actor-schema';
 import { API_KEY_SCOPES, plainMerchantKey, plainOperatorKey, type ApiKeySpec } from './api/api-keys';

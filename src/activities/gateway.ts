@@ -38,6 +38,20 @@ export interface RefundOutcome {
   status: string;
 }
 
+/**
+ * The Purchase's refunds as read before a refund request is sent, recorded in the subscription's history by its own
+ * activity. A refund request can carry nothing but `amount` (reference/qorepay.md: `POST /purchases/{id}/refund/`),
+ * so no refund Payment can be told apart by a reference; this record is what proves, on a retry, which refund is this
+ * request's: the one Payment that appeared since, with `refundable_amount` lower by exactly the request's amount.
+ */
+export interface RefundBaseline {
+  /** Refund Payment ids on the Purchase at the time (oldest first). */
+  refundPaymentIds: string[];
+  /** The gateway's `refundable_amount` at the time. */
+  refundableMinor: number;
+  status: string;
+}
+
 export type ChargeOutcome = PurchaseSnapshot & {
   outcome: 'paid' | 'pending';
   /** False when the Purchase was already paid or pending and no charge request was sent. */
@@ -155,10 +169,22 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
       }
     },
 
+    /** Reads what a refund request must be checked against on a retry (see RefundBaseline). */
+    async readRefundBaseline(purchaseId: string): Promise<RefundBaseline> {
+      try {
+        return baselineOf(await qorepay.getPurchase(purchaseId, call()));
+      } catch (err) {
+        throw toActivityFailure(err);
+      }
+    },
+
     /**
      * Refunds a paid Purchase, fully or partly, never more than it has left. Reads first: the gateway's
-     * `refundable_amount` caps the amount, and a retry of this activity (after a lost answer or a crash) finds the
-     * refund Payment its earlier attempt made among the Purchase's history instead of refunding again.
+     * `refundable_amount` caps the amount. A retry of this activity (after a lost answer or a crash) adopts a refund
+     * Payment only when it provably is this request's: the only one that appeared since `baseline`, with the
+     * Purchase's `refundable_amount` lower by exactly the request's amount. Any other change since the baseline (a
+     * refund made in the dashboard, another request's refund completing) sends nothing and fails as
+     * `RefundUnverified`: the refunds that did happen reach the subscription by their own webhooks.
      */
     async refundPurchase(input: {
       purchaseId: string;
@@ -167,26 +193,44 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
       refundableMinor: number;
       /** Refund Payments the engine already knows for this Purchase. */
       knownPaymentIds: string[];
+      /** The Purchase as read before this request (absent from subscriptions recorded before it was read). */
+      baseline?: RefundBaseline;
     }): Promise<RefundOutcome> {
       try {
         const p = await qorepay.getPurchase(input.purchaseId, call());
-        if (activityAttempt() > 1) {
-          const known = new Set(input.knownPaymentIds);
-          const earlier = refundPaymentIds(p).filter((id) => !known.has(id));
-          const last = earlier[earlier.length - 1];
-          if (last) {
-            log.warn('refund found from an earlier attempt; not refunding again', { purchaseId: input.purchaseId });
-            return {
-              purchaseId: input.purchaseId,
-              paymentId: last,
-              status: 'success',
-              amountMinor: input.amountMinor ?? input.refundableMinor,
-            };
-          }
-          if (p.status === 'pending_refund') return { purchaseId: input.purchaseId, status: p.status };
+        const now = baselineOf(p);
+        const before = input.baseline;
+        const attempt = activityAttempt();
+        const amount =
+          input.amountMinor ?? Math.min(before ? before.refundableMinor : now.refundableMinor, input.refundableMinor);
+        const seen = new Set(before ? before.refundPaymentIds : input.knownPaymentIds);
+        const appeared = now.refundPaymentIds.filter((id) => !seen.has(id));
+        if (before && appeared.length === 1 && attempt > 1 && before.refundableMinor - now.refundableMinor === amount) {
+          log.warn('refund found from an earlier attempt of this request; not refunding again', {
+            purchaseId: input.purchaseId,
+            attempt,
+          });
+          return { purchaseId: input.purchaseId, paymentId: appeared[0]!, status: 'success', amountMinor: amount };
         }
-        const refundable = p.refundable_amount ?? 0;
-        const amount = input.amountMinor ?? Math.min(refundable, input.refundableMinor);
+        const changed =
+          appeared.length > 0 ||
+          (before !== undefined && (now.refundableMinor !== before.refundableMinor || now.status !== before.status));
+        // Without a baseline (runs recorded before it was read), a first attempt can only be the first POST.
+        const unverified = before ? changed : attempt > 1 && (appeared.length > 0 || p.status === 'pending_refund');
+        if (unverified) {
+          // Nothing proves that a refund which appeared is this request's, nor that none of them is: send nothing.
+          throw ApplicationFailure.create({
+            type: FailureType.RefundUnverified,
+            nonRetryable: true,
+            message:
+              `refund of ${amount} not sent: purchase ${input.purchaseId} changed since the request was made ` +
+              `(${appeared.length ? `refund Payments ${appeared.join(', ')} appeared; ` : ''}status ${now.status}, ` +
+              `refundable ${now.refundableMinor}${before ? ` was ${before.refundableMinor}` : ''}); ` +
+              'refunds made at the gateway reach the subscription by their webhooks: check it before asking again',
+            details: [{ purchaseId: input.purchaseId, appeared, refundableMinor: now.refundableMinor }],
+          });
+        }
+        const refundable = now.refundableMinor;
         if (refundable <= 0 || amount <= 0 || amount > refundable || amount > input.refundableMinor) {
           throw ApplicationFailure.create({
             type: FailureType.RefundRefused,
@@ -238,6 +282,10 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
       }
     },
   };
+}
+
+function baselineOf(p: Purchase): RefundBaseline {
+  return { refundPaymentIds: refundPaymentIds(p), refundableMinor: p.refundable_amount ?? 0, status: p.status };
 }
 
 /** Ids of the refund Payments a Purchase's status history points at, oldest first. */

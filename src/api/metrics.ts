@@ -4,7 +4,7 @@
  * gauge survives restarts of every process) and reused for one scrape interval. Labels are low-cardinality: no ids.
  * Served to operator keys on the API port, and without a key on the internal metrics port (API_METRICS_PORT).
  */
-import type { BillingClient } from '../client';
+import type { BillingClient } from '@temporal-billing/client';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CYCLE_STATUSES } from '../shared/billing-cycle';
 import { BillingMetric, METRIC_BUCKETS } from '../shared/metrics';

@@ -4,7 +4,7 @@
  * BillingClient (a cycle's status change to the cycle, a refund or chargeback to its subscription). Framework-free
  * so the HTTP route, the workflow tests and the benchmark share it.
  */
-import { BillingNotFoundError, type BillingClient } from '../client';
+import { BillingNotFoundError, type BillingClient } from '@temporal-billing/client';
 import { isQorePayError, snapshotOf, type QorePayClient, type QorePayWebhookVerifier } from '../integrations/qorepay';
 import { parseCycleWorkflowId, type GatewayEvent } from '../shared/billing-cycle';
 import type { PaymentEventSignal } from '../shared/subscription';

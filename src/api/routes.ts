@@ -19,7 +19,7 @@ import {
   ScheduleSchema,
   SubscriptionIdSchema,
   UpdatePaymentMethodSchema,
-} from '../client/schemas';
+} from '@temporal-billing/client/schemas';
 import { ChangeTrailSchema } from '../shared/actor-schema';
 import { CYCLE_STATUSES, type CycleStatus } from '../shared/billing-cycle';
 import { ReconciliationIdSchema, ReconciliationRequestSchema, ReconciliationRunSchema } from './reconciliations';
@@ -53,6 +53,8 @@ export interface RouteSpec {
   body?: z.ZodType;
   /** Component name of the body schema in the OpenAPI document. */
   bodyName?: string;
+  /** A realistic body for the docs page (else Swagger UI makes one up from the schema: random strings, 2^53-1). */
+  bodyExample?: unknown;
   bodyContentType?: string;
   responses: Record<string, RouteResponse>;
   errors?: (404 | 409)[];
@@ -168,6 +170,15 @@ export const ROUTES = [
       'Temporal is unreachable, or QorePay could not be asked about qorepayClientId; nothing was created; retry later',
     body: CreateSubscriptionSchema,
     bodyName: 'CreateSubscription',
+    // The README's first request.
+    bodyExample: {
+      subscriptionId: 'sub_42',
+      customerId: 'c_1',
+      customerEmail: 'c1@example.com',
+      recurringToken: 'tok_success_sub42',
+      plan: { planId: 'pro', currency: 'NGN', lineItems: [{ name: 'Pro plan', priceMinor: 500000, quantity: 1 }] },
+      schedule: { intervalUnit: 'month', intervalCount: 1, anchor: '2026-11-30T09:00', timeZone: 'Africa/Lagos' },
+    },
     responses: {
       '201': subscription('Created'),
       '200': subscription('Already existed with the same terms'),

@@ -14,8 +14,8 @@ import {
   BillingNotFoundError,
   BillingUnavailableError,
   BillingValidationError,
-} from '../client';
-import type { CreateSubscriptionInput } from '../client/schemas';
+} from '@temporal-billing/client';
+import type { CreateSubscriptionInput } from '@temporal-billing/client/schemas';
 import { plainMerchantKey, type ApiKeySpec } from './api-keys';
 import type { Logger } from '../logger';
 import { registerCodecRoutes, type CodecEndpointOptions } from './codec';
@@ -31,7 +31,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { OpenAPIV3 } from 'openapi-types';
 import { handleQorePayWebhook, type WebhookIngressDeps } from './qorepay-webhook';
 import { ROUTES, type OperationId } from './routes';
-import { IDEMPOTENCY_KEY_HEADER, parseWith, type FieldIssue } from '../client/schemas';
+import { IDEMPOTENCY_KEY_HEADER, parseWith, type FieldIssue } from '@temporal-billing/client/schemas';
 import { getReconciliation, startReconciliation } from '../reconciliation';
 import { BILLING_TASK_QUEUE } from '../shared/task-queue';
 import { summaryText } from '../shared/reconciliation';

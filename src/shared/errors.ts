@@ -15,6 +15,8 @@ export const FailureType = {
   PurchaseNotChargeable: 'PurchaseNotChargeable',
   /** A refund the gateway cannot make (nothing refundable, amount above what is left). */
   RefundRefused: 'RefundRefused',
+  /** A retried refund found the Purchase changed in a way that does not prove its earlier attempt's refund: nothing sent. */
+  RefundUnverified: 'RefundUnverified',
   /** Transport failures, retried by Temporal. */
   GatewayTransient: 'GatewayTransient',
   GatewayRateLimited: 'GatewayRateLimited',

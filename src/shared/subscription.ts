@@ -2,7 +2,7 @@
  * Contracts of the subscription workflow (one per subscription, long-lived), shared by the workflow, the
  * BillingClient and the HTTP API.
  */
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from './message-definitions';
 import type { BillingSchedule } from '../domain/calendar';
 import type { DunningPolicy } from '../domain/dunning';
 import type {
@@ -149,6 +149,17 @@ export const cycleUpdateSignal = defineSignal<[CycleReport]>('cycleUpdate');
  * cycle any more (a charge that was already on its way has been answered). The cancel and pause updates wait for it.
  */
 export const cycleStopAckSignal = defineSignal<[{ cycleId: string }]>('cycleStopAck');
+
+/**
+ * Sent by the reconciliation sweep to the subscription after it wrote a closed cycle's missing settlement record: the
+ * subscription then reverses there what was refunded or charged back meanwhile.
+ */
+export interface SettlementRecordedSignal {
+  cycleId: string;
+  target: SettlementTarget;
+  externalId: string;
+}
+export const settlementRecordedSignal = defineSignal<[SettlementRecordedSignal]>('settlementRecorded');
 
 /** A recurring token as people may see it: its last 4 characters (API views, the Temporal UI). */
 export function maskToken(token: string): string {

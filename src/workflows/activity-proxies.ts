@@ -33,7 +33,7 @@ export const { chargePurchase } = proxyActivities<BillingActivities>({
 });
 
 /** Refunds and chargeback registrations read the Purchase before writing, so retries cannot pay out twice. */
-export const { refundPurchase, registerChargeback } = proxyActivities<BillingActivities>({
+export const { refundPurchase, registerChargeback, readRefundBaseline } = proxyActivities<BillingActivities>({
   startToCloseTimeout: GATEWAY_CALL_TIMEOUT,
   retry: {
     initialInterval: '2s',

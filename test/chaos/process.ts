@@ -19,7 +19,7 @@ import axios, { type AxiosInstance } from 'axios';
 import pino from 'pino';
 import { startDevServer, type RunningDevServer } from '../../src/dev/dev-server';
 import { apiKeyHash } from '../../src/config';
-import { encryptedDataConverter, parsePayloadKeys } from '../../src/payload-codec';
+import { encryptedDataConverter, parsePayloadKeys } from '@temporal-billing/client/payload-codec';
 import { startGormicSandbox } from '../../src/sandbox/gormic/server';
 import type { LedgerEntry } from '../../src/sandbox/qorepay/server';
 import type { OperationsAlert } from '../../src/shared/notifications';

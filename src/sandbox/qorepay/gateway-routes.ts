@@ -209,6 +209,8 @@ export function registerGatewayRoutes(app: FastifyInstance, model: QorePayModel,
     return reply.send(p);
   });
 
+  // The request carries only `amount` (reference/qorepay.md): a refund cannot be given a reference of the caller's, and
+  // any other field is ignored, as by the gateway. A refund Payment is told apart only by its id.
   app.post<IdParams>(`${api}/purchases/:id/refund/`, async (req, reply) => {
     const p = model.purchases.get(req.params.id);
     if (!p) return notFound(reply);
@@ -232,9 +234,9 @@ export function registerGatewayRoutes(app: FastifyInstance, model: QorePayModel,
       o.charge.timers.later(o.charge.pendingResolveDelayMs, () => {
         if (p.status === 'pending_refund') model.completeRefund(p, amount);
       });
-      return reply.send(p);
+      return o.faults.answerWrite(reply, 200, p);
     }
-    return reply.send(model.completeRefund(p, amount));
+    return o.faults.answerWrite(reply, 200, model.completeRefund(p, amount));
   });
 
   app.post<IdParams>(`${api}/purchases/:id/chargeback/`, async (req, reply) => {

@@ -5,7 +5,7 @@
  * keys of OPERATOR_API_KEYS are operators and are named so in logs.
  */
 import type { FastifyInstance } from 'fastify';
-import type { BillingClient } from '../../../src/client';
+import type { BillingClient } from '@temporal-billing/client';
 import { buildApiServer } from '../../../src/api/server';
 import { createApiMetrics } from '../../../src/api/metrics';
 import { loadConfig } from '../../../src/config';

@@ -6,10 +6,10 @@
  */
 import { request } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import type { BillingClient } from '../../../src/client';
+import type { BillingClient } from '@temporal-billing/client';
 import { buildApiServer, type ApiServerOptions } from '../../../src/api/server';
 import { createApiMetrics } from '../../../src/api/metrics';
-import { AesGcmPayloadCodec } from '../../../src/payload-codec';
+import { AesGcmPayloadCodec } from '@temporal-billing/client/payload-codec';
 import { plainOperatorKey } from '../../../src/config';
 import { createLogger } from '../../../src/logger';
 import { send } from '../../support/send';
