@@ -9,6 +9,80 @@ import { builtinModules } from 'node:module';
 
 const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 
+/**
+ * The layer rules ("nevers") of the architecture: one zone per import that must never exist. A zone whose rule is
+ * broken today lists its offending files in LAYER_EXCEPTIONS below, so nothing else can add to it.
+ */
+const PARTS = {
+  Contracts: ['./src/shared'],
+  Domain: ['./src/domain'],
+  Workflows: ['./src/workflows'],
+  Activities: ['./src/activities'],
+  Integrations: ['./src/integrations'],
+  Client: ['./packages/client/src'],
+  Api: ['./src/api'],
+  Sandbox: ['./src/sandbox'],
+  Processes: ['./src/worker.ts', './src/cli.ts', './src/dev', './src/config.ts'],
+};
+const never = (from, to, why) => ({
+  name: `${from} -> ${to}`,
+  target: PARTS[from],
+  from: PARTS[to],
+  message: `${from} never imports ${to}: ${why}.`,
+});
+const LAYER_ZONES = [
+  never('Domain', 'Workflows', 'the domain is pure'),
+  never('Domain', 'Activities', 'the domain is pure'),
+  never('Domain', 'Integrations', 'the domain is pure'),
+  never('Domain', 'Client', 'the domain is pure'),
+  never('Domain', 'Api', 'the domain is pure'),
+  never('Domain', 'Processes', 'the domain is pure'),
+  never('Domain', 'Contracts', 'one direction at the bottom: contracts over domain'),
+  never('Client', 'Api', 'the library sits under its HTTP adapter'),
+  never('Client', 'Processes', 'the library knows no process config'),
+  {
+    ...never('Client', 'Activities', 'the merchant library talks to Temporal only, it never loads worker code'),
+    from: ['./src/activities', './src/workflows', './src/worker.ts', './src/integrations'],
+  },
+  never('Api', 'Activities', 'the API reaches workflows through the client'),
+  never('Api', 'Workflows', 'the API reaches workflows through the client'),
+  never('Api', 'Processes', 'the adapter takes options, not process config'),
+  never('Integrations', 'Workflows', 'integrations know no Temporal'),
+  never('Integrations', 'Activities', 'integrations know no Temporal'),
+  never('Integrations', 'Api', 'integrations know no Temporal'),
+  never('Integrations', 'Client', 'integrations know no Temporal'),
+  never('Contracts', 'Workflows', 'contracts depend on nothing above them'),
+  never('Contracts', 'Activities', 'contracts depend on nothing above them'),
+  never('Contracts', 'Api', 'contracts depend on nothing above them'),
+  never('Activities', 'Client', 'the worker does not load the merchant library'),
+  never('Sandbox', 'Integrations', "a fake does not borrow the real client's vocabulary"),
+  // Workflows -> Integrations: the no-restricted-imports patterns of the workflow block below (types only).
+];
+
+/**
+ * Rules broken today, each lifted only for the files that break it (as of this commit), until the issue that owns
+ * the move removes them: a new file, or another file of the same part, still gets the error.
+ */
+const LAYER_EXCEPTIONS = [
+  // The reconciliation sweep reads cycles through the client's Temporal adapter (moves with the client package split).
+  { rule: 'Activities -> Client', files: ['src/activities/reconciliation.ts'] },
+  // The sandbox parses requests with the real client's schemas and HTTP helpers (a fake should keep its own).
+  {
+    rule: 'Sandbox -> Integrations',
+    files: [
+      'src/sandbox/qorepay/gateway-routes.ts',
+      'src/sandbox/qorepay/model.ts',
+      'src/sandbox/qorepay/server.ts',
+      'src/sandbox/qorepay/webhook-delivery.ts',
+    ],
+  },
+  // The API process entry point reads process config (until one composition root hands the adapter its options).
+  { rule: 'Api -> Processes', files: ['src/api/main.ts'] },
+];
+
+const zonesWithout = (rule) => LAYER_ZONES.filter((z) => z.name !== rule).map(({ name: _name, ...zone }) => zone);
+const LAYER_ZONE_OPTIONS = LAYER_ZONES.map(({ name: _name, ...zone }) => zone);
+
 export default tseslint.config(
   {
     ignores: [
@@ -50,28 +124,7 @@ export default tseslint.config(
     },
     rules: {
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
-      'import-x/no-restricted-paths': [
-        'error',
-        {
-          zones: [
-            {
-              target: './packages/client/src',
-              from: './src/api',
-              message: 'The merchant library is below the HTTP adapter: packages/client never imports src/api.',
-            },
-            {
-              target: './packages/client/src',
-              from: ['./src/activities', './src/workflows', './src/worker.ts', './src/integrations'],
-              message: 'The merchant library talks to Temporal only; it never loads worker code.',
-            },
-            {
-              target: './src/api',
-              from: ['./src/activities', './src/workflows'],
-              message: 'The API reaches workflows only through the BillingClient (packages/client).',
-            },
-          ],
-        },
-      ],
+      'import-x/no-restricted-paths': ['error', { zones: LAYER_ZONE_OPTIONS }],
       'no-restricted-syntax': [
         'error',
         {
@@ -85,6 +138,10 @@ export default tseslint.config(
     files: ['packages/client/src/temporal-adapter.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
+  ...LAYER_EXCEPTIONS.map(({ rule, files }) => ({
+    files,
+    rules: { 'import-x/no-restricted-paths': ['error', { zones: zonesWithout(rule) }] },
+  })),
   {
     files: ['src/workflows/**/*.ts', 'src/shared/**/*.ts', 'src/domain/**/*.ts'],
     rules: {

@@ -2,12 +2,10 @@
  * Environment -> validated configuration. The only module that reads process.env; everything else receives config.
  * Each problem is reported on its own line, naming the variable.
  */
-import { createHash } from 'node:crypto';
 import type { ConnectionOptions } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { z } from 'zod';
-import type { SettlementAllowList } from '@temporal-billing/client';
 import {
   DEV_PAYLOAD_KEY,
   isDevPayloadKey,
@@ -16,28 +14,17 @@ import {
 } from '@temporal-billing/client/payload-codec';
 import { parseDuration } from './domain/reconciliation';
 import { ChangeActorSchema } from './shared/actor-schema';
+import { API_KEY_SCOPES, plainMerchantKey, plainOperatorKey, type ApiKeySpec } from './api/api-keys';
 
-/** What an API key may do: `merchant` (its own merchant's subscriptions), `operator` (mark-paid, retry-settlement,
- * and reads and changes across merchants). */
-export const API_KEY_SCOPES = ['merchant', 'operator'] as const;
-export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
-
-/** An API key as configured: never the key itself, only its SHA-256 and an id to log. */
-export interface ApiKeySpec {
-  /** Logged with every change made with the key (never the key). */
-  id: string;
-  merchantId: string;
-  /** Lower-case hex SHA-256 of the bearer key. */
-  sha256: string;
-  scopes: readonly ApiKeyScope[];
-  /**
-   * The settlement accounts this merchant's subscriptions may write to. Absent: none (a JSON-configured key must
-   * list them); `'any'` for the plain keys of a one-merchant deployment.
-   */
-  settlement?: SettlementAllowList | 'any';
-}
-
-export const DEFAULT_MERCHANT_ID = 'default';
+export {
+  API_KEY_SCOPES,
+  DEFAULT_MERCHANT_ID,
+  apiKeyHash,
+  plainMerchantKey,
+  plainOperatorKey,
+  type ApiKeyScope,
+  type ApiKeySpec,
+} from './api/api-keys';
 
 const ApiKeySpecSchema = z.strictObject({
   id: ChangeActorSchema.shape.keyId,
@@ -55,35 +42,33 @@ const ApiKeySpecSchema = z.strictObject({
     .optional(),
 });
 
-/** The SHA-256 (hex) an API_KEYS entry stores for a key. */
-export function apiKeyHash(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
+/** Shortest plain key (API_KEYS, OPERATOR_API_KEYS, CODEC_API_KEYS) accepted under NODE_ENV=production. */
+export const MIN_PRODUCTION_KEY_LENGTH = 32;
+
+/** Comma-separated keys: trimmed, empty entries dropped. */
+function splitKeys(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean);
 }
+
+/** Plain keys are read as JSON when the value starts with `[`. */
+const isJsonKeys = (text: string | undefined): boolean => (text ?? '').trim().startsWith('[');
 
 /**
  * API_KEYS, in one of two forms:
- * - a JSON array of `{ "id", "merchantId", "sha256", "scopes": ["merchant"|"operator"] }` (keys stored hashed);
- * - comma-separated plain keys (a one-merchant deployment): each belongs to merchant `default` with every scope,
- *   and is identified in logs as `key-1`, `key-2`, ...
+ * - a JSON array of `{ "id", "merchantId", "sha256", "scopes": ["merchant"|"operator"], "settlement"? }` (keys stored
+ *   hashed; the one form that gives a key settlement accounts or another merchant);
+ * - comma-separated plain keys: merchant keys of merchant `default` (see `plainMerchantKey`). Operators have their
+ *   own variable, OPERATOR_API_KEYS.
  */
 const apiKeys = z
   .string()
   .optional()
   .transform((s, ctx): ApiKeySpec[] => {
     const text = (s ?? '').trim();
-    if (!text.startsWith('[')) {
-      return text
-        .split(',')
-        .map((x) => x.trim())
-        .filter(Boolean)
-        .map((key, i) => ({
-          id: `key-${i + 1}`,
-          merchantId: DEFAULT_MERCHANT_ID,
-          sha256: apiKeyHash(key),
-          scopes: [...API_KEY_SCOPES],
-          settlement: 'any' as const,
-        }));
-    }
+    if (!isJsonKeys(text)) return splitKeys(text).map(plainMerchantKey);
     let json: unknown;
     try {
       json = JSON.parse(text);
@@ -181,8 +166,21 @@ export const EnvSchema = z.object({
 
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port(3000),
-  /** Bearer API keys of merchant backends and operators (see `apiKeys`). */
+  /** Bearer API keys of merchant backends (see `apiKeys`). */
   API_KEYS: apiKeys,
+  /** Bearer keys of operators, comma-separated (see `plainOperatorKey`): they act across merchants. */
+  OPERATOR_API_KEYS: z
+    .string()
+    .optional()
+    .transform((s) => splitKeys(s).map(plainOperatorKey)),
+  /** Requests per minute each API key may make on /v1 (429 with Retry-After above it); 0 = no limit. */
+  API_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).max(1_000_000).default(1200),
+  /**
+   * The API's internal metrics port: GET /metrics without a key, for Prometheus (on the API port /metrics needs an
+   * operator key). 0 = none. Bound to API_METRICS_HOST: loopback by default, the internal network in compose.
+   */
+  API_METRICS_PORT: port(0),
+  API_METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** Time to receive a whole request; a slower client gets 408 and is cut off. */
   API_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(15_000),
   /** Largest body of a merchant request (413 above it). */
@@ -252,8 +250,12 @@ export const EnvSchema = z.object({
   RECONCILIATION_WINDOW: duration('48h', 60 * 60_000, 366 * 86_400_000, 'between 1h and 366d'),
 
   METRICS_PORT: port(0),
+  /** Worker: interface of the Prometheus endpoint (METRICS_PORT): loopback unless a scraper elsewhere needs it. */
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
   /** Worker: port of /healthz and /readyz (ready once connected to Temporal and polling); 0 = none. */
   HEALTH_PORT: port(0),
+  /** Worker: interface of the health endpoint (HEALTH_PORT). */
+  HEALTH_HOST: z.string().min(1).default('127.0.0.1'),
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   /**
    * `npm start` only: `auto` prints readable lines (pino-pretty) when stdout is a terminal and NODE_ENV is not
@@ -261,6 +263,44 @@ export const EnvSchema = z.object({
    */
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
 });
+
+/** A host name that names a sandbox (the compose service `qorepay-sandbox`, `sandbox.example`, ...). */
+const SANDBOX_HOST = /(^|[.-])sandbox([.-]|$)/i;
+
+/**
+ * Why an outbound URL is for development only, or undefined: production talks to real services over TLS, so a
+ * sandbox, a loopback address (an egress proxy included: the switches below must not depend on how traffic leaves)
+ * or cleartext http is refused.
+ */
+function developmentUrlReason(u: string): string | undefined {
+  const url = new URL(u);
+  if (SANDBOX_HOST.test(url.hostname)) return `the sandbox host ${url.hostname} is`;
+  if (isLoopbackUrl(u)) return `the loopback host ${url.hostname} is`;
+  if (url.protocol !== 'https:') return 'cleartext http: is';
+  return undefined;
+}
+
+/** What NODE_ENV=production refuses, one line per setting (keys, payload keys and their length are checked apart). */
+function productionProblems(c: z.infer<typeof EnvSchema>, present: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  const urls: [string, string | undefined][] = [
+    ['QOREPAY_BASE_URL', c.QOREPAY_BASE_URL],
+    ['MERCHANT_WEBHOOK_URL', c.MERCHANT_WEBHOOK_URL],
+    ['ACTIVEPLATFORM_BASE_URL', c.ACTIVEPLATFORM_BASE_URL],
+    ['GORMIC_BASE_URL', c.GORMIC_BASE_URL],
+  ];
+  for (const [name, u] of urls) {
+    const reason = u === undefined ? undefined : developmentUrlReason(u);
+    if (reason) problems.push(`${name}: ${reason} refused when NODE_ENV=production (set the service's https URL)`);
+  }
+  if (present.QOREPAY_API_KEY === undefined) {
+    problems.push("QOREPAY_API_KEY: required when NODE_ENV=production (the default is the sandbox's)");
+  }
+  if (c.DEV_MINUTE_SCHEDULES === 'true') {
+    problems.push('DEV_MINUTE_SCHEDULES: refused when NODE_ENV=production (minute schedules are for development)');
+  }
+  return problems;
+}
 
 function isLoopbackUrl(u: string): boolean {
   const host = new URL(u).hostname;
@@ -321,8 +361,35 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
       'PAYLOAD_KEYS: required when QOREPAY_BASE_URL is not the local sandbox (the development key is public)',
     );
   }
-  if (c.DEV_MINUTE_SCHEDULES === 'true' && !isLoopbackUrl(c.QOREPAY_BASE_URL)) {
+  if (c.NODE_ENV === 'production') {
+    problems.push(...productionProblems(c, present));
+  } else if (c.DEV_MINUTE_SCHEDULES === 'true' && !isLoopbackUrl(c.QOREPAY_BASE_URL)) {
     problems.push('DEV_MINUTE_SCHEDULES: only allowed against the local QorePay sandbox (a loopback QOREPAY_BASE_URL)');
+  }
+  for (const op of c.OPERATOR_API_KEYS) {
+    if (c.API_KEYS.some((k) => k.sha256 === op.sha256)) {
+      problems.push(
+        `OPERATOR_API_KEYS: ${op.id} is also in API_KEYS (a key is a merchant's or an operator's, not both)`,
+      );
+    }
+  }
+  if (c.NODE_ENV === 'production') {
+    const plain: [string, string[], (i: number) => string][] = [
+      ['API_KEYS', isJsonKeys(present.API_KEYS) ? [] : splitKeys(present.API_KEYS), (i) => `key-${i + 1}`],
+      ['OPERATOR_API_KEYS', splitKeys(present.OPERATOR_API_KEYS), (i) => `operator-${i + 1}`],
+      ['CODEC_API_KEYS', c.CODEC_API_KEYS, (i) => `key ${i + 1}`],
+    ];
+    for (const [name, keys, idOf] of plain) {
+      const short = keys
+        .map((k, i) => ({ id: idOf(i), length: k.length }))
+        .filter((k) => k.length < MIN_PRODUCTION_KEY_LENGTH)
+        .map((k) => `${k.id} is ${k.length} characters`);
+      if (short.length) {
+        problems.push(
+          `${name}: ${short.join(', ')}; keys must be at least ${MIN_PRODUCTION_KEY_LENGTH} characters when NODE_ENV=production`,
+        );
+      }
+    }
   }
   if (c.RECONCILIATION_WINDOW < c.RECONCILIATION_INTERVAL) {
     problems.push(

@@ -139,7 +139,7 @@ export function installRuntime(
         ? {
             metrics: {
               prometheus: {
-                bindAddress: `0.0.0.0:${config.METRICS_PORT}`,
+                bindAddress: `${config.METRICS_HOST.includes(':') ? `[${config.METRICS_HOST}]` : config.METRICS_HOST}:${config.METRICS_PORT}`,
                 histogramBucketOverrides: { ...METRIC_BUCKETS },
               },
               metricPrefix: 'temporal_',
@@ -153,14 +153,14 @@ export function installRuntime(
 }
 
 /** /healthz (the process is alive) and /readyz (connected to Temporal and polling), for orchestrators. */
-function startHealthServer(port: number, isReady: () => boolean, logger: Logger): Server {
+function startHealthServer(host: string, port: number, isReady: () => boolean, logger: Logger): Server {
   const server = createServer((req, res) => {
     const ready = isReady();
     if (req.url === '/healthz') res.writeHead(200).end('ok');
     else if (req.url === '/readyz') res.writeHead(ready ? 200 : 503).end(ready ? 'ready' : 'not ready');
     else res.writeHead(404).end();
   });
-  server.listen(port, '0.0.0.0', () => logger.info({ port }, 'worker health endpoint listening'));
+  server.listen(port, host, () => logger.info({ host, port }, 'worker health endpoint listening'));
   return server;
 }
 
@@ -170,7 +170,9 @@ async function main(): Promise<void> {
   if (config.devPayloadKey) logger.warn('PAYLOAD_KEYS not set: payloads use the public development key');
   installRuntime(config, logger);
   let ready = false;
-  const health = config.HEALTH_PORT ? startHealthServer(config.HEALTH_PORT, () => ready, logger) : undefined;
+  const health = config.HEALTH_PORT
+    ? startHealthServer(config.HEALTH_HOST, config.HEALTH_PORT, () => ready, logger)
+    : undefined;
   // Until the worker runs (it then handles the signals itself), a stop request ends the connection attempts.
   const startup = new AbortController();
   const stopStartup = (): void => startup.abort();

@@ -21,6 +21,9 @@ export interface CodecEndpointOptions {
   allowedOrigin?: string;
 }
 
+/** The UI sends one page of a history's payloads at a time. */
+export const CODEC_BODY_LIMIT_BYTES = 2 * 1024 * 1024;
+
 const base64 = z.string().regex(/^[A-Za-z0-9+/]*={0,2}$/, 'must be base64');
 const PayloadsBody = z.object({
   payloads: z
@@ -65,6 +68,23 @@ export function registerCodecRoutes(app: FastifyInstance, opts: CodecEndpointOpt
       return true;
     };
 
+    // Origin and key are checked when the request line and headers are in, before any body is read: a caller
+    // without the key cannot make the API buffer and parse megabytes.
+    scope.addHook('onRequest', async (req, reply) => {
+      if (req.method !== 'POST') return;
+      if (!corsFor(req, reply)) {
+        return reply
+          .code(403)
+          .send({ error: 'origin_not_allowed', message: 'this origin may not call the codec endpoint' });
+      }
+      if (!opts.open && !opts.authorize(bearer(req))) {
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer realm="codec"')
+          .send({ error: 'unauthorized', message: 'send the header Authorization: Bearer <a key of CODEC_API_KEYS>' });
+      }
+    });
+
     for (const op of ['decode', 'encode'] as const) {
       scope.options(`/codec/${op}`, async (req, reply) => {
         if (!corsFor(req, reply) || req.headers.origin === undefined) return reply.code(403).send();
@@ -76,11 +96,7 @@ export function registerCodecRoutes(app: FastifyInstance, opts: CodecEndpointOpt
           .send();
       });
 
-      scope.post(`/codec/${op}`, { bodyLimit: 8 * 1024 * 1024 }, async (req, reply) => {
-        if (!corsFor(req, reply)) return reply.code(403).send({ error: 'origin_not_allowed' });
-        if (!opts.open && !opts.authorize(bearer(req))) {
-          return reply.code(401).header('www-authenticate', 'Bearer realm="codec"').send({ error: 'unauthorized' });
-        }
+      scope.post(`/codec/${op}`, { bodyLimit: CODEC_BODY_LIMIT_BYTES }, async (req, reply) => {
         const parsed = PayloadsBody.safeParse(req.body);
         if (!parsed.success) {
           return reply.code(400).send({

@@ -11,7 +11,8 @@ import { createLogger, type Logger } from '../logger';
 import { AesGcmPayloadCodec } from '@temporal-billing/client/payload-codec';
 import { retryConnect } from '../temporal-connect';
 import { qorepayCustomerVerifier } from './customer-verifier';
-import { apiKeyMatcher, buildApiServer } from './server';
+import { createApiMetrics } from './metrics';
+import { apiKeyMatcher, buildApiServer, buildMetricsServer } from './server';
 
 export interface RunningApi {
   /** e.g. `http://127.0.0.1:3000` */
@@ -33,8 +34,15 @@ export interface StartApiOptions {
 const READINESS_TIMEOUT_MS = 1500;
 
 export async function startApi(config: AppConfig, logger: Logger, options: StartApiOptions = {}): Promise<RunningApi> {
-  if (config.API_KEYS.length === 0) {
-    logger.warn('API_KEYS is empty: every /v1 request will answer 401');
+  if (config.API_KEYS.length === 0 && config.OPERATOR_API_KEYS.length === 0) {
+    logger.warn('API_KEYS and OPERATOR_API_KEYS are empty: every /v1 request will answer 401');
+  }
+  const operatorKeys = [...config.API_KEYS, ...config.OPERATOR_API_KEYS].filter((k) => k.scopes.includes('operator'));
+  if (operatorKeys.length) {
+    logger.info(
+      { operatorKeys: operatorKeys.map((k) => k.id) },
+      "operator keys configured: they read and change every merchant's subscriptions, mark cycles paid and settle anywhere",
+    );
   }
   // Lazy: the API starts (and /readyz says 503) while Temporal is still coming up.
   const connection = options.connection ?? Connection.lazy(clientConnectionOptions(config));
@@ -88,9 +96,12 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
 
   const open = config.CODEC_API_KEYS.length === 0 && config.devPayloadKey;
   if (open) logger.warn('codec endpoint open without a key: payloads use the public development key');
+  const metrics = createApiMetrics({ cycles: billing.forMerchant(billing.merchantId, { crossMerchant: true }) });
   const app = buildApiServer({
     billing,
-    apiKeys: config.API_KEYS,
+    metrics,
+    ...(config.API_RATE_LIMIT_PER_MINUTE > 0 ? { rateLimit: { perMinute: config.API_RATE_LIMIT_PER_MINUTE } } : {}),
+    apiKeys: [...config.API_KEYS, ...config.OPERATOR_API_KEYS],
     webhook: { verifier, qorepay, logger: logger.child({ component: 'qorepay-webhook' }) },
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     temporalHealth: async () => {
@@ -109,12 +120,19 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
     },
   });
 
+  const metricsApp = config.API_METRICS_PORT > 0 ? buildMetricsServer(metrics, logger) : undefined;
   let address: string;
   try {
     address = await app.listen({ host: config.API_HOST, port: options.port ?? config.API_PORT });
+    if (metricsApp) {
+      const metricsUrl = await metricsApp.listen({ host: config.API_METRICS_HOST, port: config.API_METRICS_PORT });
+      logger.info({ url: `${metricsUrl}/metrics` }, 'billing API metrics listening (no key: keep this port internal)');
+    }
   } catch (err) {
     stopConnecting.abort();
     await connecting;
+    await app.close();
+    await metricsApp?.close();
     if (ownsConnection) await connection.close();
     throw err;
   }
@@ -129,6 +147,7 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
         stopConnecting.abort();
         await connecting;
         await app.close();
+        await metricsApp?.close();
         if (ownsConnection) await connection.close();
         logger.info('billing API stopped');
       })()),

@@ -17,7 +17,7 @@ import {
 } from '@temporal-billing/client';
 import type { CreateSubscriptionInput } from '@temporal-billing/client/schemas';
 import type { SubscriptionState } from '../shared/subscription';
-import { DEFAULT_MERCHANT_ID, type ApiKeySpec } from '../config';
+import { plainMerchantKey, type ApiKeySpec } from './api-keys';
 import type { Logger } from '../logger';
 import { registerCodecRoutes, type CodecEndpointOptions } from './codec';
 import { buildOpenApiDocument, type OpenApiDocument } from './openapi';
@@ -26,6 +26,7 @@ import { buildOpenApiDocument, type OpenApiDocument } from './openapi';
 const API_VERSION = '0.1.0';
 import { createApiMetrics, type ApiMetrics } from './metrics';
 import { createTemporalGate } from './temporal-gate';
+import fastifyRateLimit from '@fastify/rate-limit';
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { OpenAPIV3 } from 'openapi-types';
@@ -41,8 +42,9 @@ import { defaultReconciliationSince, type ReconciliationRequest } from './reconc
 export interface ApiServerOptions {
   billing: BillingClient;
   /**
-   * Accepted bearer keys (from config: hashed, with merchant and scopes). A plain string is a key of merchant
-   * `default` with every scope (one-merchant setups, tests). None configured: every /v1 call answers 401.
+   * Accepted bearer keys (from config: hashed, with merchant and scopes; API_KEYS and OPERATOR_API_KEYS together). A
+   * plain string is a merchant key of merchant `default` with no settlement accounts, like a plain API_KEYS entry.
+   * None configured: every /v1 call answers 401.
    */
   apiKeys: readonly (ApiKeySpec | string)[];
   /** The webhook ingress; events reach the workflows through `billing`. */
@@ -65,8 +67,18 @@ export interface ApiServerOptions {
   temporalGate?: () => Promise<void>;
   /** Serves /codec/decode and /codec/encode for the Temporal UI (see ./codec.ts). */
   codec?: CodecEndpointOptions;
-  /** Served at GET /metrics (Prometheus text). Default: a registry of the API's billing metrics. */
+  /**
+   * Served at GET /metrics (Prometheus text) to operator keys; `buildMetricsServer` serves it without a key on an
+   * internal port. Default: a registry of the API's billing metrics.
+   */
   metrics?: ApiMetrics;
+  /** How long the default metrics reuse their cycle counts (default 15 s, one scrape interval). */
+  metricsCacheMs?: number;
+  /**
+   * Requests per minute each API key may make on /v1 (requests without a known key: per client address); over it,
+   * 429 with Retry-After. Absent or `perMinute: 0`: no limit.
+   */
+  rateLimit?: { perMinute: number };
   /** Task queue of the worker that runs reconciliation sweeps (and the cycles they check). Default: `billing`. */
   taskQueue?: string;
 }
@@ -90,17 +102,7 @@ export function apiKeyMatcher(
 ): (presented: string | undefined) => ApiKeySpec | undefined {
   const specs = apiKeys
     .filter((k) => k !== '')
-    .map((k, i): ApiKeySpec =>
-      typeof k === 'string'
-        ? {
-            id: `key-${i + 1}`,
-            merchantId: DEFAULT_MERCHANT_ID,
-            sha256: createHash('sha256').update(k).digest('hex'),
-            scopes: ['merchant', 'operator'],
-            settlement: 'any',
-          }
-        : k,
-    );
+    .map((k, i): ApiKeySpec => (typeof k === 'string' ? plainMerchantKey(k, i) : k));
   const digests = specs.map((k) => Buffer.from(k.sha256, 'hex'));
   return (presented) => {
     if (presented === undefined) return undefined;
@@ -123,6 +125,15 @@ function bearerToken(req: FastifyRequest): string | undefined {
 }
 
 class InvalidJsonError extends Error {}
+
+/** Thrown by the rate limiter (its headers, Retry-After included, are already on the reply). */
+class RateLimitedError extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super(`too many requests for this API key; retry after ${retryAfterSeconds} s`);
+  }
+}
+
+const UNAUTHORIZED_MESSAGE = 'send the header Authorization: Bearer <API key>';
 
 export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   const log = opts.logger.child({ component: 'api' });
@@ -176,7 +187,18 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   });
 
   app.setErrorHandler((err: unknown, req, reply) => sendError(err, req, reply));
-  app.setNotFoundHandler((_req, reply) => reply.code(404).send({ error: 'not_found' }));
+  app.setNotFoundHandler((req, reply) =>
+    reply
+      .code(404)
+      .send({ error: 'not_found', message: `no route ${req.method} ${req.url.split('?')[0]}; see /openapi.json` }),
+  );
+
+  const metrics =
+    opts.metrics ??
+    createApiMetrics({
+      cycles: billing.forMerchant(billing.merchantId, { crossMerchant: true }),
+      ...(opts.metricsCacheMs !== undefined ? { cacheMs: opts.metricsCacheMs } : {}),
+    });
 
   const handlers: Record<OperationId, Handler> = {
     createSubscription: async (r, reply, billing) => {
@@ -235,7 +257,7 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
         docs: '/docs',
         health: '/healthz',
         readiness: '/readyz',
-        metrics: '/metrics',
+        metrics: '/metrics (operator API key)',
         subscriptions: '/v1/subscriptions (bearer API key)',
       },
     }),
@@ -256,12 +278,30 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
 
   // ---- merchant and operations routes (everything but the webhook, which has its own body parsing) ----
   app.register(async (scope) => {
+    const perMinute = opts.rateLimit?.perMinute ?? 0;
+    if (perMinute > 0) {
+      // One budget per API key (by its id; keys share nothing), and per client address for requests without a
+      // known key. Only routes that need a key are limited (health, docs and webhooks are not).
+      await scope.register(fastifyRateLimit, {
+        max: perMinute,
+        timeWindow: 60_000,
+        keyGenerator: (req) => {
+          const key = keyFor(bearerToken(req));
+          return key ? `key:${key.id}` : `ip:${req.ip}`;
+        },
+        allowList: (req) => !(req.routeOptions.config as { auth?: boolean } | undefined)?.auth,
+        errorResponseBuilder: (_req, context) => new RateLimitedError(Math.max(1, Math.ceil(context.ttl / 1000))),
+      });
+    }
     scope.addHook('onRequest', async (req, reply) => {
       const spec = req.routeOptions.config as { auth?: boolean; scope?: 'operator' } | undefined;
       if (!spec?.auth) return;
       const key = keyFor(bearerToken(req));
       if (!key) {
-        return reply.code(401).header('www-authenticate', 'Bearer realm="billing"').send({ error: 'unauthorized' });
+        return reply
+          .code(401)
+          .header('www-authenticate', 'Bearer realm="billing"')
+          .send({ error: 'unauthorized', message: UNAUTHORIZED_MESSAGE });
       }
       if (spec.scope === 'operator' && !key.scopes.includes('operator')) {
         return reply
@@ -289,20 +329,33 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
                 crossMerchant: key.scopes.includes('operator'),
                 // Every change made with this client records the key's id (never the key) in workflow history.
                 keyId: key.id,
-                // JSON-configured keys name their settlement accounts (none if absent); plain keys, any.
+                // Keys name their settlement accounts (none if absent, none for plain keys); operator keys, any.
                 ...(key.settlement === 'any' ? {} : { settlementAllowList: key.settlement ?? {} }),
               })
             : billing;
           if (key && route.method === 'POST') {
+            const operator = key.scopes.includes('operator');
             req.log.info(
-              { keyId: key.id, merchantId: key.merchantId, operation: route.operationId, target: parsed.params },
-              'merchant change requested',
+              {
+                keyId: key.id,
+                merchantId: key.merchantId,
+                ...(operator ? { operator: true } : {}),
+                operation: route.operationId,
+                target: parsed.params,
+              },
+              operator ? 'operator change requested' : 'merchant change requested',
             );
           }
           return handler(parsed, reply, scoped);
         },
       });
     }
+    // Prometheus: counts and latencies only, no ids; every merchant's volumes, so operators only here (the internal
+    // metrics port, buildMetricsServer, serves it to the scraper without a key).
+    scope.get('/metrics', { config: { auth: true, scope: 'operator' } }, async (_req, reply) => {
+      const text = await metrics.registry.metrics();
+      return reply.header('content-type', metrics.registry.contentType).send(text);
+    });
   });
 
   if (opts.codec) registerCodecRoutes(app, opts.codec);
@@ -341,16 +394,11 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     });
   });
 
-  // ---- Prometheus: counts and latencies only, no ids (no API key, like /healthz; keep it off the public edge) ----
-  const metrics =
-    opts.metrics ?? createApiMetrics({ cycles: billing.forMerchant(billing.merchantId, { crossMerchant: true }) });
-  app.get('/metrics', async (_req, reply) => {
-    const text = await metrics.registry.metrics();
-    return reply.header('content-type', metrics.registry.contentType).send(text);
-  });
-
   function sendError(err: unknown, req: FastifyRequest, reply: FastifyReply): FastifyReply {
     if (err instanceof InvalidJsonError) return validationFailed(reply, [{ path: '', message: err.message }]);
+    if (err instanceof RateLimitedError) {
+      return reply.code(429).send({ error: 'rate_limited', message: err.message });
+    }
     if (isBillingError(err)) {
       // The status of each code comes from the library's one table (BILLING_ERROR_OUTCOMES), as the CLI's exit codes do.
       const status = BILLING_ERROR_OUTCOMES[err.code].httpStatus;
@@ -379,8 +427,17 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     if (typeof status === 'number' && status >= 400 && status < 500) {
       // Fastify's own client errors: body too large (413), unsupported media type (415), ...
       const code = (err as { code?: unknown }).code;
+      const message =
+        status === 415
+          ? 'send the body as JSON (Content-Type: application/json)'
+          : status === 413
+            ? `the body is larger than this route accepts (${routeBodyLimit(req)} bytes)`
+            : err instanceof Error
+              ? err.message
+              : 'bad request';
       return reply.code(status).send({
         error: status === 415 ? 'unsupported_media_type' : status === 413 ? 'payload_too_large' : 'bad_request',
+        message,
         ...(typeof code === 'string' ? { code } : {}),
       });
     }
@@ -391,6 +448,27 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     return reply.code(500).send({ error: 'internal' });
   }
 
+  return app;
+}
+
+function routeBodyLimit(req: FastifyRequest): number {
+  return req.routeOptions.bodyLimit ?? 0;
+}
+
+/**
+ * The internal metrics listener (API_METRICS_PORT): GET /metrics without a key, nothing else. Bind it to an
+ * interface only the scraper reaches (loopback, or the container's internal network).
+ */
+export function buildMetricsServer(metrics: ApiMetrics, logger: Logger): FastifyInstance {
+  const fastifyLogger: FastifyBaseLogger = logger.child({ component: 'api-metrics' });
+  const app = Fastify({ loggerInstance: fastifyLogger, disableRequestLogging: true });
+  app.get('/metrics', async (_req, reply) => {
+    const text = await metrics.registry.metrics();
+    return reply.header('content-type', metrics.registry.contentType).send(text);
+  });
+  app.setNotFoundHandler((_req, reply) =>
+    reply.code(404).send({ error: 'not_found', message: 'this port serves GET /metrics only' }),
+  );
   return app;
 }
 

@@ -18,6 +18,8 @@ import { startDevServer } from './dev-server';
 import { PROJECT_ROOT } from './temporal-binaries';
 
 const DEV_API_KEY = 'dev-api-key-change-me';
+/** The dev operator key (mark-paid, retry-settlement, reconciliations): public like DEV_API_KEY. */
+const DEV_OPERATOR_API_KEY = 'dev-operator-key-change-me';
 
 export async function runEmbeddedStack(
   env: Record<string, string | undefined>,
@@ -26,6 +28,7 @@ export async function runEmbeddedStack(
   const useSandbox = !env.QOREPAY_BASE_URL;
   const baseEnv: Record<string, string | undefined> = {
     API_KEYS: DEV_API_KEY,
+    ...(env.API_KEYS === undefined ? { OPERATOR_API_KEYS: DEV_OPERATOR_API_KEY } : {}),
     LOG_LEVEL: 'warn',
     METRICS_PORT: '9464',
     // Against the local sandbox the demo bills every few minutes (config.ts refuses this for a real gateway).
@@ -54,11 +57,13 @@ export async function runEmbeddedStack(
         }
       : {}),
   });
-  // The published dev key must never guard a real gateway.
-  if (!useSandbox && config.API_KEYS.some((k) => k.sha256 === apiKeyHash(DEV_API_KEY))) {
+  // The published dev keys must never guard a real gateway.
+  const devKeys = [apiKeyHash(DEV_API_KEY), apiKeyHash(DEV_OPERATOR_API_KEY)];
+  const devKeyInUse = [...config.API_KEYS, ...config.OPERATOR_API_KEYS].some((k) => devKeys.includes(k.sha256));
+  if (!useSandbox && devKeyInUse) {
     throw new Error(
-      `refusing to start: the dev API key ${JSON.stringify(DEV_API_KEY)} is configured while QOREPAY_BASE_URL ` +
-        'points at a real gateway; set API_KEYS to your own key(s)',
+      `refusing to start: a dev API key (${JSON.stringify(DEV_API_KEY)} or ${JSON.stringify(DEV_OPERATOR_API_KEY)}) ` +
+        'is configured while QOREPAY_BASE_URL points at a real gateway; set API_KEYS (and OPERATOR_API_KEYS) to your own keys',
     );
   }
   const pretty = wantsPrettyLogs(config.LOG_FORMAT, process.stdout.isTTY === true, config.NODE_ENV);
@@ -139,7 +144,9 @@ export async function runEmbeddedStack(
     print(`  Temporal gRPC: ${server.address}`);
     print(`  API:           ${api.url}   (docs: ${api.url}/docs, OpenAPI: ${api.url}/openapi.json)`);
     if (config.METRICS_PORT) {
-      print(`  Metrics:       http://127.0.0.1:${config.METRICS_PORT}/metrics (worker)   ${api.url}/metrics (API)`);
+      print(
+        `  Metrics:       http://127.0.0.1:${config.METRICS_PORT}/metrics (worker)   ${api.url}/metrics (API, operator key)`,
+      );
     }
     if (sandbox) print(`  QorePay:       sandbox at ${sandbox.baseUrl}   (control API: ${sandbox.origin}/__sandbox/)`);
     else print(`  QorePay:       ${config.QOREPAY_BASE_URL}`);
@@ -153,6 +160,9 @@ export async function runEmbeddedStack(
     print(
       `  curl -s -H 'Authorization: Bearer ${env.API_KEYS ? '<your API key>' : DEV_API_KEY}' ${api.url}/v1/subscriptions | head -c 800`,
     );
+    if (env.API_KEYS === undefined) {
+      print(`  (operator routes such as mark-paid take the operator key ${DEV_OPERATOR_API_KEY})`);
+    }
     print('');
 
     if (config.DEMO_SEED === 'true' && sandbox) {

@@ -25,7 +25,7 @@ import {
   type DunningPolicy,
 } from './dunning';
 import { recordChange, type ChangeRequest } from './change-trail';
-import type { ChangeKind, ChangeRecord } from '../shared/actor';
+import type { ChangeKind, ChangeRecord } from './actor';
 import {
   isChargeInFlightStatus,
   isClosedStatus,

@@ -340,38 +340,87 @@ function averageIntervalMs(s: BillingSchedule): number {
 // Time zones (Intl.DateTimeFormat)
 // ---------------------------------------------------------------------------------------------------------------
 
-/** One formatter per zone; formatters are pure functions of their input, so the cache keeps us deterministic. */
+/**
+ * Formatters are pure functions of their input, so caching them keeps us deterministic. Intl reads zone names without
+ * regard to case (`europe/london` is `Europe/London`), so the cache is keyed by the canonical name Intl resolves, and
+ * both maps are bounded (least recently used out first): names come from merchants, and each formatter costs about
+ * 20 KB, so a cache keyed by the spelling grew by 88 MiB over 4,096 rejected requests.
+ */
+const MAX_FORMATTERS = 512;
+const MAX_SPELLINGS = 2048;
+/** Canonical zone -> formatter. */
 const formatters = new Map<string, Intl.DateTimeFormat>();
+/** Spelling as given -> canonical zone (a short string each). */
+const canonicalBySpelling = new Map<string, string>();
+
+function touch<K, V>(map: Map<K, V>, key: K, value: V, max: number): void {
+  map.delete(key);
+  map.set(key, value);
+  if (map.size > max) map.delete(map.keys().next().value as K);
+}
+
+function newFormatter(timeZone: string): Intl.DateTimeFormat {
+  return new Intl.DateTimeFormat('en-US', {
+    timeZone,
+    calendar: 'gregory',
+    numberingSystem: 'latn',
+    hourCycle: 'h23',
+    era: 'short',
+    year: 'numeric',
+    month: 'numeric',
+    day: 'numeric',
+    hour: 'numeric',
+    minute: 'numeric',
+    second: 'numeric',
+  });
+}
 
 function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (f === undefined) {
-    f = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      calendar: 'gregory',
-      numberingSystem: 'latn',
-      hourCycle: 'h23',
-      era: 'short',
-      year: 'numeric',
-      month: 'numeric',
-      day: 'numeric',
-      hour: 'numeric',
-      minute: 'numeric',
-      second: 'numeric',
-    });
-    formatters.set(timeZone, f);
+  const known = canonicalBySpelling.get(timeZone);
+  const cached = known === undefined ? undefined : formatters.get(known);
+  if (known !== undefined && cached !== undefined) {
+    touch(canonicalBySpelling, timeZone, known, MAX_SPELLINGS);
+    touch(formatters, known, cached, MAX_FORMATTERS);
+    return cached;
   }
+  // Throws RangeError for a zone Intl does not know; the formatter of a new spelling is dropped for the canonical one.
+  const made = newFormatter(timeZone);
+  const canonical = made.resolvedOptions().timeZone;
+  const f = formatters.get(canonical) ?? made;
+  touch(canonicalBySpelling, timeZone, canonical, MAX_SPELLINGS);
+  touch(formatters, canonical, f, MAX_FORMATTERS);
   return f;
 }
 
 function isValidTimeZone(timeZone: string): boolean {
-  if (formatters.has(timeZone)) return true;
   try {
     formatterFor(timeZone);
     return true;
   } catch {
     return false;
   }
+}
+
+/** The canonical name of a zone (`europe/london` -> `Europe/London`); throws RangeError for an unknown zone. */
+export function canonicalTimeZone(timeZone: string): string {
+  return formatterFor(timeZone).resolvedOptions().timeZone;
+}
+
+/** What the formatter cache holds (tests: it stays bounded and keyed by canonical zones). */
+export function timeZoneCacheStats(): {
+  formatters: number;
+  maxFormatters: number;
+  spellings: number;
+  maxSpellings: number;
+  zones: string[];
+} {
+  return {
+    formatters: formatters.size,
+    maxFormatters: MAX_FORMATTERS,
+    spellings: canonicalBySpelling.size,
+    maxSpellings: MAX_SPELLINGS,
+    zones: [...formatters.keys()],
+  };
 }
 
 /** Offset (local wall clock minus UTC) at an instant, in ms. Whole seconds: Intl does not report milliseconds. */

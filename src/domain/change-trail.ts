@@ -8,7 +8,7 @@
  *   update id when the change was an update. A request that named no actor is recorded as `unattributed`.
  * - The trail keeps the last `CHANGE_TRAIL_KEPT` entries, so the state carried across continue-as-new stays small.
  */
-import { UNATTRIBUTED_KEY_ID, type ChangeActor, type ChangeKind, type ChangeRecord } from '../shared/actor';
+import { UNATTRIBUTED_KEY_ID, type ChangeActor, type ChangeKind, type ChangeRecord } from './actor';
 
 export const CHANGE_TRAIL_KEPT = 50;
 

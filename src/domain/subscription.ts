@@ -22,7 +22,7 @@
 import { describePeriod, periodIndexAt, periodStart, trialEnd, type BillingSchedule } from './calendar';
 import type { CycleStatus, SettlementEntry, SettlementTargetRef } from './billing-cycle';
 import { recordChange, type ChangeRequest } from './change-trail';
-import type { ChangeActor, ChangeKind, ChangeRecord } from '../shared/actor';
+import type { ChangeActor, ChangeKind, ChangeRecord } from './actor';
 
 const DAY = 24 * 60 * 60 * 1000;
 

@@ -69,7 +69,7 @@ describe('authentication', () => {
       const res = await api.http.get('/v1/subscriptions/sub-1', { headers });
       expect(res.status).toBe(401);
       expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
-      expect(res.data).toEqual({ error: 'unauthorized' });
+      expect(res.data).toEqual({ error: 'unauthorized', message: 'send the header Authorization: Bearer <API key>' });
     }
     // A key that is a prefix of a real one is still wrong.
     const prefix = await api.http.get('/v1/subscriptions/sub-1', {
@@ -421,7 +421,7 @@ describe('validation: field-level 400s, nothing stored', () => {
     });
     expect(chargeback.data.issues).toEqual([{ path: 'date', message: 'must be Unix seconds as a string' }]);
 
-    const markPaid = await api.authed.post(`/v1/cycles/${cycleWorkflowId(id, 0)}/mark-paid`, { paidOn: 'now' });
+    const markPaid = await api.operator.post(`/v1/cycles/${cycleWorkflowId(id, 0)}/mark-paid`, { paidOn: 'now' });
     expect(markPaid.data.issues).toEqual([{ path: 'paidOn', message: expect.any(String) as unknown }]);
 
     // The create bounds hold for the other bodies too.
@@ -454,7 +454,7 @@ describe('validation: field-level 400s, nothing stored', () => {
       reference: 'x',
     });
     expect(longArn.data.issues).toEqual([{ path: 'arn', message: 'must be at most 64 characters' }]);
-    const msPaidOn = await api.authed.post(`/v1/cycles/${cycleWorkflowId(id, 0)}/mark-paid`, {
+    const msPaidOn = await api.operator.post(`/v1/cycles/${cycleWorkflowId(id, 0)}/mark-paid`, {
       paidOn: Date.now(),
       note: 'n'.repeat(501),
     });
@@ -549,7 +549,7 @@ describe('not found', () => {
   it('answers unknown routes with 404 not_found', async () => {
     const res = await api.authed.get('/v1/nothing-here');
     expect(res.status).toBe(404);
-    expect(res.data).toEqual({ error: 'not_found' });
+    expect(res.data).toEqual({ error: 'not_found', message: 'no route GET /v1/nothing-here; see /openapi.json' });
   });
 });
 

@@ -133,12 +133,12 @@ describe('npm run cli -- reconcile', () => {
 
 describe('POST and GET /v1/reconciliations', () => {
   it('runs a sweep and answers its summary at the Location', async () => {
-    const started = await api.authed.post('/v1/reconciliations', { since: '2h' });
+    const started = await api.operator.post('/v1/reconciliations', { since: '2h' });
     expect(started.status).toBe(202);
     const location = started.headers.location as string;
     expect(location).toMatch(/^\/v1\/reconciliations\/reconciliation%3Arun%3A/);
     const run = await eventually(async () => {
-      const r = await api.authed.get(location);
+      const r = await api.operator.get(location);
       const body = r.data as unknown as { status: string; summary?: ReconciliationSummary & { text: string } };
       return r.status === 200 && body.status === 'completed' ? body : undefined;
     }, 'the run to complete');
@@ -149,17 +149,17 @@ describe('POST and GET /v1/reconciliations', () => {
   });
 
   it('answers 400 naming the field, 404 for an unknown run, 401 without a key', async () => {
-    const bad = await api.authed.post('/v1/reconciliations', { since: '2999-01-01' });
+    const bad = await api.operator.post('/v1/reconciliations', { since: '2999-01-01' });
     expect(bad.status).toBe(400);
     expect(bad.data).toEqual({
       error: 'validation_failed',
       issues: [{ path: 'since', message: 'must be in the past' }],
     });
-    const extra = await api.authed.post('/v1/reconciliations', { sinse: '1h' });
+    const extra = await api.operator.post('/v1/reconciliations', { sinse: '1h' });
     expect(extra.status).toBe(400);
 
-    expect((await api.authed.get('/v1/reconciliations/reconciliation:run:nope')).status).toBe(404);
-    const badId = await api.authed.get('/v1/reconciliations/not-a-run');
+    expect((await api.operator.get('/v1/reconciliations/reconciliation:run:nope')).status).toBe(404);
+    const badId = await api.operator.get('/v1/reconciliations/not-a-run');
     expect(badId.status).toBe(400);
     expect(badId.data.issues?.[0]?.path).toBe('reconciliationId');
     expect((await api.http.post('/v1/reconciliations', {})).status).toBe(401);

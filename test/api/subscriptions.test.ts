@@ -240,7 +240,7 @@ describe('subscriptions over HTTP with a real worker', () => {
     expect(cycle.data).toMatchObject({ cycleId, subscriptionId: id, periodIndex: 0, status: 'paid' });
     expect(sandbox.successfulCharges(cycleId)).toHaveLength(1);
 
-    const markPaid = await api.authed.post(`/v1/cycles/${cycleId}/mark-paid`, {});
+    const markPaid = await audited.post(`/v1/cycles/${cycleId}/mark-paid`, {});
     expect(markPaid.status).toBe(409);
     expect(sandbox.successfulCharges(cycleId)).toHaveLength(1);
   });

@@ -18,6 +18,7 @@ import { Client, Connection } from '@temporalio/client';
 import axios, { type AxiosInstance } from 'axios';
 import pino from 'pino';
 import { startDevServer, type RunningDevServer } from '../../src/dev/dev-server';
+import { apiKeyHash } from '../../src/config';
 import { encryptedDataConverter, parsePayloadKeys } from '@temporal-billing/client/payload-codec';
 import { startGormicSandbox } from '../../src/sandbox/gormic/server';
 import type { LedgerEntry } from '../../src/sandbox/qorepay/server';
@@ -163,7 +164,8 @@ export async function runProcessChaos(o: ProcessOptions): Promise<ProcessResult>
     const engineEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
       PATH: process.env.PATH,
       HOME: process.env.HOME,
-      NODE_ENV: 'production',
+      // Not `production`: it refuses the sandbox gateways (and minute schedules) these processes run against.
+      NODE_ENV: 'test',
       TEMPORAL_ADDRESS: address,
       TEMPORAL_NAMESPACE: 'default',
       QOREPAY_BASE_URL: `${sandboxOrigin}/api/v1`,
@@ -179,7 +181,21 @@ export async function runProcessChaos(o: ProcessOptions): Promise<ProcessResult>
     });
 
     // ---- the API and two workers (each behind its own gateway proxy, to see its charges in flight)
-    const api = group.startTs('api', 'src/api/main.ts', engineEnv({ API_PORT: String(apiPort), API_KEYS: API_KEY }));
+    // A merchant key that may settle to Gormic (plain API_KEYS name no settlement accounts).
+    const apiKeys = JSON.stringify([
+      {
+        id: 'chaos',
+        merchantId: 'default',
+        sha256: apiKeyHash(API_KEY),
+        scopes: ['merchant'],
+        settlement: { gormic: true },
+      },
+    ]);
+    const api = group.startTs(
+      'api',
+      'src/api/main.ts',
+      engineEnv({ API_PORT: String(apiPort), API_KEYS: apiKeys, API_RATE_LIMIT_PER_MINUTE: '0' }),
+    );
     stops.push(() => group.stop(api));
     const http: AxiosInstance = axios.create({
       baseURL: `http://127.0.0.1:${apiPort}`,

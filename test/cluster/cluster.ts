@@ -389,7 +389,8 @@ async function main(): Promise<Figures> {
     const engineEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
       PATH: process.env.PATH,
       HOME: process.env.HOME,
-      NODE_ENV: 'production',
+      // Not `production`: it refuses the sandbox gateways (and minute schedules) these processes run against.
+      NODE_ENV: 'test',
       TEMPORAL_ADDRESS: address,
       TEMPORAL_NAMESPACE: 'default',
       QOREPAY_BASE_URL: sandbox.baseUrl,
@@ -439,7 +440,7 @@ async function main(): Promise<Figures> {
           `api-${i + 1}`,
           process.execPath,
           [...tsx, join(ROOT, 'src', 'api', 'main.ts')],
-          engineEnv({ API_PORT: String(port), API_KEYS: API_KEY }),
+          engineEnv({ API_PORT: String(port), API_KEYS: API_KEY, API_RATE_LIMIT_PER_MINUTE: '0' }),
         ),
       );
       sandbox.addWebhookUrl(`http://127.0.0.1:${port}/webhooks/qorepay`);

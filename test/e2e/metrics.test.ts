@@ -13,7 +13,7 @@ import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qore
 import { cycleStateQuery, cycleWorkflowId } from '../../src/shared/billing-cycle';
 import { BillingMetric } from '../../src/shared/metrics';
 import { billingCycleWorkflow } from '../../src/workflows';
-import { startTestApi, silentLogger, type RunningTestApi } from '../support/api-stack';
+import { OPERATOR_API_KEY, startTestApi, silentLogger, type RunningTestApi } from '../support/api-stack';
 import { cycleInput, eventually } from '../support/billing-stack';
 import { connectToDevServer, uniqueId } from '../support/temporal';
 import { scrape, total, type Sample } from '../support/prometheus';
@@ -41,11 +41,16 @@ beforeAll(async () => {
   env = await connectToDevServer();
   sandbox = await startQorePaySandbox({ apiKey: KEY, pendingResolveDelayMs: 1500 });
   const qorepay = new QorePayClient({ baseUrl: sandbox.baseUrl, apiKey: KEY, brandId: 'brand', timeoutMs: 5000 });
-  api = await startTestApi(env.client, {
-    verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey() }),
-    qorepay,
-    logger: silentLogger,
-  });
+  api = await startTestApi(
+    env.client,
+    {
+      verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey() }),
+      qorepay,
+      logger: silentLogger,
+    },
+    // Counts as they are at each scrape (the API process reuses them for 15 s).
+    { metricsCacheMs: 0 },
+  );
   sandbox.addWebhookUrl(`${api.url}/webhooks/qorepay`);
 });
 afterAll(async () => {
@@ -144,7 +149,8 @@ it('after paid, pending, recovered and declined cycles the worker and API endpoi
 
   // The API: webhook receipt to workflow signal, and cycles by status from visibility.
   const a = await eventually(async () => {
-    const s = await scrape(`${api.url}/metrics`);
+    // The API port answers /metrics to operator keys only.
+    const s = await scrape(`${api.url}/metrics`, { authorization: `Bearer ${OPERATOR_API_KEY}` });
     return total(s, BillingMetric.cyclesByStatus, { status: 'paid' }) >= 3 ? s : undefined;
   }, 'the API metrics');
   expect(total(a, `${BillingMetric.webhookToWorkflowSeconds}_count`, { outcome: 'signaled' })).toBeGreaterThanOrEqual(

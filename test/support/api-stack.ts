@@ -9,7 +9,7 @@ import { qorepayCustomerVerifier } from '../../src/api/customer-verifier';
 import { buildApiServer, type ApiServerOptions } from '../../src/api/server';
 import { createLogger } from '../../src/logger';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { loadConfig } from '../../src/config';
+import { loadConfig, plainOperatorKey } from '../../src/config';
 import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
 import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
 import { createBillingWorker } from '../../src/worker';
@@ -53,7 +53,10 @@ export interface Http {
   post(url: string, data?: unknown, config?: AxiosRequestConfig): Promise<AxiosResponse<ApiBody>>;
 }
 
+/** A merchant key of merchant `default` (a plain key, like a plain API_KEYS entry). */
 export const API_KEY = 'test-api-key-0123456789';
+/** An operator key (like an OPERATOR_API_KEYS entry): mark-paid, retry-settlement, reconciliations. */
+export const OPERATOR_API_KEY = 'test-operator-key-0123456789';
 
 export interface RunningTestApi {
   app: FastifyInstance;
@@ -61,6 +64,8 @@ export interface RunningTestApi {
   http: Http;
   /** Same base URL, with the API key. */
   authed: Http;
+  /** Same base URL, with the operator key (answers 401 when the test configured its own keys without it). */
+  operator: Http;
   billing: BillingClient;
   close(): Promise<void>;
 }
@@ -73,7 +78,7 @@ export async function startTestApi(
   const billing = overrides.billing ?? new BillingClient({ client, firstQueryTimeoutMs: 2000 });
   const app = buildApiServer({
     billing,
-    apiKeys: [API_KEY, 'another-key'],
+    apiKeys: [API_KEY, 'another-key', plainOperatorKey(OPERATOR_API_KEY, 0)],
     webhook,
     temporalHealth: async () => {
       // Like the API process: a 1.5 s deadline (src/api/main.ts), which also bounds a 503 when Temporal is down.
@@ -91,7 +96,13 @@ export async function startTestApi(
     timeout: 60_000,
     headers: { authorization: `Bearer ${API_KEY}` },
   });
-  return { app, url, http, authed, billing, close: () => app.close() };
+  const operator: Http = axios.create({
+    baseURL: url,
+    validateStatus: () => true,
+    timeout: 60_000,
+    headers: { authorization: `Bearer ${OPERATOR_API_KEY}` },
+  });
+  return { app, url, http, authed, operator, billing, close: () => app.close() };
 }
 
 export const silentLogger = pino({ level: 'silent' });
@@ -132,7 +143,7 @@ export async function startApiStack(
     sandboxKey: string;
     webhookRetryDelaysMs: number[];
     pendingResolveDelayMs: number;
-    /** The API's keys (default: API_KEY and another plain key, both of the default merchant). */
+    /** The API's keys (default: API_KEY and another plain key of the default merchant, and OPERATOR_API_KEY). */
     apiKeys?: ApiServerOptions['apiKeys'];
     /** The worker's merchant webhook endpoint (default: none, and cycles schedule no merchant notification). */
     merchantWebhook?: { url: string; secret: string };

@@ -78,8 +78,8 @@ export function parseExposition(text: string): Sample[] {
   return out;
 }
 
-export async function scrape(url: string): Promise<Sample[]> {
-  const res = await axios.get<string>(url, { responseType: 'text', timeout: 10_000 });
+export async function scrape(url: string, headers: Record<string, string> = {}): Promise<Sample[]> {
+  const res = await axios.get<string>(url, { responseType: 'text', timeout: 10_000, headers });
   return parseExposition(res.data);
 }
 

@@ -40,20 +40,8 @@ describe('loadConfig', () => {
     const c = loadConfig({ MERCHANT_WEBHOOK_URL: '', API_KEYS: 'k1, k2,,' });
     expect(c.MERCHANT_WEBHOOK_URL).toBeUndefined();
     expect(c.API_KEYS).toEqual([
-      {
-        id: 'key-1',
-        merchantId: 'default',
-        sha256: apiKeyHash('k1'),
-        scopes: ['merchant', 'operator'],
-        settlement: 'any',
-      },
-      {
-        id: 'key-2',
-        merchantId: 'default',
-        sha256: apiKeyHash('k2'),
-        scopes: ['merchant', 'operator'],
-        settlement: 'any',
-      },
+      { id: 'key-1', merchantId: 'default', sha256: apiKeyHash('k1'), scopes: ['merchant'], settlement: {} },
+      { id: 'key-2', merchantId: 'default', sha256: apiKeyHash('k2'), scopes: ['merchant'], settlement: {} },
     ]);
   });
 });
@@ -86,5 +74,134 @@ describe('DEV_MINUTE_SCHEDULES', () => {
       /RECONCILIATION_WINDOW: must be at least RECONCILIATION_INTERVAL/,
     );
     expect(() => loadConfig({ RECONCILIATION_SCHEDULE: 'yes' })).toThrow(/RECONCILIATION_SCHEDULE/);
+  });
+});
+
+describe('API keys', () => {
+  const PROD = { NODE_ENV: 'production', PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}` };
+
+  it('plain API_KEYS are merchant keys of merchant default, with no settlement accounts', () => {
+    expect(loadConfig({ API_KEYS: 'k1' }).API_KEYS).toEqual([
+      { id: 'key-1', merchantId: 'default', sha256: apiKeyHash('k1'), scopes: ['merchant'], settlement: {} },
+    ]);
+  });
+
+  it('OPERATOR_API_KEYS are operator keys, named so', () => {
+    expect(loadConfig({ OPERATOR_API_KEYS: 'o1, o2' }).OPERATOR_API_KEYS).toEqual([
+      {
+        id: 'operator-1',
+        merchantId: 'default',
+        sha256: apiKeyHash('o1'),
+        scopes: ['merchant', 'operator'],
+        settlement: 'any',
+      },
+      {
+        id: 'operator-2',
+        merchantId: 'default',
+        sha256: apiKeyHash('o2'),
+        scopes: ['merchant', 'operator'],
+        settlement: 'any',
+      },
+    ]);
+    expect(() => loadConfig({ API_KEYS: 'same', OPERATOR_API_KEYS: 'same' })).toThrow(
+      /OPERATOR_API_KEYS: operator-1 is also in API_KEYS/,
+    );
+  });
+
+  it('refuses keys shorter than 32 characters under NODE_ENV=production, one line per variable, never the key', () => {
+    const long = 'x'.repeat(32);
+    let err: unknown;
+    try {
+      loadConfig({
+        ...PROD,
+        QOREPAY_BASE_URL: 'https://gate.qorepay.example/api/v1',
+        API_KEYS: `${long},short-key-1`,
+        OPERATOR_API_KEYS: 'short-op',
+        CODEC_API_KEYS: 'short-codec',
+      });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const problems = (err as ConfigError).problems.filter((p) => /_API_KEYS|^API_KEYS/.test(p));
+    expect(problems).toEqual([
+      'API_KEYS: key-2 is 11 characters; keys must be at least 32 characters when NODE_ENV=production',
+      'OPERATOR_API_KEYS: operator-1 is 8 characters; keys must be at least 32 characters when NODE_ENV=production',
+      'CODEC_API_KEYS: key 1 is 11 characters; keys must be at least 32 characters when NODE_ENV=production',
+    ]);
+    expect((err as Error).message).not.toMatch(/short-key-1|short-op|short-codec/);
+    // Outside production short keys still work (tests, npm start).
+    expect(loadConfig({ API_KEYS: 'short' }).API_KEYS).toHaveLength(1);
+  });
+});
+
+describe('NODE_ENV=production refuses development settings, one line each', () => {
+  const payloadKey = `k1:${Buffer.alloc(32, 7).toString('base64')}`;
+  const prod = {
+    NODE_ENV: 'production',
+    PAYLOAD_KEYS: payloadKey,
+    QOREPAY_BASE_URL: 'https://gate.qorepay.example/api/v1',
+    QOREPAY_API_KEY: 'sk_live_0123456789',
+  };
+  const problemsOf = (env: Record<string, string>): string[] => {
+    try {
+      loadConfig(env);
+      return [];
+    } catch (err) {
+      return (err as ConfigError).problems;
+    }
+  };
+
+  it('accepts a production configuration with https endpoints', () => {
+    expect(problemsOf(prod)).toEqual([]);
+  });
+
+  it.each([
+    ['the sandbox service', 'http://qorepay-sandbox:7480/api/v1'],
+    ['a loopback https URL', 'https://127.0.0.1:15001/api/v1'],
+    ['localhost', 'https://localhost/api/v1'],
+    ['cleartext http', 'http://gate.qorepay.example/api/v1'],
+  ])('refuses %s as the gateway', (_what, url) => {
+    const problems = problemsOf({ ...prod, QOREPAY_BASE_URL: url });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^QOREPAY_BASE_URL: .* refused when NODE_ENV=production/);
+  });
+
+  it('refuses sandbox, loopback and http: settlement and merchant webhook URLs, naming each variable', () => {
+    const problems = problemsOf({
+      ...prod,
+      ACTIVEPLATFORM_BASE_URL: 'http://activeplatform.example',
+      ACTIVEPLATFORM_API_TOKEN: 't',
+      GORMIC_BASE_URL: 'https://127.0.0.1:7482',
+      GORMIC_API_KEY: 'g',
+      GORMIC_ORGANIZATION_ID: 'o',
+      MERCHANT_WEBHOOK_URL: 'http://merchant.example/hook',
+      MERCHANT_WEBHOOK_SECRET: 'x'.repeat(32),
+    });
+    expect(problems.map((p) => p.split(':')[0])).toEqual([
+      'MERCHANT_WEBHOOK_URL',
+      'ACTIVEPLATFORM_BASE_URL',
+      'GORMIC_BASE_URL',
+    ]);
+  });
+
+  it('refuses minute schedules even against a loopback gateway (an egress proxy)', () => {
+    const problems = problemsOf({ ...prod, DEV_MINUTE_SCHEDULES: 'true' });
+    expect(problems).toEqual([
+      'DEV_MINUTE_SCHEDULES: refused when NODE_ENV=production (minute schedules are for development)',
+    ]);
+  });
+
+  it("refuses the sandbox's default QorePay key", () => {
+    const { QOREPAY_API_KEY: _unset, ...noKey } = prod;
+    expect(problemsOf(noKey)).toEqual([
+      "QOREPAY_API_KEY: required when NODE_ENV=production (the default is the sandbox's)",
+    ]);
+  });
+
+  it('refuses the public development payload key', () => {
+    expect(problemsOf({ ...prod, PAYLOAD_KEYS: '' })).toEqual([
+      'PAYLOAD_KEYS: required when NODE_ENV=production (e.g. `k1:$(openssl rand -base64 32)`)',
+    ]);
   });
 });

@@ -185,7 +185,8 @@ describe('docker-compose.yml wiring', () => {
     expect(config.rule_files).toEqual(['/etc/prometheus/alerts.yml']);
     const targets = Object.fromEntries(config.scrape_configs.map((s) => [s.job_name, s.static_configs[0]!.targets]));
     expect(targets['billing-worker']).toEqual([`worker:${compose.services.worker!.environment!.METRICS_PORT}`]);
-    expect(targets['billing-api']).toEqual([`api:${compose.services.api!.environment!.API_PORT}`]);
+    // The API's internal metrics port: on the API port, /metrics needs an operator key.
+    expect(targets['billing-api']).toEqual([`api:${compose.services.api!.environment!.API_METRICS_PORT}`]);
   });
 
   it('provisions the dashboard from the folder Grafana mounts', () => {

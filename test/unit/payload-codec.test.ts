@@ -103,7 +103,12 @@ describe('PAYLOAD_KEYS', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', PAYLOAD_KEYS: `renamed:${devKeyB64}` })).toThrow(
       /public development key is refused/,
     );
-    const prod = loadConfig({ NODE_ENV: 'production', PAYLOAD_KEYS: `k1:${b64()}` });
+    const prod = loadConfig({
+      NODE_ENV: 'production',
+      PAYLOAD_KEYS: `k1:${b64()}`,
+      QOREPAY_BASE_URL: 'https://gate.qorepay.example/api/v1',
+      QOREPAY_API_KEY: 'sk_live_0123456789',
+    });
     expect(prod.devPayloadKey).toBe(false);
     expect(prod.payloadKeys.map((k) => k.id)).toEqual(['k1']);
     expect(() => loadConfig({ PAYLOAD_KEYS: 'k1:short' })).toThrow(ConfigError);

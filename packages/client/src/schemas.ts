@@ -400,17 +400,44 @@ export function nothingToBillIssues(
 }
 
 /** Flattens zod issues into field issues; unknown keys become one issue per key, on that key's path. */
-export function fieldIssues(error: z.ZodError, prefix: readonly (string | number)[] = []): FieldIssue[] {
+export function fieldIssues(
+  error: z.ZodError,
+  prefix: readonly (string | number)[] = [],
+  input?: unknown,
+): FieldIssue[] {
   const out: FieldIssue[] = [];
   for (const issue of error.issues) {
     const base = [...prefix, ...issue.path.map((p) => (typeof p === 'symbol' ? String(p) : p))];
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) out.push({ path: [...base, key].join('.'), message: 'unknown field' });
     } else {
-      out.push({ path: base.join('.'), message: issue.message });
+      out.push({ path: base.join('.'), message: whatToSend(issue, input) });
     }
   }
   return out;
+}
+
+/**
+ * zod's own wording for a type or option problem ("Invalid option: expected one of ...") says what is wrong but
+ * not what to send: a missing field says it is required and what it takes, a wrong option lists the options.
+ */
+function whatToSend(issue: z.core.$ZodIssue, input: unknown): string {
+  const options = issue.code === 'invalid_value' ? issue.values.map((v) => JSON.stringify(v)).join(', ') : undefined;
+  const wanted =
+    issue.code === 'invalid_value'
+      ? issue.values.length === 1
+        ? options!
+        : `one of ${options}`
+      : issue.code === 'invalid_type'
+        ? `${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`
+        : undefined;
+  if (wanted === undefined || input === undefined) return issue.message;
+  let at: unknown = input;
+  for (const key of issue.path) {
+    at = at !== null && typeof at === 'object' ? (at as Record<PropertyKey, unknown>)[key] : undefined;
+  }
+  if (at === undefined) return `is required: send ${wanted}`;
+  return issue.code === 'invalid_value' ? `must be ${wanted}` : issue.message;
 }
 
 /** Parses or returns the field issues; never throws. */
@@ -420,7 +447,9 @@ export function parseWith<S extends z.ZodType>(
   prefix: readonly (string | number)[] = [],
 ): { ok: true; value: z.output<S> } | { ok: false; issues: FieldIssue[] } {
   const parsed = schema.safeParse(value);
-  return parsed.success ? { ok: true, value: parsed.data } : { ok: false, issues: fieldIssues(parsed.error, prefix) };
+  return parsed.success
+    ? { ok: true, value: parsed.data }
+    : { ok: false, issues: fieldIssues(parsed.error, prefix, value) };
 }
 
 /**
