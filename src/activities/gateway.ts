@@ -5,7 +5,10 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { Context, log } from '@temporalio/activity';
+import { performance } from 'node:perf_hooks';
+import { CYCLE_LIMITS } from '../domain/billing-cycle';
 import { classifyDecline } from '../domain/declines';
+import { isChargeInFlightStatus, isMoneyTakenStatus, purchaseStatusTraits } from '../domain/purchase-status';
 import type { LineItem } from '../shared/billing-cycle';
 import { FailureType, type ChargeDeclinedDetails } from '../shared/errors';
 import {
@@ -58,18 +61,8 @@ export type ChargeOutcome = PurchaseSnapshot & {
   charged: boolean;
 };
 
-const PAID_STATUSES = new Set(['paid', 'cleared', 'settled']);
-const NOT_CHARGEABLE = new Set([
-  'cancelled',
-  'expired',
-  'released',
-  'refunded',
-  'pending_refund',
-  'charged_back',
-  'chargeback',
-]);
-
-export const isPaidStatus = (s: string): boolean => PAID_STATUSES.has(s);
+/** The money was taken (src/domain/purchase-status.ts): a charge must not be sent, the period is paid. */
+export const isPaidStatus = isMoneyTakenStatus;
 
 export function createGatewayActivities(qorepay: QorePayGateway) {
   return {
@@ -113,14 +106,24 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
     /**
      * Charges the Purchase with the recurring token, unless it is already paid or in flight: the GET first is what
      * makes a retry after a lost answer (or a crashed worker) safe.
+     *
+     * The charge request leaves only while it still may (so two attempts never overlap, and a stop is real):
+     * - never once the activity learned it was cancelled (a cancel or a pause withdrew it): it answers ChargeNotSent;
+     * - never later than CYCLE_LIMITS.chargePostWindowMs after the activity began: a worker that lost Temporal, whose
+     *   heartbeat timed out and whose attempt the cycle already counts as unknown, cannot send one afterwards;
+     * - once sent, it is not aborted by a cancellation (that would only lose its answer): it runs to its outcome,
+     *   bounded by CYCLE_LIMITS.chargePostTimeoutMs, and the cycle gets that outcome.
      */
     async chargePurchase(input: { purchaseId: string; recurringToken: string }): Promise<ChargeOutcome> {
+      const began = performance.now();
       const stop = startHeartbeat();
+      let sent = false;
       try {
         const current = snapshotOf(await qorepay.getPurchase(input.purchaseId, call()));
-        if (isPaidStatus(current.status)) return { ...current, outcome: 'paid', charged: false };
-        if (current.status.startsWith('pending_')) return { ...current, outcome: 'pending', charged: false };
-        if (NOT_CHARGEABLE.has(current.status) || current.status === 'blocked') {
+        const traits = purchaseStatusTraits(current.status);
+        if (traits.moneyTaken) return { ...current, outcome: 'paid', charged: false };
+        if (traits.chargeInFlight) return { ...current, outcome: 'pending', charged: false };
+        if (!traits.chargeable) {
           throw ApplicationFailure.create({
             type: FailureType.PurchaseNotChargeable,
             nonRetryable: true,
@@ -128,9 +131,18 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
             details: [current],
           });
         }
-        const charged = snapshotOf(await qorepay.chargePurchase(input.purchaseId, input.recurringToken, call()));
-        if (isPaidStatus(charged.status)) return { ...charged, outcome: 'paid', charged: true };
-        if (charged.status.startsWith('pending_')) return { ...charged, outcome: 'pending', charged: true };
+        if (cancellationRequested()) throw notSent('the charge was withdrawn (cancel or pause) before its request');
+        if (performance.now() - began > CYCLE_LIMITS.chargePostWindowMs) {
+          throw notSent(`the window to send the charge (${CYCLE_LIMITS.chargePostWindowMs} ms) had passed`);
+        }
+        sent = true;
+        const charged = snapshotOf(
+          await qorepay.chargePurchase(input.purchaseId, input.recurringToken, {
+            signal: AbortSignal.timeout(CYCLE_LIMITS.chargePostTimeoutMs),
+          }),
+        );
+        if (isMoneyTakenStatus(charged.status)) return { ...charged, outcome: 'paid', charged: true };
+        if (isChargeInFlightStatus(charged.status)) return { ...charged, outcome: 'pending', charged: true };
         // A 200 with a failed purchase: read the decline like a 400 purchase_charge_error.
         const code = charged.declineCode ?? 'unknown_error';
         throw declined({
@@ -143,8 +155,11 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
         if (isQorePayError(err) && err.kind === 'AlreadyPaid') {
           // purchase_already_paid_for: the gateway says it is paid; confirm with a read.
           const p = snapshotOf(await qorepay.getPurchase(input.purchaseId, call()));
-          if (isPaidStatus(p.status)) return { ...p, outcome: 'paid', charged: false };
+          if (isMoneyTakenStatus(p.status)) return { ...p, outcome: 'paid', charged: false };
         }
+        // Before the request left, a cancellation (the GET aborted) is a withdrawal: nothing was sent.
+        if (!sent && cancellationRequested())
+          throw notSent('the charge was withdrawn (cancel or pause) before its request');
         throw toActivityFailure(err);
       } finally {
         stop();
@@ -158,12 +173,12 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
     async markPurchasePaid(input: { purchaseId: string; paidOn?: number }): Promise<PurchaseSnapshot> {
       try {
         const current = snapshotOf(await qorepay.getPurchase(input.purchaseId, call()));
-        if (isPaidStatus(current.status)) return current;
+        if (isMoneyTakenStatus(current.status)) return current;
         return snapshotOf(await qorepay.markAsPaid(input.purchaseId, input.paidOn, call()));
       } catch (err) {
         if (isQorePayError(err) && err.kind === 'AlreadyPaid') {
           const p = snapshotOf(await qorepay.getPurchase(input.purchaseId, call()));
-          if (isPaidStatus(p.status)) return p;
+          if (isMoneyTakenStatus(p.status)) return p;
         }
         throw toActivityFailure(err);
       }
@@ -273,8 +288,10 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
     async cancelPurchase(purchaseId: string): Promise<PurchaseSnapshot> {
       try {
         const current = snapshotOf(await qorepay.getPurchase(purchaseId, call()));
-        if (isPaidStatus(current.status) || NOT_CHARGEABLE.has(current.status) || current.status === 'blocked') {
-          return current; // nothing to cancel: it can take no money (blocked refuses charges and cannot be cancelled)
+        if (!purchaseStatusTraits(current.status).cancellable) {
+          // Nothing to cancel: paid, closed, blocked (refuses charges, cannot be cancelled), or a charge in flight
+          // (its outcome decides; the cycle waits for it).
+          return current;
         }
         return snapshotOf(await qorepay.cancelPurchase(purchaseId, call()));
       } catch (err) {
@@ -321,6 +338,19 @@ function call(): { signal?: AbortSignal } {
   } catch {
     return {};
   }
+}
+
+/** True once the running activity learned it was cancelled (false outside an activity). */
+function cancellationRequested(): boolean {
+  try {
+    return Context.current().cancellationSignal.aborted;
+  } catch {
+    return false;
+  }
+}
+
+function notSent(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: FailureType.ChargeNotSent, nonRetryable: true, message });
 }
 
 /** The attempt number of the running activity (1 outside an activity, e.g. in unit tests). */

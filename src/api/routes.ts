@@ -77,6 +77,14 @@ const SubscriptionStateSchema = z.looseObject({
   canceledAt: z.string().optional(),
   cancelReason: z.string().optional(),
   cyclesInFlight: z.array(z.string()),
+  cyclesStopping: z
+    .array(z.string())
+    .optional()
+    .meta({
+      description:
+        'Cycles told to cancel or pause that have not yet confirmed that no charge request will leave them. Present ' +
+        'only while that is so: a charge may still be made until it is gone. Read the subscription again until it is absent.',
+    }),
   recentCycles: z.array(
     z.looseObject({
       cycleId: z.string(),
@@ -226,7 +234,14 @@ export const ROUTES = [
     params: idParam,
     body: CancelSubscriptionSchema,
     bodyName: 'CancelSubscription',
-    responses: { '200': subscription('The subscription after the change') },
+    responses: {
+      '200': subscription(
+        'The subscription after the change; every cycle in flight confirmed that no charge will leave it',
+      ),
+      '202': subscription(
+        'Accepted, not yet in effect: the cycles in `cyclesStopping` have not confirmed the stop and may still charge; read the subscription until `cyclesStopping` is absent',
+      ),
+    },
     errors: [404, 409],
   },
   {
@@ -239,7 +254,14 @@ export const ROUTES = [
     temporal: true,
     headers: idempotencyHeader,
     params: idParam,
-    responses: { '200': subscription('The subscription after the change') },
+    responses: {
+      '200': subscription(
+        'The subscription after the change; every cycle in flight confirmed that no charge will leave it',
+      ),
+      '202': subscription(
+        'Accepted, not yet in effect: the cycles in `cyclesStopping` have not confirmed the stop and may still charge; read the subscription until `cyclesStopping` is absent',
+      ),
+    },
     errors: [404, 409],
   },
   {

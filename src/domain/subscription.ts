@@ -1209,7 +1209,14 @@ function onCycleReport(
   const paid = u.status === 'paid' || u.status === 'marked_paid';
   if (paid && u.purchaseId) {
     const existing = findPaidCycle(s, u.cycleId);
-    if (existing) {
+    const stale =
+      !existing &&
+      ctx.reversalsOwedOnLaterRecord &&
+      (previous?.status === 'paid' || previous?.status === 'marked_paid');
+    if (stale) {
+      // A paid cycle whose record was kept for the reversal window and pruned: a late or repeated report must not
+      // open it again to refunds as if nothing had been refunded.
+    } else if (existing) {
       // A later report (after an operator's or the sweep's settlement retry) brings the records written since.
       if (u.settlement) {
         const before = existing.settlement;

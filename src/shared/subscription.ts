@@ -81,6 +81,12 @@ export interface SubscriptionState {
   canceledAt?: string;
   cancelReason?: string;
   cyclesInFlight: string[];
+  /**
+   * Cycles told to cancel or pause that have not yet confirmed that no charge request will leave them. Present only
+   * while that is so: until it is gone a charge may still be made, so a cancel or pause answered with it is accepted
+   * but not yet in effect (the HTTP API answers 202); read the subscription again until it is absent.
+   */
+  cyclesStopping?: string[];
   recentCycles: CycleSummary[];
   paymentEvents: PaymentEventRecord[];
   settlementReversals?: SettlementReversalRecord[];

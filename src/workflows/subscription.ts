@@ -168,6 +168,7 @@ export async function subscriptionWorkflow(
 
   const view = (): SubscriptionState => {
     const next = nextChargeAt();
+    const stopping = cyclesStopping(state);
     return {
       subscriptionId,
       customerId: input.customerId,
@@ -177,6 +178,7 @@ export async function subscriptionWorkflow(
       nextPeriodIndex: state.nextPeriodIndex,
       cancelAtPeriodEnd: state.cancelAtPeriodEnd,
       cyclesInFlight: state.cycles.map((c) => c.cycleId),
+      ...(stopping.length ? { cyclesStopping: stopping } : {}),
       recentCycles: state.recentCycles,
       paymentEvents: state.paymentEvents,
       paymentMethod: `…${state.recurringToken.slice(-4)}`,
@@ -248,9 +250,10 @@ export async function subscriptionWorkflow(
   };
 
   /**
-   * A cancel or a pause answers only once every cycle told about it has confirmed that no charge request will leave
-   * it any more: a charge scheduled just before the signal reached the cycle is sent and answered first, never after
-   * the merchant was told "canceled". Bounded, for cycles that predate the confirmation (they never send it).
+   * A cancel or a pause answers once every cycle told about it has confirmed that no charge request will leave it any
+   * more (a cycle withdraws a charge call that has not sent its request, and lets one that did finish first). The
+   * wait is bounded; a cycle that has not confirmed by then (a charge whose outcome is unknown, a cycle that predates
+   * the confirmation) is named in the answer's `cyclesStopping`: the answer never claims a stop that has not happened.
    */
   const stopped = async (): Promise<SubscriptionState> => {
     await condition(() => calls.length === 0 && state.inFlight === undefined);

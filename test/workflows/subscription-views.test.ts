@@ -108,6 +108,11 @@ it('the memo lists read follows a plan change once it takes effect (with a refun
   const { id, handle, t0 } = await startDaily({ maxPeriods: 2 });
   await advanceTo(t0 + MINUTE);
   await waitForCycle(id, 0, 'paid');
+  // The subscription learns of the payment from the cycle's final report (after its settlement and notifications).
+  await eventually(
+    async () => (await handle.query(subscriptionStateQuery)).recentCycles.some((c) => c.status === 'paid'),
+    'period 0 reported paid',
+  );
   // A partial refund of period 0 (the refund reads the Purchase first: the baseline a retry is checked against).
   const refunded = await handle.executeUpdate(refundUpdate, {
     args: [{ cycleId: cycleWorkflowId(id, 0), amountMinor: 500 }],

@@ -11,6 +11,7 @@ import { chargePurchase, type ChargeTiming } from './charges';
 import {
   allError,
   CANCELLABLE,
+  IN_FLIGHT,
   CHARGEBACK_REASONS,
   fieldError,
   newKeyPair,
@@ -186,7 +187,7 @@ export function registerGatewayRoutes(app: FastifyInstance, model: QorePayModel,
     if (PAID_LIKE.has(p.status)) {
       return reply.code(400).send(allError('purchase_already_paid_for', 'Purchase already paid for.'));
     }
-    if (!CANCELLABLE.has(p.status) && !p.status.startsWith('pending_')) {
+    if (!CANCELLABLE.has(p.status) && !IN_FLIGHT.has(p.status)) {
       return reply
         .code(400)
         .send(allError('invalid_purchase_status', `Purchase in status ${p.status} cannot be paid.`));

@@ -655,6 +655,16 @@ function cycleReport(
 }
 
 function deliverReport(w: World, r: CycleReport): void {
+  // Runs recorded before the patch re-open a pruned paid cycle on a late final report (a stale record): not modelled.
+  const paid = (x: { status: string }) => x.status === 'paid' || x.status === 'marked_paid';
+  if (
+    !w.setup.reversalsOwedOnLaterRecord &&
+    r.final &&
+    paid(r) &&
+    !w.state.paidCycles.some((c) => c.cycleId === r.cycleId) &&
+    w.state.recentCycles.some((c) => c.cycleId === r.cycleId && paid(c))
+  )
+    return;
   feed(w, { type: 'cycle_reported', report: r });
 }
 
@@ -826,7 +836,9 @@ function deliverWebhook(w: World, e: PaymentEventInput): void {
       fail(w, `an unmatched ${e.kind} (${e.cycleId}, ${e.purchaseId}) raised no alert`);
   }
   // What the engine now knows of this Purchase's refunds.
-  if (matched && e.kind === 'refund' && w.state.paidCycles.some((c) => c.cycleId === e.cycleId)) {
+  // (A redelivery of an event dropped before its cycle reported, by runs without the hold, tells the engine nothing.)
+  const recorded = w.state.paidCycles.find((c) => c.cycleId === e.cycleId)?.refundPaymentIds.includes(e.paymentId);
+  if (matched && e.kind === 'refund' && recorded) {
     const r = p.refunds.find((x) => x.paymentId === e.paymentId);
     if (r) r.known = true;
   }
