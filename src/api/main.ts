@@ -12,6 +12,8 @@ import { AesGcmPayloadCodec } from '../payload-codec';
 import { retryConnect } from '../temporal-connect';
 import { qorepayCustomerVerifier } from './customer-verifier';
 import { apiKeyMatcher, buildApiServer } from './server';
+import { createBooksReader, openBooks, type BooksConnection } from '../records';
+import { sellerFromConfig } from '../records/documents';
 
 export interface RunningApi {
   /** e.g. `http://127.0.0.1:3000` */
@@ -27,6 +29,8 @@ export interface StartApiOptions {
   connection?: Connection;
   /** Override the listening port (tests and `npm start` use 0 for a free port). */
   port?: number;
+  /** An open records store (the caller keeps owning it). Default: DATABASE_URL, opened here; unset: none. */
+  books?: BooksConnection;
 }
 
 /** Deadline of the Temporal health check (/readyz, and the gate that answers 503 at once when Temporal is down). */
@@ -36,6 +40,10 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
   if (config.API_KEYS.length === 0) {
     logger.warn('API_KEYS is empty: every /v1 request will answer 401');
   }
+  // The books: reached and migrated before listening (an unreachable DATABASE_URL fails start-up with one line).
+  const ownsBooks = options.books === undefined && config.DATABASE_URL !== undefined;
+  const books = options.books ?? (config.DATABASE_URL ? await openBooks(config.DATABASE_URL) : undefined);
+  if (!books) logger.warn('DATABASE_URL not set: invoices, credit notes and record lists answer 503');
   // Lazy: the API starts (and /readyz says 503) while Temporal is still coming up.
   const connection = options.connection ?? Connection.lazy(clientConnectionOptions(config));
   const ownsConnection = options.connection === undefined;
@@ -89,6 +97,7 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
   if (open) logger.warn('codec endpoint open without a key: payloads use the public development key');
   const app = buildApiServer({
     billing,
+    ...(books ? { books: { reader: createBooksReader(books.db), seller: sellerFromConfig(config) } } : {}),
     apiKeys: config.API_KEYS,
     webhook: { verifier, qorepay, logger: logger.child({ component: 'qorepay-webhook' }) },
     taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -115,6 +124,7 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
     stopConnecting.abort();
     await connecting;
     if (ownsConnection) await connection.close();
+    if (ownsBooks) await books?.close();
     throw err;
   }
   logger.info({ url: address, namespace: config.temporal.namespace }, 'billing API listening');
@@ -129,6 +139,7 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
         await connecting;
         await app.close();
         if (ownsConnection) await connection.close();
+        if (ownsBooks) await books?.close();
         logger.info('billing API stopped');
       })()),
   };

@@ -30,6 +30,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { OpenAPIV3 } from 'openapi-types';
 import { handleQorePayWebhook, type WebhookIngressDeps } from './qorepay-webhook';
 import { ROUTES, type OperationId } from './routes';
+import { booksHandlers, type BooksApiOptions } from './books-handlers';
 import { IDEMPOTENCY_KEY_HEADER, parseWith, type FieldIssue } from '../client/schemas';
 import { getReconciliation, startReconciliation } from '../reconciliation';
 import { BILLING_TASK_QUEUE } from '../shared/task-queue';
@@ -39,6 +40,8 @@ import { defaultReconciliationSince, type ReconciliationRequest } from './reconc
 
 export interface ApiServerOptions {
   billing: BillingClient;
+  /** The records store's reader and the seller printed on documents; absent: the book routes answer 503. */
+  books?: BooksApiOptions;
   /**
    * Accepted bearer keys (from config: hashed, with merchant and scopes). A plain string is a key of merchant
    * `default` with every scope (one-merchant setups, tests). None configured: every /v1 call answers 401.
@@ -249,6 +252,7 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     qorepayWebhook: async () => {
       throw new Error('registered separately (raw body)');
     },
+    ...booksHandlers(opts.books),
   };
 
   // ---- merchant and operations routes (everything but the webhook, which has its own body parsing) ----

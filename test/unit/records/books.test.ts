@@ -12,7 +12,7 @@ import { QorePayClient } from '../../../src/integrations/qorepay';
 import { startQorePaySandbox, type QorePaySandbox } from '../../../src/sandbox/qorepay';
 import type { LineItem } from '../../../src/shared/billing-cycle';
 import type { CycleBooksWrite, PaymentEventBooksWrite } from '../../../src/shared/records';
-import { BOOKS_REJECTED } from '../../../src/shared/records';
+import { BOOKS_REJECTED, type BooksWriteResult } from '../../../src/shared/records';
 import { createTestBooks, type TestBooks } from '../../support/records';
 
 const KEY = 'books-test-key';
@@ -215,7 +215,7 @@ describe('credit notes', () => {
   it('the activity turns a refusal into a non-retryable BooksRejected failure and reports what it wrote', async () => {
     const invoice = await paidCycle('act', [{ name: 'Plan', priceMinor: 100, quantity: 1 }]);
     const activities = createRecordsActivities({ books, qorepay });
-    const recordBooks = (writes: PaymentEventBooksWrite[]) =>
+    const recordBooks = (writes: PaymentEventBooksWrite[]): Promise<BooksWriteResult> =>
       new MockActivityEnvironment().run((w: PaymentEventBooksWrite[]) => activities.recordBooks(w), writes);
     const over = refund('act', { purchaseId: invoice.purchase_id, paymentId: 'pay-a1', amountMinor: 101 });
     await expect(recordBooks([over])).rejects.toMatchObject({ type: BOOKS_REJECTED, nonRetryable: true });
