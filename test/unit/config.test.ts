@@ -88,3 +88,16 @@ describe('DEV_MINUTE_SCHEDULES', () => {
     expect(() => loadConfig({ RECONCILIATION_SCHEDULE: 'yes' })).toThrow(/RECONCILIATION_SCHEDULE/);
   });
 });
+
+describe('DATABASE_URL (the records store)', () => {
+  it('is required in production and must be a postgres URL, named in the error', () => {
+    const prod = { NODE_ENV: 'production', PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}` } as const;
+    expect(() => loadConfig(prod)).toThrow(/DATABASE_URL: required when NODE_ENV=production/);
+    expect(() => loadConfig({ ...prod, DATABASE_URL: 'mysql://x@y/z' })).toThrow(
+      /DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/,
+    );
+    expect(loadConfig({ ...prod, DATABASE_URL: 'postgresql://billing:pw@db:5432/billing' }).DATABASE_URL).toBe(
+      'postgresql://billing:pw@db:5432/billing',
+    );
+  });
+});

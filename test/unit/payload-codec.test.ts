@@ -98,7 +98,11 @@ describe('PAYLOAD_KEYS', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', PAYLOAD_KEYS: `renamed:${devKeyB64}` })).toThrow(
       /public development key is refused/,
     );
-    const prod = loadConfig({ NODE_ENV: 'production', PAYLOAD_KEYS: `k1:${b64()}` });
+    const prod = loadConfig({
+      NODE_ENV: 'production',
+      PAYLOAD_KEYS: `k1:${b64()}`,
+      DATABASE_URL: 'postgres://billing:pw@db:5432/billing',
+    });
     expect(prod.devPayloadKey).toBe(false);
     expect(prod.payloadKeys.map((k) => k.id)).toEqual(['k1']);
     expect(() => loadConfig({ PAYLOAD_KEYS: 'k1:short' })).toThrow(ConfigError);
