@@ -10,7 +10,17 @@ import { builtinModules } from 'node:module';
 const nodeBuiltins = builtinModules.flatMap((m) => [m, `node:${m}`]);
 
 export default tseslint.config(
-  { ignores: ['node_modules/**', 'lib/**', '.tools/**', '.data/**', 'coverage/**', 'test/replay/histories/**'] },
+  {
+    ignores: [
+      'node_modules/**',
+      'lib/**',
+      'packages/*/dist/**',
+      '.tools/**',
+      '.data/**',
+      'coverage/**',
+      'test/replay/histories/**',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -31,7 +41,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/**/*.ts'],
+    files: ['src/**/*.ts', 'packages/client/src/**/*.ts'],
     plugins: { 'import-x': importX },
     settings: {
       'import-x/extensions': ['.ts', '.js'],
@@ -45,19 +55,19 @@ export default tseslint.config(
         {
           zones: [
             {
-              target: './src/client',
+              target: './packages/client/src',
               from: './src/api',
-              message: 'The merchant library is below the HTTP adapter: src/client never imports src/api.',
+              message: 'The merchant library is below the HTTP adapter: packages/client never imports src/api.',
             },
             {
-              target: './src/client',
+              target: './packages/client/src',
               from: ['./src/activities', './src/workflows', './src/worker.ts', './src/integrations'],
               message: 'The merchant library talks to Temporal only; it never loads worker code.',
             },
             {
               target: './src/api',
               from: ['./src/activities', './src/workflows'],
-              message: 'The API reaches workflows only through the BillingClient (src/client).',
+              message: 'The API reaches workflows only through the BillingClient (packages/client).',
             },
           ],
         },
@@ -66,13 +76,13 @@ export default tseslint.config(
         'error',
         {
           selector: 'ImportDeclaration[source.value=/^@temporalio\\/[^/]+\\/(lib|src)\\//]',
-          message: 'SDK internals only in src/client/temporal-adapter.ts (they carry no semver promise).',
+          message: 'SDK internals only in packages/client/src/temporal-adapter.ts (they carry no semver promise).',
         },
       ],
     },
   },
   {
-    files: ['src/client/temporal-adapter.ts'],
+    files: ['packages/client/src/temporal-adapter.ts'],
     rules: { 'no-restricted-syntax': 'off' },
   },
   {

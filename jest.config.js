@@ -13,7 +13,12 @@ module.exports = {
       { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
     ],
   },
-  modulePathIgnorePatterns: ['<rootDir>/lib', '<rootDir>/.tools'],
+  // The merchant library is a workspace package; tests load its source, as tsx and tsc do (tsconfig.json paths).
+  moduleNameMapper: {
+    '^@temporal-billing/client$': '<rootDir>/packages/client/src/index.ts',
+    '^@temporal-billing/client/(.*)$': '<rootDir>/packages/client/src/$1',
+  },
+  modulePathIgnorePatterns: ['<rootDir>/lib', '<rootDir>/.tools', '<rootDir>/packages/client/dist'],
   // One headless Temporal dev server for the whole run (2 cores: not one per file).
   setupFiles: ['<rootDir>/test/support/quiet-runtime.ts'],
   globalSetup: '<rootDir>/test/support/global-setup.ts',

@@ -5,14 +5,14 @@
 import { readFile } from 'node:fs/promises';
 import { Command, CommanderError } from 'commander';
 import { qorepayCustomerVerifier } from './api/customer-verifier';
-import { BillingClient, isBillingError, type CreateSubscriptionInput } from './client';
+import { BillingClient, isBillingError, type CreateSubscriptionInput } from '@temporal-billing/client';
 import { clientConnectionOptions, ConfigError, loadConfig } from './config';
 import { QorePayClient } from './integrations/qorepay';
 import { runReconciliation } from './reconciliation';
 import { needsAttention, parseSince, summaryText } from './shared/reconciliation';
 import { BILLING_TASK_QUEUE } from './shared/task-queue';
 import { money } from './shared/ui-text';
-import { encryptedDataConverter } from './payload-codec';
+import { encryptedDataConverter } from '@temporal-billing/client/payload-codec';
 
 export const EXIT = { ok: 0, failure: 1, invalid: 2, notFound: 3, conflict: 4, discrepancies: 5 } as const;
 

@@ -7,8 +7,13 @@ import type { ConnectionOptions } from '@temporalio/client';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import type { NativeConnectionOptions } from '@temporalio/worker';
 import { z } from 'zod';
-import type { SettlementAllowList } from './client';
-import { DEV_PAYLOAD_KEY, isDevPayloadKey, parsePayloadKeys, type PayloadKey } from './payload-codec';
+import type { SettlementAllowList } from '@temporal-billing/client';
+import {
+  DEV_PAYLOAD_KEY,
+  isDevPayloadKey,
+  parsePayloadKeys,
+  type PayloadKey,
+} from '@temporal-billing/client/payload-codec';
 import { parseDuration } from './domain/reconciliation';
 import { ChangeActorSchema } from './shared/actor-schema';
 
@@ -250,9 +255,7 @@ export const EnvSchema = z.object({
    * The records store (the engine's books): `postgres://user:password@host:5432/database`. Required in production;
    * `npm start` runs an embedded PostgreSQL when it is unset. Elsewhere unset means no books are written.
    */
-  DATABASE_URL: z
-    .url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' })
-    .optional(),
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' }).optional(),
   /** `npm start`: data directory and port of the embedded PostgreSQL (0: a free port). */
   DEV_DATABASE_DIR: z.string().min(1).default('.data/postgres'),
   DEV_DATABASE_PORT: port(54329),

@@ -14,7 +14,7 @@ import { ActivePlatformClient } from './integrations/activeplatform';
 import { GormicClient } from './integrations/gormic';
 import { MerchantWebhookSender, asMerchantNotifier } from './integrations/merchant-webhooks';
 import { createLogger, temporalLoggerFor, type Logger } from './logger';
-import { encryptedDataConverter } from './payload-codec';
+import { encryptedDataConverter, hasPayloadCodec } from '@temporal-billing/client/payload-codec';
 import { ConnectAbortedError, retryConnect } from './temporal-connect';
 import { METRIC_BUCKETS } from './shared/metrics';
 import { ensureReconciliationSchedule } from './reconciliation';
@@ -79,6 +79,9 @@ export function buildActivityDeps(config: AppConfig, logger: Logger): ActivityDe
 export async function createBillingWorker(opts: BillingWorkerOptions): Promise<Worker> {
   const taskQueue = opts.taskQueue ?? opts.config.TEMPORAL_TASK_QUEUE;
   const dataConverter = opts.dataConverter ?? encryptedDataConverter(opts.config.payloadKeys);
+  // Its codec also refuses plaintext payloads on the way in (PlaintextPayloadError fails the task).
+  if (!hasPayloadCodec(dataConverter))
+    throw new Error('the billing worker writes encrypted payloads only: dataConverter has no payload codec');
   // The reconciliation sweep reads visibility and messages cycles through a client on the worker's own connection.
   const temporal = new Client({
     connection: opts.connection,

@@ -3,7 +3,7 @@
  * workflow and reads its first state) vs N no-op workflow starts, and the worker's memory after a full GC at
  * checkpoints of idle subscriptions (the shipped cache size). Also the subscriptions due in a renewal storm.
  */
-import { BillingClient } from '../../src/client';
+import { BillingClient } from '@temporal-billing/client';
 import type { SubscriptionInput } from '../../src/shared/subscription';
 import { rssMiB } from '../support/proc';
 import { round, sleep } from '../support/stats';

@@ -5,7 +5,7 @@
  * request rate limit. Reported: time from the due minute until every period is charged, against the bound the rate
  * limit sets (N × activities per cycle ÷ rate), and the 429s the sandbox answered.
  */
-import { BillingClient } from '../../src/client';
+import { BillingClient } from '@temporal-billing/client';
 import { subscriptionWorkflowId } from '../../src/shared/subscription';
 import { cycleWorkflowId } from '../../src/shared/billing-cycle';
 import { executionCost } from '../support/history';

@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import { handleQorePayWebhook, type WebhookIngressDeps } from '../../src/api/qorepay-webhook';
-import { BillingClient } from '../../src/client';
+import { BillingClient } from '@temporal-billing/client';
 import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
 import type { Logger } from '../../src/logger';
 

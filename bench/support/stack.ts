@@ -14,7 +14,7 @@ import type { WorkerReply, WorkerRequest } from '../worker-process';
 import { spawnTs, type IpcChild } from './children';
 import { startWebhookIngress, type WebhookIngress } from './ingress';
 import { freePort, pinProcess, type ProcessRole } from './proc';
-import { DEV_PAYLOAD_KEY, encryptedDataConverter } from '../../src/payload-codec';
+import { DEV_PAYLOAD_KEY, encryptedDataConverter } from '@temporal-billing/client/payload-codec';
 
 export type Variant = 'memory' | 'file';
 export const TASK_QUEUE = 'billing-bench';

@@ -5,7 +5,10 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { Context, log } from '@temporalio/activity';
+import { performance } from 'node:perf_hooks';
+import { CYCLE_LIMITS } from '../domain/billing-cycle';
 import { classifyDecline } from '../domain/declines';
+import { isChargeInFlightStatus, isMoneyTakenStatus, purchaseStatusTraits } from '../domain/purchase-status';
 import type { LineItem } from '../shared/billing-cycle';
 import { FailureType, type ChargeDeclinedDetails } from '../shared/errors';
 import {
@@ -38,24 +41,28 @@ export interface RefundOutcome {
   status: string;
 }
 
+/**
+ * The Purchase's refunds as read before a refund request is sent, recorded in the subscription's history by its own
+ * activity. A refund request can carry nothing but `amount` (reference/qorepay.md: `POST /purchases/{id}/refund/`),
+ * so no refund Payment can be told apart by a reference; this record is what proves, on a retry, which refund is this
+ * request's: the one Payment that appeared since, with `refundable_amount` lower by exactly the request's amount.
+ */
+export interface RefundBaseline {
+  /** Refund Payment ids on the Purchase at the time (oldest first). */
+  refundPaymentIds: string[];
+  /** The gateway's `refundable_amount` at the time. */
+  refundableMinor: number;
+  status: string;
+}
+
 export type ChargeOutcome = PurchaseSnapshot & {
   outcome: 'paid' | 'pending';
   /** False when the Purchase was already paid or pending and no charge request was sent. */
   charged: boolean;
 };
 
-const PAID_STATUSES = new Set(['paid', 'cleared', 'settled']);
-const NOT_CHARGEABLE = new Set([
-  'cancelled',
-  'expired',
-  'released',
-  'refunded',
-  'pending_refund',
-  'charged_back',
-  'chargeback',
-]);
-
-export const isPaidStatus = (s: string): boolean => PAID_STATUSES.has(s);
+/** The money was taken (src/domain/purchase-status.ts): a charge must not be sent, the period is paid. */
+export const isPaidStatus = isMoneyTakenStatus;
 
 export function createGatewayActivities(qorepay: QorePayGateway) {
   return {
@@ -99,14 +106,24 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
     /**
      * Charges the Purchase with the recurring token, unless it is already paid or in flight: the GET first is what
      * makes a retry after a lost answer (or a crashed worker) safe.
+     *
+     * The charge request leaves only while it still may (so two attempts never overlap, and a stop is real):
+     * - never once the activity learned it was cancelled (a cancel or a pause withdrew it): it answers ChargeNotSent;
+     * - never later than CYCLE_LIMITS.chargePostWindowMs after the activity began: a worker that lost Temporal, whose
+     *   heartbeat timed out and whose attempt the cycle already counts as unknown, cannot send one afterwards;
+     * - once sent, it is not aborted by a cancellation (that would only lose its answer): it runs to its outcome,
+     *   bounded by CYCLE_LIMITS.chargePostTimeoutMs, and the cycle gets that outcome.
      */
     async chargePurchase(input: { purchaseId: string; recurringToken: string }): Promise<ChargeOutcome> {
+      const began = performance.now();
       const stop = startHeartbeat();
+      let sent = false;
       try {
         const current = snapshotOf(await qorepay.getPurchase(input.purchaseId, call()));
-        if (isPaidStatus(current.status)) return { ...current, outcome: 'paid', charged: false };
-        if (current.status.startsWith('pending_')) return { ...current, outcome: 'pending', charged: false };
-        if (NOT_CHARGEABLE.has(current.status) || current.status === 'blocked') {
+        const traits = purchaseStatusTraits(current.status);
+        if (traits.moneyTaken) return { ...current, outcome: 'paid', charged: false };
+        if (traits.chargeInFlight) return { ...current, outcome: 'pending', charged: false };
+        if (!traits.chargeable) {
           throw ApplicationFailure.create({
             type: FailureType.PurchaseNotChargeable,
             nonRetryable: true,
@@ -114,9 +131,18 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
             details: [current],
           });
         }
-        const charged = snapshotOf(await qorepay.chargePurchase(input.purchaseId, input.recurringToken, call()));
-        if (isPaidStatus(charged.status)) return { ...charged, outcome: 'paid', charged: true };
-        if (charged.status.startsWith('pending_')) return { ...charged, outcome: 'pending', charged: true };
+        if (cancellationRequested()) throw notSent('the charge was withdrawn (cancel or pause) before its request');
+        if (performance.now() - began > CYCLE_LIMITS.chargePostWindowMs) {
+          throw notSent(`the window to send the charge (${CYCLE_LIMITS.chargePostWindowMs} ms) had passed`);
+        }
+        sent = true;
+        const charged = snapshotOf(
+          await qorepay.chargePurchase(input.purchaseId, input.recurringToken, {
+            signal: AbortSignal.timeout(CYCLE_LIMITS.chargePostTimeoutMs),
+          }),
+        );
+        if (isMoneyTakenStatus(charged.status)) return { ...charged, outcome: 'paid', charged: true };
+        if (isChargeInFlightStatus(charged.status)) return { ...charged, outcome: 'pending', charged: true };
         // A 200 with a failed purchase: read the decline like a 400 purchase_charge_error.
         const code = charged.declineCode ?? 'unknown_error';
         throw declined({
@@ -129,8 +155,11 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
         if (isQorePayError(err) && err.kind === 'AlreadyPaid') {
           // purchase_already_paid_for: the gateway says it is paid; confirm with a read.
           const p = snapshotOf(await qorepay.getPurchase(input.purchaseId, call()));
-          if (isPaidStatus(p.status)) return { ...p, outcome: 'paid', charged: false };
+          if (isMoneyTakenStatus(p.status)) return { ...p, outcome: 'paid', charged: false };
         }
+        // Before the request left, a cancellation (the GET aborted) is a withdrawal: nothing was sent.
+        if (!sent && cancellationRequested())
+          throw notSent('the charge was withdrawn (cancel or pause) before its request');
         throw toActivityFailure(err);
       } finally {
         stop();
@@ -144,21 +173,33 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
     async markPurchasePaid(input: { purchaseId: string; paidOn?: number }): Promise<PurchaseSnapshot> {
       try {
         const current = snapshotOf(await qorepay.getPurchase(input.purchaseId, call()));
-        if (isPaidStatus(current.status)) return current;
+        if (isMoneyTakenStatus(current.status)) return current;
         return snapshotOf(await qorepay.markAsPaid(input.purchaseId, input.paidOn, call()));
       } catch (err) {
         if (isQorePayError(err) && err.kind === 'AlreadyPaid') {
           const p = snapshotOf(await qorepay.getPurchase(input.purchaseId, call()));
-          if (isPaidStatus(p.status)) return p;
+          if (isMoneyTakenStatus(p.status)) return p;
         }
+        throw toActivityFailure(err);
+      }
+    },
+
+    /** Reads what a refund request must be checked against on a retry (see RefundBaseline). */
+    async readRefundBaseline(purchaseId: string): Promise<RefundBaseline> {
+      try {
+        return baselineOf(await qorepay.getPurchase(purchaseId, call()));
+      } catch (err) {
         throw toActivityFailure(err);
       }
     },
 
     /**
      * Refunds a paid Purchase, fully or partly, never more than it has left. Reads first: the gateway's
-     * `refundable_amount` caps the amount, and a retry of this activity (after a lost answer or a crash) finds the
-     * refund Payment its earlier attempt made among the Purchase's history instead of refunding again.
+     * `refundable_amount` caps the amount. A retry of this activity (after a lost answer or a crash) adopts a refund
+     * Payment only when it provably is this request's: the only one that appeared since `baseline`, with the
+     * Purchase's `refundable_amount` lower by exactly the request's amount. Any other change since the baseline (a
+     * refund made in the dashboard, another request's refund completing) sends nothing and fails as
+     * `RefundUnverified`: the refunds that did happen reach the subscription by their own webhooks.
      */
     async refundPurchase(input: {
       purchaseId: string;
@@ -167,26 +208,44 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
       refundableMinor: number;
       /** Refund Payments the engine already knows for this Purchase. */
       knownPaymentIds: string[];
+      /** The Purchase as read before this request (absent from subscriptions recorded before it was read). */
+      baseline?: RefundBaseline;
     }): Promise<RefundOutcome> {
       try {
         const p = await qorepay.getPurchase(input.purchaseId, call());
-        if (activityAttempt() > 1) {
-          const known = new Set(input.knownPaymentIds);
-          const earlier = refundPaymentIds(p).filter((id) => !known.has(id));
-          const last = earlier[earlier.length - 1];
-          if (last) {
-            log.warn('refund found from an earlier attempt; not refunding again', { purchaseId: input.purchaseId });
-            return {
-              purchaseId: input.purchaseId,
-              paymentId: last,
-              status: 'success',
-              amountMinor: input.amountMinor ?? input.refundableMinor,
-            };
-          }
-          if (p.status === 'pending_refund') return { purchaseId: input.purchaseId, status: p.status };
+        const now = baselineOf(p);
+        const before = input.baseline;
+        const attempt = activityAttempt();
+        const amount =
+          input.amountMinor ?? Math.min(before ? before.refundableMinor : now.refundableMinor, input.refundableMinor);
+        const seen = new Set(before ? before.refundPaymentIds : input.knownPaymentIds);
+        const appeared = now.refundPaymentIds.filter((id) => !seen.has(id));
+        if (before && appeared.length === 1 && attempt > 1 && before.refundableMinor - now.refundableMinor === amount) {
+          log.warn('refund found from an earlier attempt of this request; not refunding again', {
+            purchaseId: input.purchaseId,
+            attempt,
+          });
+          return { purchaseId: input.purchaseId, paymentId: appeared[0]!, status: 'success', amountMinor: amount };
         }
-        const refundable = p.refundable_amount ?? 0;
-        const amount = input.amountMinor ?? Math.min(refundable, input.refundableMinor);
+        const changed =
+          appeared.length > 0 ||
+          (before !== undefined && (now.refundableMinor !== before.refundableMinor || now.status !== before.status));
+        // Without a baseline (runs recorded before it was read), a first attempt can only be the first POST.
+        const unverified = before ? changed : attempt > 1 && (appeared.length > 0 || p.status === 'pending_refund');
+        if (unverified) {
+          // Nothing proves that a refund which appeared is this request's, nor that none of them is: send nothing.
+          throw ApplicationFailure.create({
+            type: FailureType.RefundUnverified,
+            nonRetryable: true,
+            message:
+              `refund of ${amount} not sent: purchase ${input.purchaseId} changed since the request was made ` +
+              `(${appeared.length ? `refund Payments ${appeared.join(', ')} appeared; ` : ''}status ${now.status}, ` +
+              `refundable ${now.refundableMinor}${before ? ` was ${before.refundableMinor}` : ''}); ` +
+              'refunds made at the gateway reach the subscription by their webhooks: check it before asking again',
+            details: [{ purchaseId: input.purchaseId, appeared, refundableMinor: now.refundableMinor }],
+          });
+        }
+        const refundable = now.refundableMinor;
         if (refundable <= 0 || amount <= 0 || amount > refundable || amount > input.refundableMinor) {
           throw ApplicationFailure.create({
             type: FailureType.RefundRefused,
@@ -229,8 +288,10 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
     async cancelPurchase(purchaseId: string): Promise<PurchaseSnapshot> {
       try {
         const current = snapshotOf(await qorepay.getPurchase(purchaseId, call()));
-        if (isPaidStatus(current.status) || NOT_CHARGEABLE.has(current.status) || current.status === 'blocked') {
-          return current; // nothing to cancel: it can take no money (blocked refuses charges and cannot be cancelled)
+        if (!purchaseStatusTraits(current.status).cancellable) {
+          // Nothing to cancel: paid, closed, blocked (refuses charges, cannot be cancelled), or a charge in flight
+          // (its outcome decides; the cycle waits for it).
+          return current;
         }
         return snapshotOf(await qorepay.cancelPurchase(purchaseId, call()));
       } catch (err) {
@@ -238,6 +299,10 @@ export function createGatewayActivities(qorepay: QorePayGateway) {
       }
     },
   };
+}
+
+function baselineOf(p: Purchase): RefundBaseline {
+  return { refundPaymentIds: refundPaymentIds(p), refundableMinor: p.refundable_amount ?? 0, status: p.status };
 }
 
 /** Ids of the refund Payments a Purchase's status history points at, oldest first. */
@@ -273,6 +338,19 @@ function call(): { signal?: AbortSignal } {
   } catch {
     return {};
   }
+}
+
+/** True once the running activity learned it was cancelled (false outside an activity). */
+function cancellationRequested(): boolean {
+  try {
+    return Context.current().cancellationSignal.aborted;
+  } catch {
+    return false;
+  }
+}
+
+function notSent(message: string): ApplicationFailure {
+  return ApplicationFailure.create({ type: FailureType.ChargeNotSent, nonRetryable: true, message });
 }
 
 /** The attempt number of the running activity (1 outside an activity, e.g. in unit tests). */

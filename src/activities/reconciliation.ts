@@ -9,7 +9,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Context, log } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { firstRunInput, listExecutionsPage } from '../client/temporal-adapter';
+import { firstRunInput, listExecutionsPage } from '@temporal-billing/client/temporal-adapter';
 import { isTerminalCycleStatus } from '../domain/billing-cycle';
 import type {
   CycleObservation,

@@ -1,6 +1,6 @@
 /** Handlers of the book routes (./books-routes.ts): readers of the records store, documents rendered from them. */
 import type { FastifyReply } from 'fastify';
-import type { BillingClient } from '../client';
+import type { BillingClient } from '@temporal-billing/client';
 import { BadCursor, type BooksReader } from '../records';
 import {
   creditNoteHtml,

@@ -6,7 +6,7 @@
  * answers 503.
  */
 import { z } from 'zod';
-import { SubscriptionIdSchema, SUBSCRIPTION_STATUS_VALUES } from '../client/schemas';
+import { SubscriptionIdSchema, SUBSCRIPTION_STATUS_VALUES } from '@temporal-billing/client/schemas';
 import type { RouteSpec } from './routes';
 
 const DocumentIdSchema = z

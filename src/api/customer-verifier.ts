@@ -3,7 +3,7 @@
  * the gateway says the Client does not exist (404), and answered 503 when the gateway cannot say (outage, timeout,
  * 5xx, 429, a refused key): an unknown answer is never taken as "exists" nor as "does not exist".
  */
-import type { CustomerVerifier } from '../client';
+import type { CustomerVerifier } from '@temporal-billing/client';
 import { isQorePayError, type QorePayClient } from '../integrations/qorepay';
 
 export function qorepayCustomerVerifier(qorepay: Pick<QorePayClient, 'getClient'>): CustomerVerifier {

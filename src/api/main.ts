@@ -4,11 +4,11 @@
  * API_HOST:API_PORT, with graceful shutdown. `startApi` is what `npm start` embeds.
  */
 import { Client, Connection } from '@temporalio/client';
-import { BillingClient } from '../client';
+import { BillingClient } from '@temporal-billing/client';
 import { clientConnectionOptions, loadConfigOrExit, type AppConfig } from '../config';
 import { QorePayClient, QorePayWebhookVerifier } from '../integrations/qorepay';
 import { createLogger, type Logger } from '../logger';
-import { AesGcmPayloadCodec } from '../payload-codec';
+import { AesGcmPayloadCodec } from '@temporal-billing/client/payload-codec';
 import { retryConnect } from '../temporal-connect';
 import { qorepayCustomerVerifier } from './customer-verifier';
 import { apiKeyMatcher, buildApiServer } from './server';
@@ -47,12 +47,13 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
   // Lazy: the API starts (and /readyz says 503) while Temporal is still coming up.
   const connection = options.connection ?? Connection.lazy(clientConnectionOptions(config));
   const ownsConnection = options.connection === undefined;
-  const codec = new AesGcmPayloadCodec(config.payloadKeys);
   const client = new Client({
     connection,
     namespace: config.temporal.namespace,
-    dataConverter: { payloadCodecs: [codec] },
+    dataConverter: { payloadCodecs: [new AesGcmPayloadCodec(config.payloadKeys)] },
   });
+  // The UI's codec endpoint only displays payloads: it shows one in clear as it is (the engine refuses them).
+  const codec = new AesGcmPayloadCodec(config.payloadKeys, { plaintextDecode: 'pass' });
   const qorepay = new QorePayClient({
     baseUrl: config.QOREPAY_BASE_URL,
     apiKey: config.QOREPAY_API_KEY,

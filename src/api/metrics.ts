@@ -3,7 +3,7 @@
  * latency, and billing cycles by status, counted from Temporal visibility at scrape time (the durable truth, so the
  * gauge survives restarts of every process). Labels are low-cardinality: no ids.
  */
-import type { BillingClient } from '../client';
+import type { BillingClient } from '@temporal-billing/client';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CYCLE_STATUSES } from '../shared/billing-cycle';
 import { BillingMetric, METRIC_BUCKETS } from '../shared/metrics';

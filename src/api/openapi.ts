@@ -4,7 +4,7 @@
  */
 import { z } from 'zod';
 import type { RouteSpec } from './routes';
-import { IDEMPOTENCY_KEY_HEADER } from '../client/schemas';
+import { IDEMPOTENCY_KEY_HEADER } from '@temporal-billing/client/schemas';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -115,6 +115,7 @@ export function buildOpenApiDocument(routes: readonly RouteSpec[], version = '0.
               content: {
                 [r.bodyContentType ?? 'application/json']: {
                   schema: r.bodyName ? ref(r.bodyName, r.body) : toJsonSchema(r.body),
+                  ...(r.bodyExample === undefined ? {} : { example: r.bodyExample }),
                 },
               },
             },

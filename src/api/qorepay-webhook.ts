@@ -4,7 +4,8 @@
  * BillingClient (a cycle's status change to the cycle, a refund or chargeback to its subscription). Framework-free
  * so the HTTP route, the workflow tests and the benchmark share it.
  */
-import { BillingNotFoundError, type BillingClient } from '../client';
+import { BillingNotFoundError, type BillingClient } from '@temporal-billing/client';
+import { purchaseStatusTraits } from '../domain/purchase-status';
 import { isQorePayError, snapshotOf, type QorePayClient, type QorePayWebhookVerifier } from '../integrations/qorepay';
 import { parseCycleWorkflowId, type GatewayEvent } from '../shared/billing-cycle';
 import type { PaymentEventSignal } from '../shared/subscription';
@@ -16,18 +17,6 @@ const PAYMENT_EVENT_KINDS: Record<string, PaymentEventSignal['kind'] | undefined
   'payment.charged_back': 'chargeback',
   'payment.chargeback_reversed': 'chargeback_reversed',
 };
-
-/** Purchase statuses that conclude a charge attempt (or close the Purchase): the ones a cycle acts on. */
-const RESOLVING_STATUSES = new Set([
-  'paid',
-  'cleared',
-  'settled',
-  'error',
-  'blocked',
-  'cancelled',
-  'expired',
-  'released',
-]);
 
 export interface WebhookIngressDeps {
   verifier: Pick<QorePayWebhookVerifier, 'verify'>;
@@ -114,8 +103,9 @@ export async function handleQorePayWebhook(
       return { status: 200, body: { ok: true, outcome: 'routed' } };
     }
     const snap = snapshotOf(purchase);
-    if (!RESOLVING_STATUSES.has(snap.status)) {
-      // created, pending_*, viewed...: nothing a cycle acts on; the history stays free of noise.
+    if (!purchaseStatusTraits(snap.status).concludesCharge) {
+      // created, pending_*, hold, viewed...: nothing a cycle acts on (src/domain/purchase-status.ts, concludesCharge);
+      // the history stays free of noise.
       log.debug({ cycleId, eventType: event.eventType, status: snap.status }, 'qorepay webhook: no action');
       return { status: 200, body: { ok: true, outcome: 'no_action' } };
     }

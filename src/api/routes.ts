@@ -19,7 +19,7 @@ import {
   ScheduleSchema,
   SubscriptionIdSchema,
   UpdatePaymentMethodSchema,
-} from '../client/schemas';
+} from '@temporal-billing/client/schemas';
 import { ChangeTrailSchema } from '../shared/actor-schema';
 import { CYCLE_STATUSES, type CycleStatus } from '../shared/billing-cycle';
 import { BOOKS_ROUTES } from './books-routes';
@@ -54,6 +54,8 @@ export interface RouteSpec {
   body?: z.ZodType;
   /** Component name of the body schema in the OpenAPI document. */
   bodyName?: string;
+  /** A realistic body for the docs page (else Swagger UI makes one up from the schema: random strings, 2^53-1). */
+  bodyExample?: unknown;
   bodyContentType?: string;
   responses: Record<string, RouteResponse>;
   errors?: (404 | 409)[];
@@ -76,6 +78,14 @@ const SubscriptionStateSchema = z.looseObject({
   canceledAt: z.string().optional(),
   cancelReason: z.string().optional(),
   cyclesInFlight: z.array(z.string()),
+  cyclesStopping: z
+    .array(z.string())
+    .optional()
+    .meta({
+      description:
+        'Cycles told to cancel or pause that have not yet confirmed that no charge request will leave them. Present ' +
+        'only while that is so: a charge may still be made until it is gone. Read the subscription again until it is absent.',
+    }),
   recentCycles: z.array(
     z.looseObject({
       cycleId: z.string(),
@@ -169,6 +179,15 @@ export const ROUTES = [
       'Temporal is unreachable, or QorePay could not be asked about qorepayClientId; nothing was created; retry later',
     body: CreateSubscriptionSchema,
     bodyName: 'CreateSubscription',
+    // The README's first request.
+    bodyExample: {
+      subscriptionId: 'sub_42',
+      customerId: 'c_1',
+      customerEmail: 'c1@example.com',
+      recurringToken: 'tok_success_sub42',
+      plan: { planId: 'pro', currency: 'NGN', lineItems: [{ name: 'Pro plan', priceMinor: 500000, quantity: 1 }] },
+      schedule: { intervalUnit: 'month', intervalCount: 1, anchor: '2026-11-30T09:00', timeZone: 'Africa/Lagos' },
+    },
     responses: {
       '201': subscription('Created'),
       '200': subscription('Already existed with the same terms'),
@@ -216,7 +235,14 @@ export const ROUTES = [
     params: idParam,
     body: CancelSubscriptionSchema,
     bodyName: 'CancelSubscription',
-    responses: { '200': subscription('The subscription after the change') },
+    responses: {
+      '200': subscription(
+        'The subscription after the change; every cycle in flight confirmed that no charge will leave it',
+      ),
+      '202': subscription(
+        'Accepted, not yet in effect: the cycles in `cyclesStopping` have not confirmed the stop and may still charge; read the subscription until `cyclesStopping` is absent',
+      ),
+    },
     errors: [404, 409],
   },
   {
@@ -229,7 +255,14 @@ export const ROUTES = [
     temporal: true,
     headers: idempotencyHeader,
     params: idParam,
-    responses: { '200': subscription('The subscription after the change') },
+    responses: {
+      '200': subscription(
+        'The subscription after the change; every cycle in flight confirmed that no charge will leave it',
+      ),
+      '202': subscription(
+        'Accepted, not yet in effect: the cycles in `cyclesStopping` have not confirmed the stop and may still charge; read the subscription until `cyclesStopping` is absent',
+      ),
+    },
     errors: [404, 409],
   },
   {

@@ -14,8 +14,9 @@ import {
   BillingNotFoundError,
   BillingUnavailableError,
   BillingValidationError,
-} from '../client';
-import type { CreateSubscriptionInput } from '../client/schemas';
+} from '@temporal-billing/client';
+import type { CreateSubscriptionInput } from '@temporal-billing/client/schemas';
+import type { SubscriptionState } from '../shared/subscription';
 import { DEFAULT_MERCHANT_ID, type ApiKeySpec } from '../config';
 import type { Logger } from '../logger';
 import { registerCodecRoutes, type CodecEndpointOptions } from './codec';
@@ -31,7 +32,7 @@ import type { OpenAPIV3 } from 'openapi-types';
 import { handleQorePayWebhook, type WebhookIngressDeps } from './qorepay-webhook';
 import { ROUTES, type OperationId } from './routes';
 import { booksHandlers, type BooksApiOptions } from './books-handlers';
-import { IDEMPOTENCY_KEY_HEADER, parseWith, type FieldIssue } from '../client/schemas';
+import { IDEMPOTENCY_KEY_HEADER, parseWith, type FieldIssue } from '@temporal-billing/client/schemas';
 import { getReconciliation, startReconciliation } from '../reconciliation';
 import { BILLING_TASK_QUEUE } from '../shared/task-queue';
 import { summaryText } from '../shared/reconciliation';
@@ -193,9 +194,11 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     },
     listSubscriptions: async (r, _reply, billing) => billing.listSubscriptions(r.query as never),
     getSubscription: async (r, _reply, billing) => billing.getSubscription(r.params.id!),
-    cancelSubscription: async (r, _reply, billing) =>
-      billing.cancelSubscription(r.params.id!, r.body as never, idempotency(r)),
-    pauseSubscription: async (r, _reply, billing) => billing.pauseSubscription(r.params.id!, idempotency(r)),
+    // 202 while a cycle has not confirmed the stop yet (`cyclesStopping`): accepted, not yet in effect.
+    cancelSubscription: async (r, reply, billing) =>
+      stopAnswer(reply, await billing.cancelSubscription(r.params.id!, r.body as never, idempotency(r))),
+    pauseSubscription: async (r, reply, billing) =>
+      stopAnswer(reply, await billing.pauseSubscription(r.params.id!, idempotency(r))),
     resumeSubscription: async (r, _reply, billing) => billing.resumeSubscription(r.params.id!, idempotency(r)),
     updatePaymentMethod: async (r, _reply, billing) =>
       billing.updatePaymentMethod(r.params.id!, (r.body as { recurringToken: string }).recurringToken, idempotency(r)),
@@ -406,6 +409,11 @@ async function temporalCall<T>(fn: () => Promise<T>): Promise<T> {
     }
     throw err;
   }
+}
+
+/** A cancel or pause answer: 202 while a cycle has not confirmed the stop (`cyclesStopping`), else 200. */
+function stopAnswer(reply: FastifyReply, subscription: SubscriptionState): FastifyReply {
+  return reply.code(subscription.cyclesStopping?.length ? 202 : 200).send(subscription);
 }
 
 function idempotency(r: Parsed): { idempotencyKey?: string } {

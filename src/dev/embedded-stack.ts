@@ -5,7 +5,7 @@
  */
 import { resolve } from 'node:path';
 import { NativeConnection } from '@temporalio/worker';
-import { BillingClient, isBillingError } from '../client';
+import { BillingClient, isBillingError } from '@temporal-billing/client';
 import { apiKeyHash, loadConfig, type AppConfig } from '../config';
 import { createLogger, prettyDestination, wantsPrettyLogs, type Logger } from '../logger';
 import { startApi } from '../api/main';

@@ -26,6 +26,14 @@ import {
 } from './dunning';
 import { recordChange, type ChangeRequest } from './change-trail';
 import type { ChangeKind, ChangeRecord } from '../shared/actor';
+import {
+  isChargeInFlightStatus,
+  isClosedStatus,
+  isDeclinedStatus,
+  isMoneyTakenStatus,
+  isOpenStatus,
+  statusesWhere,
+} from './purchase-status';
 
 const HOUR = 60 * 60 * 1000;
 
@@ -56,21 +64,17 @@ export const isTerminalCycleStatus = (s: CycleStatus): boolean => TERMINAL_CYCLE
 export const isPaidCycleStatus = (s: CycleStatus): boolean => s === 'paid' || s === 'marked_paid';
 
 /** Purchase statuses that mean the money was taken (refunds and chargebacks happen only to paid Purchases). */
-export const PAID_PURCHASE_STATUSES: readonly string[] = [
-  'paid',
-  'cleared',
-  'settled',
-  'pending_refund',
-  'refunded',
-  'charged_back',
-  'chargeback',
-];
-export const CLOSED_PURCHASE_STATUSES: readonly string[] = ['cancelled', 'expired', 'released'];
-export const isPaidPurchaseStatus = (s: string): boolean => PAID_PURCHASE_STATUSES.includes(s);
-export const isClosedPurchaseStatus = (s: string): boolean => CLOSED_PURCHASE_STATUSES.includes(s);
-/** The acquirer is still processing a charge (not a refund). */
-export const isChargePendingStatus = (s: string): boolean => s === 'pending_charge' || s === 'pending_execute';
-export const isDeclinedPurchaseStatus = (s: string): boolean => s === 'error' || s === 'blocked';
+export const PAID_PURCHASE_STATUSES: readonly string[] = statusesWhere('moneyTaken');
+/** Statuses in which the Purchase can take no money any more (blocked included). */
+export const CLOSED_PURCHASE_STATUSES: readonly string[] = statusesWhere('closed');
+export const isPaidPurchaseStatus = isMoneyTakenStatus;
+export const isClosedPurchaseStatus = isClosedStatus;
+/**
+ * The acquirer is still processing a charge (or a capture or release of funds on hold), or the status is one the
+ * table does not name: the outcome decides, with a timer.
+ */
+export const isChargePendingStatus = isChargeInFlightStatus;
+export const isDeclinedPurchaseStatus = isDeclinedStatus;
 
 export interface DeclineDetails {
   code: string;
@@ -116,7 +120,26 @@ export const CYCLE_LIMITS = Object.freeze({
   settlementRetryWindowHours: 30 * 24,
   /** Read failures while waiting for an outcome before an alert (polling goes on). */
   readFailuresBeforeAlert: 1,
+  /**
+   * The charge activity sends its charge request only within this long of its own start, and never after it learned
+   * of a cancellation (src/activities/gateway.ts): a worker that lost Temporal (its heartbeat timed out) cannot send one
+   * later.
+   */
+  chargePostWindowMs: 30_000,
+  /** The charge request is aborted by the activity after this long (whatever the HTTP client's own timeout). */
+  chargePostTimeoutMs: 30_000,
+  /** Time given to the gateway to show a charge request that reached it as in flight (or its outcome). */
+  chargeSettleMarginMs: 30_000,
 });
+
+/**
+ * After a charge call whose outcome is unknown (timed out, failed in transport), nothing is sent to the gateway for
+ * this long: the attempt's request, if it left at all, left within `chargePostWindowMs` of the activity's start (before
+ * the cycle learned the outcome was unknown), was over `chargePostTimeoutMs` later, and the gateway shows it within
+ * `chargeSettleMarginMs`. The next read then sees it, so two charge attempts never overlap.
+ */
+export const CHARGE_FENCE_MS =
+  CYCLE_LIMITS.chargePostWindowMs + CYCLE_LIMITS.chargePostTimeoutMs + CYCLE_LIMITS.chargeSettleMarginMs;
 
 export type GatewayCall = 'create_purchase' | 'charge' | 'read_purchase' | 'cancel_purchase' | 'mark_paid';
 
@@ -152,6 +175,12 @@ export interface CycleMachineState {
   createFailures: number;
   /** The one call the workflow is running. */
   inFlight?: GatewayCall | 'record_settlement' | undefined;
+  /** The token of the charge in flight or pending at the gateway (its attempt is recorded with it). */
+  chargeToken?: string;
+  /** A charge call's outcome is unknown: nothing goes to the gateway before this time (see CHARGE_FENCE_MS). */
+  chargeSettlesAt?: number;
+  /** What was left of the hard-decline grace when a pause began: the clock stops while paused. */
+  graceLeftMs?: number;
   /** Set once a cancel is asked for; no charge is ever asked for after it. */
   cancel?: { reason: string };
   paused: boolean;
@@ -195,7 +224,11 @@ export type CycleEvent =
   | { type: 'charged'; outcome: 'paid' | 'pending'; purchase: PurchaseFacts }
   | { type: 'charge_declined'; decline: DeclineDetails }
   | { type: 'charge_refused'; purchase: PurchaseFacts }
-  | { type: 'charge_failed'; reason: string }
+  /**
+   * The charge call ended without a business answer. `notSent`: the activity proves no charge request left it (it was
+   * withdrawn before it started, or it stopped before its request); otherwise the outcome is unknown.
+   */
+  | { type: 'charge_failed'; reason: string; notSent?: boolean }
   | { type: 'purchase_read'; purchase: PurchaseFacts }
   | { type: 'purchase_read_failed'; reason: string }
   | { type: 'purchase_canceled'; purchase: PurchaseFacts }
@@ -238,6 +271,11 @@ export type CycleCommand =
 export interface CycleContext {
   now: number;
   policy: DunningPolicy;
+  /**
+   * The rules before the `cycle-money-rules-3` patch, for histories recorded before it: no charge fence, a new card is
+   * forgotten by a decline of the previous card's charge, the hard-decline grace runs on during a pause.
+   */
+  legacyRules?: boolean;
 }
 
 export interface CycleDecision {
@@ -332,8 +370,13 @@ export function decideCycle(prev: CycleMachineState, event: CycleEvent, ctx: Cyc
   }
   if (!s.inFlight && !s.finished) plan(s, ctx, out);
   if (s.stopAckDue && s.inFlight !== 'charge') {
-    delete s.stopAckDue;
-    out.push({ type: 'ack_stop' });
+    if (s.chargeSettlesAt !== undefined && s.chargeSettlesAt > ctx.now && !isTerminalCycleStatus(s.status)) {
+      // A charge request of an attempt whose outcome is unknown may still leave or be on its way: not yet.
+      if (s.wakeAt === undefined || s.wakeAt > s.chargeSettlesAt) s.wakeAt = s.chargeSettlesAt;
+    } else {
+      delete s.stopAckDue;
+      out.push({ type: 'ack_stop' });
+    }
   }
   return { state: s, commands: out };
 }
@@ -442,6 +485,7 @@ function evolve(s: CycleMachineState, e: CycleEvent, ctx: CycleContext, out: Cyc
       // Purchase first, so nothing is charged twice; cancel and pause are honoured before it.
       s.inFlight = undefined;
       if (isTerminalCycleStatus(s.status)) return;
+      if (!e.notSent && !ctx.legacyRules) s.chargeSettlesAt = now + CHARGE_FENCE_MS;
       s.transportFailures++;
       if (s.transportFailures <= CYCLE_LIMITS.quickTransportRetries) {
         s.nextAttemptAt =
@@ -577,6 +621,14 @@ function evolve(s: CycleMachineState, e: CycleEvent, ctx: CycleContext, out: Cyc
     case 'hold':
       s.paused = e.paused;
       if (e.paused) s.stopAckDue = true;
+      if (!ctx.legacyRules && s.status === 'action_required' && s.actionRequiredUntil !== undefined) {
+        // Pause holds the hard-decline grace: the clock stops while paused and runs on from resume.
+        if (e.paused && s.graceLeftMs === undefined) s.graceLeftMs = Math.max(0, s.actionRequiredUntil - now);
+        else if (!e.paused && s.graceLeftMs !== undefined) {
+          s.actionRequiredUntil = now + s.graceLeftMs;
+          delete s.graceLeftMs;
+        }
+      }
       return;
 
     case 'retry_now_requested':
@@ -653,7 +705,7 @@ function recordAttempt(s: CycleMachineState, at: number, outcome: AttemptRecord[
   }
   s.attempts.push({
     at,
-    token: s.token,
+    token: s.chargeToken ?? s.token,
     outcome,
     ...(d ? { code: d.code, declineClass: d.declineClass } : {}),
   });
@@ -727,7 +779,10 @@ function onDecline(s: CycleMachineState, d: DeclineDetails, ctx: CycleContext, o
   s.lastDecline = d;
   delete s.pendingSince;
   delete s.nextPollAt;
-  s.tokenChanged = false;
+  // A new card given while this charge was in flight or pending is not the card that was declined: it is kept, and
+  // charged next (legacy rules forgot it, and the cycle waited for a card it already had).
+  const declinedToken = s.attempts[s.attempts.length - 1]?.token;
+  s.tokenChanged = !ctx.legacyRules && declinedToken !== undefined && declinedToken !== s.token;
   s.retryNow = false;
   if (d.declineClass === 'already_paid') return; // the next read confirms the payment
   if (s.cancel) {
@@ -766,6 +821,10 @@ function onDecline(s: CycleMachineState, d: DeclineDetails, ctx: CycleContext, o
   if (decision.action === 'retry') {
     s.status = 'retry_scheduled';
     s.nextAttemptAt = decision.at;
+  } else if (s.tokenChanged) {
+    // A hard decline of the previous card: the new one is already here, so nothing is required of the customer.
+    s.status = 'retry_scheduled';
+    s.nextAttemptAt = now;
   } else {
     s.status = 'action_required';
     s.actionRequiredUntil = decision.until;
@@ -830,6 +889,16 @@ function onPurchaseFacts(
     return;
   }
   if (s.status !== 'pending') return; // a read only concludes a charge the gateway is processing
+  concludePending(s, p, ctx, out);
+  if (s.status === 'pending') {
+    // Whatever the read showed, the next one waits its turn: no wait without a timer.
+    s.polls++;
+    s.nextPollAt = ctx.now + pendingPollDelayMs(ctx.policy, s.polls);
+  }
+}
+
+/** A read while a charge was pending showed it is no longer in flight: what became of it. */
+function concludePending(s: CycleMachineState, p: PurchaseFacts, ctx: CycleContext, out: CycleCommand[]): void {
   if (isDeclinedPurchaseStatus(p.status)) {
     const code = p.declineCode ?? (p.status === 'blocked' ? 'blocked' : 'unknown_error');
     const d: DeclineDetails = {
@@ -854,6 +923,17 @@ function onPurchaseFacts(
       message: `purchase ${p.purchaseId} closed (${p.status}) while its charge was pending`,
       severity: 'warning',
     });
+    return;
+  }
+  if (isOpenStatus(p.status)) {
+    // Open again with no decline: the acquirer dropped the pending charge. No money; the attempt failed.
+    const d: DeclineDetails = {
+      code: 'pending_charge_reverted',
+      message: `the pending charge ended with the purchase ${p.status}`,
+      declineClass: classifyDecline('pending_charge_reverted'),
+    };
+    recordAttempt(s, ctx.now, 'declined', d);
+    onDecline(s, d, ctx, out);
   }
 }
 
@@ -899,6 +979,15 @@ function plan(s: CycleMachineState, ctx: CycleContext, out: CycleCommand[]): voi
     }
     planSettlement(s, now, out);
     return;
+  }
+
+  if (s.chargeSettlesAt !== undefined) {
+    // A charge whose outcome is unknown may still be on its way to the gateway: nothing is sent before it settles.
+    if (s.chargeSettlesAt > now) {
+      s.wakeAt = s.chargeSettlesAt;
+      return;
+    }
+    delete s.chargeSettlesAt;
   }
 
   // An operator's mark-as-paid runs between calls, never while a charge is pending: a lost charge answer may have
@@ -977,6 +1066,7 @@ function plan(s: CycleMachineState, ctx: CycleContext, out: CycleCommand[]): voi
 
   if (s.status === 'action_required') {
     if (!s.tokenChanged) {
+      if (s.paused && !ctx.legacyRules) return; // pause holds the grace; resume restarts its clock
       if (s.actionRequiredUntil !== undefined && now >= s.actionRequiredUntil) {
         close(
           s,
@@ -1039,6 +1129,7 @@ function plan(s: CycleMachineState, ctx: CycleContext, out: CycleCommand[]): voi
   delete s.actionRequiredUntil;
   s.status = 'charging';
   s.inFlight = 'charge';
+  if (!ctx.legacyRules) s.chargeToken = s.token;
   out.push({ type: 'charge', purchaseId, token: s.token, attempt: s.attempts.length + 1 });
 }
 

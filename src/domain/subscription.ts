@@ -53,6 +53,10 @@ export const SUBSCRIPTION_LIMITS = Object.freeze({
   reversalWindowDays: 180,
   /** How often the subscription checks that its cycles in flight are still running. */
   livenessCheckDays: 1,
+  /** Payment events that beat their cycle's final report, kept until it comes (then matched, or alerted for good). */
+  heldPaymentEventsKept: 50,
+  /** A held payment event whose cycle has not reported within this many days is alerted for good. */
+  paymentEventHoldDays: 30,
 });
 
 export const planAmountMinor = (plan: PlanTerms): number =>
@@ -104,6 +108,11 @@ export interface PaidCycleRecord {
   refundedMinor: number;
   /** Refund Payments recorded (dedupes the API's answer and the webhook). */
   refundPaymentIds: string[];
+  /**
+   * What each recorded refund Payment refunded (absent in states from before it was kept): a target that records the
+   * cycle later is owed one reversal per Payment, keyed as in the targets that recorded it at once.
+   */
+  refunds?: { paymentId: string; amountMinor: number }[];
   /** Refund requests answered `pending_refund` (no Payment yet), by request id. */
   pendingRefunds: { requestId: string; amountMinor: number }[];
   chargedBack: boolean;
@@ -145,6 +154,18 @@ export interface RefundRequestRecord {
   status: 'queued' | 'done' | 'failed';
   result?: PaymentEventRecord & { status?: string };
   error?: string;
+  /** A refund Payment of this request's amount reported while it was in flight (it answers `pending_refund` after). */
+  completedBy?: { paymentId: string; amountMinor: number };
+}
+
+/** A payment event kept until its cycle's final report (see `heldPaymentEvents`). */
+export interface HeldPaymentEvent {
+  kind: PaymentEventRecord['kind'];
+  cycleId: string;
+  purchaseId: string;
+  paymentId: string;
+  amountMinor?: number;
+  heldAt: number;
 }
 
 /** Settlement work queued by payment events: one item per (key, target). */
@@ -180,6 +201,11 @@ export interface SubscriptionMachineState {
   tokenAttempts: number[];
   requests: RefundRequestRecord[];
   work: SettlementWork[];
+  /**
+   * Refund and chargeback events for a cycle still in flight (the webhook beat the cycle's final report): neither seen
+   * nor dropped, they are applied when the report comes, or alerted for good (bounded in number and time).
+   */
+  heldPaymentEvents?: HeldPaymentEvent[];
   nextLivenessCheckAt?: number;
   /** Who changed the subscription, the last CHANGE_TRAIL_KEPT changes (absent in states from before the trail). */
   changes?: ChangeRecord[];
@@ -211,6 +237,8 @@ export type SubscriptionEvent =
   | { type: 'cycle_started'; cycleId: string; ok: boolean; error?: string }
   | { type: 'cycle_signaled'; cycleId: string; ok: boolean; error?: string }
   | { type: 'cycle_stop_acked'; cycleId: string }
+  /** A target's record of a closed cycle written later, outside the cycle (the reconciliation sweep). */
+  | { type: 'settlement_recorded'; cycleId: string; target: SettlementTargetRef; externalId: string }
   | { type: 'cancel_requested'; mode: 'now' | 'period_end'; reason?: string; by?: ChangeRequest }
   | { type: 'pause_requested'; by?: ChangeRequest }
   | { type: 'resume_requested'; by?: ChangeRequest }
@@ -353,11 +381,48 @@ export interface SubscriptionContext {
    * recorded with this rule (a `patched()` marker); older histories replay without it.
    */
   livenessOnDueTimes?: boolean | undefined;
+  /**
+   * A target whose settlement had failed and is recorded by a later report (an operator's or the sweep's settlement
+   * retry) gets the reversals of every refund and chargeback made meanwhile. A `patched()` marker, like the above.
+   */
+  reversalsOwedOnLaterRecord?: boolean | undefined;
+  /**
+   * Payment events for a cycle still in flight are held until its final report instead of being alerted and dropped,
+   * and a refund webhook that beats the `pending_refund` answer of our own request completes that request. A
+   * `patched()` marker, like the above.
+   */
+  holdEarlyPaymentEvents?: boolean | undefined;
 }
 
 export interface SubscriptionDecision {
   state: SubscriptionMachineState;
   commands: SubscriptionCommand[];
+}
+
+/**
+ * The first period a subscription created at `now` bills: the one containing `now` (0 before the first due date).
+ * Periods that ended before it existed are never charged, whatever the anchor.
+ */
+export function firstBilledPeriod(schedule: BillingSchedule, now: number): number {
+  return now >= periodStart(schedule, 0) ? Math.max(0, periodIndexAt(schedule, now)) : 0;
+}
+
+/**
+ * Why a subscription created at `now` would bill nothing, or undefined: a past anchor whose `maxPeriods` all ended
+ * before `now`. Such a subscription would answer "active", complete at once and never bill; it is refused instead.
+ */
+export function nothingToBillAtCreation(
+  schedule: BillingSchedule,
+  maxPeriods: number | undefined,
+  now: number,
+): string | undefined {
+  if (maxPeriods === undefined) return undefined;
+  const first = firstBilledPeriod(schedule, now);
+  if (first < maxPeriods) return undefined;
+  return (
+    `all ${maxPeriods} period(s) from anchor ${schedule.anchor} (${schedule.timeZone}) ended before now, and periods ` +
+    `before a subscription exists are never billed: nothing would be billed (give a later anchor or more maxPeriods)`
+  );
 }
 
 export function initialSubscriptionState(input: {
@@ -369,9 +434,8 @@ export function initialSubscriptionState(input: {
   createdBy?: ChangeActor | undefined;
 }): SubscriptionMachineState {
   const trialEndsAt = trialEnd(input.schedule);
-  const firstDue = periodStart(input.schedule, 0);
   // Never charge for periods that ended before the subscription existed: start with the one containing now.
-  const current = input.now >= firstDue ? periodIndexAt(input.schedule, input.now) : 0;
+  const current = firstBilledPeriod(input.schedule, input.now);
   return {
     status: trialEndsAt !== null && input.now < trialEndsAt ? 'trialing' : 'active',
     recurringToken: input.recurringToken,
@@ -576,12 +640,31 @@ function evolve(
           severity: 'critical',
           details: { cycleId: c.cycleId },
         });
+        releaseHeldPaymentEvents(s, c.cycleId, ctx, out);
       }
+      return;
+    }
+
+    case 'settlement_recorded': {
+      const c = findPaidCycle(s, e.cycleId);
+      if (!c || !ctx.reversalsOwedOnLaterRecord) return;
+      const before = c.settlement.map((x) => ({ ...x }));
+      const i = c.settlement.findIndex((x) => x.destination !== undefined && sameTarget(x.destination, e.target));
+      const entry: SettlementEntry = {
+        target: e.target.kind,
+        status: 'recorded',
+        externalId: e.externalId,
+        destination: e.target,
+      };
+      if (i >= 0) c.settlement[i] = { ...c.settlement[i], ...entry };
+      else c.settlement.push(entry);
+      queueOwedReversals(s, c, before, now, out);
       return;
     }
 
     case 'cycle_reported':
       onCycleReport(s, e.report, ctx, out);
+      if (e.report.final) releaseHeldPaymentEvents(s, e.report.cycleId, ctx, out);
       return;
 
     case 'cancel_requested':
@@ -689,6 +772,9 @@ function evolve(
       };
       if (e.paymentId) {
         onRefundPayment(s, c, e.paymentId, amount, now, out, req.reason);
+      } else if (req.completedBy && req.completedBy.amountMinor === amount) {
+        // Its refund Payment was reported (and reversed) while the request was in flight: nothing left to reserve.
+        req.result.paymentId = req.completedBy.paymentId;
       } else {
         // Pending at the gateway: settlement is reversed when the refund Payment is reported.
         c.pendingRefunds.push({ requestId: req.requestId, amountMinor: amount });
@@ -707,21 +793,29 @@ function evolve(
         return;
       }
       req.status = 'done';
+      if (!c.chargedBack) onChargeback(s, c, undefined, now, out, req.chargeback?.reasonId); // else: the webhook came first
+      // The answer states what was recorded (and reversed): what was left after refunds, not the cycle's amount.
+      const recorded = [...s.paymentEvents].reverse().find((p) => p.kind === 'chargeback' && p.cycleId === c.cycleId);
       req.result = {
         kind: 'chargeback',
         cycleId: c.cycleId,
         purchaseId: c.purchaseId,
-        amountMinor: c.amountMinor,
+        amountMinor: recorded?.amountMinor ?? c.amountMinor - c.refundedMinor,
         at: new Date(now).toISOString(),
+        ...(recorded?.paymentId ? { paymentId: recorded.paymentId } : {}),
       };
-      if (!c.chargedBack) onChargeback(s, c, undefined, now, out, req.chargeback?.reasonId); // else: the webhook came first
       return;
     }
 
     case 'payment_event': {
       if (s.seenPaymentIds.includes(`${e.kind}:${e.paymentId}`)) return; // duplicate delivery
-      pushBounded(s.seenPaymentIds, `${e.kind}:${e.paymentId}`, SUBSCRIPTION_LIMITS.seenPaymentIdsKept);
       const c = findPaidCycle(s, e.cycleId);
+      if (!c && ctx.holdEarlyPaymentEvents && s.cycles.some((x) => x.cycleId === e.cycleId)) {
+        // The cycle has not reported yet (its report can wait behind its notifications and settlement): keep it.
+        holdPaymentEvent(s, e, now, out);
+        return;
+      }
+      pushBounded(s.seenPaymentIds, `${e.kind}:${e.paymentId}`, SUBSCRIPTION_LIMITS.seenPaymentIdsKept);
       if (!c || c.purchaseId !== e.purchaseId) {
         out.push({
           type: 'alert',
@@ -739,6 +833,7 @@ function evolve(
         // the reservation of a pending one (a mismatch keeps it reserved, which can only refund less).
         const i = c.pendingRefunds.findIndex((p) => p.amountMinor === amount);
         if (i >= 0) c.pendingRefunds.splice(i, 1);
+        else if (ctx.holdEarlyPaymentEvents) completesRefundInFlight(s, c, e.paymentId, amount);
         onRefundPayment(s, c, e.paymentId, amount, now, out, undefined);
       } else if (e.kind === 'chargeback') {
         if (c.chargedBack) {
@@ -835,6 +930,12 @@ function evolve(
   }
 }
 
+function sameTarget(a: SettlementTargetRef, b: SettlementTargetRef): boolean {
+  if (a.kind === 'gormic' && b.kind === 'gormic') return a.orderId === b.orderId;
+  if (a.kind === 'activeplatform' && b.kind === 'activeplatform') return a.accountId === b.accountId;
+  return false;
+}
+
 /** What a chargeback of round `round` reversed in a target (what a chargeback reversal restores). */
 function chargebackAmount(s: SubscriptionMachineState, c: PaidCycleRecord, targetIndex: number, round: number): number {
   const key = `${c.cycleId}:chargeback:${round}`;
@@ -860,6 +961,7 @@ function onRefundPayment(
   c.refundPaymentIds.push(paymentId);
   const amount = Math.max(0, Math.min(amountMinor, c.amountMinor - c.refundedMinor));
   c.refundedMinor += amount;
+  (c.refunds ??= []).push({ paymentId, amountMinor: amount });
   const record: PaymentEventRecord = {
     kind: 'refund',
     cycleId: c.cycleId,
@@ -936,6 +1038,130 @@ function onChargeback(
   });
 }
 
+/** Keeps a payment event for a cycle still in flight (a redelivery is the same event); the oldest beyond the bound are alerted. */
+function holdPaymentEvent(
+  s: SubscriptionMachineState,
+  e: Extract<SubscriptionEvent, { type: 'payment_event' }>,
+  now: number,
+  out: SubscriptionCommand[],
+): void {
+  const held = (s.heldPaymentEvents ??= []);
+  if (held.some((h) => h.kind === e.kind && h.paymentId === e.paymentId)) return;
+  held.push({
+    kind: e.kind,
+    cycleId: e.cycleId,
+    purchaseId: e.purchaseId,
+    paymentId: e.paymentId,
+    ...(e.amountMinor !== undefined ? { amountMinor: e.amountMinor } : {}),
+    heldAt: now,
+  });
+  while (held.length > SUBSCRIPTION_LIMITS.heldPaymentEventsKept)
+    giveUpHeld(s, held.shift()!, 'too many are held', out);
+}
+
+/** The events held for `cycleId`, applied now that its report came (matched, or alerted for good as unmatched). */
+function releaseHeldPaymentEvents(
+  s: SubscriptionMachineState,
+  cycleId: string,
+  ctx: SubscriptionContext,
+  out: SubscriptionCommand[],
+): void {
+  const held = s.heldPaymentEvents?.filter((h) => h.cycleId === cycleId) ?? [];
+  if (held.length === 0) return;
+  s.heldPaymentEvents = s.heldPaymentEvents!.filter((h) => h.cycleId !== cycleId);
+  for (const { heldAt: _heldAt, ...h } of held) evolve(s, { type: 'payment_event', ...h }, ctx, out);
+}
+
+/** Held events whose cycle never reported within the hold: alerted for good. */
+function expireHeldPaymentEvents(s: SubscriptionMachineState, now: number, out: SubscriptionCommand[]): void {
+  if (!s.heldPaymentEvents?.length) return;
+  const limit = SUBSCRIPTION_LIMITS.paymentEventHoldDays * DAY;
+  const expired = s.heldPaymentEvents.filter((h) => now - h.heldAt >= limit);
+  if (expired.length === 0) return;
+  s.heldPaymentEvents = s.heldPaymentEvents.filter((h) => now - h.heldAt < limit);
+  for (const h of expired)
+    giveUpHeld(s, h, `its cycle did not report within ${SUBSCRIPTION_LIMITS.paymentEventHoldDays} days`, out);
+}
+
+function giveUpHeld(s: SubscriptionMachineState, h: HeldPaymentEvent, why: string, out: SubscriptionCommand[]): void {
+  pushBounded(s.seenPaymentIds, `${h.kind}:${h.paymentId}`, SUBSCRIPTION_LIMITS.seenPaymentIdsKept);
+  out.push({
+    type: 'alert',
+    code: 'payment_event_unmatched',
+    message: `${h.kind} ${h.paymentId} for ${h.cycleId} (purchase ${h.purchaseId}) was held for the cycle's report and is dropped (${why}); reverse settlement by hand`,
+    severity: 'critical',
+    details: { cycleId: h.cycleId, purchaseId: h.purchaseId, paymentId: h.paymentId },
+  });
+}
+
+/**
+ * A refund Payment that reserved nothing: when it is what our refund request in flight for this cycle asked for, it is
+ * that request's refund completing before the request's `pending_refund` answer came back (the answer then reserves
+ * nothing). Same rule as for reservations: the amount must be the request's.
+ */
+function completesRefundInFlight(
+  s: SubscriptionMachineState,
+  c: PaidCycleRecord,
+  paymentId: string,
+  amountMinor: number,
+): void {
+  if (s.inFlight !== 'refund') return;
+  const req = s.requests.find((q) => q.kind === 'refund' && q.status === 'queued' && q.cycleId === c.cycleId);
+  if (!req || req.completedBy) return;
+  if (req.amountMinor !== undefined ? req.amountMinor !== amountMinor : refundableMinor(c) !== amountMinor) return;
+  req.completedBy = { paymentId, amountMinor };
+}
+
+/**
+ * A target recorded by a later report (its first record had failed) is owed what was refunded or charged back
+ * meanwhile: one reversal per refund Payment (keyed as in the targets that reversed it at once), then the chargeback's
+ * rest. Never twice: only a target that was not recorded before, and nothing already queued or written for it.
+ */
+function queueOwedReversals(
+  s: SubscriptionMachineState,
+  c: PaidCycleRecord,
+  before: SettlementEntry[],
+  now: number,
+  out: SubscriptionCommand[],
+): void {
+  c.settlement.forEach((rec, targetIndex) => {
+    if (rec.status !== 'recorded' || !rec.destination || before[targetIndex]?.status === 'recorded') return;
+    const owed = (key: string) =>
+      !s.work.some((w) => w.key === key && w.targetIndex === targetIndex) &&
+      !s.settlementReversals.some((r) => r.key === key && r.targetIndex === targetIndex && r.status !== 'failed');
+    const left = () => c.amountMinor - (c.reversedMinor[targetIndex] ?? 0) - queuedFor(s, c.cycleId, targetIndex);
+    let unknown = 0;
+    for (const paymentId of c.refundPaymentIds) {
+      const amount =
+        c.refunds?.find((r) => r.paymentId === paymentId)?.amountMinor ??
+        s.paymentEvents.find((p) => p.kind === 'refund' && p.cycleId === c.cycleId && p.paymentId === paymentId)
+          ?.amountMinor;
+      if (amount === undefined) {
+        unknown++;
+        continue;
+      }
+      const key = `${c.cycleId}:refund:${paymentId}`;
+      const reverse = Math.min(amount, left());
+      if (reverse > 0 && owed(key))
+        s.work.push({ key, kind: 'refund', cycleId: c.cycleId, targetIndex, amountMinor: reverse, paymentId });
+    }
+    if (c.chargedBack) {
+      const key = `${c.cycleId}:chargeback:${c.chargebackRound}`;
+      const reverse = left();
+      if (reverse > 0 && owed(key))
+        s.work.push({ key, kind: 'chargeback', cycleId: c.cycleId, targetIndex, amountMinor: reverse });
+    }
+    if (unknown > 0)
+      out.push({
+        type: 'alert',
+        code: 'settlement_reversal_failed',
+        message: `${rec.target} recorded ${c.cycleId} after ${unknown} refund(s) whose amounts are no longer kept; reverse them there by hand`,
+        severity: 'critical',
+        details: { cycleId: c.cycleId, targetIndex, at: new Date(now).toISOString() },
+      });
+  });
+}
+
 function onCycleReport(
   s: SubscriptionMachineState,
   u: CycleReport,
@@ -983,9 +1209,20 @@ function onCycleReport(
   const paid = u.status === 'paid' || u.status === 'marked_paid';
   if (paid && u.purchaseId) {
     const existing = findPaidCycle(s, u.cycleId);
-    if (existing) {
-      // A later report (after an operator's settlement retry) brings the records written since.
-      if (u.settlement) existing.settlement = u.settlement;
+    const stale =
+      !existing &&
+      ctx.reversalsOwedOnLaterRecord &&
+      (previous?.status === 'paid' || previous?.status === 'marked_paid');
+    if (stale) {
+      // A paid cycle whose record was kept for the reversal window and pruned: a late or repeated report must not
+      // open it again to refunds as if nothing had been refunded.
+    } else if (existing) {
+      // A later report (after an operator's or the sweep's settlement retry) brings the records written since.
+      if (u.settlement) {
+        const before = existing.settlement;
+        existing.settlement = u.settlement;
+        if (ctx.reversalsOwedOnLaterRecord) queueOwedReversals(s, existing, before, now, out);
+      }
     } else {
       s.paidCycles.push({
         cycleId: u.cycleId,
@@ -1053,6 +1290,7 @@ function plan(s: SubscriptionMachineState, ctx: SubscriptionContext, out: Subscr
   const now = ctx.now;
   s.wakeAt = undefined;
   prunePaidCycles(s, now);
+  expireHeldPaymentEvents(s, now, out);
   markLivenessPings(s, ctx, now);
 
   // 1. Keep cycles in flight in step: cancel, pause/resume, new token, liveness.

@@ -2,7 +2,7 @@
  * Contracts of the billing cycle workflow: its input, state, messages and id. One execution per
  * (subscription, period); its id is also the QorePay Purchase `reference`.
  */
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from './message-definitions';
 import type { CycleStatus, SettlementTargetRef } from '../domain/billing-cycle';
 import type { DunningPolicy, AttemptRecord } from '../domain/dunning';
 import type { ChangeActorArg, ChangeRecord } from './actor';

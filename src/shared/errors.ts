@@ -13,8 +13,15 @@ export const FailureType = {
   NotificationRejected: 'NotificationRejected',
   /** The purchase cannot be charged any more (cancelled, expired). */
   PurchaseNotChargeable: 'PurchaseNotChargeable',
+  /**
+   * The charge activity sent no charge request: it learned of a cancellation (a cancel or a pause withdrew it) or its
+   * window to send one had passed (src/domain/billing-cycle.ts, CYCLE_LIMITS.chargePostWindowMs).
+   */
+  ChargeNotSent: 'ChargeNotSent',
   /** A refund the gateway cannot make (nothing refundable, amount above what is left). */
   RefundRefused: 'RefundRefused',
+  /** A retried refund found the Purchase changed in a way that does not prove its earlier attempt's refund: nothing sent. */
+  RefundUnverified: 'RefundUnverified',
   /** Transport failures, retried by Temporal. */
   GatewayTransient: 'GatewayTransient',
   GatewayRateLimited: 'GatewayRateLimited',

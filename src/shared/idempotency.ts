@@ -12,7 +12,7 @@
  * the claim when its error is not recorded (unavailable, validation) so a retry can run; a claimant that died lets
  * its lease run out. Rules in src/domain/idempotency-claim.ts.
  */
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from './message-definitions';
 export { CLAIM_LEASE_MS, CLAIM_WAIT_MS } from '../domain/idempotency-claim';
 
 export const IDEMPOTENCY_KEY_WORKFLOW_TYPE = 'idempotencyKeyWorkflow';

@@ -2,7 +2,7 @@
  * Contracts of the reconciliation sweep: its workflow input and result, its query, and the ids of its runs and of the
  * Schedule that starts it. The rules live in src/domain/reconciliation.ts.
  */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery } from './message-definitions';
 import type { ReconciliationSummary } from '../domain/reconciliation';
 
 export {

@@ -2,7 +2,7 @@
  * Contracts of the subscription workflow (one per subscription, long-lived), shared by the workflow, the
  * BillingClient and the HTTP API.
  */
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from './message-definitions';
 import type { BillingSchedule } from '../domain/calendar';
 import type { DunningPolicy } from '../domain/dunning';
 import type {
@@ -81,6 +81,12 @@ export interface SubscriptionState {
   canceledAt?: string;
   cancelReason?: string;
   cyclesInFlight: string[];
+  /**
+   * Cycles told to cancel or pause that have not yet confirmed that no charge request will leave them. Present only
+   * while that is so: until it is gone a charge may still be made, so a cancel or pause answered with it is accepted
+   * but not yet in effect (the HTTP API answers 202); read the subscription again until it is absent.
+   */
+  cyclesStopping?: string[];
   recentCycles: CycleSummary[];
   paymentEvents: PaymentEventRecord[];
   settlementReversals?: SettlementReversalRecord[];
@@ -149,6 +155,17 @@ export const cycleUpdateSignal = defineSignal<[CycleReport]>('cycleUpdate');
  * cycle any more (a charge that was already on its way has been answered). The cancel and pause updates wait for it.
  */
 export const cycleStopAckSignal = defineSignal<[{ cycleId: string }]>('cycleStopAck');
+
+/**
+ * Sent by the reconciliation sweep to the subscription after it wrote a closed cycle's missing settlement record: the
+ * subscription then reverses there what was refunded or charged back meanwhile.
+ */
+export interface SettlementRecordedSignal {
+  cycleId: string;
+  target: SettlementTarget;
+  externalId: string;
+}
+export const settlementRecordedSignal = defineSignal<[SettlementRecordedSignal]>('settlementRecorded');
 
 /** A recurring token as people may see it: its last 4 characters (API views, the Temporal UI). */
 export function maskToken(token: string): string {

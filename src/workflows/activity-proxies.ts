@@ -3,7 +3,7 @@
  * exceed the HTTP timeouts inside the activities (at most three gateway requests of at most 30 s each, see
  * src/config.ts), and the activities abort their HTTP calls when cancelled or timed out, so two calls never overlap.
  */
-import { proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { BillingActivities } from '../activities';
 import { FailureType } from '../shared/errors';
 import { BOOKS_REJECTED } from '../shared/records';
@@ -31,10 +31,14 @@ export const { chargePurchase } = proxyActivities<BillingActivities>({
   // The activity heartbeats while it waits on the gateway: a dead worker is noticed in seconds, not minutes.
   heartbeatTimeout: '20 seconds',
   retry: { maximumAttempts: 1 },
+  // A cancel or a pause withdraws a charge call (src/workflows/billing-cycle.ts): the cycle waits for the outcome of
+  // the withdrawal, so it knows whether a charge request left (cancelled before it started, stopped before its
+  // request, or answered with the charge's outcome) before it confirms the stop.
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
 });
 
 /** Refunds and chargeback registrations read the Purchase before writing, so retries cannot pay out twice. */
-export const { refundPurchase, registerChargeback } = proxyActivities<BillingActivities>({
+export const { refundPurchase, registerChargeback, readRefundBaseline } = proxyActivities<BillingActivities>({
   startToCloseTimeout: GATEWAY_CALL_TIMEOUT,
   retry: {
     initialInterval: '2s',

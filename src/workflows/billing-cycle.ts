@@ -7,6 +7,7 @@
  */
 import {
   ApplicationFailure,
+  CancellationScope,
   allHandlersFinished,
   condition,
   currentUpdateInfo,
@@ -55,10 +56,19 @@ import { cyclePublisher, cycleResult, cycleView, stripUndefined } from './cycle-
 
 /** Marks histories whose cycles acknowledge a cancel or a pause to their subscription (older ones never did). */
 export const STOP_ACK_PATCH = 'cycle-stop-ack';
+/**
+ * Marks cycles run by the round-3 money rules (src/domain/billing-cycle.ts, `legacyRules`): a cancel or a pause
+ * withdraws a charge call that has not sent its request, an unknown charge outcome fences the gateway, a new card
+ * outlives a decline of the previous card's charge, and a pause holds the hard-decline grace.
+ */
+export const CYCLE_MONEY_RULES_PATCH = 'cycle-money-rules-3';
 
 export async function billingCycleWorkflow(input: BillingCycleInput): Promise<BillingCycleResult> {
   const cycleId = workflowInfo().workflowId;
   const policy = input.dunning;
+  // Histories recorded before the round-3 rules replay the older ones (a marker at the start of newer histories).
+  const legacyRules = !patched(CYCLE_MONEY_RULES_PATCH);
+  const rules = legacyRules ? { legacyRules: true } : {};
   const amountMinor = input.lineItems.reduce((sum, li) => sum + li.priceMinor * li.quantity, 0);
   const ids = { cycleId, input, amountMinor };
 
@@ -86,7 +96,7 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
 
   const apply = (event: CycleEvent): void => {
     const before = { status: state.status, pendingSince: state.pendingSince };
-    const d = decideCycle(state, event, { now: Date.now(), policy });
+    const d = decideCycle(state, event, { now: Date.now(), policy, ...rules });
     state = d.state;
     if (state.status !== before.status || event.type === 'started') {
       recordCycleTransition(event.type === 'started' ? undefined : before.status, state.status, {
@@ -107,6 +117,17 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     publisher.publish(state);
     books.observe(state, keepsBooks, Date.now());
     if (!outbox.idle()) void outbox.drain();
+    withdrawChargeOnStop();
+  };
+
+  // ---- a cancel or a pause withdraws the charge call in flight, unless its request already left ----
+  // The charge activity waits for its cancellation to complete (src/workflows/activity-proxies.ts): one that never
+  // started is cancelled by the server at once; one that started stops before its charge request, or, if the request
+  // left, answers with its outcome. Either way the cycle learns the truth before it confirms the stop.
+  let chargeScope: CancellationScope | undefined;
+  const withdrawChargeOnStop = (): void => {
+    if (!chargeScope || chargeScope.consideredCancelled) return;
+    if (state.inFlight === 'charge' && (state.cancel !== undefined || state.paused)) chargeScope.cancel();
   };
 
   // ---- the stop acknowledgement: at once, never behind a slow notification ----
@@ -235,14 +256,29 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
       continue;
     }
     const call = calls.shift()!;
-    const answer = await runCycleCall(call, {
-      ...ids,
-      state: () => state,
-      heard: (facts) => {
-        if (facts.merchantWebhooks !== undefined) merchantWebhooks = facts.merchantWebhooks;
-        if (facts.records !== undefined) keepsBooks = facts.records;
-      },
-    });
+    const run = (): Promise<CycleEvent> =>
+      runCycleCall(call, {
+        ...ids,
+        state: () => state,
+        heard: (facts) => {
+          if (facts.merchantWebhooks !== undefined) merchantWebhooks = facts.merchantWebhooks;
+          if (facts.records !== undefined) keepsBooks = facts.records;
+        },
+      });
+    let answer: CycleEvent;
+    if (call.type === 'charge' && !legacyRules && (state.cancel !== undefined || state.paused)) {
+      // The stop was recorded after the charge was planned, before it was scheduled: it is never sent.
+      answer = { type: 'charge_failed', reason: 'withdrawn before it was sent (cancel or pause)', notSent: true };
+    } else if (call.type === 'charge' && !legacyRules) {
+      chargeScope = new CancellationScope();
+      try {
+        answer = await chargeScope.run(run);
+      } finally {
+        chargeScope = undefined;
+      }
+    } else {
+      answer = await run();
+    }
     if (call.type === 'charge') chargeAnswers++;
     apply(answer);
   }

@@ -3,7 +3,7 @@
  * answer (or failure) back into the machine's event. Nothing else here decides anything; a failure's text carries the
  * failure's own type and message, never the activity's input (no token reaches an event or an alert).
  */
-import { ActivityFailure, ApplicationFailure } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, isCancellation } from '@temporalio/workflow';
 import type { PurchaseSnapshot, WorkerFacts } from '../activities';
 import type { CycleCommand, CycleEvent, CycleMachineState, PurchaseFacts } from '../domain/billing-cycle';
 import type { BillingCycleInput } from '../shared/billing-cycle';
@@ -68,6 +68,12 @@ export async function runCycleCall(c: Call, ctx: CallContext): Promise<CycleEven
         if (failure?.type === FailureType.PurchaseNotChargeable) {
           recordChargeAnswer('refused');
           return { type: 'charge_refused', purchase: purchaseFacts(failure.details?.[0] as PurchaseSnapshot) };
+        }
+        if (isCancellation(err) || failure?.type === FailureType.ChargeNotSent) {
+          // Withdrawn by a cancel or a pause before it started, or stopped by the activity before its request: the
+          // activity never lets a cancellation end it once its request left (it answers with the outcome instead).
+          recordChargeAnswer('failed');
+          return { type: 'charge_failed', reason: `charge not sent: ${reasonOf(err)}`, notSent: true };
         }
         recordChargeAnswer('failed');
         return { type: 'charge_failed', reason: reasonOf(err) };

@@ -9,7 +9,9 @@ import {
   allHandlersFinished,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   log,
+  patched,
   setCurrentDetails,
   setHandler,
   upsertMemo,
@@ -28,11 +30,15 @@ import {
   type ReconciliationSummary,
 } from '../domain/reconciliation';
 import { reconciliationSummaryQuery, type ReconciliationInput } from '../shared/reconciliation';
+import { settlementRecordedSignal, subscriptionWorkflowId } from '../shared/subscription';
 import { money } from '../shared/ui-text';
 import * as act from './activity-proxies';
 import { recordReconciliationBatch } from './billing-metrics';
 
 const HOUR = 3_600_000;
+
+/** Marks runs that tell the subscription of a closed cycle's settlement record they wrote (older ones did not). */
+export const SETTLEMENT_RECORDED_SIGNAL_PATCH = 'settlement-recorded-signal';
 
 export async function reconciliationWorkflow(input: ReconciliationInput = {}): Promise<ReconciliationSummary> {
   const info = workflowInfo();
@@ -88,6 +94,17 @@ export async function reconciliationWorkflow(input: ReconciliationInput = {}): P
           'fixed',
           w.created ? `recorded as ${w.externalId}` : `found already recorded as ${w.externalId}`,
         ];
+        if (patched(SETTLEMENT_RECORDED_SIGNAL_PATCH)) {
+          // The subscription reverses there what was refunded or charged back since (it keeps the cycle's record).
+          await getExternalWorkflowHandle(subscriptionWorkflowId(d.subscriptionId))
+            .signal(settlementRecordedSignal, { cycleId: d.cycleId, target: fix.target, externalId: w.externalId })
+            .catch((err: unknown) =>
+              log.warn('the subscription could not be told of the record', {
+                cycleId: d.cycleId,
+                error: messageOf(err),
+              }),
+            );
+        }
       }
     } catch (err) {
       [outcome, note] = ['fix_failed', messageOf(err)];

@@ -4,7 +4,7 @@
  * failure) back into the machine's event. Nothing here decides anything.
  */
 
-import { ParentClosePolicy, getExternalWorkflowHandle, startChild } from '@temporalio/workflow';
+import { ParentClosePolicy, getExternalWorkflowHandle, patched, startChild } from '@temporalio/workflow';
 import type { DunningPolicy } from '../domain/dunning';
 import type { SubscriptionCall, SubscriptionEvent, SubscriptionMachineState } from '../domain/subscription';
 import {
@@ -19,6 +19,12 @@ import { cycleStaticDetails, cycleStaticSummary } from '../shared/ui-text';
 import * as act from './activity-proxies';
 import { billingCycleWorkflow } from './billing-cycle';
 import { recordRefund, recordSettlementFailure } from './billing-metrics';
+
+/**
+ * Marks runs that read the Purchase's refunds before each refund request (the baseline a retried refund is checked
+ * against, src/activities/gateway.ts); older histories replay without that read.
+ */
+export const REFUND_BASELINE_PATCH = 'refund-baseline';
 
 export interface SubscriptionCallContext {
   input: SubscriptionInput;
@@ -94,11 +100,13 @@ export async function runSubscriptionCall(
       }
     case 'refund':
       try {
+        const baseline = patched(REFUND_BASELINE_PATCH) ? await act.readRefundBaseline(c.purchaseId) : undefined;
         const r = await act.refundPurchase({
           purchaseId: c.purchaseId,
           refundableMinor: c.refundableMinor,
           knownPaymentIds: c.knownPaymentIds,
           ...(c.amountMinor !== undefined ? { amountMinor: c.amountMinor } : {}),
+          ...(baseline ? { baseline } : {}),
         });
         const paidCycle = ctx.state().paidCycles.find((p) => p.purchaseId === c.purchaseId);
         if (paidCycle && r.paymentId && r.amountMinor !== undefined) recordRefund(r.amountMinor, paidCycle.currency);

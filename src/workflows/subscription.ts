@@ -14,6 +14,7 @@ import {
   log,
   patched,
   setHandler,
+  upsertMemo,
   upsertSearchAttributes,
   uuid4,
   workflowInfo,
@@ -21,11 +22,14 @@ import {
 import { periodStart } from '../domain/calendar';
 import { DEFAULT_DUNNING_POLICY, type DunningPolicy } from '../domain/dunning';
 import {
+  billingStopped,
   chargebackRefusal,
   cyclesStopping,
   decideSubscription,
   initialSubscriptionState,
+  planAmountMinor,
   refundRefusal,
+  type PlanTerms,
   type SubscriptionCall,
   type SubscriptionCommand,
   type SubscriptionEvent,
@@ -44,6 +48,7 @@ import {
   paymentEventSignal,
   refundUpdate,
   resumeSubscriptionUpdate,
+  settlementRecordedSignal,
   subscriptionStateQuery,
   updatePaymentMethodUpdate,
   type CancelSubscriptionInput,
@@ -68,6 +73,19 @@ const DEFAULT_BOOKS_MERCHANT = 'default';
 
 /** Marks runs whose liveness checks are held on due times (src/domain/subscription.ts, livenessCheckAfter). */
 export const LIVENESS_ON_DUE_TIMES_PATCH = 'liveness-on-due-times';
+/** Marks runs that reverse, in a target recorded late, what was refunded or charged back meanwhile. */
+export const REVERSALS_OWED_PATCH = 'reversals-owed-on-later-record';
+/** Marks runs that hold payment events beating their cycle's final report (src/domain/subscription.ts). */
+export const HOLD_EARLY_PAYMENT_EVENTS_PATCH = 'hold-early-payment-events';
+/** Marks runs that keep the memo's plan (what subscription lists show) equal to the plan in effect. */
+export const PLAN_MEMO_PATCH = 'plan-memo-follows-plan';
+
+/** The plan as the memo carries it (the client writes the same at create; lists read it). */
+const planMemo = (plan: PlanTerms) => ({
+  planId: plan.planId,
+  currency: plan.currency,
+  amountMinor: planAmountMinor(plan),
+});
 
 /** How long a cancel or a pause waits for the cycles in flight to confirm that no charge request will leave them. */
 const STOP_ACK_WAIT = '45 seconds';
@@ -84,6 +102,8 @@ export async function subscriptionWorkflow(
   const dunning: DunningPolicy = { ...DEFAULT_DUNNING_POLICY, ...(input.dunning ?? {}) };
   // Runs recorded before liveness checks were held on due times replay without it (a marker in newer histories).
   const livenessOnDueTimes = patched(LIVENESS_ON_DUE_TIMES_PATCH);
+  const reversalsOwedOnLaterRecord = patched(REVERSALS_OWED_PATCH);
+  const holdEarlyPaymentEvents = patched(HOLD_EARLY_PAYMENT_EVENTS_PATCH);
   const ctx = () => ({
     subscriptionId,
     now: Date.now(),
@@ -91,6 +111,8 @@ export async function subscriptionWorkflow(
     escalation: input.escalation ?? 'mark_unpaid',
     maxPeriods: input.maxPeriods,
     livenessOnDueTimes,
+    reversalsOwedOnLaterRecord,
+    holdEarlyPaymentEvents,
   });
 
   let state: SubscriptionMachineState =
@@ -121,13 +143,29 @@ export async function subscriptionWorkflow(
     if (outbox.length) void drain();
   };
 
+  // Paused or unpaid, nothing is billed until resume (which moves past the periods due meanwhile): no next charge.
   const nextChargeAt = (): string | undefined =>
-    state.status !== 'canceled' && !(input.maxPeriods !== undefined && state.nextPeriodIndex >= input.maxPeriods)
+    !billingStopped(state) && !(input.maxPeriods !== undefined && state.nextPeriodIndex >= input.maxPeriods)
       ? new Date(periodStart(schedule, state.nextPeriodIndex)).toISOString()
       : undefined;
 
+  const startMemo = workflowInfo().memo;
+  let publishedPlan =
+    typeof startMemo?.planId === 'string'
+      ? { planId: startMemo.planId, currency: startMemo.currency, amountMinor: startMemo.amountMinor }
+      : planMemo(input.plan);
   let published = { status: '', next: '' };
   const publish = (): void => {
+    const plan = planMemo(state.plan);
+    const planChanged =
+      plan.planId !== publishedPlan.planId ||
+      plan.currency !== publishedPlan.currency ||
+      plan.amountMinor !== publishedPlan.amountMinor;
+    if (planChanged && patched(PLAN_MEMO_PATCH)) {
+      // A plan change took effect (at the start of a period): lists read the plan from the memo.
+      publishedPlan = plan;
+      upsertMemo(plan);
+    }
     const next = state.status === 'paused' || state.status === 'unpaid' ? '' : (nextChargeAt() ?? '');
     if (published.status === state.status && published.next === next) return;
     published = { status: state.status, next };
@@ -139,6 +177,7 @@ export async function subscriptionWorkflow(
 
   const view = (): SubscriptionState => {
     const next = nextChargeAt();
+    const stopping = cyclesStopping(state);
     return {
       subscriptionId,
       customerId: input.customerId,
@@ -148,6 +187,7 @@ export async function subscriptionWorkflow(
       nextPeriodIndex: state.nextPeriodIndex,
       cancelAtPeriodEnd: state.cancelAtPeriodEnd,
       cyclesInFlight: state.cycles.map((c) => c.cycleId),
+      ...(stopping.length ? { cyclesStopping: stopping } : {}),
       recentCycles: state.recentCycles,
       paymentEvents: state.paymentEvents,
       paymentMethod: `…${state.recurringToken.slice(-4)}`,
@@ -198,6 +238,9 @@ export async function subscriptionWorkflow(
   setHandler(subscriptionStateQuery, view);
   setHandler(cycleUpdateSignal, (report) => apply({ type: 'cycle_reported', report }));
   setHandler(cycleStopAckSignal, ({ cycleId }) => apply({ type: 'cycle_stop_acked', cycleId }));
+  setHandler(settlementRecordedSignal, ({ cycleId, target, externalId }) =>
+    apply({ type: 'settlement_recorded', cycleId, target, externalId }),
+  );
   setHandler(paymentEventSignal, (e) =>
     apply({
       type: 'payment_event',
@@ -216,9 +259,10 @@ export async function subscriptionWorkflow(
   };
 
   /**
-   * A cancel or a pause answers only once every cycle told about it has confirmed that no charge request will leave
-   * it any more: a charge scheduled just before the signal reached the cycle is sent and answered first, never after
-   * the merchant was told "canceled". Bounded, for cycles that predate the confirmation (they never send it).
+   * A cancel or a pause answers once every cycle told about it has confirmed that no charge request will leave it any
+   * more (a cycle withdraws a charge call that has not sent its request, and lets one that did finish first). The
+   * wait is bounded; a cycle that has not confirmed by then (a charge whose outcome is unknown, a cycle that predates
+   * the confirmation) is named in the answer's `cyclesStopping`: the answer never claims a stop that has not happened.
    */
   const stopped = async (): Promise<SubscriptionState> => {
     await condition(() => calls.length === 0 && state.inFlight === undefined);

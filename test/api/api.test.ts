@@ -7,11 +7,11 @@ import { generateKeyPairSync, randomUUID, sign } from 'node:crypto';
 import { connect } from 'node:net';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { BillingClient, BillingValidationError } from '../../src/client';
+import { BillingClient, BillingValidationError } from '@temporal-billing/client';
 import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
 import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
 import { qorepayCustomerVerifier } from '../../src/api/customer-verifier';
-import { CYCLE_ID_PATTERN } from '../../src/client/schemas';
+import { CYCLE_ID_PATTERN } from '@temporal-billing/client/schemas';
 import { openApiPath } from '../../src/api/openapi';
 import type { ApiServerOptions } from '../../src/api/server';
 

@@ -4,7 +4,7 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { buildCli } from '../../src/cli';
-import { BillingClient } from '../../src/client';
+import { BillingClient } from '@temporal-billing/client';
 import { connectToDevServer, uniqueId } from '../support/temporal';
 import { eventually, startApiStack, subscriptionBody, type ApiStack } from '../support/api-stack';
 

@@ -1,6 +1,6 @@
 /** The ops CLI's merchant commands against the shared Temporal dev server: exit codes and field-level messages. */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { BillingClient } from '../../src/client';
+import { BillingClient } from '@temporal-billing/client';
 import { buildCli } from '../../src/cli';
 import { connectToDevServer, uniqueId } from '../support/temporal';
 

@@ -4,7 +4,7 @@
  * OpenAPI). The discrepancy they find is real: a cycle ended failed, then its Purchase was paid at the gateway.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { BillingClient } from '../../src/client';
+import { BillingClient } from '@temporal-billing/client';
 import { buildCli } from '../../src/cli';
 import { DEFAULT_DUNNING_POLICY } from '../../src/domain/dunning';
 import { QorePayWebhookVerifier } from '../../src/integrations/qorepay';

@@ -15,7 +15,7 @@ import {
   recordIdempotentAnswerUpdate,
 } from '../../src/shared/idempotency';
 import { buildCli } from '../../src/cli';
-import { BillingClient, BillingConflictError } from '../../src/client';
+import { BillingClient, BillingConflictError } from '@temporal-billing/client';
 import axios from 'axios';
 import { apiKeyHash } from '../../src/config';
 import type { ChangeRecord } from '../../src/shared/actor';

@@ -10,7 +10,7 @@ import { msToTs, tsToMs } from '@temporalio/common/lib/time';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities } from '../../src/activities';
-import { BillingClient } from '../../src/client';
+import { BillingClient } from '@temporal-billing/client';
 import { billingMetricsSinks } from '../../src/worker-metrics';
 import { ActivePlatformClient } from '../../src/integrations/activeplatform';
 import { GormicClient } from '../../src/integrations/gormic';

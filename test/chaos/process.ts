@@ -18,7 +18,7 @@ import { Client, Connection } from '@temporalio/client';
 import axios, { type AxiosInstance } from 'axios';
 import pino from 'pino';
 import { startDevServer, type RunningDevServer } from '../../src/dev/dev-server';
-import { encryptedDataConverter, parsePayloadKeys } from '../../src/payload-codec';
+import { encryptedDataConverter, parsePayloadKeys } from '@temporal-billing/client/payload-codec';
 import { startGormicSandbox } from '../../src/sandbox/gormic/server';
 import { startEmbeddedPostgres } from '../../src/records/embedded-postgres';
 import type { LedgerEntry } from '../../src/sandbox/qorepay/server';

@@ -14,7 +14,7 @@ import axios from 'axios';
 import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { buildApiServer, apiKeyMatcher } from '../../src/api/server';
-import { BillingClient } from '../../src/client';
+import { BillingClient } from '@temporal-billing/client';
 import { createLogger } from '../../src/logger';
 import {
   AesGcmPayloadCodec,
@@ -22,7 +22,7 @@ import {
   encryptedDataConverter,
   KEY_ID_METADATA_KEY,
   type PayloadKey,
-} from '../../src/payload-codec';
+} from '@temporal-billing/client/payload-codec';
 import { cycleStateQuery, cycleWorkflowId, paymentMethodUpdatedSignal } from '../../src/shared/billing-cycle';
 import { billingCycleWorkflow } from '../../src/workflows';
 import { cycleInput, eventually, startBillingStack, type BillingStack } from '../support/billing-stack';

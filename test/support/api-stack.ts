@@ -4,7 +4,7 @@ import axios, { type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import pino from 'pino';
-import { BillingClient } from '../../src/client';
+import { BillingClient } from '@temporal-billing/client';
 import { qorepayCustomerVerifier } from '../../src/api/customer-verifier';
 import { buildApiServer, type ApiServerOptions } from '../../src/api/server';
 import { createLogger } from '../../src/logger';

@@ -13,7 +13,7 @@ import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities, type MerchantNotifier, type SettlementClients } from '../../src/activities';
 import { handleQorePayWebhook } from '../../src/api/qorepay-webhook';
-import { BillingClient } from '../../src/client';
+import { BillingClient } from '@temporal-billing/client';
 import { DEFAULT_DUNNING_POLICY, type DunningPolicy } from '../../src/domain/dunning';
 import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
 import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';

@@ -1,4 +1,4 @@
-import { CreateSubscriptionSchema } from '../../src/client/schemas';
+import { CreateSubscriptionSchema } from '@temporal-billing/client/schemas';
 import { DEMO_MINUTE_PERIODS, demoSubscriptions } from '../../src/dev/embedded-stack';
 
 const now = new Date('2026-11-30T10:41:27Z');

@@ -8,7 +8,7 @@ import {
   KEY_ID_METADATA_KEY,
   PayloadKeyUnknownError,
   parsePayloadKeys,
-} from '../../src/payload-codec';
+} from '@temporal-billing/client/payload-codec';
 
 const key = (id: string) => ({ id, key: randomBytes(32) });
 const secret = { recurringToken: 'tok_success_secret_4242', customerEmail: 'jane@example.com' };
@@ -58,8 +58,13 @@ describe('AesGcmPayloadCodec', () => {
     await expect(codec.decode([relabelled])).rejects.toThrow();
   });
 
-  it('passes payloads that were never encrypted through (histories from before encryption)', async () => {
+  it('refuses to decode a payload that was never encrypted: a client without the codec is not trusted', async () => {
     const codec = new AesGcmPayloadCodec([key('k1')]);
+    await expect(codec.decode([plain()])).rejects.toThrow(/not encrypted \(encoding json\/plain\)/);
+  });
+
+  it('passes plaintext through only when asked to (the UI codec endpoint, which only displays)', async () => {
+    const codec = new AesGcmPayloadCodec([key('k1')], { plaintextDecode: 'pass' });
     const [out] = await codec.decode([plain()]);
     expect(defaultPayloadConverter.fromPayload(out!)).toEqual(secret);
   });

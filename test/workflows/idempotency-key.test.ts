@@ -16,7 +16,7 @@ import {
   recordIdempotentAnswerUpdate,
   type IdempotencyRecord,
 } from '../../src/shared/idempotency';
-import { BillingClient, BillingConflictError } from '../../src/client';
+import { BillingClient, BillingConflictError } from '@temporal-billing/client';
 import { idempotencyKeyWorkflow } from '../../src/workflows';
 import { bundleWorkflows, createTimeSkippingEnv, testDataConverter, uniqueId } from '../support/temporal';
 

@@ -5,33 +5,15 @@
  * The fields the engine reads are checked strictly.
  */
 import { z } from 'zod';
+import { PURCHASE_STATUSES, statusesWhere, type PurchaseStatus } from '../../domain/purchase-status';
 
-const MONEY_TAKEN = ['paid', 'cleared', 'settled', 'pending_refund', 'refunded', 'chargeback', 'charged_back'] as const;
-
-export const PURCHASE_STATUSES = [
-  'created',
-  'sent',
-  'viewed',
-  'overdue',
-  'error',
-  'blocked',
-  'pending_execute',
-  'pending_charge',
-  'hold',
-  'pending_capture',
-  'pending_release',
-  'preauthorized',
-  ...MONEY_TAKEN,
-  'cancelled',
-  'expired',
-  'released',
-] as const;
+/** Every Purchase status and its meaning: one table, src/domain/purchase-status.ts. */
+export { PURCHASE_STATUSES, type PurchaseStatus };
 
 export const PurchaseStatusSchema = z.enum(PURCHASE_STATUSES);
-export type PurchaseStatus = z.infer<typeof PurchaseStatusSchema>;
 
 /** Statuses in which the money has been taken (even if later reversed). */
-export const PAID_STATUSES: readonly PurchaseStatus[] = MONEY_TAKEN;
+export const PAID_STATUSES: readonly PurchaseStatus[] = statusesWhere('moneyTaken');
 
 const unixSeconds = z.number().int().nonnegative();
 const minorUnits = z.number().int();

@@ -3,7 +3,15 @@
  * token's scenario (./scenarios.ts) picks the outcome. Returns the answer as data; the route only sends it.
  */
 import type { SandboxTimers } from '../kit';
-import { allError, CANCELLABLE, PAID_LIKE, TOKEN_STATUSES, type QorePayModel, type SandboxPurchase } from './model';
+import {
+  allError,
+  CHARGEABLE,
+  IN_FLIGHT,
+  PAID_LIKE,
+  TOKEN_STATUSES,
+  type QorePayModel,
+  type SandboxPurchase,
+} from './model';
 import { declineMessageFor, scenarioForToken, type Scenario } from './scenarios';
 
 export type ChargeAnswer =
@@ -48,8 +56,8 @@ export async function chargePurchase(
     model.record(p, token, 'error', 'purchase_already_paid_for');
     return refused(400, allError('purchase_already_paid_for', 'Purchase already paid for.'));
   }
-  if (p.status.startsWith('pending_')) return ok(p); // a charge is in flight: never a second one
-  if (!CANCELLABLE.has(p.status)) {
+  if (IN_FLIGHT.has(p.status)) return ok(p); // a charge is in flight: never a second one
+  if (!CHARGEABLE.has(p.status)) {
     return refused(400, allError('invalid_purchase_status', `Purchase in status ${p.status} cannot be paid.`));
   }
 

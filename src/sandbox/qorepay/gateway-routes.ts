@@ -11,6 +11,7 @@ import { chargePurchase, type ChargeTiming } from './charges';
 import {
   allError,
   CANCELLABLE,
+  IN_FLIGHT,
   CHARGEBACK_REASONS,
   fieldError,
   newKeyPair,
@@ -186,7 +187,7 @@ export function registerGatewayRoutes(app: FastifyInstance, model: QorePayModel,
     if (PAID_LIKE.has(p.status)) {
       return reply.code(400).send(allError('purchase_already_paid_for', 'Purchase already paid for.'));
     }
-    if (!CANCELLABLE.has(p.status) && !p.status.startsWith('pending_')) {
+    if (!CANCELLABLE.has(p.status) && !IN_FLIGHT.has(p.status)) {
       return reply
         .code(400)
         .send(allError('invalid_purchase_status', `Purchase in status ${p.status} cannot be paid.`));
@@ -209,6 +210,8 @@ export function registerGatewayRoutes(app: FastifyInstance, model: QorePayModel,
     return reply.send(p);
   });
 
+  // The request carries only `amount` (reference/qorepay.md): a refund cannot be given a reference of the caller's, and
+  // any other field is ignored, as by the gateway. A refund Payment is told apart only by its id.
   app.post<IdParams>(`${api}/purchases/:id/refund/`, async (req, reply) => {
     const p = model.purchases.get(req.params.id);
     if (!p) return notFound(reply);
@@ -232,9 +235,9 @@ export function registerGatewayRoutes(app: FastifyInstance, model: QorePayModel,
       o.charge.timers.later(o.charge.pendingResolveDelayMs, () => {
         if (p.status === 'pending_refund') model.completeRefund(p, amount);
       });
-      return reply.send(p);
+      return o.faults.answerWrite(reply, 200, p);
     }
-    return reply.send(model.completeRefund(p, amount));
+    return o.faults.answerWrite(reply, 200, model.completeRefund(p, amount));
   });
 
   app.post<IdParams>(`${api}/purchases/:id/chargeback/`, async (req, reply) => {

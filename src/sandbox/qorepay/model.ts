@@ -5,7 +5,7 @@
  * methods; ./charges.ts runs the charge scenarios. Tests can drive it directly.
  */
 import { generateKeyPairSync, randomUUID, sign, type KeyObject } from 'node:crypto';
-import { PAID_STATUSES } from '../../integrations/qorepay/schemas';
+import { statusesWhere } from '../../domain/purchase-status';
 import { Ledger } from '../kit';
 import { declineMessageFor, type Scenario } from './scenarios';
 import type { DeliveryTarget } from './webhook-delivery';
@@ -53,11 +53,14 @@ export type Deliver = (
   body: Record<string, unknown>,
 ) => void;
 
-/** Statuses in which the money has been taken: the same list the client reads (a second charge is refused). */
-export const PAID_LIKE = new Set<string>(PAID_STATUSES);
-export const REFUNDABLE = new Set(['paid', 'cleared', 'settled', 'refunded']);
-export const CANCELLABLE = new Set(['created', 'sent', 'viewed', 'overdue', 'error']);
-export const TOKEN_STATUSES = new Set(['paid', 'cleared', 'settled', 'preauthorized']);
+/** Statuses in which the money has been taken: the same table the engine reads (a second charge is refused). */
+export const PAID_LIKE = new Set<string>(statusesWhere('moneyTaken'));
+export const REFUNDABLE = new Set<string>(statusesWhere('refundable'));
+export const CANCELLABLE = new Set<string>(statusesWhere('cancellable'));
+export const CHARGEABLE = new Set<string>(statusesWhere('chargeable'));
+export const TOKEN_STATUSES = new Set<string>(statusesWhere('savesToken'));
+/** A charge (or a capture or release) is in flight: never a second one. */
+export const IN_FLIGHT = new Set<string>(statusesWhere('chargeInFlight'));
 
 export const CHARGEBACK_REASONS = [
   { id: '2979e544-fbaf-434a-8f41-c31981c26b1d', name: 'Fraud: card absent environment', code: '10.4' },

@@ -76,6 +76,10 @@ export interface QorePaySandbox {
   addWebhookUrl(url: string): void;
   /** `pending`: refunds answer a Purchase in `pending_refund` and complete after pendingResolveDelayMs. */
   setRefundMode(mode: 'instant' | 'pending'): void;
+  /** The next n API requests answer `status` (default 500) and change nothing. */
+  failNext(n: number, status?: number): void;
+  /** The next refund commits (Payment, webhook) but its answer is never sent: the client times out. */
+  commitThenTimeout(): void;
 }
 
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
@@ -104,6 +108,7 @@ export async function startQorePaySandbox(opts: QorePaySandboxOptions = {}): Pro
       return reply.code(429).header('Retry-After', '1').send({ code: 'rate_limited', message: 'Too many requests.' });
     });
   }
+  faults.install(app);
   registerGatewayRoutes(app, model, {
     apiKey: opts.apiKey,
     logger,
@@ -164,6 +169,8 @@ export async function startQorePaySandbox(opts: QorePaySandboxOptions = {}): Pro
     setRefundMode: (mode) => {
       model.refundMode = mode;
     },
+    failNext: (n, status) => faults.failNext(n, status),
+    commitThenTimeout: () => faults.commitThenTimeout(),
   };
   registerControlRoutes(app, model, sandbox);
 

@@ -5,9 +5,9 @@
  */
 import { randomUUID } from 'node:crypto';
 import { qorepayCustomerVerifier } from '../../../src/api/customer-verifier';
-import { ISO_4217_MINOR_UNITS, isKnownCurrency } from '../../../src/client/currencies';
-import { anchorWindowProblem, parseWith, PlanSchema, planTotalMinor } from '../../../src/client/schemas';
-import { BillingValidationError, idempotentUpdateId } from '../../../src/client';
+import { ISO_4217_MINOR_UNITS, isKnownCurrency } from '@temporal-billing/client/currencies';
+import { anchorWindowProblem, parseWith, PlanSchema, planTotalMinor } from '@temporal-billing/client/schemas';
+import { BillingValidationError, idempotentUpdateId } from '@temporal-billing/client';
 import { currencyExponent } from '../../../src/domain/money';
 import { QorePayClient } from '../../../src/integrations/qorepay';
 import { startQorePaySandbox, type QorePaySandbox } from '../../../src/sandbox/qorepay';

@@ -1,4 +1,4 @@
-import { classifyDecline, DECLINE_CODES, type DeclineClass } from '../../../src/domain/declines';
+import { classifyDecline, DECLINE_CODES, isHardDecline, type DeclineClass } from '../../../src/domain/declines';
 
 // The table from billing-policy.md, written out independently of the implementation.
 const POLICY: Record<Exclude<DeclineClass, 'unknown'>, string[]> = {
@@ -103,5 +103,12 @@ describe('classifyDecline', () => {
     expect(classifyDecline(null, 'error')).toBe('unknown');
     expect(classifyDecline('no_matching_terminal', 'toString')).toBe('merchant_configuration');
     expect(classifyDecline('constructor')).toBe('unknown');
+  });
+});
+
+describe('isHardDecline', () => {
+  it('is true for the hard class only: the token is not charged again', () => {
+    const classes: DeclineClass[] = ['hard', 'soft', 'merchant_configuration', 'already_paid', 'unknown'];
+    expect(classes.filter(isHardDecline)).toEqual(['hard']);
   });
 });

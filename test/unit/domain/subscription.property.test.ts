@@ -55,6 +55,9 @@ interface Setup {
   gatewayDeductsPending: boolean;
   /** Runs recorded with liveness checks held on due times (new runs) or without (older histories). */
   livenessOnDueTimes: boolean;
+  /** Runs with the issue-20 rules (reversals owed to late records; payment events held for the report) or without. */
+  reversalsOwedOnLaterRecord: boolean;
+  holdEarlyPaymentEvents: boolean;
 }
 
 interface Step {
@@ -76,6 +79,8 @@ const setupArb: fc.Arbitrary<Setup> = fc.record({
   targets: fc.integer({ min: 0, max: 2 }),
   gatewayDeductsPending: fc.boolean(),
   livenessOnDueTimes: fc.boolean(),
+  reversalsOwedOnLaterRecord: fc.boolean(),
+  holdEarlyPaymentEvents: fc.boolean(),
 });
 
 const stepArb: fc.Arbitrary<Step> = fc.record({
@@ -139,6 +144,8 @@ interface World {
   refundRequestIdsSent: Set<string>;
   settlementKeysSent: Map<string, number>;
   netReversed: Map<string, number>;
+  /** Payment ids of payment events the engine alerted as unmatched (given up on). */
+  unmatchedAlerted: Set<string>;
   cancelApplied: boolean;
   finished: boolean;
 }
@@ -186,6 +193,7 @@ function newWorld(setup: Setup): World {
     refundRequestIdsSent: new Set(),
     settlementKeysSent: new Map(),
     netReversed: new Map(),
+    unmatchedAlerted: new Set(),
     cancelApplied: false,
     finished: false,
   };
@@ -198,6 +206,8 @@ const ctxOf = (w: World): SubscriptionContext => ({
   escalation: w.setup.escalation,
   maxPeriods: w.setup.maxPeriods ?? undefined,
   livenessOnDueTimes: w.setup.livenessOnDueTimes,
+  reversalsOwedOnLaterRecord: w.setup.reversalsOwedOnLaterRecord,
+  holdEarlyPaymentEvents: w.setup.holdEarlyPaymentEvents,
 });
 
 const pick = <T>(items: readonly T[], n: number): T | undefined => (items.length ? items[n % items.length] : undefined);
@@ -431,6 +441,8 @@ function feed(w: World, e: SubscriptionEvent): SubscriptionCommand[] {
   if (d.state.status !== prev.status) count(`status ${prev.status} -> ${d.state.status}`);
   w.state = d.state;
   for (const c of d.commands) {
+    if (c.type === 'alert' && c.code === 'payment_event_unmatched' && typeof c.details?.paymentId === 'string')
+      w.unmatchedAlerted.add(c.details.paymentId);
     if (c.type === 'finish') w.finished = true;
     else if (c.type !== 'notify' && c.type !== 'alert') w.pending = c;
   }
@@ -643,6 +655,16 @@ function cycleReport(
 }
 
 function deliverReport(w: World, r: CycleReport): void {
+  // Runs recorded before the patch re-open a pruned paid cycle on a late final report (a stale record): not modelled.
+  const paid = (x: { status: string }) => x.status === 'paid' || x.status === 'marked_paid';
+  if (
+    !w.setup.reversalsOwedOnLaterRecord &&
+    r.final &&
+    paid(r) &&
+    !w.state.paidCycles.some((c) => c.cycleId === r.cycleId) &&
+    w.state.recentCycles.some((c) => c.cycleId === r.cycleId && paid(c))
+  )
+    return;
   feed(w, { type: 'cycle_reported', report: r });
 }
 
@@ -701,6 +723,9 @@ function cycleActs(w: World, s: Step): void {
     wc.delivered.push(report);
     deliverReport(w, report);
   }
+  // A settlement retry (an operator's, or the sweep's) records the failed targets later: a second final report.
+  if (report.settlement?.some((x) => x.status === 'failed') && s.a % 2 === 0)
+    wc.outbox.push({ ...report, settlement: settlementOf(w, wc.cycleId, -1) });
 }
 
 function deliverLateReport(w: World, s: Step): void {
@@ -806,11 +831,14 @@ function deliverWebhook(w: World, e: PaymentEventInput): void {
   if (!matched) {
     const added = w.state.work.filter((x) => !workBefore.has(`${x.key}#${x.targetIndex}`));
     if (added.length) fail(w, `an unmatched ${e.kind} queued settlement work ${added.map((x) => x.key).join(', ')}`);
-    if (!seen && !cmds.some((c) => c.type === 'alert' && c.code === 'payment_event_unmatched'))
+    const held = w.state.heldPaymentEvents?.some((h) => h.kind === e.kind && h.paymentId === e.paymentId);
+    if (!seen && !held && !cmds.some((c) => c.type === 'alert' && c.code === 'payment_event_unmatched'))
       fail(w, `an unmatched ${e.kind} (${e.cycleId}, ${e.purchaseId}) raised no alert`);
   }
   // What the engine now knows of this Purchase's refunds.
-  if (matched && e.kind === 'refund' && w.state.paidCycles.some((c) => c.cycleId === e.cycleId)) {
+  // (A redelivery of an event dropped before its cycle reported, by runs without the hold, tells the engine nothing.)
+  const recorded = w.state.paidCycles.find((c) => c.cycleId === e.cycleId)?.refundPaymentIds.includes(e.paymentId);
+  if (matched && e.kind === 'refund' && recorded) {
     const r = p.refunds.find((x) => x.paymentId === e.paymentId);
     if (r) r.known = true;
   }
@@ -906,6 +934,31 @@ function checkAtRest(w: World): void {
   // The period containing the creation time is the first billed, whatever the anchor.
   const current = periodIndexAt(w.schedule, CREATED_AT);
   if (w.firstIndex !== Math.max(0, current)) fail(w, `first period ${w.firstIndex}, expected ${Math.max(0, current)}`);
+
+  for (const c of st.paidCycles) {
+    // A refund webhook delivered before its cycle's report is known once the report came (unless given up, alerted).
+    if (w.setup.holdEarlyPaymentEvents) {
+      const p = w.purchases.get(c.purchaseId);
+      for (const r of p?.refunds ?? []) {
+        if (!r.paymentId || w.unmatchedAlerted.has(r.paymentId)) continue;
+        const delivered = w.deliveredWebhooks.some((e) => e.kind === 'refund' && e.paymentId === r.paymentId);
+        if (delivered && !c.refundPaymentIds.includes(r.paymentId))
+          fail(w, `refund ${r.paymentId} of ${c.cycleId} was delivered but never reached the paid cycle`);
+      }
+    }
+    // Every target that holds a record of a paid cycle was asked to reverse each refund Payment the engine recorded,
+    // whenever the target recorded it (at once, or after a failed first write). Chargebacks cap reversals: skipped.
+    if (w.setup.reversalsOwedOnLaterRecord && c.chargebackRound === 0 && !c.chargedBack) {
+      c.settlement.forEach((rec, t) => {
+        if (rec.status !== 'recorded' || !rec.destination || !rec.externalId) return;
+        for (const r of c.refunds ?? []) {
+          if (r.amountMinor <= 0) continue;
+          if (!w.settlementKeysSent.has(`${c.cycleId}:refund:${r.paymentId}#${t}`))
+            fail(w, `target ${t} of ${c.cycleId} holds a record but refund ${r.paymentId} was never reversed there`);
+        }
+      });
+    }
+  }
 }
 
 function runSequence(setup: Setup, steps: Step[]): void {
@@ -961,8 +1014,11 @@ describe('subscription machine properties (FC_SEED to reproduce)', () => {
       const op = [s.op % 20, 20 + (s.op % 8), 34 + (s.op % 13)][s.op % 3]!;
       return op >= 34 ? { ...s, op, b: 3 + (s.b % 3) } : { ...s, op };
     });
-    // Ops (see step()): refund requests 65, chargeback requests 71, webhooks 73, gateway-side events 82, continue-as-new 87.
-    const moneyOps = [65, 65, 65, 65, 65, 71, 71, 73, 73, 73, 73, 73, 73, 73, 82, 82, 82, 82, 82, 82, 87, 87];
+    // Ops (see step()): late cycle reports 47 (a report after money moved, a settlement retry's report), refund
+    // requests 65, chargeback requests 71, webhooks 73, gateway-side events 82, continue-as-new 87.
+    const moneyOps = [
+      47, 47, 47, 65, 65, 65, 65, 65, 71, 71, 73, 73, 73, 73, 73, 73, 73, 82, 82, 82, 82, 82, 82, 87, 87,
+    ];
     const moneyStep = stepArb.map((s) => ({ ...s, op: s.op < 40 ? s.op : moneyOps[s.op % moneyOps.length]! }));
     const moneySetup = setupArb.map((s) => ({
       ...s,

@@ -14,6 +14,7 @@ export {
   type IdempotentRequestOptions,
   type SettlementAllowList,
 } from './billing-client';
+export { connectToDevStack, type DevStackOptions } from './dev-stack';
 export {
   BillingError,
   BillingValidationError,
@@ -44,8 +45,8 @@ export {
   type CreateSubscriptionInput,
   type FieldIssue,
 } from './schemas';
-export type { BillingCycleState, BillingCycleResult, CycleStatus } from '../shared/billing-cycle';
-export type { SubscriptionState, SubscriptionStatus, PaymentEventRecord } from '../shared/subscription';
+export type { BillingCycleState, BillingCycleResult, CycleStatus } from '../../../src/shared/billing-cycle';
+export type { SubscriptionState, SubscriptionStatus, PaymentEventRecord } from '../../../src/shared/subscription';
 // Payload encryption: a client must encode payloads exactly as the deployment's worker does (`dataConverter` of
 // `BillingClient.connect`); PAYLOAD_KEYS of the deployment, parsed with `parsePayloadKeys`.
 export {
@@ -53,5 +54,6 @@ export {
   encryptedDataConverter,
   parsePayloadKeys,
   PayloadKeyUnknownError,
+  PlaintextPayloadError,
   type PayloadKey,
-} from '../payload-codec';
+} from './payload-codec';

@@ -36,12 +36,14 @@ import {
   RefundSchema,
   SubscriptionIdSchema,
   UpdatePaymentMethodSchema,
+  nothingToBillIssues,
   parseWith,
   stripUndefined,
   type CreateSubscriptionInput,
   type FieldIssue,
 } from './schemas';
 import { BillingConflictError, BillingNotFoundError, BillingUnavailableError, BillingValidationError } from './errors';
+import { encryptedDataConverter, hasPayloadCodec, parsePayloadKeys, type PayloadKey } from './payload-codec';
 import { firstRunInput, listExecutionsPage, messageOf, translateTemporalError as translate } from './temporal-adapter';
 import {
   maskCycleState,
@@ -56,7 +58,6 @@ import {
   type SubscriptionPage,
   type SubscriptionSummary,
 } from './views';
-import { periodStart } from '../domain/calendar';
 import {
   MERCHANT_ID_PATTERN,
   cycleStateQuery,
@@ -72,7 +73,7 @@ import {
   type CycleStatus,
   type GatewayEvent,
   type SettlementTarget,
-} from '../shared/billing-cycle';
+} from '../../../src/shared/billing-cycle';
 import {
   BILLING_STATUS,
   CUSTOMER_ID,
@@ -80,7 +81,7 @@ import {
   NEXT_CHARGE_AT,
   SUBSCRIPTION_ID,
   SUBSCRIPTION_STATUS,
-} from '../shared/search-attributes';
+} from '../../../src/shared/search-attributes';
 import {
   cancelSubscriptionUpdate,
   changePlanUpdate,
@@ -98,8 +99,8 @@ import {
   type SubscriptionInput,
   type SubscriptionState,
   type SubscriptionStatus,
-} from '../shared/subscription';
-import { subscriptionStaticSummary } from '../shared/ui-text';
+} from '../../../src/shared/subscription';
+import { subscriptionStaticSummary } from '../../../src/shared/ui-text';
 import {
   IDEMPOTENCY_KEY_WORKFLOW_TYPE,
   idempotencyKeyWorkflowId,
@@ -111,10 +112,10 @@ import {
   type IdempotencyKeyInput,
   type IdempotencyRecord,
   type IdempotentAnswer,
-} from '../shared/idempotency';
-import { BILLING_TASK_QUEUE } from '../shared/task-queue';
-import { LIBRARY_KEY_ID, type ChangeActor } from '../shared/actor';
-import { ChangeActorSchema } from '../shared/actor-schema';
+} from '../../../src/shared/idempotency';
+import { BILLING_TASK_QUEUE } from '../../../src/shared/task-queue';
+import { LIBRARY_KEY_ID, type ChangeActor } from '../../../src/shared/actor';
+import { ChangeActorSchema } from '../../../src/shared/actor-schema';
 
 /** The merchant of a client that names none, and of a one-merchant deployment. */
 export const DEFAULT_MERCHANT_ID = 'default';
@@ -186,8 +187,38 @@ export interface BillingConnectOptions extends Omit<BillingClientOptions, 'clien
   connection?: Connection | ConnectionOptions;
   /** Default `default`. */
   namespace?: string;
-  /** How payloads are encoded (e.g. encrypted with a payload codec); must match the worker's. Default: plain JSON. */
+  /**
+   * The deployment's payload keys (its PAYLOAD_KEYS: `id:base64key[,...]`, or parsed with `parsePayloadKeys`): every
+   * payload is sealed with them, as the workers require. One of `payloadKeys` or `dataConverter` is required; for the
+   * `npm start` stack, `connectToDevStack()` passes the development key.
+   */
+  payloadKeys?: string | readonly PayloadKey[];
+  /** A data converter of your own; it must carry a payload codec matching the workers' (plaintext is refused). */
   dataConverter?: DataConverter;
+}
+
+const PAYLOAD_KEYS_REQUIRED =
+  "required: the engine's workers accept encrypted payloads only. Pass the deployment's PAYLOAD_KEYS (or a " +
+  'dataConverter with its payload codec); for the `npm start` stack, connectToDevStack() uses the development key';
+
+/** The data converter a connect builds: the caller's (with a codec) or one sealing with `payloadKeys`. */
+function sealingDataConverter(options: BillingConnectOptions): DataConverter {
+  const { dataConverter, payloadKeys } = options;
+  if (dataConverter !== undefined) {
+    if (!hasPayloadCodec(dataConverter)) {
+      throw new BillingValidationError([
+        { path: 'dataConverter', message: `has no payload codec; ${PAYLOAD_KEYS_REQUIRED}` },
+      ]);
+    }
+    return dataConverter;
+  }
+  if (payloadKeys === undefined)
+    throw new BillingValidationError([{ path: 'payloadKeys', message: PAYLOAD_KEYS_REQUIRED }]);
+  try {
+    return encryptedDataConverter(typeof payloadKeys === 'string' ? parsePayloadKeys(payloadKeys) : payloadKeys);
+  } catch (err) {
+    throw new BillingValidationError([{ path: 'payloadKeys', message: messageOf(err) }]);
+  }
 }
 
 export class BillingClient {
@@ -204,6 +235,11 @@ export class BillingClient {
   private ownedConnection: Connection | undefined;
 
   constructor(options: BillingClientOptions) {
+    if (options.client.options.loadedDataConverter.payloadCodecs.length === 0) {
+      throw new BillingValidationError([
+        { path: 'client', message: `its data converter has no payload codec; ${PAYLOAD_KEYS_REQUIRED}` },
+      ]);
+    }
     this.options = options;
     this.temporal = options.client;
     this.merchantId = options.merchantId ?? DEFAULT_MERCHANT_ID;
@@ -228,7 +264,8 @@ export class BillingClient {
 
   /** Connects to Temporal (`connection`: an open one, or options; default localhost:7233); see `close()`. */
   static async connect(options: BillingConnectOptions = {}): Promise<BillingClient> {
-    const { connection: given, namespace, dataConverter, ...rest } = options;
+    const { connection: given, namespace, dataConverter: _given, payloadKeys: _keys, ...rest } = options;
+    const dataConverter = sealingDataConverter(options);
     let connection: Connection;
     let owned = false;
     if (given instanceof Connection) {
@@ -244,7 +281,7 @@ export class BillingClient {
     const client = new Client({
       connection,
       namespace: namespace ?? 'default',
-      ...(dataConverter ? { dataConverter } : {}),
+      dataConverter,
     });
     const billing = new BillingClient({ ...rest, client });
     if (owned) billing.ownedConnection = connection;
@@ -302,8 +339,12 @@ export class BillingClient {
       ]);
     }
     this.assertSettlementAllowed(terms.settlementTargets ?? []);
-    if (terms.qorepayClientId !== undefined) await this.verifyCustomer(terms.qorepayClientId);
     const workflowId = subscriptionWorkflowId(terms.subscriptionId);
+    const nothingToBill = nothingToBillIssues(terms, Date.now());
+    // Refused unless it exists already (a repeat of an accepted create answers as before, below).
+    if (nothingToBill.length > 0 && !(await this.exists(this.temporal.workflow.getHandle(workflowId))))
+      throw new BillingValidationError(nothingToBill);
+    if (terms.qorepayClientId !== undefined) await this.verifyCustomer(terms.qorepayClientId);
     try {
       const handle = await this.temporal.workflow.start(SUBSCRIPTION_WORKFLOW_TYPE, {
         workflowId,
@@ -808,8 +849,14 @@ export class BillingClient {
       return await this.temporal.withDeadline(Date.now() + this.firstQueryTimeoutMs, () =>
         handle.query(subscriptionStateQuery),
       );
-    } catch {
-      return initialState(terms);
+    } catch (err) {
+      // Not `created`: the caller would take a subscription nobody has seen run (a worker without the keys, or
+      // none on the queue) for a live one. The same create again answers its state once the worker has run it.
+      throw new BillingUnavailableError(
+        `subscription ${JSON.stringify(terms.subscriptionId)} was started, but its first read failed ` +
+          `(${messageOf(err)}); the same create again answers its state once a worker has run it`,
+        { cause: err },
+      );
     }
   }
 
@@ -907,29 +954,6 @@ export function planAmountMinor(plan: { lineItems: { priceMinor: number; quantit
 
 function initialStatus(terms: SubscriptionInput): SubscriptionStatus {
   return (terms.schedule.trialDays ?? 0) > 0 ? 'trialing' : 'active';
-}
-
-function initialState(terms: SubscriptionInput): SubscriptionState {
-  let nextChargeAt: string | undefined;
-  try {
-    nextChargeAt = new Date(periodStart(terms.schedule, 0)).toISOString();
-  } catch {
-    nextChargeAt = undefined;
-  }
-  return {
-    subscriptionId: terms.subscriptionId,
-    customerId: terms.customerId,
-    status: initialStatus(terms),
-    plan: terms.plan,
-    schedule: terms.schedule,
-    nextPeriodIndex: 0,
-    ...(nextChargeAt ? { nextChargeAt } : {}),
-    cancelAtPeriodEnd: false,
-    cyclesInFlight: [],
-    recentCycles: [],
-    paymentEvents: [],
-    paymentMethod: maskToken(terms.recurringToken),
-  };
 }
 
 /** Paths (up to two levels, e.g. `plan.lineItems`, `schedule.anchor`) where the stored terms differ from the new ones. */

@@ -3,8 +3,8 @@
  * recurring tokens out of every one of them (a token is a card credential: only its last 4 characters are shown).
  */
 import type { WorkflowExecutionInfo } from '@temporalio/client';
-import type { BillingCycleResult, BillingCycleState, CycleStatus } from '../shared/billing-cycle';
-import { maskToken, type SubscriptionState, type SubscriptionStatus } from '../shared/subscription';
+import type { BillingCycleResult, BillingCycleState, CycleStatus } from '../../../src/shared/billing-cycle';
+import { maskToken, type SubscriptionState, type SubscriptionStatus } from '../../../src/shared/subscription';
 import type {
   CancelSubscriptionBody,
   ChargebackBody,

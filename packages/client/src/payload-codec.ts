@@ -11,7 +11,9 @@
  *
  * Rotation: encryption always uses the current key (the first one configured); decryption picks the key named in the
  * payload's metadata, so histories written under an older key keep decoding as long as that key stays configured.
- * Payloads that are not encrypted (histories written before encryption was turned on) pass through unchanged.
+ * A payload that is not encrypted is refused on decode (`PlaintextPayloadError`): a client or worker without the codec
+ * must not get its data into the engine, nor a reader believe it was protected. Only a reader that displays payloads
+ * (the Temporal UI's codec endpoint) passes them through, with `plaintextDecode: 'pass'`.
  *
  * Lives outside src/workflows: it uses node:crypto and runs in the client and the worker, never in the sandbox.
  */
@@ -84,12 +86,33 @@ export class PayloadKeyUnknownError extends Error {
   }
 }
 
+/** A payload arrived without encryption where every payload must be encrypted (see `plaintextDecode`). */
+export class PlaintextPayloadError extends Error {
+  constructor(encoding: string) {
+    super(
+      `payload is not encrypted (encoding ${encoding || 'none'}): it was written by a client or worker without the ` +
+        'payload codec (encryptedDataConverter with the deployment PAYLOAD_KEYS), and is refused',
+    );
+    this.name = 'PlaintextPayloadError';
+  }
+}
+
+export interface AesGcmPayloadCodecOptions {
+  /**
+   * What decode does with a payload that is not encrypted: `reject` (default) throws PlaintextPayloadError; `pass`
+   * returns it unchanged, for readers that only display payloads (the UI codec endpoint).
+   */
+  plaintextDecode?: 'reject' | 'pass';
+}
+
 export class AesGcmPayloadCodec implements PayloadCodec {
   private readonly current: PayloadKey;
   private readonly byId: Map<string, Uint8Array>;
+  private readonly passPlaintext: boolean;
 
   /** `keys[0]` encrypts; every key decrypts the payloads that name it. */
-  constructor(keys: readonly PayloadKey[]) {
+  constructor(keys: readonly PayloadKey[], options: AesGcmPayloadCodecOptions = {}) {
+    this.passPlaintext = options.plaintextDecode === 'pass';
     const [current] = keys;
     if (!current) throw new Error('AesGcmPayloadCodec needs at least one key');
     for (const k of keys) {
@@ -127,8 +150,12 @@ export class AesGcmPayloadCodec implements PayloadCodec {
   }
 
   private decrypt(payload: Payload): Payload {
-    const encoding = payload.metadata?.[METADATA_ENCODING_KEY];
-    if (!encoding || Buffer.from(encoding).toString('utf8') !== ENCRYPTED_ENCODING) return payload;
+    const raw = payload.metadata?.[METADATA_ENCODING_KEY];
+    const encoding = raw ? Buffer.from(raw).toString('utf8') : '';
+    if (encoding !== ENCRYPTED_ENCODING) {
+      if (this.passPlaintext) return payload;
+      throw new PlaintextPayloadError(encoding);
+    }
     const idBytes = payload.metadata?.[KEY_ID_METADATA_KEY];
     const keyId = idBytes ? Buffer.from(idBytes).toString('utf8') : '';
     const key = this.byId.get(keyId);
@@ -149,4 +176,9 @@ export class AesGcmPayloadCodec implements PayloadCodec {
  */
 export function encryptedDataConverter(keys: readonly PayloadKey[]): DataConverter {
   return { payloadCodecs: [new AesGcmPayloadCodec(keys)] };
+}
+
+/** True when a data converter seals payloads (has a payload codec): what clients and workers of this engine need. */
+export function hasPayloadCodec(dataConverter: DataConverter | undefined): boolean {
+  return (dataConverter?.payloadCodecs?.length ?? 0) > 0;
 }

@@ -17,11 +17,16 @@ import {
   validateSchedule,
   type BillingSchedule,
   type IntervalUnit,
-} from '../domain/calendar';
-import { DEFAULT_DUNNING_POLICY, validateDunningPolicy, type DunningPolicy } from '../domain/dunning';
+} from '../../../src/domain/calendar';
+import { DEFAULT_DUNNING_POLICY, validateDunningPolicy, type DunningPolicy } from '../../../src/domain/dunning';
+import { nothingToBillAtCreation } from '../../../src/domain/subscription';
 import { isKnownCurrency } from './currencies';
-import { CYCLE_ID_PATTERN, SUBSCRIPTION_ID_PATTERN } from '../shared/billing-cycle';
-import { SUBSCRIPTION_STATUSES, type EscalationPolicy, type SubscriptionStatus } from '../shared/subscription';
+import { CYCLE_ID_PATTERN, SUBSCRIPTION_ID_PATTERN } from '../../../src/shared/billing-cycle';
+import {
+  SUBSCRIPTION_STATUSES,
+  type EscalationPolicy,
+  type SubscriptionStatus,
+} from '../../../src/shared/subscription';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Building blocks
@@ -374,6 +379,24 @@ export type PlanBody = z.infer<typeof PlanSchema>;
 export interface FieldIssue {
   path: string;
   message: string;
+}
+
+/**
+ * The issues of new subscription terms that would bill nothing when created at `now`: a past anchor whose `maxPeriods`
+ * all ended before `now` (the domain's rule, `nothingToBillAtCreation`). A check of the terms against the clock, so it
+ * runs when a subscription is created, not in the schema (a repeat of an accepted create still answers as before).
+ */
+export function nothingToBillIssues(
+  terms: { schedule: BillingSchedule; maxPeriods?: number | undefined },
+  now: number,
+): FieldIssue[] {
+  const why = nothingToBillAtCreation(terms.schedule, terms.maxPeriods, now);
+  return why
+    ? [
+        { path: 'schedule.anchor', message: why },
+        { path: 'maxPeriods', message: why },
+      ]
+    : [];
 }
 
 /** Flattens zod issues into field issues; unknown keys become one issue per key, on that key's path. */

@@ -1,0 +1,71 @@
+#!/usr/bin/env node
+// `npm run mutation [-- <src/domain/file.ts> ...] [-- <stryker options>]`: StrykerJS over src/domain/, one file at a
+// time (stryker.config.mjs), each file with its own incremental baseline and reports under .data/mutation/<name>/,
+// so a second run of a file re-tests only the mutants whose code or covering tests changed, and runs of different
+// files never overwrite each other's baseline. Without file arguments it runs every file of src/domain/ in turn.
+// Ends with one line per file: its mutation score (killed + timed out over valid mutants) and the counts.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const args = process.argv.slice(2);
+const files = args.filter((a) => /^src\/domain\/[\w-]+\.ts$/.test(a));
+const passThrough = args.filter((a) => !files.includes(a));
+const targets = files.length
+  ? files
+  : readdirSync(join(root, 'src', 'domain'))
+      .filter((f) => f.endsWith('.ts'))
+      .sort()
+      .map((f) => `src/domain/${f}`);
+for (const f of targets) if (!existsSync(join(root, f))) throw new Error(`no such file: ${f}`);
+
+const stryker = join(root, 'node_modules', '@stryker-mutator', 'core', 'bin', 'stryker.js');
+const summary = [];
+let failed = false;
+for (const file of targets) {
+  const dir = `.data/mutation/${basename(file, '.ts')}`;
+  console.log(`\n==> mutation testing ${file} (reports in ${dir}/)`);
+  const r = spawnSync(
+    process.execPath,
+    [
+      stryker,
+      'run',
+      'stryker.config.mjs',
+      '--mutate',
+      file,
+      '--incrementalFile',
+      `${dir}/incremental.json`,
+      ...passThrough,
+    ],
+    {
+      cwd: root,
+      stdio: 'inherit',
+      env: { ...process.env, STRYKER_REPORT_DIR: dir },
+    },
+  );
+  if (r.status !== 0) {
+    failed = true;
+    summary.push(`${file}: stryker exited ${r.status ?? r.signal}`);
+    continue;
+  }
+  summary.push(`${file}: ${score(join(root, dir, 'mutation.json'))}`);
+}
+console.log(`\nmutation scores:\n${summary.map((l) => `  ${l}`).join('\n')}`);
+process.exit(failed ? 1 : 0);
+
+/** The score as Stryker counts it: (killed + timeout) / (killed + timeout + survived + no coverage). */
+function score(report) {
+  const counts = {};
+  for (const f of Object.values(JSON.parse(readFileSync(report, 'utf8')).files))
+    for (const m of f.mutants) counts[m.status] = (counts[m.status] ?? 0) + 1;
+  const detected = (counts.Killed ?? 0) + (counts.Timeout ?? 0);
+  const valid = detected + (counts.Survived ?? 0) + (counts.NoCoverage ?? 0);
+  const pct = valid ? ((100 * detected) / valid).toFixed(2) : 'n/a';
+  const parts = Object.entries(counts)
+    .sort()
+    .map(([k, v]) => `${k} ${v}`)
+    .join(', ');
+  return `${pct}% (${parts})`;
+}
