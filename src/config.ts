@@ -249,6 +249,19 @@ export const EnvSchema = z.object({
   /** How far back a scheduled sweep checks closed cycles (open ones are always checked), ms after parsing. */
   RECONCILIATION_WINDOW: duration('48h', 60 * 60_000, 366 * 86_400_000, 'between 1h and 366d'),
 
+  /**
+   * The records store (the engine's books): `postgres://user:password@host:5432/database`. Required in production;
+   * `npm start` runs an embedded PostgreSQL when it is unset. Elsewhere unset means no books are written.
+   */
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' }).optional(),
+  /** `npm start`: data directory and port of the embedded PostgreSQL (0: a free port). */
+  DEV_DATABASE_DIR: z.string().min(1).default('.data/postgres'),
+  DEV_DATABASE_PORT: port(54329),
+  /** The seller printed on invoices and credit notes. */
+  MERCHANT_NAME: z.string().min(1).max(200).default('Billing engine merchant'),
+  /** The seller's postal address, lines separated by `;`. */
+  MERCHANT_ADDRESS: z.string().max(500).default(''),
+
   METRICS_PORT: port(0),
   /** Worker: interface of the Prometheus endpoint (METRICS_PORT): loopback unless a scraper elsewhere needs it. */
   METRICS_HOST: z.string().min(1).default('127.0.0.1'),
@@ -360,6 +373,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push(
       'PAYLOAD_KEYS: required when QOREPAY_BASE_URL is not the local sandbox (the development key is public)',
     );
+  }
+  if (c.NODE_ENV === 'production' && !c.DATABASE_URL) {
+    problems.push('DATABASE_URL: required when NODE_ENV=production (the records store, a PostgreSQL database)');
   }
   if (c.NODE_ENV === 'production') {
     problems.push(...productionProblems(c, present));

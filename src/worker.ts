@@ -19,6 +19,7 @@ import { ConnectAbortedError, retryConnect } from './temporal-connect';
 import { METRIC_BUCKETS } from './shared/metrics';
 import { ensureReconciliationSchedule } from './reconciliation';
 import { billingMetricsSinks } from './worker-metrics';
+import { openBooks, type BooksConnection } from './records';
 
 export interface BillingWorkerOptions {
   config: AppConfig;
@@ -185,8 +186,10 @@ async function main(): Promise<void> {
   });
   process.off('SIGINT', stopStartup);
   process.off('SIGTERM', stopStartup);
+  let books: BooksConnection | undefined;
   try {
-    const worker = await createBillingWorker({ config, connection, logger });
+    books = await openWorkerBooks(config, logger);
+    const worker = await createBillingWorker({ config, connection, logger, ...(books ? { deps: { books } } : {}) });
     const running = worker.run(); // returns after SIGINT/SIGTERM once in-flight tasks drain (shutdownGraceTime)
     ready = true;
     logger.info(
@@ -202,8 +205,21 @@ async function main(): Promise<void> {
     logger.info('billing worker stopped');
   } finally {
     health?.close();
+    await books?.close();
     await connection.close();
   }
+}
+
+/**
+ * The records store the worker writes the books into: DATABASE_URL, reached and migrated before the worker polls (a
+ * database that is missing or unreachable fails start-up with one line). Unset outside production: no books.
+ */
+export async function openWorkerBooks(config: AppConfig, logger: Logger): Promise<BooksConnection | undefined> {
+  if (!config.DATABASE_URL) {
+    logger.warn('DATABASE_URL not set: no books (invoices, credit notes, records) are written');
+    return undefined;
+  }
+  return openBooks(config.DATABASE_URL);
 }
 
 if (require.main === module) {

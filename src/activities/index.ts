@@ -6,6 +6,8 @@ import { createGatewayActivities, type ChargeOutcome, type PurchaseSnapshot, typ
 import { createNotifyActivities, type MerchantNotifier, type OpsAlerter } from './notify';
 import { createSettlementActivities, type SettlementClients } from './settlement';
 import { createReconciliationActivities, type ReconciliationDeps } from './reconciliation';
+import { createRecordsActivities } from './records';
+import type { BooksConnection } from '../records';
 
 export interface ActivityDeps {
   qorepay: QorePayGateway;
@@ -16,6 +18,8 @@ export interface ActivityDeps {
   now?: () => number;
   /** Temporal client for the reconciliation sweep (visibility, queries, signals); without it the sweep refuses to run. */
   temporal?: ReconciliationDeps['temporal'];
+  /** The records store (the engine's books); without it `recordBooks` writes nothing and cycles schedule none. */
+  books?: Pick<BooksConnection, 'db'>;
 }
 
 /**
@@ -28,12 +32,20 @@ export interface WorkerFacts {
    * workers said it: the cycle then schedules `notifyMerchant` and the activity decides, as it always did.
    */
   merchantWebhooks?: boolean;
+  /**
+   * The worker writes the books (a records store is configured). Absent from older answers; a cycle schedules
+   * `recordBooks` only after a "yes".
+   */
+  records?: boolean;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const now = deps.now ?? Date.now;
   const gateway = createGatewayActivities(deps.qorepay);
-  const facts: Required<WorkerFacts> = { merchantWebhooks: deps.notifier !== undefined };
+  const facts: Required<WorkerFacts> = {
+    merchantWebhooks: deps.notifier !== undefined,
+    records: deps.books !== undefined,
+  };
   return {
     ...gateway,
     // The cycle's usual gateway calls: every cycle creates a Purchase before any notification, and re-reads or charges
@@ -48,6 +60,7 @@ export function createActivities(deps: ActivityDeps) {
       return { ...(await gateway.chargePurchase(input)), ...facts };
     },
     ...createSettlementActivities(deps.settlement ?? {}),
+    ...createRecordsActivities({ qorepay: deps.qorepay, ...(deps.books ? { books: deps.books } : {}) }),
     ...createReconciliationActivities({
       qorepay: deps.qorepay,
       settlement: deps.settlement ?? {},

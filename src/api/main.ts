@@ -13,6 +13,8 @@ import { retryConnect } from '../temporal-connect';
 import { qorepayCustomerVerifier } from './customer-verifier';
 import { createApiMetrics } from './metrics';
 import { apiKeyMatcher, buildApiServer, buildMetricsServer } from './server';
+import { createBooksReader, openBooks, type BooksConnection } from '../records';
+import { sellerFromConfig } from '../records/documents';
 
 export interface RunningApi {
   /** e.g. `http://127.0.0.1:3000` */
@@ -28,6 +30,8 @@ export interface StartApiOptions {
   connection?: Connection;
   /** Override the listening port (tests and `npm start` use 0 for a free port). */
   port?: number;
+  /** An open records store (the caller keeps owning it). Default: DATABASE_URL, opened here; unset: none. */
+  books?: BooksConnection;
 }
 
 /** Deadline of the Temporal health check (/readyz, and the gate that answers 503 at once when Temporal is down). */
@@ -44,6 +48,10 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
       "operator keys configured: they read and change every merchant's subscriptions, mark cycles paid and settle anywhere",
     );
   }
+  // The books: reached and migrated before listening (an unreachable DATABASE_URL fails start-up with one line).
+  const ownsBooks = options.books === undefined && config.DATABASE_URL !== undefined;
+  const books = options.books ?? (config.DATABASE_URL ? await openBooks(config.DATABASE_URL) : undefined);
+  if (!books) logger.warn('DATABASE_URL not set: invoices, credit notes and record lists answer 503');
   // Lazy: the API starts (and /readyz says 503) while Temporal is still coming up.
   const connection = options.connection ?? Connection.lazy(clientConnectionOptions(config));
   const ownsConnection = options.connection === undefined;
@@ -101,6 +109,7 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
     billing,
     metrics,
     ...(config.API_RATE_LIMIT_PER_MINUTE > 0 ? { rateLimit: { perMinute: config.API_RATE_LIMIT_PER_MINUTE } } : {}),
+    ...(books ? { books: { reader: createBooksReader(books.db), seller: sellerFromConfig(config) } } : {}),
     apiKeys: [...config.API_KEYS, ...config.OPERATOR_API_KEYS],
     webhook: { verifier, qorepay, logger: logger.child({ component: 'qorepay-webhook' }) },
     taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -134,6 +143,7 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
     await app.close();
     await metricsApp?.close();
     if (ownsConnection) await connection.close();
+    if (ownsBooks) await books?.close();
     throw err;
   }
   logger.info({ url: address, namespace: config.temporal.namespace }, 'billing API listening');
@@ -149,6 +159,7 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
         await app.close();
         await metricsApp?.close();
         if (ownsConnection) await connection.close();
+        if (ownsBooks) await books?.close();
         logger.info('billing API stopped');
       })()),
   };

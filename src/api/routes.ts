@@ -22,6 +22,7 @@ import {
 } from '@temporal-billing/client/schemas';
 import { ChangeTrailSchema } from '../shared/actor-schema';
 import { CYCLE_STATUSES, type CycleStatus } from '../shared/billing-cycle';
+import { BOOKS_ROUTES } from './books-routes';
 import { ReconciliationIdSchema, ReconciliationRequestSchema, ReconciliationRunSchema } from './reconciliations';
 
 export interface RouteResponse {
@@ -37,7 +38,7 @@ export interface RouteSpec {
   operationId: string;
   summary: string;
   description?: string;
-  tag: 'subscriptions' | 'cycles' | 'operations' | 'webhooks';
+  tag: 'subscriptions' | 'cycles' | 'books' | 'operations' | 'webhooks';
   /** Needs a bearer API key. */
   auth: boolean;
   /** Only keys with this scope (403 otherwise); without it, any key, acting for its own merchant. */
@@ -518,6 +519,7 @@ export const ROUTES = [
       '503': { description: 'Retry later', schema: z.object({ ok: z.boolean(), outcome: z.string() }) },
     },
   },
+  ...BOOKS_ROUTES,
 ] as const satisfies readonly RouteSpec[];
 
 export type OperationId = (typeof ROUTES)[number]['operationId'];

@@ -32,6 +32,7 @@ import fastifySwaggerUi from '@fastify/swagger-ui';
 import type { OpenAPIV3 } from 'openapi-types';
 import { handleQorePayWebhook, type WebhookIngressDeps } from './qorepay-webhook';
 import { ROUTES, type OperationId } from './routes';
+import { booksHandlers, type BooksApiOptions } from './books-handlers';
 import { IDEMPOTENCY_KEY_HEADER, parseWith, type FieldIssue } from '@temporal-billing/client/schemas';
 import { getReconciliation, startReconciliation } from '../reconciliation';
 import { BILLING_TASK_QUEUE } from '../shared/task-queue';
@@ -41,6 +42,8 @@ import { defaultReconciliationSince, type ReconciliationRequest } from './reconc
 
 export interface ApiServerOptions {
   billing: BillingClient;
+  /** The records store's reader and the seller printed on documents; absent: the book routes answer 503. */
+  books?: BooksApiOptions;
   /**
    * Accepted bearer keys (from config: hashed, with merchant and scopes; API_KEYS and OPERATOR_API_KEYS together). A
    * plain string is a merchant key of merchant `default` with no settlement accounts, like a plain API_KEYS entry.
@@ -274,6 +277,7 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
     qorepayWebhook: async () => {
       throw new Error('registered separately (raw body)');
     },
+    ...booksHandlers(opts.books),
   };
 
   // ---- merchant and operations routes (everything but the webhook, which has its own body parsing) ----

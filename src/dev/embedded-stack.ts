@@ -16,6 +16,8 @@ import type { SubscriptionInput } from '../shared/subscription';
 import { createBillingWorker, installRuntime } from '../worker';
 import { startDevServer } from './dev-server';
 import { PROJECT_ROOT } from './temporal-binaries';
+import { describeDatabase, openBooks } from '../records';
+import { startEmbeddedPostgres } from '../records/embedded-postgres';
 
 const DEV_API_KEY = 'dev-api-key-change-me';
 /** The dev operator key (mark-paid, retry-settlement, reconciliations): public like DEV_API_KEY. */
@@ -125,17 +127,38 @@ export async function runEmbeddedStack(
       stops.push(() => gormic.close());
     }
 
+    // The books: an embedded PostgreSQL with its data in .data/ (kept across restarts), unless DATABASE_URL names one.
+    let databaseUrl = config.DATABASE_URL;
+    let booksWhere: string;
+    if (!databaseUrl) {
+      const dataDir = resolve(PROJECT_ROOT, config.DEV_DATABASE_DIR);
+      print(`Starting the embedded PostgreSQL (data in ${dataDir})...`);
+      const pg = await startEmbeddedPostgres({
+        dataDir,
+        port: config.DEV_DATABASE_PORT,
+        onLog: (line) => logger.debug({ component: 'postgres' }, line),
+      });
+      stops.push(() => pg.stop());
+      await pg.ensureDatabase('billing');
+      databaseUrl = pg.urlFor('billing');
+      booksWhere = `embedded PostgreSQL at ${describeDatabase(databaseUrl)} (data in ${dataDir})`;
+    } else {
+      booksWhere = `PostgreSQL at ${describeDatabase(databaseUrl)}`;
+    }
+    const books = await openBooks(databaseUrl);
+    stops.push(() => books.close());
+
     installRuntime(config, logger, []);
     const connection = await NativeConnection.connect(config.temporal.connectionOptions);
     stops.push(() => connection.close());
-    const worker = await createBillingWorker({ config, connection, logger });
+    const worker = await createBillingWorker({ config, connection, logger, deps: { books } });
     const running = worker.run();
     stops.push(async () => {
       worker.shutdown();
       await running;
     });
 
-    const api = await startApi(config, logger);
+    const api = await startApi(config, logger, { books });
     stops.push(() => api.close());
 
     print('');
@@ -148,6 +171,7 @@ export async function runEmbeddedStack(
         `  Metrics:       http://127.0.0.1:${config.METRICS_PORT}/metrics (worker)   ${api.url}/metrics (API, operator key)`,
       );
     }
+    print(`  Books:         ${booksWhere}   (invoices: ${api.url}/v1/invoices)`);
     if (sandbox) print(`  QorePay:       sandbox at ${sandbox.baseUrl}   (control API: ${sandbox.origin}/__sandbox/)`);
     else print(`  QorePay:       ${config.QOREPAY_BASE_URL}`);
     if (sandboxSettlement) {

@@ -72,6 +72,8 @@ export interface BillingCycleInput {
    * is scheduled whatever the workers say; `true`: every notification schedules one (the activity decides).
    */
   merchantNotifications?: boolean;
+  /** The merchant the subscription belongs to (its `MerchantId`), for the books; absent in older cycles. */
+  merchantId?: string;
 }
 
 export interface CycleAttemptView extends Omit<AttemptRecord, 'at'> {

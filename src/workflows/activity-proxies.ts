@@ -6,6 +6,7 @@
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
 import type { BillingActivities } from '../activities';
 import { FailureType } from '../shared/errors';
+import { BOOKS_REJECTED } from '../shared/records';
 
 const GATEWAY_CALL_TIMEOUT = '2 minutes';
 
@@ -89,3 +90,18 @@ export const { listCyclesToReconcile, inspectCycles, signalCycleOutcome, retryCy
       nonRetryableErrorTypes: ['ReconciliationUnavailable'],
     },
   });
+
+/**
+ * Writes to the records store: idempotent upserts, retried on their own schedule (about 20 minutes in all, for a
+ * database restart or failover) and alerted after the last attempt. They run beside billing and never hold it up.
+ */
+export const { recordBooks } = proxyActivities<BillingActivities>({
+  startToCloseTimeout: '1 minute',
+  retry: {
+    initialInterval: '2s',
+    backoffCoefficient: 2,
+    maximumInterval: '2m',
+    maximumAttempts: 15,
+    nonRetryableErrorTypes: [BOOKS_REJECTED],
+  },
+});

@@ -50,6 +50,7 @@ import { waitSummary } from '../shared/ui-text';
 import { recordCycleTransition } from './billing-metrics';
 import { reasonOf, runCycleCall, type Call } from './cycle-calls';
 import { cycleOutbox } from './cycle-outbox';
+import { cycleBooks } from './books';
 import { changeRequest } from './change-request';
 import { cyclePublisher, cycleResult, cycleView, stripUndefined } from './cycle-views';
 
@@ -90,6 +91,9 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
   // Whether the workers deliver merchant webhooks, as their latest gateway answer said (WorkerFacts); undefined until
   // one did, or in answers recorded before workers said it: the notification is then queued and the activity decides.
   let merchantWebhooks: boolean | undefined;
+  // Whether the workers keep books (a records store), told the same way; the cycle writes them only after a "yes".
+  let keepsBooks: boolean | undefined;
+  const books = cycleBooks(ids);
   const notifies = (): boolean => input.merchantNotifications ?? merchantWebhooks !== false;
   // What operators and the UI see; creating it sets what the starter did not.
   const publisher = cyclePublisher(input, amountMinor);
@@ -117,6 +121,7 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
       else if (c.type !== 'finish') calls.push(c);
     }
     publisher.publish(state);
+    books.observe(state, keepsBooks, Date.now());
     if (!outbox.idle()) void outbox.drain();
     withdrawChargeOnStop();
   };
@@ -263,6 +268,7 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
         state: () => state,
         heard: (facts) => {
           if (facts.merchantWebhooks !== undefined) merchantWebhooks = facts.merchantWebhooks;
+          if (facts.records !== undefined) keepsBooks = facts.records;
         },
       });
     let answer: CycleEvent;
@@ -283,7 +289,7 @@ export async function billingCycleWorkflow(input: BillingCycleInput): Promise<Bi
     apply(answer);
   }
   await outbox.drain();
-  await condition(() => outbox.idle() && acks.size === 0);
+  await condition(() => outbox.idle() && acks.size === 0 && books.idle());
   await condition(allHandlersFinished);
   return cycleResult(state, ids);
 }

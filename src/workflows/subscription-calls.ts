@@ -31,6 +31,8 @@ export interface SubscriptionCallContext {
   dunning: DunningPolicy;
   /** The machine's state when the call's answer comes back (refund metrics read the paid cycle's currency). */
   state(): SubscriptionMachineState;
+  /** The subscription's merchant, passed to its cycles for the books. */
+  merchantId?: string;
 }
 
 export async function runSubscriptionCall(
@@ -58,6 +60,7 @@ export async function runSubscriptionCall(
         ...(input.customerEmail ? { customerEmail: input.customerEmail } : {}),
         ...(input.settlementTargets ? { settlementTargets: input.settlementTargets } : {}),
         ...(input.merchantNotifications !== undefined ? { merchantNotifications: input.merchantNotifications } : {}),
+        ...(ctx.merchantId ? { merchantId: ctx.merchantId } : {}),
       };
       try {
         await startChild(billingCycleWorkflow, {

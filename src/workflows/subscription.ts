@@ -37,7 +37,7 @@ import {
 } from '../domain/subscription';
 import {} from '../shared/billing-cycle';
 import { FailureType } from '../shared/errors';
-import { NEXT_CHARGE_AT, SUBSCRIPTION_STATUS } from '../shared/search-attributes';
+import { MERCHANT_ID, NEXT_CHARGE_AT, SUBSCRIPTION_STATUS } from '../shared/search-attributes';
 import {
   cancelSubscriptionUpdate,
   changePlanUpdate,
@@ -64,8 +64,12 @@ import {
 import type { ChangeActorArg } from '../shared/actor';
 import * as act from './activity-proxies';
 import { STOP_ACK_PATCH } from './billing-cycle';
+import { subscriptionBooks } from './books';
 import { changeRequest } from './change-request';
 import { messageOf, runSubscriptionCall } from './subscription-calls';
+
+/** The merchant of a subscription created without one (the client's default merchant). */
+const DEFAULT_BOOKS_MERCHANT = 'default';
 
 /** Marks runs whose liveness checks are held on due times (src/domain/subscription.ts, livenessCheckAfter). */
 export const LIVENESS_ON_DUE_TIMES_PATCH = 'liveness-on-due-times';
@@ -122,6 +126,10 @@ export async function subscriptionWorkflow(
     });
   const calls: SubscriptionCall[] = [];
   const outbox: SideCommand[] = [];
+  // The books (src/workflows/books.ts): the subscription's row on each change, each refund and chargeback.
+  const merchantId =
+    workflowInfo().typedSearchAttributes.get(MERCHANT_ID) ?? input.createdBy?.merchantId ?? DEFAULT_BOOKS_MERCHANT;
+  const books = subscriptionBooks({ input, merchantId, createdAt: workflowInfo().runStartTime.getTime() });
 
   const apply = (event: SubscriptionEvent): void => {
     const d = decideSubscription(state, event, ctx());
@@ -131,6 +139,7 @@ export async function subscriptionWorkflow(
       else if (c.type !== 'finish') calls.push(c);
     }
     publish();
+    books.observe(state, Date.now());
     if (outbox.length) void drain();
   };
 
@@ -400,12 +409,14 @@ export async function subscriptionWorkflow(
   apply({ type: 'started' });
   while (!state.finished) {
     if (calls.length > 0) {
-      apply(await runSubscriptionCall(calls.shift()!, { input, dunning, state: () => state }));
+      apply(await runSubscriptionCall(calls.shift()!, { input, dunning, state: () => state, merchantId }));
       continue;
     }
     if (workflowInfo().continueAsNewSuggested) {
       // Everything queued is in the state; handlers finish first so no answer is lost.
-      await condition(() => (allHandlersFinished() && outbox.length === 0 && !draining) || calls.length > 0);
+      await condition(
+        () => (allHandlersFinished() && outbox.length === 0 && !draining && books.idle()) || calls.length > 0,
+      );
       if (calls.length === 0 && state.inFlight === undefined) {
         await continueAsNew<typeof subscriptionWorkflow>(input, state);
       }
@@ -425,7 +436,7 @@ export async function subscriptionWorkflow(
           );
     if (!woke && calls.length === 0 && state.wakeAt === wakeAt) apply({ type: 'timer' });
   }
-  await condition(() => outbox.length === 0 && !draining);
+  await condition(() => outbox.length === 0 && !draining && books.idle());
   await condition(allHandlersFinished);
   return view();
 }

@@ -9,7 +9,7 @@
  * what Temporal says about each execution, as in fast mode.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, cpSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, cpSync, mkdirSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,6 +21,7 @@ import { startDevServer, type RunningDevServer } from '../../src/dev/dev-server'
 import { apiKeyHash } from '../../src/config';
 import { encryptedDataConverter, parsePayloadKeys } from '@temporal-billing/client/payload-codec';
 import { startGormicSandbox } from '../../src/sandbox/gormic/server';
+import { startEmbeddedPostgres } from '../../src/records/embedded-postgres';
 import type { LedgerEntry } from '../../src/sandbox/qorepay/server';
 import type { OperationsAlert } from '../../src/shared/notifications';
 import {
@@ -161,11 +162,19 @@ export async function runProcessChaos(o: ProcessOptions): Promise<ProcessResult>
     });
     stops.push(() => gormic.close());
 
+    // The books: production processes need DATABASE_URL; one embedded PostgreSQL for the run (no database chaos yet).
+    const pgParent = mkdtempSync(join(tmpdir(), 'chaos-books-'));
+    chmodSync(pgParent, 0o755);
+    const books = await startEmbeddedPostgres({ dataDir: join(pgParent, 'data'), ephemeral: true });
+    stops.push(() => books.stop());
+    await books.ensureDatabase('billing');
+
     const engineEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       // Not `production`: it refuses the sandbox gateways (and minute schedules) these processes run against.
       NODE_ENV: 'test',
+      DATABASE_URL: books.urlFor('billing'),
       TEMPORAL_ADDRESS: address,
       TEMPORAL_NAMESPACE: 'default',
       QOREPAY_BASE_URL: `${sandboxOrigin}/api/v1`,

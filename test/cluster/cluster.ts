@@ -31,6 +31,7 @@ import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
 import axios, { type AxiosInstance } from 'axios';
+import pgClient from 'pg';
 import { registerSearchAttributes, isPortOpen } from '../../src/dev/dev-server';
 import { startQorePaySandbox } from '../../src/sandbox/qorepay';
 import { TERMINAL_CYCLE_STATUSES } from '../../src/shared/billing-cycle';
@@ -303,6 +304,21 @@ async function main(): Promise<Figures> {
     );
     setupSchema(server.dir, pg);
     say('schema applied with temporal-sql-tool (temporal, temporal_visibility)');
+    // The engine's books on the same PostgreSQL: a database and a user of their own, no superuser (as in compose).
+    const booksPassword = randomBytes(12).toString('hex');
+    const admin = new pgClient.Client({
+      host: '127.0.0.1',
+      port: pg.port,
+      user: 'temporal',
+      password: pg.password,
+      database: 'postgres',
+    });
+    await admin.connect();
+    await admin.query(`CREATE ROLE billing LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '${booksPassword}'`);
+    await admin.query('CREATE DATABASE billing OWNER billing');
+    await admin.end();
+    const DATABASE_URL = `postgres://billing:${booksPassword}@127.0.0.1:${pg.port}/billing`;
+    say('records store: database billing, user billing (no superuser)');
 
     // ---- Temporal server
     const ports: ServerPorts = {
@@ -391,6 +407,7 @@ async function main(): Promise<Figures> {
       HOME: process.env.HOME,
       // Not `production`: it refuses the sandbox gateways (and minute schedules) these processes run against.
       NODE_ENV: 'test',
+      DATABASE_URL,
       TEMPORAL_ADDRESS: address,
       TEMPORAL_NAMESPACE: 'default',
       QOREPAY_BASE_URL: sandbox.baseUrl,

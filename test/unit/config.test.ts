@@ -78,7 +78,11 @@ describe('DEV_MINUTE_SCHEDULES', () => {
 });
 
 describe('API keys', () => {
-  const PROD = { NODE_ENV: 'production', PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}` };
+  const PROD = {
+    NODE_ENV: 'production',
+    PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+    DATABASE_URL: 'postgres://billing:pw@db:5432/billing',
+  };
 
   it('plain API_KEYS are merchant keys of merchant default, with no settlement accounts', () => {
     expect(loadConfig({ API_KEYS: 'k1' }).API_KEYS).toEqual([
@@ -142,6 +146,7 @@ describe('NODE_ENV=production refuses development settings, one line each', () =
     PAYLOAD_KEYS: payloadKey,
     QOREPAY_BASE_URL: 'https://gate.qorepay.example/api/v1',
     QOREPAY_API_KEY: 'sk_live_0123456789',
+    DATABASE_URL: 'postgres://billing:pw@db:5432/billing',
   };
   const problemsOf = (env: Record<string, string>): string[] => {
     try {
@@ -203,5 +208,23 @@ describe('NODE_ENV=production refuses development settings, one line each', () =
     expect(problemsOf({ ...prod, PAYLOAD_KEYS: '' })).toEqual([
       'PAYLOAD_KEYS: required when NODE_ENV=production (e.g. `k1:$(openssl rand -base64 32)`)',
     ]);
+  });
+});
+
+describe('DATABASE_URL (the records store)', () => {
+  it('is required in production and must be a postgres URL, named in the error', () => {
+    const prod = {
+      NODE_ENV: 'production',
+      PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
+      QOREPAY_BASE_URL: 'https://gate.qorepay.example/api/v1',
+      QOREPAY_API_KEY: 'sk_live_0123456789',
+    } as const;
+    expect(() => loadConfig(prod)).toThrow(/DATABASE_URL: required when NODE_ENV=production/);
+    expect(() => loadConfig({ ...prod, DATABASE_URL: 'mysql://x@y/z' })).toThrow(
+      /DATABASE_URL: must be a postgres:\/\/ or postgresql:\/\/ URL/,
+    );
+    expect(loadConfig({ ...prod, DATABASE_URL: 'postgresql://billing:pw@db:5432/billing' }).DATABASE_URL).toBe(
+      'postgresql://billing:pw@db:5432/billing',
+    );
   });
 });

@@ -108,6 +108,7 @@ describe('PAYLOAD_KEYS', () => {
       PAYLOAD_KEYS: `k1:${b64()}`,
       QOREPAY_BASE_URL: 'https://gate.qorepay.example/api/v1',
       QOREPAY_API_KEY: 'sk_live_0123456789',
+      DATABASE_URL: 'postgres://billing:pw@db:5432/billing',
     });
     expect(prod.devPayloadKey).toBe(false);
     expect(prod.payloadKeys.map((k) => k.id)).toEqual(['k1']);
