@@ -1,7 +1,8 @@
 /**
  * Reconciliation from the operator's tools, on the dev server with a billing worker and the QorePay sandbox: the CLI's
  * `reconcile` (text, `--json` parsed, exit codes) and the API's POST/GET /v1/reconciliations (validation, 404, auth,
- * OpenAPI). The discrepancy they find is real: a cycle ended failed, then its Purchase was paid at the gateway.
+ * OpenAPI). The discrepancy they find is real: a cycle ended failed (the gateway refused to cancel its Purchase), then
+ * its Purchase was paid at the gateway.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { BillingClient } from '@temporal-billing/client';
@@ -38,8 +39,10 @@ beforeAll(async () => {
     { taskQueue: stack.taskQueue },
   );
 
-  // A cycle that ends failed (hard decline, about a second of grace), then is paid at the gateway.
+  // A cycle that ends failed (hard decline, about a second of grace), then is paid at the gateway. Its unpaid end
+  // cancels the Purchase; here the gateway refuses that cancel, so the Purchase stays payable and money arrives later.
   const subscriptionId = uniqueId('recops').replace(/[^A-Za-z0-9_-]/g, '');
+  stack.sandbox.refuseCancels(cycleWorkflowId(subscriptionId, 0));
   const handle = await env.client.workflow.start(billingCycleWorkflow, {
     workflowId: cycleWorkflowId(subscriptionId, 0),
     taskQueue: stack.taskQueue,

@@ -22,6 +22,7 @@ import { apiKeyHash } from '../../src/config';
 import { encryptedDataConverter, parsePayloadKeys } from '@temporal-billing/client/payload-codec';
 import { startGormicSandbox } from '../../src/sandbox/gormic/server';
 import { startEmbeddedPostgres } from '../../src/records/embedded-postgres';
+import { createTestDatabase } from '../support/records';
 import type { LedgerEntry } from '../../src/sandbox/qorepay/server';
 import type { OperationsAlert } from '../../src/shared/notifications';
 import {
@@ -162,19 +163,29 @@ export async function runProcessChaos(o: ProcessOptions): Promise<ProcessResult>
     });
     stops.push(() => gormic.close());
 
-    // The books: production processes need DATABASE_URL; one embedded PostgreSQL for the run (no database chaos yet).
-    const pgParent = mkdtempSync(join(tmpdir(), 'chaos-books-'));
-    chmodSync(pgParent, 0o755);
-    const books = await startEmbeddedPostgres({ dataDir: join(pgParent, 'data'), ephemeral: true });
-    stops.push(() => books.stop());
-    await books.ensureDatabase('billing');
+    // The books: a database of the run's own (no database chaos yet). Under jest, on the PostgreSQL that global setup
+    // started (the embedded package is an ES module that jest's module sandbox cannot import); alone (npm run chaos),
+    // on an embedded PostgreSQL of its own.
+    let booksUrl: string;
+    if (process.env.RECORDS_TEST_ADMIN_URL) {
+      const db = await createTestDatabase('chaos');
+      stops.push(() => db.drop());
+      booksUrl = db.url;
+    } else {
+      const pgParent = mkdtempSync(join(tmpdir(), 'chaos-books-'));
+      chmodSync(pgParent, 0o755);
+      const books = await startEmbeddedPostgres({ dataDir: join(pgParent, 'data'), ephemeral: true });
+      stops.push(() => books.stop());
+      await books.ensureDatabase('billing');
+      booksUrl = books.urlFor('billing');
+    }
 
     const engineEnv = (extra: Record<string, string>): NodeJS.ProcessEnv => ({
       PATH: process.env.PATH,
       HOME: process.env.HOME,
       // Not `production`: it refuses the sandbox gateways (and minute schedules) these processes run against.
       NODE_ENV: 'test',
-      DATABASE_URL: books.urlFor('billing'),
+      DATABASE_URL: booksUrl,
       TEMPORAL_ADDRESS: address,
       TEMPORAL_NAMESPACE: 'default',
       QOREPAY_BASE_URL: `${sandboxOrigin}/api/v1`,

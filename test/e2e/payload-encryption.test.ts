@@ -89,22 +89,31 @@ function clientWith(keys: PayloadKey[] | undefined): Client {
   });
 }
 
-/** Every payload in a history, in event order, but search attributes (plain by design: they must be queryable). */
+/**
+ * Every payload in a history, in event order, but search attributes (plain by design: they must be queryable) and the
+ * details of `core_patch` markers: `patched()` markers whose patch-data (`{ id, deprecated }`) the SDK's core writes
+ * itself, outside the data converter and its codec. Those are returned apart, to check they hold nothing else.
+ */
 function payloadsOf(history: temporal.api.history.v1.IHistory): Payload[] {
-  const out: Payload[] = [];
-  const walk = (v: unknown): void => {
+  return walkPayloads(history).payloads;
+}
+function walkPayloads(history: temporal.api.history.v1.IHistory): { payloads: Payload[]; patchData: Payload[] } {
+  const payloads: Payload[] = [];
+  const patchData: Payload[] = [];
+  const walk = (v: unknown, out: Payload[]): void => {
     if (!v || typeof v !== 'object') return;
     if (v instanceof Uint8Array) return;
-    if (Array.isArray(v)) return v.forEach(walk);
+    if (Array.isArray(v)) return v.forEach((child) => walk(child, out));
     const o = v as Record<string, unknown> & Payload;
     if (o.metadata && typeof o.metadata === 'object' && 'data' in o) {
       out.push(o);
       return;
     }
-    for (const [k, child] of Object.entries(o)) if (k !== 'searchAttributes') walk(child);
+    if (o.markerName === 'core_patch') return walk(o.details, patchData);
+    for (const [k, child] of Object.entries(o)) if (k !== 'searchAttributes') walk(child, out);
   };
-  walk(history.events);
-  return out;
+  walk(history.events, payloads);
+  return { payloads, patchData };
 }
 
 it('stores no token or e-mail in Temporal; the codec reads the history in clear, before and after a key rotation', async () => {
@@ -145,6 +154,10 @@ it('stores no token or e-mail in Temporal; the codec reads the history in clear,
   const keyIds = new Set(payloads.map((p) => Buffer.from(p.metadata?.[KEY_ID_METADATA_KEY] ?? []).toString()));
   expect(keyIds.has('k1') && keyIds.has('k2')).toBe(true); // written under both keys
   expect(keyIds.has('')).toBe(false); // and nothing stored unencrypted
+  // but the patch markers' ids (core writes them without the codec): a patch name and its deprecation flag, no more.
+  for (const p of walkPayloads(raw).patchData) {
+    expect(Object.keys(defaultPayloadConverter.fromPayload<object>(p)).sort()).toEqual(['deprecated', 'id']);
+  }
   // A client without the keys cannot read the result.
   await expect(clientWith(undefined).workflow.getHandle(handle.workflowId).result()).rejects.toThrow();
 

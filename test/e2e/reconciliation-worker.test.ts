@@ -107,8 +107,10 @@ it('the worker keeps the sweep’s Schedule, and the worker’s metrics count wh
   expect(updated.spec.intervals).toEqual([expect.objectContaining({ every: 45 * 60_000 })]);
   expect(updated.spec.startAt).toEqual(described.spec.startAt);
 
-  // A cycle that ends failed, then is paid at the gateway: money taken, not recorded.
+  // A cycle that ends failed, then is paid at the gateway: money taken, not recorded. (Its unpaid end cancels the
+  // Purchase; the gateway refuses that cancel here, so the Purchase stays payable.)
   const subscriptionId = uniqueId('recw').replace(/[^A-Za-z0-9_-]/g, '');
+  sandbox.refuseCancels(cycleWorkflowId(subscriptionId, 0));
   const cycle = await env.client.workflow.start(billingCycleWorkflow, {
     workflowId: cycleWorkflowId(subscriptionId, 0),
     taskQueue,

@@ -102,11 +102,17 @@ const itemsOf = (s: ReconciliationSummary, cycleId: string): ReconciliationItem[
   s.items.filter((i) => i.cycleId === cycleId);
 
 it('finds and alerts money taken at the gateway on a cycle that closed as failed, and leaves it to a person', async () => {
+  const subscriptionId = sub();
+  // The unpaid end cancels the Purchase; the gateway refuses, so the cycle closes as failed on a payable Purchase.
+  stack.sandbox.refuseCancels(cycleWorkflowId(subscriptionId, 0));
   const handle = await start(
-    cycleInput({ subscriptionId: sub(), recurringToken: tok('hard_stolen_card'), dunning: FAST_FAIL }),
+    cycleInput({ subscriptionId, recurringToken: tok('hard_stolen_card'), dunning: FAST_FAIL }),
   );
   const result: BillingCycleResult = await handle.result();
   expect(result.status).toBe('failed');
+  expect(stack.alerts).toContainEqual(
+    expect.objectContaining({ code: 'purchase_cancel_failed', workflowId: handle.workflowId }),
+  );
   // Paid afterwards at the gateway (an operator in the QorePay dashboard); the cycle is gone and cannot hear of it.
   const paid = await stack.qorepay.markAsPaid(result.purchaseId!);
   expect(paid.status).toBe('paid');

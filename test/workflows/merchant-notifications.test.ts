@@ -97,7 +97,10 @@ async function subscribe(stack: BillingStack) {
     scheduled: events
       .map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)
       .filter((n): n is string => !!n),
-    markers: events.map((e) => e.markerRecordedEventAttributes?.markerName).filter((n): n is string => !!n),
+    // Markers the cycle records itself; `core_patch` markers are the SDK's versioning (`patched()`), not a notification.
+    markers: events
+      .map((e) => e.markerRecordedEventAttributes?.markerName)
+      .filter((n): n is string => !!n && n !== 'core_patch'),
   };
 }
 

@@ -232,6 +232,9 @@ export function registerGatewayRoutes(app: FastifyInstance, model: QorePayModel,
         .code(400)
         .send(allError('purchase_cancel_error', `Purchase in status ${p.status} cannot be cancelled.`));
     }
+    if (p.reference !== null && model.cancelRefusedReferences.has(p.reference)) {
+      return reply.code(400).send(allError('purchase_cancel_error', 'Purchase cannot be cancelled at this time.'));
+    }
     model.setStatus(p, 'cancelled');
     model.emitPurchase('purchase.cancelled', p);
     return reply.send(p);

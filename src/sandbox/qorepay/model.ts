@@ -95,6 +95,8 @@ export class QorePayModel {
   readonly callbackUrls: string[];
   readonly accountWebhooks = new Map<string, AccountWebhook>();
   refundMode: 'instant' | 'pending' = 'instant';
+  /** References whose Purchases refuse `POST /purchases/{id}/cancel/` (a test fault: a cancel the gateway turns down). */
+  readonly cancelRefusedReferences = new Set<string>();
   private companyKey = newKeyPair();
 
   /** `deliver` sends events (default: nowhere, for tests of the model alone). */

@@ -80,6 +80,11 @@ export interface QorePaySandbox {
   failNext(n: number, status?: number): void;
   /** The next refund commits (Payment, webhook) but its answer is never sent: the client times out. */
   commitThenTimeout(): void;
+  /**
+   * Purchases with this `reference` (a cycle's workflow id) refuse to be cancelled: `POST /purchases/{id}/cancel/`
+   * answers 400 `purchase_cancel_error` and the Purchase stays payable.
+   */
+  refuseCancels(reference: string): void;
 }
 
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
@@ -171,6 +176,9 @@ export async function startQorePaySandbox(opts: QorePaySandboxOptions = {}): Pro
     },
     failNext: (n, status) => faults.failNext(n, status),
     commitThenTimeout: () => faults.commitThenTimeout(),
+    refuseCancels: (reference) => {
+      model.cancelRefusedReferences.add(reference);
+    },
   };
   registerControlRoutes(app, model, sandbox);
 

@@ -314,4 +314,20 @@ describe('gateway fidelity and the control API', () => {
     const r = await newPurchase();
     expect((await client.chargePurchase(r.id, checkout.id)).status).toBe('paid');
   });
+
+  it('refuses to cancel the Purchases of a reference given to refuseCancels, and they stay payable', async () => {
+    const reference = uniq('cycle');
+    sandbox.refuseCancels(reference);
+    const p = await client.createPurchase({
+      client: { email: 'a@b.test' },
+      reference,
+      currency: 'NGN',
+      products: [{ name: 'Plan', price: 700 }],
+    });
+    await expect(client.cancelPurchase(p.id)).rejects.toThrow(/purchase_cancel_error/);
+    expect(sandbox.purchase(p.id)?.status).toBe('created');
+    expect((await client.markAsPaid(p.id)).status).toBe('paid');
+    const other = await newPurchase();
+    expect((await client.cancelPurchase(other.id)).status).toBe('cancelled');
+  });
 });
