@@ -10,13 +10,12 @@ import { cycleWorkflowId } from '../../src/shared/billing-cycle';
 import { connectToDevServer, uniqueId } from '../support/temporal';
 import {
   eventually,
-  silentLogger,
-  startTestApi,
+  startApiStack,
   subscriptionBody,
+  type ApiStack,
   type Http,
   type RunningTestApi,
 } from '../support/api-stack';
-import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
 
 const keys = { a: 'merchant-a-key-0123456789', b: 'merchant-b-key-0123456789', ops: 'operator-key-0123456789' };
 const specs: ApiKeySpec[] = [
@@ -33,25 +32,20 @@ const specs: ApiKeySpec[] = [
 
 let env: TestWorkflowEnvironment;
 let api: RunningTestApi;
+let stack: ApiStack;
 let as: Record<keyof typeof keys, Http>;
 
 beforeAll(async () => {
   env = await connectToDevServer();
-  const qorepay = new QorePayClient({
-    baseUrl: 'http://127.0.0.1:9/api/v1',
-    apiKey: 'x',
-    brandId: 'b',
-    timeoutMs: 500,
+  // A real worker on the queue: a create answers only once its subscription has answered its first read.
+  stack = await startApiStack(env, {
+    taskQueue: uniqueId('merchants'),
+    sandboxKey: 'sk_test_merchants',
+    webhookRetryDelaysMs: [200],
+    pendingResolveDelayMs: 200,
+    apiKeys: specs,
   });
-  api = await startTestApi(
-    env.client,
-    {
-      verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey() }),
-      qorepay,
-      logger: silentLogger,
-    },
-    { apiKeys: specs },
-  );
+  api = stack.api;
   const client = (key: string): Http =>
     axios.create({
       baseURL: api.url,
@@ -63,7 +57,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await api?.close();
+  await stack?.stop();
   await env?.teardown();
 });
 
