@@ -2,7 +2,7 @@
  * The time-zone formatter cache is keyed by the canonical zone and bounded: spellings that differ only in case share
  * one formatter, and thousands of them (each a valid zone to Intl) do not grow the process.
  */
-import { timeZoneCacheStats, validateSchedule } from '../../../src/domain/calendar';
+import { canonicalTimeZone, timeZoneCacheStats, validateSchedule } from '../../../src/domain/calendar';
 
 /** The n-th casing of a zone name (bit i of n upper-cases the i-th letter). */
 const casing = (zone: string, n: number): string =>
@@ -38,7 +38,7 @@ it('20,000 casings of a long zone name stay within the cache bounds (one formatt
   const stats = timeZoneCacheStats();
   expect(stats.spellings).toBeLessThanOrEqual(stats.maxSpellings);
   expect(stats.formatters).toBeLessThanOrEqual(stats.maxFormatters);
-  expect(stats.zones.filter((z: string) => z.toLowerCase() === 'america/argentina/buenos_aires')).toEqual([
-    'America/Argentina/Buenos_Aires',
-  ]);
+  // ICU decides the canonical name: Node 20's resolves this alias to America/Buenos_Aires, Node 24's keeps it.
+  const canonical = canonicalTimeZone('America/Argentina/Buenos_Aires');
+  expect(stats.zones.filter((z: string) => z.toLowerCase().includes('buenos_aires'))).toEqual([canonical]);
 });
