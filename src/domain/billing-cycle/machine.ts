@@ -1,340 +1,32 @@
 /**
- * The billing cycle as a pure state machine: `decideCycle(state, event, ctx)` returns the next state and the commands
- * the workflow must run. No Temporal, no I/O, no clock: time comes in as `ctx.now`.
- *
- * Rules (each is a money rule; the property tests in test/unit/domain/billing-cycle.property.test.ts check them):
- * - One call at a time. `state.inFlight` names the one gateway (or settlement) call the workflow is running; while it
- *   is set, events are recorded and nothing new is asked for. Its answer clears it and the machine plans the next step.
- * - A charge is only asked for when the cycle is not paused, no cancel was requested, no pending charge is at the
- *   gateway and the time has come (dunning schedule, `retryNow`, a new token, each at least
- *   `minHoursBetweenAttempts` after the previous attempt).
- * - Webhooks are hints. A paid status concludes at once (paid never goes back); a failure or closure is confirmed by
- *   re-reading the Purchase in the main loop, after any charge answer, so a stale decline never concludes a later
- *   attempt.
- * - Before a terminal `failed` or `canceled`, the Purchase is re-read (or cancelled, which re-reads it first): money
- *   that arrived meanwhile makes the cycle paid. A paid Purchase seen after the cycle closed raises an alert.
- * - Creating the Purchase is an operations matter: failures alert and retry on the merchant-configuration schedule
- *   and never fail the cycle against the customer.
+ * The billing cycle's reducer: applies an event, then plans the next step.
  */
-import { classifyDecline, type DeclineClass } from './declines';
+import { classifyDecline } from '../declines';
 import {
   decideAfterDecline,
   pendingPollDelayMs,
   respectTokenCap,
   type AttemptRecord,
   type DunningPolicy,
-} from './dunning';
-import { recordChange, type ChangeRequest } from './change-trail';
-import type { ChangeKind, ChangeRecord } from './actor';
+} from '../dunning';
+import { recordChange } from '../change-trail';
+import type { ChangeKind } from '../actor';
+import { isOpenStatus } from '../purchase-status';
+import { CHARGE_FENCE_MS, CYCLE_LIMITS, HOUR } from './limits';
 import {
-  isChargeInFlightStatus,
-  isClosedStatus,
-  isDeclinedStatus,
-  isMoneyTakenStatus,
-  isOpenStatus,
-  statusesWhere,
-} from './purchase-status';
-
-const HOUR = 60 * 60 * 1000;
-
-export type CycleStatus =
-  | 'creating'
-  | 'charging'
-  | 'pending'
-  | 'retry_scheduled'
-  | 'action_required'
-  | 'paid'
-  | 'marked_paid'
-  | 'failed'
-  | 'canceled';
-
-export const CYCLE_STATUSES: readonly CycleStatus[] = [
-  'creating',
-  'charging',
-  'pending',
-  'retry_scheduled',
-  'action_required',
-  'paid',
-  'marked_paid',
-  'failed',
-  'canceled',
-];
-export const TERMINAL_CYCLE_STATUSES: readonly CycleStatus[] = ['paid', 'marked_paid', 'failed', 'canceled'];
-export const isTerminalCycleStatus = (s: CycleStatus): boolean => TERMINAL_CYCLE_STATUSES.includes(s);
-export const isPaidCycleStatus = (s: CycleStatus): boolean => s === 'paid' || s === 'marked_paid';
-
-/** Purchase statuses that mean the money was taken (refunds and chargebacks happen only to paid Purchases). */
-export const PAID_PURCHASE_STATUSES: readonly string[] = statusesWhere('moneyTaken');
-/** Statuses in which the Purchase can take no money any more (blocked included). */
-export const CLOSED_PURCHASE_STATUSES: readonly string[] = statusesWhere('closed');
-export const isPaidPurchaseStatus = isMoneyTakenStatus;
-export const isClosedPurchaseStatus = isClosedStatus;
-/**
- * The acquirer is still processing a charge (or a capture or release of funds on hold), or the status is one the
- * table does not name: the outcome decides, with a timer.
- */
-export const isChargePendingStatus = isChargeInFlightStatus;
-export const isDeclinedPurchaseStatus = isDeclinedStatus;
-
-export interface DeclineDetails {
-  code: string;
-  message: string;
-  declineClass: DeclineClass;
-}
-
-/** What the machine keeps of a Purchase read from the gateway: no client data, no card data. */
-export interface PurchaseFacts {
-  purchaseId: string;
-  status: string;
-  /** Purchase `updated_on`, Unix seconds. */
-  updatedOn: number;
-  declineCode?: string;
-  declineMessage?: string;
-  /** True when the gateway says the Purchase was marked paid by an operator (`marked_as_paid`), not charged. */
-  markedAsPaid?: boolean;
-}
-
-export type SettlementTargetRef =
-  | { kind: 'activeplatform'; accountId: string; paymentMethodId: number }
-  | { kind: 'gormic'; orderId: string; methodId?: string; customerUid?: string };
-
-export interface SettlementEntry {
-  target: SettlementTargetRef['kind'];
-  status: 'recorded' | 'failed' | 'reversed';
-  externalId?: string;
-  error?: string;
-  destination?: SettlementTargetRef;
-  /** The settlement run that wrote the entry (1 = the first; later ones are operator retries). */
-  run?: number;
-}
-
-/** Bounds of the machine that are not customer policy. */
-export const CYCLE_LIMITS = Object.freeze({
-  /** Charge calls whose outcome was unknown (transport failure) retried quickly before the slow schedule. */
-  quickTransportRetries: 6,
-  quickTransportRetryBaseMs: 2_000,
-  quickTransportRetryMaxMs: 60_000,
-  /** Fresh Purchases created for one cycle when the current one cannot be charged any more. */
-  maxPurchases: 5,
-  /** How long a cycle whose settlement failed stays open for an operator's retry. */
-  settlementRetryWindowHours: 30 * 24,
-  /** Read failures while waiting for an outcome before an alert (polling goes on). */
-  readFailuresBeforeAlert: 1,
-  /**
-   * The charge activity sends its charge request only within this long of its own start, and never after it learned
-   * of a cancellation (src/activities/gateway.ts): a worker that lost Temporal (its heartbeat timed out) cannot send one
-   * later.
-   */
-  chargePostWindowMs: 30_000,
-  /** The charge request is aborted by the activity after this long (whatever the HTTP client's own timeout). */
-  chargePostTimeoutMs: 30_000,
-  /** Time given to the gateway to show a charge request that reached it as in flight (or its outcome). */
-  chargeSettleMarginMs: 30_000,
-});
-
-/**
- * After a charge call whose outcome is unknown (timed out, failed in transport), nothing is sent to the gateway for
- * this long: the attempt's request, if it left at all, left within `chargePostWindowMs` of the activity's start (before
- * the cycle learned the outcome was unknown), was over `chargePostTimeoutMs` later, and the gateway shows it within
- * `chargeSettleMarginMs`. The next read then sees it, so two charge attempts never overlap.
- */
-export const CHARGE_FENCE_MS =
-  CYCLE_LIMITS.chargePostWindowMs + CYCLE_LIMITS.chargePostTimeoutMs + CYCLE_LIMITS.chargeSettleMarginMs;
-
-export type GatewayCall = 'create_purchase' | 'charge' | 'read_purchase' | 'cancel_purchase' | 'mark_paid';
-
-export interface CycleMachineState {
-  status: CycleStatus;
-  token: string;
-  amountMinor: number;
-  /** Every Purchase created for the cycle, the current one last. */
-  purchaseIds: string[];
-  purchaseStatus?: string;
-  /** Highest Purchase `updated_on` seen (Unix seconds). */
-  lastGatewayUpdate: number;
-  attempts: AttemptRecord[];
-  priorTokenAttempts: number[];
-  /** When the next charge may be made (retry_scheduled), epoch ms. */
-  nextAttemptAt?: number;
-  /** When the workflow must wake up with a `timer` event, epoch ms. */
-  wakeAt?: number | undefined;
-  pendingSince?: number;
-  nextPollAt?: number;
-  polls: number;
-  pendingAlerted: boolean;
-  actionRequiredUntil?: number;
-  lastDecline?: DeclineDetails;
-  failureReason?: string;
-  /** `customer` failures escalate on the subscription; `operations` ones only alert. */
-  failureKind?: 'customer' | 'operations';
-  paidAt?: number;
-  paidPurchaseId?: string;
-  merchantConfigRetries: number;
-  transportFailures: number;
-  readFailures: number;
-  createFailures: number;
-  /** The one call the workflow is running. */
-  inFlight?: GatewayCall | 'record_settlement' | undefined;
-  /** The token of the charge in flight or pending at the gateway (its attempt is recorded with it). */
-  chargeToken?: string;
-  /** A charge call's outcome is unknown: nothing goes to the gateway before this time (see CHARGE_FENCE_MS). */
-  chargeSettlesAt?: number;
-  /** What was left of the hard-decline grace when a pause began: the clock stops while paused. */
-  graceLeftMs?: number;
-  /** Set once a cancel is asked for; no charge is ever asked for after it. */
-  cancel?: { reason: string };
-  paused: boolean;
-  /**
-   * A cancel or pause arrived: the subscription waits for this cycle to confirm that no charge request will leave it
-   * any more (sent once no charge call is in flight; a charge already on its way is let finish and is answered first).
-   */
-  stopAckDue?: boolean;
-  retryNow: boolean;
-  /** A new token that has not been tried yet. */
-  tokenChanged: boolean;
-  /** The current Purchase cannot be charged (blocked, closed): cancel it and create a fresh one before charging. */
-  needsNewPurchase: boolean;
-  /** A webhook hinted at an outcome: re-read the Purchase in the main loop. */
-  confirm: boolean;
-  /** `checked`: the Purchase was read after the request, so mark_as_paid never meets a charge pending unseen. */
-  markPaid?: { requestId: string; paidOn?: number; note?: string; checked?: boolean };
-  /** Answers to markPaid requests, by request id (the update handler waits for its own). */
-  markPaidAnswers: { requestId: string; ok: boolean; error?: string }[];
-  /** A terminal outcome waiting for its last re-read of the Purchase. */
-  closing?: {
-    status: 'failed' | 'canceled';
-    reason: string;
-    kind: 'customer' | 'operations';
-    /** The gateway refused to cancel the Purchase: the last re-read decides. */
-    cancelRefused?: boolean;
-  };
-  reportedDecline: boolean;
-  settlementTargets: SettlementTargetRef[];
-  settlement: SettlementEntry[];
-  settlementRuns: number;
-  settlementFailed: boolean;
-  settlementRetry: boolean;
-  settlementDeadline?: number;
-  settlementWindowClosed: boolean;
-  /** Alerted about money on a closed cycle (once). */
-  lateMoneyAlerted: boolean;
-  /** Who changed the cycle (mark paid, retry now, retry settlement), the last CHANGE_TRAIL_KEPT changes. */
-  changes?: ChangeRecord[];
-  finished: boolean;
-}
-
-export type CycleEvent =
-  | { type: 'started' }
-  | { type: 'purchase_created'; purchase: PurchaseFacts }
-  | { type: 'purchase_create_failed'; reason: string }
-  | { type: 'charged'; outcome: 'paid' | 'pending'; purchase: PurchaseFacts }
-  | { type: 'charge_declined'; decline: DeclineDetails }
-  | { type: 'charge_refused'; purchase: PurchaseFacts }
-  /**
-   * The charge call ended without a business answer. `notSent`: the activity proves no charge request left it (it was
-   * withdrawn before it started, or it stopped before its request); otherwise the outcome is unknown.
-   */
-  | { type: 'charge_failed'; reason: string; notSent?: boolean }
-  | { type: 'purchase_read'; purchase: PurchaseFacts }
-  | { type: 'purchase_read_failed'; reason: string }
-  | { type: 'purchase_canceled'; purchase: PurchaseFacts }
-  | { type: 'purchase_cancel_failed'; reason: string }
-  | { type: 'marked_paid'; purchase: PurchaseFacts }
-  | { type: 'mark_paid_failed'; reason: string }
-  | { type: 'gateway_event'; purchase: PurchaseFacts }
-  | { type: 'timer' }
-  | { type: 'cancel_requested'; reason: string }
-  | { type: 'hold'; paused: boolean }
-  | { type: 'retry_now_requested'; by?: ChangeRequest }
-  | { type: 'token_updated'; token: string }
-  | { type: 'mark_paid_requested'; requestId: string; paidOn?: number; note?: string; by?: ChangeRequest }
-  | { type: 'settlement_recorded'; index: number; externalId: string }
-  | { type: 'settlement_failed'; index: number; error: string }
-  | { type: 'settlement_retry_requested'; by?: ChangeRequest };
-
-export type MerchantCycleEvent =
-  | 'cycle.paid'
-  | 'cycle.payment_failed'
-  | 'cycle.action_required'
-  | 'cycle.failed'
-  | 'cycle.pending_too_long'
-  | 'cycle.settlement_failed';
-
-export type CycleCommand =
-  | { type: 'create_purchase' }
-  | { type: 'charge'; purchaseId: string; token: string; attempt: number }
-  | { type: 'read_purchase'; purchaseId: string; purpose: 'poll' | 'confirm' | 'final' }
-  | { type: 'cancel_purchase'; purchaseId: string }
-  | { type: 'mark_paid'; purchaseId: string; paidOn?: number }
-  | { type: 'record_settlement'; index: number; target: SettlementTargetRef; purchaseId: string }
-  | { type: 'notify'; event: MerchantCycleEvent; key: string; data: Record<string, unknown> }
-  | { type: 'alert'; code: string; message: string; severity: 'warning' | 'critical' }
-  | { type: 'report'; final: boolean }
-  /** Tell the subscription no charge request will leave this cycle now (after a cancel or a pause). */
-  | { type: 'ack_stop' }
-  | { type: 'finish' };
-
-export interface CycleContext {
-  now: number;
-  policy: DunningPolicy;
-  /**
-   * The rules before the `cycle-money-rules-3` patch, for histories recorded before it: no charge fence, a new card is
-   * forgotten by a decline of the previous card's charge, the hard-decline grace runs on during a pause.
-   */
-  legacyRules?: boolean;
-  /**
-   * The rules of the period's Purchase (see `onCreateFailed` and `plan`): a cycle that ends unpaid cancels its
-   * Purchase, creating one is given up after `merchantConfigMaxRetries` failures, and `markPaid` on a Purchase that can
-   * take no money (blocked, closed) records the payment on a fresh one. Absent in runs recorded before them.
-   */
-  purchaseLife?: boolean | undefined;
-}
-
-export interface CycleDecision {
-  state: CycleMachineState;
-  commands: CycleCommand[];
-}
-
-export function initialCycleState(input: {
-  token: string;
-  amountMinor: number;
-  priorTokenAttempts?: number[];
-  settlementTargets?: SettlementTargetRef[];
-  paused?: boolean;
-}): CycleMachineState {
-  return {
-    status: 'creating',
-    token: input.token,
-    amountMinor: input.amountMinor,
-    purchaseIds: [],
-    lastGatewayUpdate: 0,
-    attempts: [],
-    priorTokenAttempts: [...(input.priorTokenAttempts ?? [])],
-    polls: 0,
-    pendingAlerted: false,
-    merchantConfigRetries: 0,
-    transportFailures: 0,
-    readFailures: 0,
-    createFailures: 0,
-    paused: input.paused ?? false,
-    retryNow: false,
-    tokenChanged: false,
-    needsNewPurchase: false,
-    confirm: false,
-    markPaidAnswers: [],
-    reportedDecline: false,
-    settlementTargets: [...(input.settlementTargets ?? [])],
-    settlement: [],
-    settlementRuns: 0,
-    settlementFailed: false,
-    settlementRetry: false,
-    settlementWindowClosed: false,
-    lateMoneyAlerted: false,
-    finished: false,
-  };
-}
-
-export const currentPurchaseId = (s: CycleMachineState): string | undefined => s.purchaseIds[s.purchaseIds.length - 1];
+  currentPurchaseId,
+  cloneCycleState,
+  isChargePendingStatus,
+  isClosedPurchaseStatus,
+  isDeclinedPurchaseStatus,
+  isPaidCycleStatus,
+  isPaidPurchaseStatus,
+  isTerminalCycleStatus,
+  type CycleMachineState,
+  type DeclineDetails,
+  type PurchaseFacts,
+} from './state';
+import type { CycleCommand, CycleContext, CycleDecision, CycleEvent } from './events';
 
 /** The earliest time a charge may be made after the last attempt (minHoursBetweenAttempts). */
 export function earliestNextAttempt(s: CycleMachineState, policy: DunningPolicy): number {
@@ -391,10 +83,6 @@ export function decideCycle(prev: CycleMachineState, event: CycleEvent, ctx: Cyc
     }
   }
   return { state: s, commands: out };
-}
-
-export function cloneCycleState(s: CycleMachineState): CycleMachineState {
-  return JSON.parse(JSON.stringify(s)) as CycleMachineState;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
