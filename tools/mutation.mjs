@@ -1,22 +1,32 @@
 #!/usr/bin/env node
 // `npm run mutation [-- <src/domain/file.ts> ...] [-- <stryker options>]`: StrykerJS over src/domain/, one file at a
-// time (stryker.config.mjs), each file with its own incremental baseline and reports under .data/mutation/<name>/,
+// time (stryker.config.mjs), each file with its own incremental baseline and reports under .data/mutation/<name>/
+// (<name>: the path below src/domain/ without `.ts`, `/` as `-`, e.g. billing-cycle-plan for billing-cycle/plan.ts),
 // so a second run of a file re-tests only the mutants whose code or covering tests changed, and runs of different
-// files never overwrite each other's baseline. Without file arguments it runs every file of src/domain/ in turn.
+// files never overwrite each other's baseline. Without file arguments it runs every file of src/domain/ (and of its
+// machines' folders, src/domain/<machine>/) in turn.
 // Ends with one line per file: its mutation score (killed + timed out over valid mutants) and the counts.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
-const files = args.filter((a) => /^src\/domain\/[\w-]+\.ts$/.test(a));
+const files = args.filter((a) => /^src\/domain\/([\w-]+\/)?[\w-]+\.ts$/.test(a));
 const passThrough = args.filter((a) => !files.includes(a));
 const targets = files.length
   ? files
-  : readdirSync(join(root, 'src', 'domain'))
-      .filter((f) => f.endsWith('.ts'))
+  : readdirSync(join(root, 'src', 'domain'), { withFileTypes: true })
+      .flatMap((e) =>
+        e.isDirectory()
+          ? readdirSync(join(root, 'src', 'domain', e.name))
+              .filter((f) => f.endsWith('.ts'))
+              .map((f) => `${e.name}/${f}`)
+          : e.name.endsWith('.ts')
+            ? [e.name]
+            : [],
+      )
       .sort()
       .map((f) => `src/domain/${f}`);
 for (const f of targets) if (!existsSync(join(root, f))) throw new Error(`no such file: ${f}`);
@@ -25,7 +35,10 @@ const stryker = join(root, 'node_modules', '@stryker-mutator', 'core', 'bin', 's
 const summary = [];
 let failed = false;
 for (const file of targets) {
-  const dir = `.data/mutation/${basename(file, '.ts')}`;
+  const dir = `.data/mutation/${file
+    .replace(/^src\/domain\//, '')
+    .replace(/\.ts$/, '')
+    .replaceAll('/', '-')}`;
   console.log(`\n==> mutation testing ${file} (reports in ${dir}/)`);
   const r = spawnSync(
     process.execPath,

@@ -1,7 +1,7 @@
 /** What the billing cycle machine hears (events), what it asks the workflow to do (commands), and its context. */
 import type { ChangeRequest } from '../change-trail';
 import type { DunningPolicy } from '../dunning';
-import type { DeclineDetails, CycleMachineState, PurchaseFacts, SettlementTargetRef } from './state';
+import type { CycleMachineState, DeclineDetails, GatewayCall, PurchaseFacts, SettlementTargetRef } from './state';
 
 export type CycleEvent =
   | { type: 'started' }
@@ -73,4 +73,13 @@ export interface CycleContext {
 export interface CycleDecision {
   state: CycleMachineState;
   commands: CycleCommand[];
+}
+
+/** A command that is a call the workflow runs and answers with an event (the one call in flight). */
+export type CallCommand = Extract<CycleCommand, { type: GatewayCall | 'record_settlement' }>;
+
+/** Asks for one call: it is the call in flight until its answer arrives. */
+export function ask(s: CycleMachineState, out: CycleCommand[], call: CallCommand): void {
+  s.inFlight = call.type;
+  out.push(call);
 }

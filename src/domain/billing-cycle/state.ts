@@ -210,3 +210,14 @@ export const currentPurchaseId = (s: CycleMachineState): string | undefined => s
 export function cloneCycleState(s: CycleMachineState): CycleMachineState {
   return JSON.parse(JSON.stringify(s)) as CycleMachineState;
 }
+
+/** Records what a Purchase read or answer showed: the current Purchase's status, and the latest gateway update. */
+export function see(s: CycleMachineState, p: PurchaseFacts): void {
+  if (p.purchaseId === currentPurchaseId(s)) s.purchaseStatus = p.status;
+  s.lastGatewayUpdate = Math.max(s.lastGatewayUpdate, p.updatedOn);
+}
+
+/** The current Purchase can take no money: closed, or blocked (which refuses charges and cannot be cancelled). */
+export function currentPurchaseIsClosed(s: CycleMachineState): boolean {
+  return s.purchaseStatus !== undefined && (isClosedPurchaseStatus(s.purchaseStatus) || s.purchaseStatus === 'blocked');
+}
