@@ -2,7 +2,7 @@
  * The billing cycle as a pure state machine: `decideCycle(state, event, ctx)` returns the next state and the commands
  * the workflow must run. No Temporal, no I/O, no clock: time comes in as `ctx.now`.
  *
- * Rules (each is a money rule; the property tests in test/unit/domain/billing-cycle.property.test.ts check them):
+ * Rules (each is a money rule; the property tests in test/unit/domain/billing-cycle/decide.property.test.ts check them):
  * - One call at a time. `state.inFlight` names the one gateway (or settlement) call the workflow is running; while it
  *   is set, events are recorded and nothing new is asked for. Its answer clears it and the machine plans the next step.
  * - A charge is only asked for when the cycle is not paused, no cancel was requested, no pending charge is at the
