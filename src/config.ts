@@ -45,6 +45,22 @@ const ApiKeySpecSchema = z.strictObject({
 /** Shortest plain key (API_KEYS, OPERATOR_API_KEYS, CODEC_API_KEYS) accepted under NODE_ENV=production. */
 export const MIN_PRODUCTION_KEY_LENGTH = 32;
 
+/**
+ * What one cached workflow run costs the worker process, in KiB of RSS. Measured with the benchmark's population
+ * experiment (idle subscriptions, RSS after a full GC): about 300 KB per cached run, roughly a tenth of it
+ * `Intl.DateTimeFormat`, the rest outside V8's heap. docs/scale.md has the figures.
+ */
+export const CACHED_WORKFLOW_KIB = 300;
+
+/** The sticky cache size a worker runs with: the explicit size, else the memory budget over the per-run cost. */
+export function workflowCacheSize(
+  config: Pick<AppConfig, 'WORKER_MAX_CACHED_WORKFLOWS' | 'WORKER_WORKFLOW_CACHE_MIB'>,
+): number {
+  return (
+    config.WORKER_MAX_CACHED_WORKFLOWS ?? Math.floor((config.WORKER_WORKFLOW_CACHE_MIB * 1024) / CACHED_WORKFLOW_KIB)
+  );
+}
+
 /** Comma-separated keys: trimmed, empty entries dropped. */
 function splitKeys(text: string | undefined): string[] {
   return (text ?? '')
@@ -218,6 +234,16 @@ export const EnvSchema = z.object({
    * to keep a renewal storm under the gateway's rate limit. Unset: no cap.
    */
   WORKER_TASK_QUEUE_ACTIVITIES_PER_SECOND: z.coerce.number().positive().optional(),
+
+  /**
+   * Memory the worker may spend on its sticky workflow cache, in MiB. Each cached run costs about
+   * {@link CACHED_WORKFLOW_KIB} KiB, mostly outside V8's heap (the SDK's native state of the run), so the SDK's default,
+   * derived from the heap limit alone, let RSS grow past 1.8 GiB at 10,000 idle subscriptions. The cache size is this
+   * budget divided by that cost, unless WORKER_MAX_CACHED_WORKFLOWS sets it outright.
+   */
+  WORKER_WORKFLOW_CACHE_MIB: z.coerce.number().int().min(1).max(65_536).default(96),
+  /** Sticky cache size in workflows; overrides WORKER_WORKFLOW_CACHE_MIB. 0 turns the sticky cache off. */
+  WORKER_MAX_CACHED_WORKFLOWS: z.coerce.number().int().min(0).max(1_000_000).optional(),
 
   /**
    * Payload encryption keys, `keyId:base64(32 bytes)` comma-separated; the first encrypts, all decrypt (rotation: put

@@ -8,7 +8,7 @@ import { Client } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection, Runtime, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
-import { loadConfigOrExit, type AppConfig } from './config';
+import { loadConfigOrExit, workflowCacheSize, type AppConfig } from './config';
 import { QorePayClient } from './integrations/qorepay';
 import { ActivePlatformClient } from './integrations/activeplatform';
 import { GormicClient } from './integrations/gormic';
@@ -119,6 +119,7 @@ export async function createBillingWorker(opts: BillingWorkerOptions): Promise<W
     sinks: billingMetricsSinks({ namespace: opts.config.temporal.namespace, taskQueue }),
     dataConverter,
     maxConcurrentActivityTaskExecutions: 50,
+    maxCachedWorkflows: workflowCacheSize(opts.config),
     ...(opts.config.WORKER_TASK_QUEUE_ACTIVITIES_PER_SECOND
       ? { maxTaskQueueActivitiesPerSecond: opts.config.WORKER_TASK_QUEUE_ACTIVITIES_PER_SECOND }
       : {}),

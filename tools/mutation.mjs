@@ -6,6 +6,12 @@
 // files never overwrite each other's baseline. Without file arguments it runs every file of src/domain/ (and of its
 // machines' folders, src/domain/<machine>/) in turn.
 // Ends with one line per file: its mutation score (killed + timed out over valid mutants) and the counts.
+//
+// Each file's mutants run only that file's own tests (jest.domain.config.mjs, DOMAIN_TESTS): the files of
+// test/unit/domain named after it (`money.test.ts`, `money-errors.test.ts`, `billing-cycle.rules.test.ts`, ...) and
+// the ones listed in OWN_TESTS below; a file of a machine's folder (src/domain/billing-cycle/plan.ts) runs the tests of
+// that machine's folder of tests (test/unit/domain/billing-cycle/), which all drive the machine through its reducer. A mutant those tests miss is a rule of that file no test of it pins, even when
+// some machine's property test happens to reach it. `--all-domain-tests` runs every domain test instead.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -13,8 +19,31 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
+const allDomainTests = args.includes('--all-domain-tests');
 const files = args.filter((a) => /^src\/domain\/([\w-]+\/)?[\w-]+\.ts$/.test(a));
-const passThrough = args.filter((a) => !files.includes(a));
+const passThrough = args.filter((a) => !files.includes(a) && a !== '--all-domain-tests');
+const testDir = join(root, 'test', 'unit', 'domain');
+
+/** Tests of a domain file not named after it. */
+const OWN_TESTS = {
+  calendar: ['time-zone-cache.test.ts'],
+};
+
+/** The test files of test/unit/domain that are a source file's own (`path`: below src/domain/, without `.ts`). */
+function ownTests(path) {
+  const [folder, name] = path.includes('/') ? path.split('/') : [undefined, path];
+  if (folder !== undefined) {
+    if (!existsSync(join(testDir, folder))) return [];
+    return readdirSync(join(testDir, folder))
+      .filter((f) => f.endsWith('.test.ts'))
+      .map((f) => `${folder}/${f}`)
+      .sort();
+  }
+  const named = readdirSync(testDir).filter(
+    (f) => f.endsWith('.test.ts') && (f.startsWith(`${name}.`) || f.startsWith(`${name}-`)),
+  );
+  return [...new Set([...named, ...(OWN_TESTS[name] ?? [])])].sort();
+}
 const targets = files.length
   ? files
   : readdirSync(join(root, 'src', 'domain'), { withFileTypes: true })
@@ -35,11 +64,11 @@ const stryker = join(root, 'node_modules', '@stryker-mutator', 'core', 'bin', 's
 const summary = [];
 let failed = false;
 for (const file of targets) {
-  const dir = `.data/mutation/${file
-    .replace(/^src\/domain\//, '')
-    .replace(/\.ts$/, '')
-    .replaceAll('/', '-')}`;
-  console.log(`\n==> mutation testing ${file} (reports in ${dir}/)`);
+  const path = file.replace(/^src\/domain\//, '').replace(/\.ts$/, '');
+  const dir = `.data/mutation/${path.replaceAll('/', '-')}`;
+  const tests = allDomainTests ? [] : ownTests(path);
+  if (!allDomainTests && tests.length === 0) throw new Error(`no tests of ${file} in test/unit/domain`);
+  console.log(`\n==> mutation testing ${file} against ${tests.join(', ') || 'every domain test'} (reports in ${dir}/)`);
   const r = spawnSync(
     process.execPath,
     [
@@ -55,7 +84,7 @@ for (const file of targets) {
     {
       cwd: root,
       stdio: 'inherit',
-      env: { ...process.env, STRYKER_REPORT_DIR: dir },
+      env: { ...process.env, STRYKER_REPORT_DIR: dir, DOMAIN_TESTS: tests.join(',') },
     },
   );
   if (r.status !== 0) {

@@ -32,6 +32,6 @@ export function recordChange(
     at: new Date(now).toISOString(),
     ...(request.updateId !== undefined ? { updateId: request.updateId } : {}),
   };
-  const next = [...(trail ?? []), entry];
-  return next.length > CHANGE_TRAIL_KEPT ? next.slice(next.length - CHANGE_TRAIL_KEPT) : next;
+  // The last KEPT entries (all of them while there are fewer).
+  return [...(trail ?? []), entry].slice(-CHANGE_TRAIL_KEPT);
 }

@@ -119,12 +119,12 @@ export function decideAfterDecline(input: {
     return {
       action: 'await_payment_method',
       until: now + policy.hardDeclineGraceHours * HOUR,
-      reason: `hard decline ${last.code ?? ''}`.trim(),
+      reason: phrase('hard decline', last.code),
     };
   }
   if (cls === 'merchant_configuration') {
     if (input.merchantConfigRetries >= policy.merchantConfigMaxRetries) {
-      return { action: 'fail', reason: `merchant configuration decline ${last.code ?? ''} persisted`.trim() };
+      return { action: 'fail', reason: phrase('merchant configuration decline', last.code, 'persisted') };
     }
     return { action: 'retry', at: now + policy.merchantConfigRetryHours * HOUR, reason: 'merchant configuration' };
   }
@@ -138,7 +138,7 @@ export function decideAfterDecline(input: {
   if (cls === 'unknown' && countClass(attempts, 'unknown') >= policy.unknownCodeMaxAttempts) {
     return {
       action: 'fail',
-      reason: `unknown decline ${last.code ?? ''} repeated ${policy.unknownCodeMaxAttempts} times`,
+      reason: phrase('unknown decline', last.code, `repeated ${policy.unknownCodeMaxAttempts} times`),
     };
   }
   const offset = policy.softRetryOffsetsHours[n - 1];
@@ -146,7 +146,7 @@ export function decideAfterDecline(input: {
   const first = customerAttempts[0]!;
   let at = Math.max(first.at + offset * HOUR, last.at + policy.minHoursBetweenAttempts * HOUR, now);
   at = respectTokenCap(policy, attempts, input.priorTokenAttempts ?? [], last.token, at);
-  return { action: 'retry', at, reason: `soft decline ${last.code ?? ''}`.trim() };
+  return { action: 'retry', at, reason: phrase('soft decline', last.code) };
 }
 
 /** Earliest time >= `at` at which one more attempt with `token` stays within the rolling 30-day cap. */
@@ -178,6 +178,12 @@ export function pendingPollDelayMs(policy: DunningPolicy, pollsSoFar: number): n
 function countCode(attempts: readonly AttemptRecord[], code: string): number {
   return attempts.filter((a) => a.outcome === 'declined' && a.code === code).length;
 }
+/** An attempt recorded without a class is an unknown decline, as `decideAfterDecline` treats the last one. */
 function countClass(attempts: readonly AttemptRecord[], cls: DeclineClass): number {
-  return attempts.filter((a) => a.outcome === 'declined' && a.declineClass === cls).length;
+  return attempts.filter((a) => a.outcome === 'declined' && (a.declineClass ?? 'unknown') === cls).length;
+}
+
+/** A reason's words around the decline code, without a gap where a missing (or empty) code would be. */
+function phrase(...words: Array<string | undefined>): string {
+  return words.filter((w) => w !== undefined && w.trim() !== '').join(' ');
 }

@@ -1,4 +1,4 @@
-import { apiKeyHash, ConfigError, loadConfig } from '../../src/config';
+import { apiKeyHash, CACHED_WORKFLOW_KIB, ConfigError, loadConfig, workflowCacheSize } from '../../src/config';
 
 describe('loadConfig', () => {
   it('has working defaults for the embedded stack', () => {
@@ -226,5 +226,22 @@ describe('DATABASE_URL (the records store)', () => {
     expect(loadConfig({ ...prod, DATABASE_URL: 'postgresql://billing:pw@db:5432/billing' }).DATABASE_URL).toBe(
       'postgresql://billing:pw@db:5432/billing',
     );
+  });
+});
+
+describe('the worker cache size', () => {
+  it('comes from the memory budget over the measured per-run cost, unless set outright', () => {
+    const byDefault = loadConfig({});
+    expect(workflowCacheSize(byDefault)).toBe(Math.floor((96 * 1024) / CACHED_WORKFLOW_KIB));
+    expect(workflowCacheSize(loadConfig({ WORKER_WORKFLOW_CACHE_MIB: '300' }))).toBe(1024);
+    expect(workflowCacheSize(loadConfig({ WORKER_WORKFLOW_CACHE_MIB: '300', WORKER_MAX_CACHED_WORKFLOWS: '40' }))).toBe(
+      40,
+    );
+    expect(workflowCacheSize(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '0' }))).toBe(0);
+  });
+
+  it('refuses a budget or size that is not a whole number, naming the variable', () => {
+    expect(() => loadConfig({ WORKER_WORKFLOW_CACHE_MIB: '0.5' })).toThrow(/WORKER_WORKFLOW_CACHE_MIB/);
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '-1' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS/);
   });
 });

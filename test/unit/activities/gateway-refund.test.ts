@@ -16,13 +16,19 @@ import { uniq } from '../../support/http';
 
 const API_KEY = `sk_test_${randomUUID().replace(/-/g, '')}`;
 let sandbox: QorePaySandbox;
+/** Setup and dashboard calls: patient, so a loaded machine does not fail them. */
 let client: QorePayClient;
 let acts: ReturnType<typeof createGatewayActivities>;
 
 beforeAll(async () => {
-  sandbox = await startQorePaySandbox({ apiKey: API_KEY, webhookRetryDelaysMs: [0], commitTimeoutHoldMs: 5_000 });
-  client = new QorePayClient({ baseUrl: sandbox.baseUrl, apiKey: API_KEY, brandId: randomUUID(), timeoutMs: 1_000 });
-  acts = createGatewayActivities(client);
+  // A lost answer is held longer than the activity's client waits; every other call gets a generous timeout (a 1 s
+  // timeout on setup calls failed this file once on a machine at load 28).
+  sandbox = await startQorePaySandbox({ apiKey: API_KEY, webhookRetryDelaysMs: [0], commitTimeoutHoldMs: 30_000 });
+  const brandId = randomUUID();
+  client = new QorePayClient({ baseUrl: sandbox.baseUrl, apiKey: API_KEY, brandId, timeoutMs: 30_000 });
+  acts = createGatewayActivities(
+    new QorePayClient({ baseUrl: sandbox.baseUrl, apiKey: API_KEY, brandId, timeoutMs: 4_000 }),
+  );
 });
 
 afterAll(async () => {

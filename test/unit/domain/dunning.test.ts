@@ -273,3 +273,102 @@ describe('pendingPollDelayMs', () => {
     expect(pendingPollDelayMs({ ...P, pendingPollIntervalsHours: [] }, 3)).toBe(24 * HOUR);
   });
 });
+
+describe('reasons read as sentences, with or without a decline code', () => {
+  it('a decline without a code gives the same reason without a gap where the code would be', () => {
+    const noCode = (declineClass: DeclineClass, extra: Partial<Parameters<typeof decideAfterDecline>[0]> = {}) =>
+      decide([{ at: T0, token: 'tok', outcome: 'declined', declineClass }], extra).reason;
+    expect(noCode('hard')).toBe('hard decline');
+    expect(noCode('soft')).toBe('soft decline');
+    expect(noCode('merchant_configuration', { merchantConfigRetries: 28 })).toBe(
+      'merchant configuration decline persisted',
+    );
+    expect(noCode('unknown', { policy: { ...P, unknownCodeMaxAttempts: 1 } })).toBe('unknown decline repeated 1 times');
+  });
+
+  it('an attempt without a class is an unknown decline, under the unknown-code cap', () => {
+    const bare = (h: number): AttemptRecord => ({ at: T0 + h * HOUR, token: 'tok', outcome: 'declined', code: 'x' });
+    expect(decide([bare(0), bare(24)])).toMatchObject({ action: 'retry' });
+    expect(decide([bare(0), bare(24), bare(48)])).toEqual({
+      action: 'fail',
+      reason: 'unknown decline x repeated 3 times',
+    });
+  });
+});
+
+describe('the soft-decline schedule, for any valid policy', () => {
+  /** A valid policy: increasing offsets, a minimum gap, a token cap (validateDunningPolicy accepts it). */
+  const policyArb = fc
+    .record({
+      gaps: fc.array(fc.integer({ min: 1, max: 96 }), { minLength: 0, maxLength: 10 }),
+      minHoursBetweenAttempts: fc.integer({ min: 0, max: 30 }),
+      maxAttemptsPerToken30Days: fc.integer({ min: 1, max: 12 }),
+    })
+    .map(({ gaps, ...rest }) => ({
+      ...P,
+      ...rest,
+      softRetryOffsetsHours: gaps.map((_, i) => gaps.slice(0, i + 1).reduce((a, b) => a + b, 0)),
+    }));
+
+  it('retries never go back in time, each at or after its offset from the first attempt and the minimum gap after the last, within the token cap; then the cycle gives up', () => {
+    fc.assert(
+      fc.property(policyArb, fc.array(fc.integer({ min: 0, max: 48 }), { maxLength: 12 }), (policy, lateBy) => {
+        expect(validateDunningPolicy(policy)).toEqual([]);
+        const attempts: AttemptRecord[] = [declined(0)];
+        for (let i = 0; ; i++) {
+          const last = attempts[attempts.length - 1]!;
+          const now = last.at + (lateBy[i] ?? 0) * HOUR; // the answer may be decided a little after the attempt
+          const d = decideAfterDecline({ policy, attempts, now, merchantConfigRetries: 0 });
+          if (d.action !== 'retry') {
+            expect(d).toEqual({
+              action: 'fail',
+              reason: `soft declines exhausted after ${attempts.length} attempts`,
+            });
+            // Every offset was used: one first attempt and one retry per offset.
+            expect(attempts).toHaveLength(policy.softRetryOffsetsHours.length + 1);
+            break;
+          }
+          expect(d.at).toBeGreaterThanOrEqual(T0 + policy.softRetryOffsetsHours[i]! * HOUR);
+          expect(d.at).toBeGreaterThanOrEqual(last.at + policy.minHoursBetweenAttempts * HOUR);
+          expect(d.at).toBeGreaterThanOrEqual(now);
+          const inWindow = attempts.filter((a) => a.at > d.at - 30 * DAY).length;
+          expect(inWindow).toBeLessThan(policy.maxAttemptsPerToken30Days);
+          attempts.push(declined((d.at - T0) / HOUR));
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it('a retry comes exactly at its offset when nothing else holds it back (on time, below the cap)', () => {
+    fc.assert(
+      fc.property(policyArb, (policy) => {
+        const p = { ...policy, minHoursBetweenAttempts: 0, maxAttemptsPerToken30Days: 100 };
+        const attempts: AttemptRecord[] = [declined(0)];
+        for (const offset of p.softRetryOffsetsHours) {
+          const d = decideAfterDecline({ policy: p, attempts, now: attempts.at(-1)!.at, merchantConfigRetries: 0 });
+          expect(d).toMatchObject({ action: 'retry', at: T0 + offset * HOUR });
+          attempts.push(declined(offset));
+        }
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('a hard decline waits exactly the grace from the decision, for any grace', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 24 * 60 }), fc.integer({ min: 0, max: 1e6 }), (grace, late) => {
+        const d = decide([declined(0, 'stolen_card', 'hard')], {
+          policy: { ...P, hardDeclineGraceHours: grace },
+          now: T0 + late,
+        });
+        expect(d).toEqual({
+          action: 'await_payment_method',
+          until: T0 + late + grace * HOUR,
+          reason: 'hard decline stolen_card',
+        });
+      }),
+      { numRuns: 100 },
+    );
+  });
+});

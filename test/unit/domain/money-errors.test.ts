@@ -8,8 +8,10 @@ import {
   assertDoubleExactAmount,
   assertMinorAmount,
   assertPositiveMinorAmount,
+  assertSafeIntegerAmount,
   isMoneyError,
   majorToMinor,
+  minorToMajorString,
   normalizeCurrency,
 } from '../../../src/domain/money';
 
@@ -73,6 +75,11 @@ describe('messages name the rejected value as given', () => {
   it('the default field name is amountMinor', () => {
     expect(() => assertPositiveMinorAmount(0)).toThrow('amountMinor must be greater than zero, got 0');
     expect(() => assertDoubleExactAmount(1e15)).toThrow(/^amountMinor 1000000000000000 has more than 15/);
+    expect(() => assertSafeIntegerAmount(1.5)).toThrow(
+      /^amountMinor must be an integer number of minor units, got 1.5$/,
+    );
+    // Formatting checks its amount under the same name.
+    expect(() => minorToMajorString(2 ** 53, 'USD')).toThrow(/^amountMinor must be within/);
   });
 });
 

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import {
   assertMinorAmount,
   assertPositiveMinorAmount,
@@ -134,43 +135,66 @@ describe('majorToMinor', () => {
   });
 });
 
-describe('round trips (property-style, deterministic PRNG)', () => {
-  // mulberry32: deterministic so a failure reproduces.
-  function prng(seed: number): () => number {
-    let a = seed;
-    return () => {
-      a = (a + 0x6d2b79f5) | 0;
-      let t = Math.imul(a ^ (a >>> 15), 1 | a);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
-  }
+describe('round trips (properties)', () => {
+  // A currency of each exponent, spelled in either case; 0, 2, 3 and 4 decimals.
+  const currencies = ['JPY', 'clp', 'USD', 'eur', 'KWD', 'bhd', 'CLF'] as const;
+  const exponentOf: Record<string, number> = { JPY: 0, CLP: 0, USD: 2, EUR: 2, KWD: 3, BHD: 3, CLF: 4 };
+  const currencyArb = fc.constantFrom(...currencies);
+  // Small amounts (where padding and the sign matter) as often as large ones, up to the safe-integer bound.
+  const minorArb = fc.oneof(
+    fc.integer({ min: -1_000, max: 1_000 }),
+    fc.integer({ min: -Number.MAX_SAFE_INTEGER, max: Number.MAX_SAFE_INTEGER }),
+    fc.constantFrom(Number.MAX_SAFE_INTEGER, -Number.MAX_SAFE_INTEGER, MAX_DOUBLE_EXACT_MINOR, -MAX_DOUBLE_EXACT_MINOR),
+  );
+  const runs = { numRuns: Number(process.env.FC_RUNS ?? 500) };
 
-  it('minor -> major string -> minor is the identity for 0, 2 and 3 decimal currencies', () => {
-    const rand = prng(20240611);
-    const currencies = ['JPY', 'USD', 'EUR', 'KWD', 'BHD', 'CLP'];
-    let checked = 0;
-    let floatChecked = 0;
-    for (let i = 0; i < 20_000; i++) {
-      const magnitude = [10, 1_000, 1_000_000, 1e12, Number.MAX_SAFE_INTEGER][i % 5] ?? 10;
-      const minor = Math.floor(rand() * magnitude) * (rand() < 0.2 ? -1 : 1) + 0; // + 0 turns -0 into 0
-      const currency = currencies[i % currencies.length] ?? 'USD';
-      const major = minorToMajorString(minor, currency);
-      expect(majorToMinor(major, currency)).toBe(minor);
-      // The JSON-number path (what a float-parsing server does) is exact up to 15 significant digits.
-      if (Math.abs(minor) <= MAX_DOUBLE_EXACT_MINOR) {
-        expect(majorToMinor(JSON.parse(major) as number, currency)).toBe(minor);
-        floatChecked++;
-      }
-      checked++;
-    }
-    expect(checked).toBe(20_000);
-    expect(floatChecked).toBeGreaterThan(15_000);
+  it("a minor-unit amount formats as a decimal with exactly the currency's decimals, and parses back", () => {
+    fc.assert(
+      fc.property(minorArb, currencyArb, (minor, currency) => {
+        const major = minorToMajorString(minor, currency);
+        const exponent = exponentOf[currency.toUpperCase()]!;
+        // The decimal's digits, without the point, are the minor amount (leading zeros only to fill the fraction).
+        const [whole, fraction = ''] = major.replace(/^-/, '').split('.');
+        expect(fraction).toHaveLength(exponent);
+        expect(whole).toMatch(/^(0|[1-9]\d*)$/);
+        expect(BigInt(`${whole}${fraction}`)).toBe(BigInt(Math.abs(minor)));
+        expect(major.startsWith('-')).toBe(minor < 0);
+        expect(majorToMinor(major, currency)).toBe(minor);
+      }),
+      runs,
+    );
+  });
+
+  it('the JSON-number path (what a float-parsing server does) is exact up to 15 significant digits', () => {
+    const doubleExactArb = fc.oneof(
+      fc.integer({ min: -1_000, max: 1_000 }),
+      fc.integer({ min: -MAX_DOUBLE_EXACT_MINOR, max: MAX_DOUBLE_EXACT_MINOR }),
+    );
+    fc.assert(
+      fc.property(doubleExactArb, currencyArb, (minor, currency) => {
+        const asJsonNumber = JSON.parse(minorToMajorString(minor, currency)) as number;
+        expect(majorToMinor(asJsonNumber, currency)).toBe(minor);
+      }),
+      runs,
+    );
+  });
+
+  it("trailing zeros beyond the currency's decimals and leading zeros change nothing", () => {
+    fc.assert(
+      fc.property(minorArb, currencyArb, fc.nat({ max: 5 }), fc.nat({ max: 5 }), (minor, currency, zeros, lead) => {
+        const major = minorToMajorString(minor, currency);
+        const sign = major.startsWith('-') ? '-' : '';
+        const unsigned = major.replace(/^-/, '');
+        const padded = `${sign}${'0'.repeat(lead)}${unsigned}${zeros && !unsigned.includes('.') ? '.' : ''}${'0'.repeat(zeros)}`;
+        expect(majorToMinor(padded, currency)).toBe(minor);
+      }),
+      runs,
+    );
   });
 
   it('every cent value from 0.00 to 100.00 survives the float path', () => {
     for (let minor = 0; minor <= 10_000; minor++) {
-      expect(majorToMinor(minor / 100, 'USD')).toBe(minor);
+      if (majorToMinor(minor / 100, 'USD') !== minor) throw new Error(`${minor / 100} USD parsed as not ${minor}`);
     }
   });
 });

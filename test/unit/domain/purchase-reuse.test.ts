@@ -1,4 +1,4 @@
-import { purchaseToAdopt, type FoundPurchase } from '../../../src/domain/purchase-reuse';
+import { REUSABLE_OPEN_STATUSES, purchaseToAdopt, type FoundPurchase } from '../../../src/domain/purchase-reuse';
 
 const wanted = { totalMinor: 1000, currency: 'NGN' };
 const p = (
@@ -21,6 +21,12 @@ describe('purchaseToAdopt', () => {
     ['an open one', [p('a', 'created', 1)], 'a'],
     ['a declined one (charged again as the next attempt)', [p('a', 'error', 1)], 'a'],
     ['overdue, sent, viewed are payable', [p('a', 'overdue', 1), p('b', 'viewed', 2)], 'b'],
+    ['sent is payable', [p('a', 'sent', 1)], 'a'],
+    ['overdue is payable', [p('a', 'overdue', 1)], 'a'],
+    ['the newest of several charges in flight', [p('a', 'pending_execute', 4), p('b', 'pending_charge', 7)], 'b'],
+    ['the newest charge in flight, listed first', [p('b', 'hold', 7), p('a', 'pending_charge', 4)], 'b'],
+    ['the newest paid, listed first', [p('b', 'settled', 7), p('a', 'paid', 4)], 'b'],
+    ['the newest open one, listed first', [p('b', 'sent', 7), p('a', 'created', 4)], 'b'],
     ['closed ones are not', [p('a', 'cancelled', 1), p('b', 'expired', 2), p('c', 'released', 3)], undefined],
     ['blocked refuses charges', [p('a', 'blocked', 1)], undefined],
     ['preauthorized is closed for a charge: not adopted', [p('a', 'preauthorized', 1)], undefined],
@@ -38,5 +44,15 @@ describe('purchaseToAdopt', () => {
     ['the newest open one', [p('a', 'created', 1), p('b', 'error', 5), p('c', 'cancelled', 9)], 'b'],
   ] as const)('%s', (_name, found, expected) => {
     expect(purchaseToAdopt(found, wanted)?.purchaseId).toBe(expected);
+  });
+
+  it('leaves the list it was given as it was', () => {
+    const found = [p('a', 'created', 1), p('b', 'created', 2)];
+    purchaseToAdopt(found, wanted);
+    expect(found.map((f) => f.purchaseId)).toEqual(['a', 'b']);
+  });
+
+  it('the statuses it charges again are the open and declined ones', () => {
+    expect([...REUSABLE_OPEN_STATUSES].sort()).toEqual(['created', 'error', 'overdue', 'sent', 'viewed']);
   });
 });

@@ -17,8 +17,16 @@ import { DEFAULT_DUNNING_POLICY } from '../../../src/domain/dunning';
 import {
   PURCHASE_STATUSES,
   PURCHASE_STATUS_TABLE,
+  UNKNOWN_STATUS_TRAITS,
+  isChargeInFlightStatus,
+  isClosedStatus,
+  isDeclinedStatus,
+  isKnownPurchaseStatus,
+  isMoneyTakenStatus,
+  isOpenStatus,
   purchaseStatusTraits,
   statusesWhere,
+  type PurchaseStatusTraits,
 } from '../../../src/domain/purchase-status';
 import { PurchaseStatusSchema } from '../../../src/integrations/qorepay/schemas';
 import { CANCELLABLE, CHARGEABLE, IN_FLIGHT, PAID_LIKE, REFUNDABLE } from '../../../src/sandbox/qorepay/model';
@@ -48,6 +56,77 @@ const DOCUMENTED = [
   'expired',
   'released',
 ];
+
+/**
+ * Each trait and the statuses that have it, written out from the gateway reference's "Purchase statuses" section (not
+ * from the table), so a status given a wrong trait, or losing one, fails here.
+ */
+const WITH_TRAIT: Record<keyof Omit<PurchaseStatusTraits, 'meaning'>, string[]> = {
+  moneyTaken: ['paid', 'cleared', 'settled', 'pending_refund', 'refunded', 'chargeback', 'charged_back'],
+  reversed: ['pending_refund', 'refunded', 'chargeback', 'charged_back'],
+  chargeInFlight: ['pending_execute', 'pending_charge', 'hold', 'pending_capture', 'pending_release'],
+  declined: ['error', 'blocked'],
+  closed: ['blocked', 'preauthorized', 'cancelled', 'expired', 'released'],
+  // A recurring-token charge and a cancel are accepted on open Purchases and after a failed attempt.
+  chargeable: ['created', 'sent', 'viewed', 'overdue', 'error'],
+  cancellable: ['created', 'sent', 'viewed', 'overdue', 'error'],
+  // A refund is accepted on paid Purchases, and again on a partly refunded one (not while a refund is in flight).
+  refundable: ['paid', 'cleared', 'settled', 'refunded'],
+  // An outcome: money taken, a failed attempt, or a Purchase that can take no money any more.
+  concludesCharge: [
+    'error',
+    'blocked',
+    'preauthorized',
+    'paid',
+    'cleared',
+    'settled',
+    'cancelled',
+    'expired',
+    'released',
+  ],
+  savesToken: ['preauthorized', 'paid', 'cleared', 'settled'],
+};
+
+describe('each trait belongs to the statuses the gateway reference gives it', () => {
+  test.each(Object.entries(WITH_TRAIT))('%s', (trait, statuses) => {
+    const key = trait as keyof typeof WITH_TRAIT;
+    expect(statusesWhere(key).sort()).toEqual([...statuses].sort());
+    for (const status of PURCHASE_STATUSES) expect(purchaseStatusTraits(status)[key]).toBe(statuses.includes(status));
+  });
+
+  test('the predicates read the same traits; open is chargeable without a failed attempt', () => {
+    const where = (p: (s: string) => boolean) => PURCHASE_STATUSES.filter(p).sort();
+    expect(where(isMoneyTakenStatus)).toEqual([...WITH_TRAIT.moneyTaken].sort());
+    expect(where(isChargeInFlightStatus)).toEqual([...WITH_TRAIT.chargeInFlight].sort());
+    expect(where(isDeclinedStatus)).toEqual([...WITH_TRAIT.declined].sort());
+    expect(where(isClosedStatus)).toEqual([...WITH_TRAIT.closed].sort());
+    expect(where(isOpenStatus)).toEqual(['created', 'overdue', 'sent', 'viewed']);
+  });
+
+  test('a status the table does not name has in flight as its only trait, for every predicate', () => {
+    for (const unknown of ['a_status_added_later', 'PAID', 'toString', 'constructor', '']) {
+      expect(isKnownPurchaseStatus(unknown)).toBe(false);
+      expect(purchaseStatusTraits(unknown)).toBe(UNKNOWN_STATUS_TRAITS);
+      expect(
+        [isMoneyTakenStatus, isChargeInFlightStatus, isDeclinedStatus, isClosedStatus, isOpenStatus].map((p) =>
+          p(unknown),
+        ),
+      ).toEqual([false, true, false, false, false]);
+    }
+    const { meaning, ...traits } = UNKNOWN_STATUS_TRAITS;
+    expect(
+      Object.entries(traits)
+        .filter(([, v]) => v)
+        .map(([k]) => k),
+    ).toEqual(['chargeInFlight']);
+    expect(meaning.length).toBeGreaterThan(0);
+    expect(PURCHASE_STATUSES.every(isKnownPurchaseStatus)).toBe(true);
+  });
+
+  test('every status has a meaning, in words', () => {
+    for (const status of PURCHASE_STATUSES) expect(PURCHASE_STATUS_TABLE[status].meaning).toMatch(/\w{3}/);
+  });
+});
 
 describe('the table', () => {
   test('names every documented status, and the zod enum is built from it', () => {
