@@ -80,6 +80,13 @@ const LAYER_EXCEPTIONS = [
   { rule: 'Api -> Processes', files: ['src/api/main.ts'] },
 ];
 
+/** Domain files above the size limits today (see the size block below), each until the issue that splits it. */
+const DOMAIN_SIZE_EXCEPTIONS = [
+  'src/domain/calendar.ts', // 509 lines
+  'src/domain/reconciliation.ts', // reconcileCycle: 91 lines
+  'src/domain/subscription.ts', // 1,524 lines; evolve 351, plan 188 (being split into src/domain/subscription/)
+];
+
 const zonesWithout = (rule) => LAYER_ZONES.filter((z) => z.name !== rule).map(({ name: _name, ...zone }) => zone);
 const LAYER_ZONE_OPTIONS = LAYER_ZONES.map(({ name: _name, ...zone }) => zone);
 
@@ -169,6 +176,16 @@ export default tseslint.config(
         { name: 'process', message: 'No process.env in workflow code.' },
         { name: 'setTimeout', message: 'Use sleep/condition from @temporalio/workflow.' },
       ],
+    },
+  },
+  // The domain as a newcomer reads it: one concern per file, one step per function (no file above 400 lines, no
+  // function above 80). Files still above them are listed until their split: a new domain file gets the error.
+  {
+    files: ['src/domain/**/*.ts'],
+    ignores: DOMAIN_SIZE_EXCEPTIONS,
+    rules: {
+      'max-lines': ['error', { max: 400, skipBlankLines: false, skipComments: false }],
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: false, skipComments: false, IIFEs: true }],
     },
   },
   {

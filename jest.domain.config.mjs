@@ -3,7 +3,8 @@
 // (stryker.config.mjs) runs these for every mutant, so they must start fast; `npx jest -c jest.domain.config.mjs`
 // runs them the same way by hand.
 //
-// DOMAIN_TESTS narrows the run to some of these files: a comma-separated list of file names in test/unit/domain
+// DOMAIN_TESTS narrows the run to some of these files: a comma-separated list of file names in test/unit/domain (or
+// in one folder of it, `billing-cycle/stop.test.ts`)
 // (tools/mutation.mjs sets it to the tests of the file it mutates, so a mutant of money.ts runs money's tests, not
 // the machines' property tests).
 import base from './jest.config.js';
@@ -13,7 +14,7 @@ const only = (process.env.DOMAIN_TESTS ?? '')
   .map((name) => name.trim())
   .filter((name) => name !== '');
 for (const name of only) {
-  if (!/^[\w.-]+\.test\.ts$/.test(name)) throw new Error(`DOMAIN_TESTS: "${name}" is not a test file name`);
+  if (!/^([\w-]+\/)?[\w.-]+\.test\.ts$/.test(name)) throw new Error(`DOMAIN_TESTS: "${name}" is not a test file name`);
 }
 
 /** @type {import('jest').Config} */

@@ -1,23 +1,26 @@
 #!/usr/bin/env node
 // `npm run mutation [-- <src/domain/file.ts> ...] [-- <stryker options>]`: StrykerJS over src/domain/, one file at a
-// time (stryker.config.mjs), each file with its own incremental baseline and reports under .data/mutation/<name>/,
+// time (stryker.config.mjs), each file with its own incremental baseline and reports under .data/mutation/<name>/
+// (<name>: the path below src/domain/ without `.ts`, `/` as `-`, e.g. billing-cycle-plan for billing-cycle/plan.ts),
 // so a second run of a file re-tests only the mutants whose code or covering tests changed, and runs of different
-// files never overwrite each other's baseline. Without file arguments it runs every file of src/domain/ in turn.
+// files never overwrite each other's baseline. Without file arguments it runs every file of src/domain/ (and of its
+// machines' folders, src/domain/<machine>/) in turn.
 // Ends with one line per file: its mutation score (killed + timed out over valid mutants) and the counts.
 //
 // Each file's mutants run only that file's own tests (jest.domain.config.mjs, DOMAIN_TESTS): the files of
 // test/unit/domain named after it (`money.test.ts`, `money-errors.test.ts`, `billing-cycle.rules.test.ts`, ...) and
-// the ones listed in OWN_TESTS below. A mutant those tests miss is a rule of that file no test of it pins, even when
+// the ones listed in OWN_TESTS below; a file of a machine's folder (src/domain/billing-cycle/plan.ts) runs the tests of
+// that machine's folder of tests (test/unit/domain/billing-cycle/), which all drive the machine through its reducer. A mutant those tests miss is a rule of that file no test of it pins, even when
 // some machine's property test happens to reach it. `--all-domain-tests` runs every domain test instead.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = process.argv.slice(2);
 const allDomainTests = args.includes('--all-domain-tests');
-const files = args.filter((a) => /^src\/domain\/[\w-]+\.ts$/.test(a));
+const files = args.filter((a) => /^src\/domain\/([\w-]+\/)?[\w-]+\.ts$/.test(a));
 const passThrough = args.filter((a) => !files.includes(a) && a !== '--all-domain-tests');
 const testDir = join(root, 'test', 'unit', 'domain');
 
@@ -26,8 +29,16 @@ const OWN_TESTS = {
   calendar: ['time-zone-cache.test.ts'],
 };
 
-/** The test files of test/unit/domain that are a source file's own. */
-function ownTests(name) {
+/** The test files of test/unit/domain that are a source file's own (`path`: below src/domain/, without `.ts`). */
+function ownTests(path) {
+  const [folder, name] = path.includes('/') ? path.split('/') : [undefined, path];
+  if (folder !== undefined) {
+    if (!existsSync(join(testDir, folder))) return [];
+    return readdirSync(join(testDir, folder))
+      .filter((f) => f.endsWith('.test.ts'))
+      .map((f) => `${folder}/${f}`)
+      .sort();
+  }
   const named = readdirSync(testDir).filter(
     (f) => f.endsWith('.test.ts') && (f.startsWith(`${name}.`) || f.startsWith(`${name}-`)),
   );
@@ -35,8 +46,16 @@ function ownTests(name) {
 }
 const targets = files.length
   ? files
-  : readdirSync(join(root, 'src', 'domain'))
-      .filter((f) => f.endsWith('.ts'))
+  : readdirSync(join(root, 'src', 'domain'), { withFileTypes: true })
+      .flatMap((e) =>
+        e.isDirectory()
+          ? readdirSync(join(root, 'src', 'domain', e.name))
+              .filter((f) => f.endsWith('.ts'))
+              .map((f) => `${e.name}/${f}`)
+          : e.name.endsWith('.ts')
+            ? [e.name]
+            : [],
+      )
       .sort()
       .map((f) => `src/domain/${f}`);
 for (const f of targets) if (!existsSync(join(root, f))) throw new Error(`no such file: ${f}`);
@@ -45,9 +64,9 @@ const stryker = join(root, 'node_modules', '@stryker-mutator', 'core', 'bin', 's
 const summary = [];
 let failed = false;
 for (const file of targets) {
-  const name = basename(file, '.ts');
-  const dir = `.data/mutation/${name}`;
-  const tests = allDomainTests ? [] : ownTests(name);
+  const path = file.replace(/^src\/domain\//, '').replace(/\.ts$/, '');
+  const dir = `.data/mutation/${path.replaceAll('/', '-')}`;
+  const tests = allDomainTests ? [] : ownTests(path);
   if (!allDomainTests && tests.length === 0) throw new Error(`no tests of ${file} in test/unit/domain`);
   console.log(`\n==> mutation testing ${file} against ${tests.join(', ') || 'every domain test'} (reports in ${dir}/)`);
   const r = spawnSync(

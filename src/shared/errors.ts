@@ -15,7 +15,7 @@ export const FailureType = {
   PurchaseNotChargeable: 'PurchaseNotChargeable',
   /**
    * The charge activity sent no charge request: it learned of a cancellation (a cancel or a pause withdrew it) or its
-   * window to send one had passed (src/domain/billing-cycle.ts, CYCLE_LIMITS.chargePostWindowMs).
+   * window to send one had passed (src/domain/billing-cycle/limits.ts, CYCLE_LIMITS.chargePostWindowMs).
    */
   ChargeNotSent: 'ChargeNotSent',
   /** A refund the gateway cannot make (nothing refundable, amount above what is left). */

@@ -1,6 +1,6 @@
 /**
  * Billing cycle: bills one subscription period, exactly once. The decisions live in `decideCycle`
- * (src/domain/billing-cycle.ts); this workflow interprets them. Handlers validate and record events; one main loop
+ * (src/domain/billing-cycle/); this workflow interprets them. Handlers validate and record events; one main loop
  * runs every gateway call (cycle-calls.ts), one at a time, and feeds the answers back as events. Notifications,
  * alerts and reports to the subscription drain from an outbox beside it (cycle-outbox.ts), so a slow merchant endpoint
  * never delays a charge decision. What operators and the UI see is kept current by cycle-views.ts.
@@ -57,7 +57,7 @@ import { cyclePublisher, cycleResult, cycleView, stripUndefined } from './cycle-
 /** Marks histories whose cycles acknowledge a cancel or a pause to their subscription (older ones never did). */
 export const STOP_ACK_PATCH = 'cycle-stop-ack';
 /**
- * Marks cycles run by the round-3 money rules (src/domain/billing-cycle.ts, `legacyRules`): a cancel or a pause
+ * Marks cycles run by the round-3 money rules (src/domain/billing-cycle/, `legacyRules`): a cancel or a pause
  * withdraws a charge call that has not sent its request, an unknown charge outcome fences the gateway, a new card
  * outlives a decline of the previous card's charge, and a pause holds the hard-decline grace.
  */

@@ -5,7 +5,7 @@
 // without the *.property.test.ts files: each rule must be caught by a deterministic test, not by a lucky seed;
 // RULES_WITH_PROPERTIES=1 adds them). Every mutation must be killed: a survivor is a money rule no test checks.
 // Faster than Stryker (a few minutes for all),
-// so worth running after any change to src/domain/billing-cycle.ts, subscription.ts or dunning.ts. A mutation whose
+// so worth running after any change to src/domain/billing-cycle/, subscription.ts or dunning.ts. A mutation whose
 // pattern no longer occurs exactly once is reported (the code moved: update its pattern).
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';

@@ -15,10 +15,10 @@ import {
   retryNowRefusal,
   type CycleEvent,
   type CycleMachineState,
-} from '../../../src/domain/billing-cycle';
-import { classifyDecline } from '../../../src/domain/declines';
-import { validateDunningPolicy } from '../../../src/domain/dunning';
-import { scenarioArb } from '../../support/cycle-arbitraries';
+} from '../../../../src/domain/billing-cycle';
+import { classifyDecline } from '../../../../src/domain/declines';
+import { validateDunningPolicy } from '../../../../src/domain/dunning';
+import { scenarioArb } from '../../../support/cycle-arbitraries';
 import {
   DAY,
   HOUR,
@@ -27,7 +27,7 @@ import {
   simulateCycle,
   type CycleRun,
   type CycleScenario,
-} from '../../support/cycle-simulator';
+} from '../../../support/cycle-simulator';
 
 const SEED = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : undefined;
 const PATH = process.env.FC_PATH;
@@ -64,7 +64,7 @@ function check(name: string, arb: fc.Arbitrary<CycleScenario>, runs: number, tes
   if (details.failed) {
     throw new Error(
       `${fc.defaultReportMessage(details)}\n\n${String(details.errorInstance)}\n\nrerun: FC_SEED=${details.seed} FC_PATH=${details.counterexamplePath ?? ''} ` +
-        `npx jest test/unit/domain/billing-cycle.property.test.ts -t '${name}'`,
+        `npx jest test/unit/domain/billing-cycle/decide.property.test.ts -t '${name}'`,
     );
   }
 }
