@@ -117,7 +117,36 @@ export async function chargePurchase(
     case 'commit_timeout':
       model.commitCharge(p, token);
       return { type: 'lost' };
+    case 'unnamed':
+      startUnnamed(model, p, token, scenario.status, timing);
+      return ok(p);
   }
+}
+
+/**
+ * A charge answered in a status outside paid / pending_charge / error, without a webhook: funds on hold that are
+ * captured later (paid), a release (released, no money), a zero-amount check that stays (no money), or a pending
+ * charge whose Purchase still reads as an invoice status (created, overdue, sent, viewed) until it is paid.
+ */
+function startUnnamed(
+  model: QorePayModel,
+  p: SandboxPurchase,
+  token: string,
+  status: Extract<Scenario, { type: 'unnamed' }>['status'],
+  timing: ChargeTiming,
+): void {
+  model.setStatus(p, status);
+  model.record(p, token, 'pending');
+  if (status === 'preauthorized') return;
+  timing.timers.later(timing.pendingResolveDelayMs, () => {
+    if (p.status !== status) return;
+    if (status === 'pending_release') {
+      model.setStatus(p, 'released');
+      model.record(p, token, 'declined', 'released');
+      return;
+    }
+    model.commitCharge(p, token, false);
+  });
 }
 
 /** `pending_charge` now (with its webhook, unless silent); paid or declined after the pending delay. */

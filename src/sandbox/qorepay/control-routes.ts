@@ -29,6 +29,8 @@ export function registerControlRoutes(app: FastifyInstance, model: QorePayModel,
       'GET payments?purchase_id=',
       'GET purchases/:id',
       'POST purchases/:id/complete_checkout',
+      'POST purchases/:id/refund',
+      'GET purchases/:id/reads',
       'GET deliveries',
       'PUT webhook-options',
       'POST webhook-urls',
@@ -78,6 +80,16 @@ export function registerControlRoutes(app: FastifyInstance, model: QorePayModel,
     model.emitPurchase('purchase.paid', p);
     return reply.send(p);
   });
+  // A refund made at the gateway outside the engine (what a merchant's dashboard refund looks like to the engine).
+  app.post<IdParams>(`${ctl}/purchases/:id/refund`, async (req, reply) => {
+    const parsed = z.object({ amount: z.number().int().positive().optional() }).safeParse(req.body ?? {});
+    if (!parsed.success) return reply.code(400).send({ error: `amount: ${parsed.error.issues[0]?.message}` });
+    const p = model.purchases.get(req.params.id);
+    if (!p) return notFound(reply);
+    const out = model.refundOutside(p, parsed.data.amount);
+    return 'refused' in out ? reply.code(409).send({ error: out.refused }) : reply.send(out);
+  });
+  app.get<IdParams>(`${ctl}/purchases/:id/reads`, async (req) => ({ reads: model.reads.get(req.params.id) ?? 0 }));
   app.get(`${ctl}/deliveries`, async () => ({ deliveries: sandbox.deliveries() }));
   app.put(`${ctl}/webhook-options`, async (req, reply) => {
     const parsed = z

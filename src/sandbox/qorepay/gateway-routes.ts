@@ -178,6 +178,7 @@ export function registerGatewayRoutes(app: FastifyInstance, model: QorePayModel,
 
   app.get<IdParams>(`${api}/purchases/:id/`, async (req, reply) => {
     const p = model.purchases.get(req.params.id);
+    if (p) model.reads.set(p.id, (model.reads.get(p.id) ?? 0) + 1);
     return p ? reply.send(p) : notFound(reply);
   });
 

@@ -97,6 +97,8 @@ export class QorePayModel {
   refundMode: 'instant' | 'pending' = 'instant';
   /** References whose Purchases refuse `POST /purchases/{id}/cancel/` (a test fault: a cancel the gateway turns down). */
   readonly cancelRefusedReferences = new Set<string>();
+  /** `GET /purchases/{id}/` answered so far per Purchase (how often the engine read it). */
+  readonly reads = new Map<string, number>();
   private companyKey = newKeyPair();
 
   /** `deliver` sends events (default: nowhere, for tests of the model alone). */
@@ -413,6 +415,19 @@ export class QorePayModel {
     this.setStatus(p, 'refunded', { type: 'payment', id: payment.id as string });
     this.emit('payment.refunded', p.id, payment);
     return payment;
+  }
+
+  /**
+   * A refund made at the gateway outside the API's refund route (the merchant's dashboard, a support agent): the same
+   * Payment and webhook as any refund. `amount` defaults to what is left to refund. Returns the Payment, or why not.
+   */
+  refundOutside(p: SandboxPurchase, amount?: number): Record<string, unknown> | { refused: string } {
+    if (!REFUNDABLE.has(p.status) || p.refundable_amount <= 0)
+      return { refused: `Purchase in status ${p.status} cannot be refunded.` };
+    const value = amount ?? p.refundable_amount;
+    if (!Number.isInteger(value) || value <= 0 || value > p.refundable_amount)
+      return { refused: `amount must be an integer between 1 and ${p.refundable_amount}` };
+    return this.completeRefund(p, value);
   }
 
   createRecurringToken(scenario?: Scenario, options: { clientId?: string; currency?: string } = {}): string {

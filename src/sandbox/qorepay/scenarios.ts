@@ -8,6 +8,8 @@
  * | `tok_pending_paid_<x>`         | 200 `pending_charge` (+ webhook); after pendingResolveDelayMs `paid` (+ webhook)  |
  * | `tok_pending_fail_<x>`         | 200 `pending_charge`; later `error` with `do_not_honour`, `purchase.payment_failure` |
  * | `tok_pending_silent_<x>`       | 200 `pending_charge`; later `paid`, and NO webhook at all (polling tests)          |
+ * | `tok_pending_hard_<x>`         | 200 `pending_charge`; later `error` with the hard code `stolen_card`              |
+ * | `tok_unnamed_<status>_<x>`     | 200 in `<status>` (one of UNNAMED_STATUSES), no webhook; later `paid`, except `preauthorized` (stays: no money) and `pending_release` (`released`) |
  * | `tok_soft<N>_<x>`              | 400 `purchase_charge_error`, attempt `insufficient_funds`, N times; then success |
  * | `tok_hard_<code>_<x>`          | 400 `purchase_charge_error`, attempt `<code>` (a hard code, e.g. `stolen_card`)  |
  * | `tok_blocked_<x>`              | 400 `purchase_charge_error`, status `blocked`, attempt `suspected_fraud`         |
@@ -52,9 +54,35 @@ export const ScenarioSchema = z.discriminatedUnion('type', [
     retryAfterSeconds: z.number().int().nonnegative().optional(),
   }),
   z.object({ type: z.literal('slow') }),
+  /** The charge answers the Purchase in `status` (no webhook); after the pending delay it resolves (see UNNAMED_STATUSES). */
+  z.object({
+    type: z.literal('unnamed'),
+    status: z.enum([
+      'hold',
+      'pending_capture',
+      'pending_release',
+      'preauthorized',
+      'created',
+      'overdue',
+      'sent',
+      'viewed',
+    ]),
+  }),
   z.object({ type: z.literal('commit_timeout') }),
 ]);
 export type Scenario = z.infer<typeof ScenarioSchema>;
+
+/** Statuses a charge can answer that are not the charge's usual `paid` / `pending_charge` / `error`. */
+export const UNNAMED_STATUSES = [
+  'hold',
+  'pending_capture',
+  'pending_release',
+  'preauthorized',
+  'created',
+  'overdue',
+  'sent',
+  'viewed',
+] as const;
 
 const HARD_CODES = [
   ...Object.entries(DECLINE_CODES)
@@ -89,6 +117,15 @@ export function scenarioForToken(token: string): Scenario | undefined {
   if (after(token, 'tok_pending_paid') !== undefined) return { type: 'pending', then: 'paid' };
   if (after(token, 'tok_pending_fail') !== undefined) return { type: 'pending', then: 'failed' };
   if (after(token, 'tok_pending_silent') !== undefined) return { type: 'pending', then: 'paid', webhooks: false };
+  if (after(token, 'tok_pending_hard') !== undefined)
+    return { type: 'pending', then: 'failed', failCode: 'stolen_card' };
+  const unnamed = after(token, 'tok_unnamed');
+  if (unnamed !== undefined) {
+    const status = [...UNNAMED_STATUSES]
+      .sort((a, b) => b.length - a.length)
+      .find((st) => unnamed === st || unnamed.startsWith(`${st}_`));
+    return status ? { type: 'unnamed', status } : undefined;
+  }
   if (after(token, 'tok_invalid') !== undefined) return { type: 'invalid_token' };
   if (after(token, 'tok_merchant') !== undefined) return { type: 'decline', code: 'no_matching_terminal' };
   if (after(token, 'tok_blocked') !== undefined) return { type: 'decline', code: 'suspected_fraud', status: 'blocked' };

@@ -85,6 +85,10 @@ export interface QorePaySandbox {
    * answers 400 `purchase_cancel_error` and the Purchase stays payable.
    */
   refuseCancels(reference: string): void;
+  /** A refund made at the gateway, outside the engine (a dashboard refund); `amount` defaults to what is refundable. */
+  refundAtGateway(purchaseId: string, amount?: number): Record<string, unknown> | { refused: string };
+  /** How often `GET /purchases/{id}/` was answered for this Purchase. */
+  reads(purchaseId: string): number;
 }
 
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
@@ -179,6 +183,11 @@ export async function startQorePaySandbox(opts: QorePaySandboxOptions = {}): Pro
     refuseCancels: (reference) => {
       model.cancelRefusedReferences.add(reference);
     },
+    refundAtGateway: (purchaseId, amount) => {
+      const p = model.purchases.get(purchaseId);
+      return p ? copy(model.refundOutside(p, amount)) : { refused: `no Purchase ${purchaseId}` };
+    },
+    reads: (purchaseId) => model.reads.get(purchaseId) ?? 0,
   };
   registerControlRoutes(app, model, sandbox);
 

@@ -330,4 +330,63 @@ describe('gateway fidelity and the control API', () => {
     const other = await newPurchase();
     expect((await client.cancelPurchase(other.id)).status).toBe('cancelled');
   });
+
+  it('refunds at the gateway outside the engine through /__sandbox/purchases/:id/refund, within what is refundable', async () => {
+    const ctl = (path: string, body: unknown) =>
+      fetch(`${sandbox.origin}/__sandbox${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const unpaid = await newPurchase();
+    expect((await ctl(`/purchases/${unpaid.id}/refund`, {})).status).toBe(409);
+    const p = await newPurchase();
+    await client.chargePurchase(p.id, uniq('tok_success'));
+    expect((await ctl(`/purchases/${p.id}/refund`, { amount: 0 })).status).toBe(400);
+    expect((await ctl(`/purchases/${p.id}/refund`, { amount: 701 })).status).toBe(409);
+    const r = await ctl(`/purchases/${p.id}/refund`, { amount: 300 });
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { payment: { amount: number } }).payment.amount).toBe(300);
+    expect(sandbox.refundAtGateway(p.id)).toMatchObject({ payment: { amount: 400, payment_type: 'refund' } });
+    expect(sandbox.refundAtGateway(p.id)).toEqual({ refused: 'Purchase in status refunded cannot be refunded.' });
+    expect((await client.getPurchase(p.id)).refundable_amount).toBe(0);
+    expect(sandbox.payments(p.id).map((pm) => (pm.payment as { amount: number }).amount)).toEqual([300, 400]);
+    await sandbox.whenDeliveriesIdle();
+    expect(eventsFor(p.id).filter((e) => e === 'payment.refunded')).toHaveLength(2);
+    expect(sandbox.reads(p.id)).toBe(1);
+  });
+
+  it('tok_pending_hard_ hard-declines after pending; tok_unnamed_<status>_ answers that status and resolves by it', async () => {
+    const hard = await newPurchase();
+    expect((await client.chargePurchase(hard.id, uniq('tok_pending_hard'))).status).toBe('pending_charge');
+    const declined = await until(
+      () => client.getPurchase(hard.id),
+      (x) => x.status === 'error',
+    );
+    expect(declined.transaction_data?.attempts[0]?.error?.code).toBe('stolen_card');
+    const outcomes: Record<string, string> = {};
+    for (const status of ['hold', 'pending_capture', 'sent', 'viewed', 'created', 'overdue', 'pending_release']) {
+      const p = await newPurchase();
+      expect((await client.chargePurchase(p.id, uniq(`tok_unnamed_${status}`))).status).toBe(status);
+      outcomes[status] = (
+        await until(
+          () => client.getPurchase(p.id),
+          (x) => x.status !== status,
+        )
+      ).status;
+    }
+    expect(outcomes).toEqual({
+      hold: 'paid',
+      pending_capture: 'paid',
+      sent: 'paid',
+      viewed: 'paid',
+      created: 'paid',
+      overdue: 'paid',
+      pending_release: 'released',
+    });
+    const check = await newPurchase();
+    expect((await client.chargePurchase(check.id, uniq('tok_unnamed_preauthorized'))).status).toBe('preauthorized');
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await client.getPurchase(check.id)).status).toBe('preauthorized');
+  });
 });
