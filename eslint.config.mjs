@@ -84,7 +84,6 @@ const LAYER_EXCEPTIONS = [
 const DOMAIN_SIZE_EXCEPTIONS = [
   'src/domain/calendar.ts', // 509 lines
   'src/domain/reconciliation.ts', // reconcileCycle: 91 lines
-  'src/domain/subscription.ts', // 1,524 lines; evolve 351, plan 188 (being split into src/domain/subscription/)
 ];
 
 const zonesWithout = (rule) => LAYER_ZONES.filter((z) => z.name !== rule).map(({ name: _name, ...zone }) => zone);
