@@ -1,6 +1,6 @@
 /**
  * Subscription: one long-lived execution per subscription. The decisions live in `decideSubscription`
- * (src/domain/subscription.ts); this workflow interprets them. Handlers validate and record; one main loop runs every
+ * (src/domain/subscription/); this workflow interprets them. Handlers validate and record; one main loop runs every
  * call (starting a cycle, signalling one, refunds, chargebacks, settlement reversals) one at a time and feeds the
  * answers back. Continues as new when Temporal suggests it, carrying the machine's whole state: cycles in flight,
  * queued reversals and refund requests are never dropped.
@@ -71,11 +71,11 @@ import { messageOf, runSubscriptionCall } from './subscription-calls';
 /** The merchant of a subscription created without one (the client's default merchant). */
 const DEFAULT_BOOKS_MERCHANT = 'default';
 
-/** Marks runs whose liveness checks are held on due times (src/domain/subscription.ts, livenessCheckAfter). */
+/** Marks runs whose liveness checks are held on due times (src/domain/subscription/, livenessCheckAfter). */
 export const LIVENESS_ON_DUE_TIMES_PATCH = 'liveness-on-due-times';
 /** Marks runs that reverse, in a target recorded late, what was refunded or charged back meanwhile. */
 export const REVERSALS_OWED_PATCH = 'reversals-owed-on-later-record';
-/** Marks runs that hold payment events beating their cycle's final report (src/domain/subscription.ts). */
+/** Marks runs that hold payment events beating their cycle's final report (src/domain/subscription/). */
 export const HOLD_EARLY_PAYMENT_EVENTS_PATCH = 'hold-early-payment-events';
 /** Marks runs that keep the memo's plan (what subscription lists show) equal to the plan in effect. */
 export const PLAN_MEMO_PATCH = 'plan-memo-follows-plan';
