@@ -28,6 +28,18 @@
 import { z } from 'zod';
 import { DECLINE_CODES } from '../../domain/declines';
 
+/** Statuses a charge can answer that are not the charge's usual `paid` / `pending_charge` / `error`. */
+export const UNNAMED_STATUSES = [
+  'hold',
+  'pending_capture',
+  'pending_release',
+  'preauthorized',
+  'created',
+  'overdue',
+  'sent',
+  'viewed',
+] as const;
+
 export const ScenarioSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('success') }),
   z.object({
@@ -57,32 +69,11 @@ export const ScenarioSchema = z.discriminatedUnion('type', [
   /** The charge answers the Purchase in `status` (no webhook); after the pending delay it resolves (see UNNAMED_STATUSES). */
   z.object({
     type: z.literal('unnamed'),
-    status: z.enum([
-      'hold',
-      'pending_capture',
-      'pending_release',
-      'preauthorized',
-      'created',
-      'overdue',
-      'sent',
-      'viewed',
-    ]),
+    status: z.enum(UNNAMED_STATUSES),
   }),
   z.object({ type: z.literal('commit_timeout') }),
 ]);
 export type Scenario = z.infer<typeof ScenarioSchema>;
-
-/** Statuses a charge can answer that are not the charge's usual `paid` / `pending_charge` / `error`. */
-export const UNNAMED_STATUSES = [
-  'hold',
-  'pending_capture',
-  'pending_release',
-  'preauthorized',
-  'created',
-  'overdue',
-  'sent',
-  'viewed',
-] as const;
 
 const HARD_CODES = [
   ...Object.entries(DECLINE_CODES)
