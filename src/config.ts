@@ -12,7 +12,7 @@ import {
   parsePayloadKeys,
   type PayloadKey,
 } from '@temporal-billing/client/payload-codec';
-import { parseDuration } from './domain/reconciliation';
+import { parseDuration } from './domain/reconciliation-report';
 import { ChangeActorSchema } from './shared/actor-schema';
 import { API_KEY_SCOPES, plainMerchantKey, plainOperatorKey, type ApiKeySpec } from './api/api-keys';
 

@@ -25,9 +25,7 @@ const passThrough = args.filter((a) => !files.includes(a) && a !== '--all-domain
 const testDir = join(root, 'test', 'unit', 'domain');
 
 /** Tests of a domain file not named after it. */
-const OWN_TESTS = {
-  calendar: ['time-zone-cache.test.ts'],
-};
+const OWN_TESTS = {};
 
 /** The test files of test/unit/domain that are a source file's own (`path`: below src/domain/, without `.ts`). */
 function ownTests(path) {

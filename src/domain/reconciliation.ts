@@ -128,8 +128,7 @@ export type ReconciliationItem = Omit<Discrepancy, 'fix'> & { outcome: Reconcile
 
 /** Everything wrong with one cycle, with the fix for each where one is safe. */
 export function reconcileCycle(o: CycleObservation): Discrepancy[] {
-  const out: Discrepancy[] = [];
-  const base = {
+  const base: DiscrepancyBase = {
     cycleId: o.cycleId,
     subscriptionId: o.subscriptionId,
     periodIndex: o.periodIndex,
@@ -141,82 +140,119 @@ export function reconcileCycle(o: CycleObservation): Discrepancy[] {
   };
   const paidAtGateway = lastWhere(o.purchases, (p) => isPaidPurchaseStatus(p.status));
   const current = o.purchases[o.purchases.length - 1];
+  const gateway = gatewayDiscrepancy(o, base, paidAtGateway, current);
+  const settlement = isPaidCycleStatus(o.status)
+    ? missingSettlements(o, base, paidAtGateway, current)
+    : settlementsWithoutPaidCycle(o, base, current);
+  return [...(gateway ? [gateway] : []), ...settlement];
+}
 
+/** What every discrepancy of one cycle repeats: the cycle, its period and its amount. */
+type DiscrepancyBase = Pick<
+  Discrepancy,
+  | 'cycleId'
+  | 'subscriptionId'
+  | 'periodIndex'
+  | 'periodStart'
+  | 'periodEnd'
+  | 'amountMinor'
+  | 'currency'
+  | 'cycleStatus'
+>;
+
+/** Money the gateway took that a closed cycle did not record, or an outcome a waiting cycle has not heard of. */
+function gatewayDiscrepancy(
+  o: CycleObservation,
+  base: DiscrepancyBase,
+  paidAtGateway: PurchaseFacts | undefined,
+  current: PurchaseFacts | undefined,
+): Discrepancy | undefined {
   if (o.status === 'failed' || o.status === 'canceled') {
-    if (paidAtGateway) {
-      out.push({
-        ...base,
-        kind: 'paid_on_closed_cycle',
-        purchaseId: paidAtGateway.purchaseId,
-        gatewayStatus: paidAtGateway.status,
-        severity: 'critical',
-        description:
-          `the cycle ended ${o.status}, but purchase ${paidAtGateway.purchaseId} is ${paidAtGateway.status} at the ` +
-          'gateway: money was taken and not recorded; refund it or record the period as paid',
-      });
-    }
-  } else if (o.open && WAITING_CYCLE_STATUSES.includes(o.status)) {
-    const known =
-      paidAtGateway ??
-      (o.status === 'pending' &&
-      current &&
-      !isChargePendingStatus(current.status) &&
-      (isDeclinedPurchaseStatus(current.status) || isClosedPurchaseStatus(current.status))
-        ? current
-        : undefined);
-    if (known) {
-      out.push({
-        ...base,
-        kind: 'outcome_waiting',
-        purchaseId: known.purchaseId,
-        gatewayStatus: known.status,
-        severity: 'warning',
-        fix: { type: 'signal_outcome', event: outcomeEvent(known) },
-        description: `the cycle is ${o.status}, but purchase ${known.purchaseId} is already ${known.status} at the gateway`,
-      });
-    }
+    if (!paidAtGateway) return undefined;
+    return {
+      ...base,
+      kind: 'paid_on_closed_cycle',
+      purchaseId: paidAtGateway.purchaseId,
+      gatewayStatus: paidAtGateway.status,
+      severity: 'critical',
+      description:
+        `the cycle ended ${o.status}, but purchase ${paidAtGateway.purchaseId} is ${paidAtGateway.status} at the ` +
+        'gateway: money was taken and not recorded; refund it or record the period as paid',
+    };
   }
+  if (!o.open || !WAITING_CYCLE_STATUSES.includes(o.status)) return undefined;
+  const known =
+    paidAtGateway ??
+    (o.status === 'pending' &&
+    current &&
+    !isChargePendingStatus(current.status) &&
+    (isDeclinedPurchaseStatus(current.status) || isClosedPurchaseStatus(current.status))
+      ? current
+      : undefined);
+  if (!known) return undefined;
+  return {
+    ...base,
+    kind: 'outcome_waiting',
+    purchaseId: known.purchaseId,
+    gatewayStatus: known.status,
+    severity: 'warning',
+    fix: { type: 'signal_outcome', event: outcomeEvent(known) },
+    description: `the cycle is ${o.status}, but purchase ${known.purchaseId} is already ${known.status} at the gateway`,
+  };
+}
 
-  if (isPaidCycleStatus(o.status)) {
-    const purchaseId = o.paidPurchaseId ?? paidAtGateway?.purchaseId ?? current?.purchaseId;
-    for (const check of o.settlements) {
-      if (check.presence !== 'absent' && check.presence !== 'incomplete') continue;
-      if (o.open && !o.settlementFailed) continue; // the cycle is still writing its settlement
-      const fix: ReconcileFix | undefined = o.open
-        ? { type: 'retry_settlement' }
-        : purchaseId
-          ? { type: 'record_settlement', target: check.target, purchaseId }
-          : undefined;
-      out.push({
-        ...base,
-        kind: 'settlement_missing',
-        ...(purchaseId ? { purchaseId } : {}),
-        ...(paidAtGateway ? { gatewayStatus: paidAtGateway.status } : {}),
-        target: check.target.kind,
-        severity: fix ? 'warning' : 'critical',
-        ...(fix ? { fix } : {}),
-        description:
-          `the cycle is ${o.status}, but ${check.target.kind} has ` +
-          `${check.presence === 'incomplete' ? 'only an incomplete' : 'no'} record of it` +
-          (fix ? '' : ' and no purchase id is known to record it under'),
-      });
-    }
-  } else {
-    for (const check of o.settlements) {
-      if (check.presence !== 'recorded' && check.presence !== 'incomplete') continue;
-      out.push({
-        ...base,
-        kind: 'settlement_without_paid_cycle',
-        ...(current ? { purchaseId: current.purchaseId, gatewayStatus: current.status } : {}),
-        target: check.target.kind,
-        severity: 'critical',
-        description:
-          `${check.target.kind} holds a record${check.externalId ? ` (${check.externalId})` : ''} for this cycle, ` +
-          `but the cycle is ${o.status}, not paid`,
-      });
-    }
+/** A paid cycle's settlement targets that hold no (or only an incomplete) record of it. */
+function missingSettlements(
+  o: CycleObservation,
+  base: DiscrepancyBase,
+  paidAtGateway: PurchaseFacts | undefined,
+  current: PurchaseFacts | undefined,
+): Discrepancy[] {
+  const purchaseId = o.paidPurchaseId ?? paidAtGateway?.purchaseId ?? current?.purchaseId;
+  const out: Discrepancy[] = [];
+  for (const check of o.settlements) {
+    if (check.presence !== 'absent' && check.presence !== 'incomplete') continue;
+    if (o.open && !o.settlementFailed) continue; // the cycle is still writing its settlement
+    const fix: ReconcileFix | undefined = o.open
+      ? { type: 'retry_settlement' }
+      : purchaseId
+        ? { type: 'record_settlement', target: check.target, purchaseId }
+        : undefined;
+    out.push({
+      ...base,
+      kind: 'settlement_missing',
+      ...(purchaseId ? { purchaseId } : {}),
+      ...(paidAtGateway ? { gatewayStatus: paidAtGateway.status } : {}),
+      target: check.target.kind,
+      severity: fix ? 'warning' : 'critical',
+      ...(fix ? { fix } : {}),
+      description:
+        `the cycle is ${o.status}, but ${check.target.kind} has ` +
+        `${check.presence === 'incomplete' ? 'only an incomplete' : 'no'} record of it` +
+        (fix ? '' : ' and no purchase id is known to record it under'),
+    });
   }
   return out;
+}
+
+/** Settlement records of a cycle that is not paid. */
+function settlementsWithoutPaidCycle(
+  o: CycleObservation,
+  base: DiscrepancyBase,
+  current: PurchaseFacts | undefined,
+): Discrepancy[] {
+  return o.settlements
+    .filter((check) => check.presence === 'recorded' || check.presence === 'incomplete')
+    .map((check) => ({
+      ...base,
+      kind: 'settlement_without_paid_cycle',
+      ...(current ? { purchaseId: current.purchaseId, gatewayStatus: current.status } : {}),
+      target: check.target.kind,
+      severity: 'critical',
+      description:
+        `${check.target.kind} holds a record${check.externalId ? ` (${check.externalId})` : ''} for this cycle, ` +
+        `but the cycle is ${o.status}, not paid`,
+    }));
 }
 
 /** The gateway event the webhook ingress would signal for this Purchase. */
@@ -235,144 +271,4 @@ export function outcomeEvent(p: PurchaseFacts): OutcomeEvent {
 function lastWhere<T>(list: readonly T[], pred: (t: T) => boolean): T | undefined {
   for (let i = list.length - 1; i >= 0; i--) if (pred(list[i]!)) return list[i];
   return undefined;
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// The summary of a sweep
-// ---------------------------------------------------------------------------------------------------------------
-
-/** Items kept in a summary (counts stay exact beyond it). */
-export const SUMMARY_ITEM_LIMIT = 200;
-
-export interface KindCounts {
-  found: number;
-  fixed: number;
-  reported: number;
-  fixFailed: number;
-}
-
-export interface ReconciliationSummary {
-  /** Closed cycles were checked back to this instant (ISO); open ones always. */
-  since: string;
-  startedAt: string;
-  finishedAt?: string;
-  cyclesChecked: number;
-  counts: Record<DiscrepancyKind, KindCounts>;
-  items: ReconciliationItem[];
-  /** Items beyond SUMMARY_ITEM_LIMIT (counted above, not listed). */
-  itemsOmitted: number;
-  /** Cycles whose checks could not be made (their state, the gateway or a target could not be read). */
-  unchecked: { cycleId: string; reason: string }[];
-  uncheckedOmitted: number;
-}
-
-export function emptySummary(since: string, startedAt: string): ReconciliationSummary {
-  const counts = Object.fromEntries(
-    DISCREPANCY_KINDS.map((k) => [k, { found: 0, fixed: 0, reported: 0, fixFailed: 0 }]),
-  ) as Record<DiscrepancyKind, KindCounts>;
-  return { since, startedAt, cyclesChecked: 0, counts, items: [], itemsOmitted: 0, unchecked: [], uncheckedOmitted: 0 };
-}
-
-/** The summary after one more batch of checked cycles. Pure: the input is not modified. */
-export function addToSummary(
-  s: ReconciliationSummary,
-  batch: { checked: number; items: ReconciliationItem[]; unchecked: { cycleId: string; reason: string }[] },
-): ReconciliationSummary {
-  const next: ReconciliationSummary = JSON.parse(JSON.stringify(s)) as ReconciliationSummary;
-  next.cyclesChecked += batch.checked;
-  for (const item of batch.items) {
-    const c = next.counts[item.kind];
-    c.found++;
-    if (item.outcome === 'fixed') c.fixed++;
-    else if (item.outcome === 'reported') c.reported++;
-    else c.fixFailed++;
-    if (next.items.length < SUMMARY_ITEM_LIMIT) next.items.push(item);
-    else next.itemsOmitted++;
-  }
-  for (const u of batch.unchecked) {
-    if (next.unchecked.length < SUMMARY_ITEM_LIMIT) next.unchecked.push(u);
-    else next.uncheckedOmitted++;
-  }
-  return next;
-}
-
-export function totalFound(s: ReconciliationSummary): number {
-  return DISCREPANCY_KINDS.reduce((n, k) => n + s.counts[k].found, 0);
-}
-
-/** Discrepancies a person must look at: reported ones and fixes that did not take. */
-export function needsAttention(s: ReconciliationSummary): number {
-  return DISCREPANCY_KINDS.reduce((n, k) => n + s.counts[k].reported + s.counts[k].fixFailed, 0);
-}
-
-/** The summary as plain text, for the CLI, the Temporal UI and finance. `money` formats minor units. */
-export function summaryText(
-  s: ReconciliationSummary,
-  money: (amountMinor: number, currency: string) => string,
-): string {
-  const lines: string[] = [];
-  const n = (count: number, noun: string): string => `${count} ${noun}${count === 1 ? '' : 's'}`;
-  lines.push(
-    `Reconciliation ${s.finishedAt ? 'finished' : 'running'}: ${n(s.cyclesChecked, 'cycle')} checked ` +
-      `(open ones, and closed since ${s.since}); started ${s.startedAt}${s.finishedAt ? `, finished ${s.finishedAt}` : ''}.`,
-  );
-  const found = totalFound(s);
-  lines.push(
-    found === 0
-      ? 'No discrepancies.'
-      : `${found === 1 ? '1 discrepancy' : `${found} discrepancies`}; ${needsAttention(s)} need a person ` +
-          '(reported or not fixed).',
-  );
-  for (const k of DISCREPANCY_KINDS) {
-    const c = s.counts[k];
-    lines.push(
-      `- ${DISCREPANCY_TITLES[k]}: ${c.found} (fixed ${c.fixed}, reported ${c.reported}, fix failed ${c.fixFailed})`,
-    );
-  }
-  if (s.items.length) lines.push('', 'Items:');
-  for (const i of s.items) {
-    const period = i.periodStart ? `${i.periodStart.slice(0, 10)}..${(i.periodEnd ?? '').slice(0, 10)}` : '?';
-    lines.push(
-      `- [${i.outcome}] ${DISCREPANCY_TITLES[i.kind]}: subscription ${i.subscriptionId}, period ${i.periodIndex} ` +
-        `(${period}), purchase ${i.purchaseId ?? 'none'}, ${money(i.amountMinor, i.currency)}` +
-        `${i.target ? `, target ${i.target}` : ''}. ${i.description}${i.note ? ` (${i.note})` : ''}`,
-    );
-  }
-  if (s.itemsOmitted) lines.push(`- ... and ${s.itemsOmitted} more (counted above)`);
-  if (s.unchecked.length) lines.push('', 'Could not check:');
-  for (const u of s.unchecked) lines.push(`- ${u.cycleId}: ${u.reason}`);
-  if (s.uncheckedOmitted) lines.push(`- ... and ${s.uncheckedOmitted} more`);
-  return lines.join('\n');
-}
-
-// ---------------------------------------------------------------------------------------------------------------
-// Windows
-// ---------------------------------------------------------------------------------------------------------------
-
-const UNIT_MS = { m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-/** The longest window a sweep looks back over closed cycles. */
-export const MAX_WINDOW_MS = 366 * UNIT_MS.d;
-
-/** `30m`, `6h`, `7d` in ms; undefined when not such a duration. */
-export function parseDuration(text: string): number | undefined {
-  const m = /^(\d{1,6})(m|h|d)$/.exec(text.trim());
-  if (!m) return undefined;
-  const ms = Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
-  return ms > 0 ? ms : undefined;
-}
-
-/**
- * `--since`: a duration back from `now` (`48h`, `7d`) or an ISO date or instant in the past, at most a year back.
- * Returns the instant (ISO), or the reason it is refused.
- */
-export function parseSince(text: string, now: number): { ok: true; since: string } | { ok: false; message: string } {
-  const duration = parseDuration(text);
-  let at: number;
-  if (duration !== undefined) at = now - duration;
-  else if (/^\d{4}-\d{2}-\d{2}([T ][\d:.]+(Z|[+-]\d{2}:?\d{2})?)?$/.test(text.trim())) at = Date.parse(text.trim());
-  else return { ok: false, message: 'must be a duration (30m, 48h, 7d) or an ISO date or instant (2026-11-01)' };
-  if (!Number.isFinite(at)) return { ok: false, message: 'is not a valid date' };
-  if (at > now) return { ok: false, message: 'must be in the past' };
-  if (now - at > MAX_WINDOW_MS) return { ok: false, message: 'must be at most 366 days back' };
-  return { ok: true, since: new Date(at).toISOString() };
 }

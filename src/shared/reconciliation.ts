@@ -1,23 +1,26 @@
 /**
  * Contracts of the reconciliation sweep: its workflow input and result, its query, and the ids of its runs and of the
- * Schedule that starts it. The rules live in src/domain/reconciliation.ts.
+ * Schedule that starts it. The rules live in src/domain/reconciliation.ts and
+ * src/domain/reconciliation-report.ts.
  */
 import { defineQuery } from './message-definitions';
-import type { ReconciliationSummary } from '../domain/reconciliation';
+import type { ReconciliationSummary } from '../domain/reconciliation-report';
 
 export {
   DISCREPANCY_KINDS,
   DISCREPANCY_TITLES,
   RECONCILIATION_ALERT_CODES,
+  type DiscrepancyKind,
+  type ReconciliationItem,
+} from '../domain/reconciliation';
+export {
   needsAttention,
   parseDuration,
   parseSince,
   summaryText,
   totalFound,
-  type DiscrepancyKind,
-  type ReconciliationItem,
   type ReconciliationSummary,
-} from '../domain/reconciliation';
+} from '../domain/reconciliation-report';
 
 export const RECONCILIATION_WORKFLOW_TYPE = 'reconciliationWorkflow';
 

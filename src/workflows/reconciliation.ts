@@ -18,17 +18,19 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import {
-  addToSummary,
-  emptySummary,
-  needsAttention,
   reconcileCycle,
-  summaryText,
-  totalFound,
   RECONCILIATION_ALERT_CODES,
   type Discrepancy,
   type ReconciliationItem,
-  type ReconciliationSummary,
 } from '../domain/reconciliation';
+import {
+  addToSummary,
+  emptySummary,
+  needsAttention,
+  summaryText,
+  totalFound,
+  type ReconciliationSummary,
+} from '../domain/reconciliation-report';
 import { reconciliationSummaryQuery, type ReconciliationInput } from '../shared/reconciliation';
 import { settlementRecordedSignal, subscriptionWorkflowId } from '../shared/subscription';
 import { money } from '../shared/ui-text';

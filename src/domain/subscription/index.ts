@@ -3,7 +3,7 @@
  * commands the workflow must run. No Temporal, no I/O, no clock: time comes in as `ctx.now`.
  *
  * Rules
- * - Due dates come from the anchor (src/domain/calendar.ts). At creation, billing starts with the period that
+ * - Due dates come from the anchor (src/domain/calendar/). At creation, billing starts with the period that
  *   contains the creation time: periods that ended before it are never charged, whatever the anchor.
  * - After creation every due period gets a cycle, one at a time (the workflow may continue as new between them).
  * - One call at a time (`inFlight`): starting a cycle, signalling one, a refund, a chargeback registration, a

@@ -1,5 +1,5 @@
 /**
- * The billing schedule: when the next period's cycle starts (due dates come from the anchor, src/domain/calendar.ts),
+ * The billing schedule: when the next period's cycle starts (due dates come from the anchor, src/domain/calendar/),
  * cancel at period end, the end of billing, and when the subscription wakes.
  *
  * - Every due period gets a cycle, one at a time, while billing is not stopped (paused, unpaid, canceled); a plan

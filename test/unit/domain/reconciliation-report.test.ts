@@ -6,22 +6,24 @@
 import {
   DISCREPANCY_KINDS,
   DISCREPANCY_TITLES,
-  MAX_WINDOW_MS,
   RECONCILIATION_ALERT_CODES,
-  SUMMARY_ITEM_LIMIT,
   WAITING_CYCLE_STATUSES,
-  addToSummary,
-  emptySummary,
-  needsAttention,
   outcomeEvent,
-  parseDuration,
-  parseSince,
   reconcileCycle,
-  summaryText,
-  totalFound,
   type CycleObservation,
   type ReconciliationItem,
 } from '../../../src/domain/reconciliation';
+import {
+  MAX_WINDOW_MS,
+  SUMMARY_ITEM_LIMIT,
+  addToSummary,
+  emptySummary,
+  needsAttention,
+  parseDuration,
+  parseSince,
+  summaryText,
+  totalFound,
+} from '../../../src/domain/reconciliation-report';
 
 const GORMIC = { kind: 'gormic', orderId: 'order-1', methodId: 'qorepay' } as const;
 const NOW = Date.parse('2026-11-30T10:00:00Z');

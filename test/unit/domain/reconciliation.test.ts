@@ -17,20 +17,22 @@ import { DEFAULT_DUNNING_POLICY } from '../../../src/domain/dunning';
 import {
   DISCREPANCY_KINDS,
   WAITING_CYCLE_STATUSES,
-  addToSummary,
-  emptySummary,
-  needsAttention,
-  parseDuration,
-  parseSince,
   reconcileCycle,
-  summaryText,
-  totalFound,
   type CycleObservation,
   type Discrepancy,
   type GatewayPurchase,
   type ReconciliationItem,
   type SettlementCheck,
 } from '../../../src/domain/reconciliation';
+import {
+  addToSummary,
+  emptySummary,
+  needsAttention,
+  parseDuration,
+  parseSince,
+  summaryText,
+  totalFound,
+} from '../../../src/domain/reconciliation-report';
 
 const GORMIC = { kind: 'gormic', orderId: 'order-1', methodId: 'qorepay' } as const;
 const AP = { kind: 'activeplatform', accountId: '41', paymentMethodId: 7 } as const;

@@ -9,7 +9,7 @@ import {
   trialEnd,
   utcOffsetMinutes,
   validateSchedule,
-} from '../../../src/domain/calendar';
+} from '../../../../src/domain/calendar';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -2,7 +2,7 @@
  * The time-zone formatter cache is keyed by the canonical zone and bounded: spellings that differ only in case share
  * one formatter, and thousands of them (each a valid zone to Intl) do not grow the process.
  */
-import { canonicalTimeZone, timeZoneCacheStats, validateSchedule } from '../../../src/domain/calendar';
+import { canonicalTimeZone, timeZoneCacheStats, validateSchedule } from '../../../../src/domain/calendar';
 
 /** The n-th casing of a zone name (bit i of n upper-cases the i-th letter). */
 const casing = (zone: string, n: number): string =>
