@@ -66,16 +66,6 @@ const LAYER_ZONES = [
 const LAYER_EXCEPTIONS = [
   // The reconciliation sweep reads cycles through the client's Temporal adapter (moves with the client package split).
   { rule: 'Activities -> Client', files: ['src/activities/reconciliation.ts'] },
-  // The sandbox parses requests with the real client's schemas and HTTP helpers (a fake should keep its own).
-  {
-    rule: 'Sandbox -> Integrations',
-    files: [
-      'src/sandbox/qorepay/gateway-routes.ts',
-      'src/sandbox/qorepay/model.ts',
-      'src/sandbox/qorepay/server.ts',
-      'src/sandbox/qorepay/webhook-delivery.ts',
-    ],
-  },
   // The API process entry point reads process config (until one composition root hands the adapter its options).
   { rule: 'Api -> Processes', files: ['src/api/main.ts'] },
 ];

@@ -3,7 +3,7 @@
  * operation, method and path, and the integration's own say only on what an error answer means (`classify`).
  */
 import { IntegrationError, type IntegrationSource, type KindTraits } from './errors';
-import type { Logger } from './logger';
+import type { Logger } from '../../shared/logger';
 import {
   HttpPipeline,
   type FailureMapper,

@@ -2,8 +2,8 @@ export { COMMON_ERROR_KINDS, IntegrationError, isIntegrationError, kindTraits, p
 export type { IntegrationErrorInit, IntegrationSource, KindTraits } from './errors';
 export { describedApi, describedFailures } from './described-failures';
 export type { Connection, DescribedApiOptions, StatusVerdict } from './described-failures';
-export { silentLogger } from './logger';
-export type { Logger } from './logger';
+export { silentLogger } from '../../shared/logger';
+export type { Logger } from '../../shared/logger';
 export { HttpPipeline } from './pipeline';
 export type {
   CallOptions,

@@ -16,7 +16,7 @@ import axios, { type AxiosInstance } from 'axios';
 import type { Readable } from 'node:stream';
 import type { z } from 'zod';
 import { parseRetryAfter } from './errors';
-import { silentLogger, type Logger } from './logger';
+import { silentLogger, type Logger } from '../../shared/logger';
 import { noRedaction, type Redact } from './redact';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

@@ -5,7 +5,7 @@
  */
 import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { Logger } from '../../integrations/http';
+import type { Logger } from '../../shared/logger';
 import { bodyOf, parseJsonKeepingRaw, type Faults } from '../kit';
 import { chargePurchase, type ChargeTiming } from './charges';
 import {

@@ -5,7 +5,7 @@
  * This file only composes them: the gateway's state and rules are ./model.ts, its HTTP API ./gateway-routes.ts, the
  * control API ./control-routes.ts, webhook delivery ./webhook-delivery.ts.
  */
-import { silentLogger, type Logger } from '../../integrations/http';
+import { silentLogger, type Logger } from '../../shared/logger';
 import { createSandboxApp, Faults, listen, SandboxTimers } from '../kit';
 import { registerControlRoutes } from './control-routes';
 import { API_PREFIX, registerGatewayRoutes } from './gateway-routes';

@@ -7,7 +7,7 @@
  * it), `delayMs` (extra delay before every attempt).
  */
 import { randomUUID } from 'node:crypto';
-import type { Logger } from '../../integrations/http';
+import type { Logger } from '../../shared/logger';
 
 export const CHIP_RETRY_DELAYS_MS: readonly number[] = [0, 2, 8, 26, 80, 242, 728, 2186].map((m) => m * 60_000);
 
