@@ -10,7 +10,7 @@ import {
   type SubscriptionContext,
   type SubscriptionEvent,
   type SubscriptionMachineState,
-} from '../../../src/domain/subscription';
+} from '../../../../src/domain/subscription';
 
 const DAY = 24 * 3600_000;
 const T0 = Date.UTC(2027, 0, 1, 9, 0);

@@ -2,8 +2,8 @@
  * Examples of the subscription machine (src/domain/subscription.ts): regressions found by
  * subscription.property.test.ts, each written out plainly.
  */
-import type { BillingSchedule } from '../../../src/domain/calendar';
-import type { SettlementEntry } from '../../../src/domain/billing-cycle';
+import type { BillingSchedule } from '../../../../src/domain/calendar';
+import type { SettlementEntry } from '../../../../src/domain/billing-cycle';
 import {
   cyclesStopping,
   decideSubscription,
@@ -12,7 +12,7 @@ import {
   type SubscriptionCommand,
   type SubscriptionEvent,
   type SubscriptionMachineState,
-} from '../../../src/domain/subscription';
+} from '../../../../src/domain/subscription';
 
 const schedule: BillingSchedule = {
   intervalUnit: 'day',

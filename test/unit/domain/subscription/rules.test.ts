@@ -7,8 +7,8 @@
  * docs/mutation.md lists which test catches which) and confirmed to fail on each.
  */
 import fc from 'fast-check';
-import type { SettlementEntry } from '../../../src/domain/billing-cycle';
-import { periodIndexAt, periodStart, type BillingSchedule } from '../../../src/domain/calendar';
+import type { SettlementEntry } from '../../../../src/domain/billing-cycle';
+import { periodIndexAt, periodStart, type BillingSchedule } from '../../../../src/domain/calendar';
 import {
   SUBSCRIPTION_LIMITS,
   decideSubscription,
@@ -19,7 +19,7 @@ import {
   type SubscriptionCommand,
   type SubscriptionEvent,
   type SubscriptionMachineState,
-} from '../../../src/domain/subscription';
+} from '../../../../src/domain/subscription';
 
 const DAY = 24 * 3600_000;
 const HOUR = 3600_000;

@@ -13,8 +13,8 @@
  * `FC_RUNS` scales the number of sequences per property.
  */
 import fc from 'fast-check';
-import { periodEnd, periodIndexAt, periodStart, type BillingSchedule } from '../../../src/domain/calendar';
-import type { SettlementEntry } from '../../../src/domain/billing-cycle';
+import { periodEnd, periodIndexAt, periodStart, type BillingSchedule } from '../../../../src/domain/calendar';
+import type { SettlementEntry } from '../../../../src/domain/billing-cycle';
 import {
   LIVENESS_ALIGN_WINDOW_MS,
   decideSubscription,
@@ -28,7 +28,7 @@ import {
   type SubscriptionContext,
   type SubscriptionEvent,
   type SubscriptionMachineState,
-} from '../../../src/domain/subscription';
+} from '../../../../src/domain/subscription';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -4,8 +4,8 @@
  * allowed period (index maxPeriods - 1) ended, i.e. period maxPeriods started, at or before now.
  */
 import fc from 'fast-check';
-import { periodStart, type BillingSchedule } from '../../../src/domain/calendar';
-import { initialSubscriptionState, nothingToBillAtCreation } from '../../../src/domain/subscription';
+import { periodStart, type BillingSchedule } from '../../../../src/domain/calendar';
+import { initialSubscriptionState, nothingToBillAtCreation } from '../../../../src/domain/subscription';
 
 const DAY = 24 * 3600_000;
 const plan = { planId: 'p', currency: 'EUR', lineItems: [{ name: 'x', priceMinor: 100, quantity: 1 }] };
