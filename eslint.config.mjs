@@ -64,8 +64,6 @@ const LAYER_ZONES = [
  * the move removes them: a new file, or another file of the same part, still gets the error.
  */
 const LAYER_EXCEPTIONS = [
-  // The reconciliation sweep reads cycles through the client's Temporal adapter (moves with the client package split).
-  { rule: 'Activities -> Client', files: ['src/activities/reconciliation.ts'] },
   // The API process entry point reads process config (until one composition root hands the adapter its options).
   { rule: 'Api -> Processes', files: ['src/api/main.ts'] },
 ];

@@ -17,7 +17,7 @@ import { createLogger, temporalLoggerFor, type Logger } from './logger';
 import { encryptedDataConverter, hasPayloadCodec } from '@temporal-billing/client/payload-codec';
 import { ConnectAbortedError, retryConnect } from './temporal-connect';
 import { METRIC_BUCKETS } from './shared/metrics';
-import { ensureReconciliationSchedule } from './reconciliation';
+import { ensureReconciliationSchedule, reconciliationTemporal } from './reconciliation';
 import { billingMetricsSinks } from './worker-metrics';
 import { openBooks, type BooksConnection } from './records';
 
@@ -88,7 +88,11 @@ export async function createBillingWorker(opts: BillingWorkerOptions): Promise<W
     namespace: opts.config.temporal.namespace,
     dataConverter,
   });
-  const deps = { temporal, ...buildActivityDeps(opts.config, opts.logger), ...opts.deps };
+  const deps = {
+    temporal: reconciliationTemporal(temporal),
+    ...buildActivityDeps(opts.config, opts.logger),
+    ...opts.deps,
+  };
   if (opts.config.RECONCILIATION_SCHEDULE === 'true') {
     // Billing must not wait on the sweep: a Schedule that cannot be written (permissions, an old server) is logged.
     try {

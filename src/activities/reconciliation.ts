@@ -9,7 +9,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { Context, log } from '@temporalio/activity';
 import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
-import { firstRunInput, listExecutionsPage } from '@temporal-billing/client/temporal-adapter';
 import { isTerminalCycleStatus } from '../domain/billing-cycle';
 import type {
   CycleObservation,
@@ -32,9 +31,25 @@ import {
 import { snapshotOf, type QorePayGateway } from './gateway';
 import { activePlatformSettlementComment, type SettlementClients } from './settlement-writers';
 
+/**
+ * What the sweep needs of the Temporal namespace the cycles run in: a client for handles (queries, signals, updates,
+ * results), and two reads the SDK's client has no call for. The worker supplies them (src/reconciliation.ts,
+ * `reconciliationTemporal`), so the activities never load the merchant library that implements the reads.
+ */
+export interface ReconciliationTemporal {
+  client: Pick<Client, 'workflow' | 'withDeadline'>;
+  /** One page of a visibility query; the page token is an opaque string the next call takes back. */
+  listExecutionsPage(
+    query: string,
+    pageSize: number,
+    pageToken: string | undefined,
+  ): Promise<{ executions: { workflowId: string; runId: string; status: { name: string } }[]; nextPageToken?: string }>;
+  /** The input of a workflow's first run (a continued-as-new workflow's later runs carry state instead). */
+  firstRunInput(workflowId: string): Promise<unknown>;
+}
+
 export interface ReconciliationDeps {
-  /** A client of the Temporal namespace the cycles run in (visibility, queries, signals, updates). */
-  temporal?: Pick<Client, 'workflow' | 'workflowService' | 'options' | 'withDeadline'>;
+  temporal?: ReconciliationTemporal;
   qorepay: Pick<QorePayGateway, 'getPurchase'>;
   settlement: SettlementClients;
 }
@@ -68,7 +83,7 @@ export function createReconciliationActivities(deps: ReconciliationDeps) {
   };
 
   const query = (workflowId: string, runId?: string): Promise<BillingCycleState> => {
-    const t = temporal();
+    const t = temporal().client;
     return t.withDeadline(Date.now() + QUERY_DEADLINE_MS, () =>
       t.workflow.getHandle(workflowId, runId).query(cycleStateQuery),
     );
@@ -85,8 +100,7 @@ export function createReconciliationActivities(deps: ReconciliationDeps) {
       pageSize: number;
       pageToken?: string;
     }): Promise<{ cycles: CycleRef[]; nextPageToken?: string }> {
-      const page = await listExecutionsPage(
-        temporal() as Client,
+      const page = await temporal().listExecutionsPage(
         cyclesQuery(input.taskQueue, input.since),
         input.pageSize,
         input.pageToken,
@@ -132,7 +146,7 @@ export function createReconciliationActivities(deps: ReconciliationDeps) {
       event: OutcomeEvent;
       watchMs?: number;
     }): Promise<{ delivered: boolean; moved: boolean; status?: string }> {
-      const handle = temporal().workflow.getHandle(input.cycleId);
+      const handle = temporal().client.workflow.getHandle(input.cycleId);
       try {
         await handle.signal(gatewayEventSignal, input.event);
       } catch (err) {
@@ -162,7 +176,7 @@ export function createReconciliationActivities(deps: ReconciliationDeps) {
     }): Promise<{ accepted: boolean; settlementFailed: boolean; settlement: SettlementRecord[]; refusal?: string }> {
       try {
         const view = await temporal()
-          .workflow.getHandle(input.cycleId)
+          .client.workflow.getHandle(input.cycleId)
           .executeUpdate(retrySettlementUpdate, {
             args: [{}], // the sweep, not a merchant's key: recorded in the cycle's trail as `unattributed`
           });
@@ -194,7 +208,9 @@ export function createReconciliationActivities(deps: ReconciliationDeps) {
       purchaseIds = state.purchaseIds;
       if (state.status === 'paid' || state.status === 'marked_paid') paidPurchaseId = state.purchaseId;
     } else if (ref.executionStatus === 'COMPLETED') {
-      const result = (await temporal().workflow.getHandle(ref.workflowId, ref.runId).result()) as BillingCycleResult;
+      const result = (await temporal()
+        .client.workflow.getHandle(ref.workflowId, ref.runId)
+        .result()) as BillingCycleResult;
       status = result.status;
       purchaseIds = result.purchaseId ? [result.purchaseId] : [];
       if (result.status === 'paid' || result.status === 'marked_paid') paidPurchaseId = result.purchaseId;
@@ -256,7 +272,7 @@ export function createReconciliationActivities(deps: ReconciliationDeps) {
 
   /** The input the cycle was started with: its period, amount and settlement targets. */
   async function cycleInput(ref: CycleRef): Promise<BillingCycleInput> {
-    const input = (await firstRunInput(temporal() as Client, ref.workflowId)) as BillingCycleInput | undefined;
+    const input = (await temporal().firstRunInput(ref.workflowId)) as BillingCycleInput | undefined;
     if (!input || !Array.isArray(input.lineItems)) throw new Error('the cycle has no readable input');
     return input;
   }

@@ -21,6 +21,7 @@ import type { BillingCycleInput } from '../../src/shared/billing-cycle';
 import type { MerchantNotification, OperationsAlert } from '../../src/shared/notifications';
 import { billingMetricsSinks } from '../../src/worker-metrics';
 import { testDataConverter } from './temporal';
+import { reconciliationTemporal } from '../../src/reconciliation';
 
 export const SANDBOX_API_KEY = 'test-secret-key-do-not-log';
 
@@ -112,7 +113,7 @@ export async function startBillingStack(
   const activities = createActivities({
     qorepay,
     // The reconciliation sweep lists, queries and signals cycles through the test server's client.
-    temporal: env.client,
+    temporal: reconciliationTemporal(env.client),
     ...(opts.notifier === null
       ? {}
       : { notifier: opts.notifier ?? { send: async (e: MerchantNotification) => void notifications.push(e) } }),

@@ -26,6 +26,7 @@ import { subscriptionWorkflow, type billingCycleWorkflow } from '../../src/workf
 import { billingMetricsSinks } from '../../src/worker-metrics';
 import { eventually, maybeRecordHistory, SANDBOX_API_KEY, startBillingStack } from '../support/billing-stack';
 import { bundleWorkflows, createTimeSkippingEnv, testDataConverter, uniqueId } from '../support/temporal';
+import { reconciliationTemporal } from '../../src/reconciliation';
 
 jest.setTimeout(180_000);
 
@@ -73,7 +74,11 @@ async function activityWorker(stopAfterCreate: boolean): Promise<{ worker: Worke
     timeoutMs: 2000,
     logger: pino({ level: 'silent' }),
   });
-  const real = createActivities({ qorepay, temporal: env.client, alerter: { alert: async () => undefined } });
+  const real = createActivities({
+    qorepay,
+    temporal: reconciliationTemporal(env.client),
+    alerter: { alert: async () => undefined },
+  });
   const box: { worker?: Worker } = {};
   const activities = stopAfterCreate
     ? {
