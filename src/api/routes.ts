@@ -11,7 +11,6 @@ import {
   CycleIdSchema,
   IDEMPOTENCY_KEY_HEADER,
   IdempotencyKeySchema,
-  ListSubscriptionsQuerySchema,
   MarkCyclePaidSchema,
   PlanSchema,
   RefundSchema,
@@ -100,19 +99,6 @@ const SubscriptionStateSchema = z.looseObject({
   changes: ChangeTrailSchema.optional(),
 });
 
-const SubscriptionSummarySchema = z.looseObject({
-  subscriptionId: z.string(),
-  customerId: z.string().optional(),
-  status: z.enum(SUBSCRIPTION_STATUS_VALUES).optional(),
-  nextChargeAt: z.string().optional(),
-  planId: z.string().optional(),
-  currency: z.string().optional(),
-  amountMinor: z.number().int().optional(),
-  workflowStatus: z.string(),
-  startedAt: z.string(),
-  closedAt: z.string().optional(),
-});
-
 const CycleStateSchema = z.looseObject({
   cycleId: z.string(),
   subscriptionId: z.string(),
@@ -193,23 +179,6 @@ export const ROUTES = [
       '200': subscription('Already existed with the same terms'),
     },
     errors: [409],
-  },
-  {
-    method: 'GET',
-    url: '/v1/subscriptions',
-    operationId: 'listSubscriptions',
-    summary: 'List subscriptions, by status and customer',
-    description: 'From Temporal visibility: eventually consistent (a new subscription appears within about a second).',
-    tag: 'subscriptions',
-    auth: true,
-    temporal: true,
-    query: ListSubscriptionsQuerySchema,
-    responses: {
-      '200': {
-        description: 'A page of subscriptions',
-        schema: z.object({ subscriptions: z.array(SubscriptionSummarySchema), nextPageToken: z.string().optional() }),
-      },
-    },
   },
   {
     method: 'GET',
@@ -307,19 +276,6 @@ export const ROUTES = [
     bodyName: 'ChangePlan',
     responses: { '200': subscription('The subscription after the change') },
     errors: [404, 409],
-  },
-  {
-    method: 'GET',
-    url: '/v1/subscriptions/:id/cycles',
-    operationId: 'listCycles',
-    summary: 'List the billing cycles of a subscription',
-    tag: 'cycles',
-    auth: true,
-    temporal: true,
-    params: idParam,
-    responses: {
-      '200': { description: 'Cycles, oldest first', schema: z.object({ cycles: z.array(CycleViewSchema) }) },
-    },
   },
   {
     method: 'POST',

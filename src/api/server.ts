@@ -33,6 +33,7 @@ import type { OpenAPIV3 } from 'openapi-types';
 import { handleQorePayWebhook, type WebhookIngressDeps } from './qorepay-webhook';
 import { ROUTES, type OperationId } from './routes';
 import { booksHandlers, type BooksApiOptions } from './books-handlers';
+import { listHandlers } from './list-handlers';
 import { IDEMPOTENCY_KEY_HEADER, parseWith, type FieldIssue } from '@temporal-billing/client/schemas';
 import { getReconciliation, startReconciliation } from '../reconciliation';
 import { BILLING_TASK_QUEUE } from '../shared/task-queue';
@@ -214,7 +215,6 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
         .header('location', `/v1/subscriptions/${encodeURIComponent(subscription.subscriptionId)}`)
         .send(subscription);
     },
-    listSubscriptions: async (r, _reply, billing) => billing.listSubscriptions(r.query as never),
     getSubscription: async (r, _reply, billing) => billing.getSubscription(r.params.id!),
     // 202 while a cycle has not confirmed the stop yet (`cyclesStopping`): accepted, not yet in effect.
     cancelSubscription: async (r, reply, billing) =>
@@ -226,7 +226,6 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
       billing.updatePaymentMethod(r.params.id!, (r.body as { recurringToken: string }).recurringToken, idempotency(r)),
     changePlan: async (r, _reply, billing) =>
       billing.changePlan(r.params.id!, (r.body as { plan: never }).plan, idempotency(r)),
-    listCycles: async (r, _reply, billing) => ({ cycles: await billing.listCycles(r.params.id!) }),
     refundCycle: async (r, reply, billing) =>
       reply.code(201).send(await billing.refundCycle(r.params.id!, r.body as never, idempotency(r))),
     registerChargeback: async (r, reply, billing) =>
@@ -278,6 +277,7 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
       throw new Error('registered separately (raw body)');
     },
     ...booksHandlers(opts.books),
+    ...listHandlers(opts.books),
   };
 
   // ---- merchant and operations routes (everything but the webhook, which has its own body parsing) ----

@@ -28,6 +28,13 @@ export interface Page<T> {
 /** A cursor is the last row's sort key, base64url JSON; a cursor that does not decode is refused (400). */
 export class BadCursor extends Error {
   override readonly name = 'BadCursor';
+  /** The query parameter that carried it (a 400 names it). */
+  constructor(
+    message: string,
+    readonly param = 'cursor',
+  ) {
+    super(message);
+  }
 }
 
 function encodeCursor(key: (string | number)[]): string {
@@ -44,7 +51,7 @@ function decodeCursor(cursor: string | undefined, shape: ('string' | 'number')[]
   } catch {
     // fall through
   }
-  throw new BadCursor('cursor: not a cursor this list gave out');
+  throw new BadCursor('not a cursor this list gave out');
 }
 
 function pageOf<T>(rows: T[], limit: number, keyOf: (row: T) => (string | number)[]): Page<T> {
@@ -53,7 +60,21 @@ function pageOf<T>(rows: T[], limit: number, keyOf: (row: T) => (string | number
   return rows.length > limit && last !== undefined ? { items, nextCursor: encodeCursor(keyOf(last)) } : { items };
 }
 
+/** A cursor's instant: refused (400) unless it is one this list wrote. */
+function instantOf(iso: string): Date {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) throw new BadCursor('not a cursor this list gave out');
+  return d;
+}
+
 const size = (limit: number | undefined) => Math.min(Math.max(limit ?? DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE);
+
+/** A cycle's row with its invoice, once the cycle has a Purchase (null before). */
+export type CycleWithInvoice = CycleRow & {
+  invoice_id: string | null;
+  invoice_number: number | null;
+  invoice_status: InvoiceStatus | null;
+};
 
 export interface InvoiceDocument {
   invoice: InvoiceRow;
@@ -64,7 +85,7 @@ export interface InvoiceDocument {
 
 export function createBooksReader(db: Kysely<BooksDatabase>) {
   return {
-    /** Subscriptions by id, optionally of one status, customer or plan. */
+    /** Subscriptions, newest first (then by id, so equal start times page without a gap or a repeat). */
     async listSubscriptions(q: {
       merchantId: string | undefined;
       status?: string;
@@ -74,18 +95,27 @@ export function createBooksReader(db: Kysely<BooksDatabase>) {
       cursor?: string;
     }): Promise<Page<SubscriptionRow>> {
       const limit = size(q.limit);
-      const after = decodeCursor(q.cursor, ['string']);
+      const after = decodeCursor(q.cursor, ['string', 'string']);
       let query = db.selectFrom('subscriptions').selectAll();
       if (q.merchantId !== undefined) query = query.where('merchant_id', '=', q.merchantId);
       if (q.status) query = query.where('status', '=', q.status);
       if (q.customerId) query = query.where('customer_id', '=', q.customerId);
       if (q.planId) query = query.where('plan_id', '=', q.planId);
-      if (after) query = query.where('subscription_id', '>', after[0] as string);
+      if (after) {
+        const [at, id] = after as [string, string];
+        query = query.where((eb) =>
+          eb.or([
+            eb('created_at', '<', instantOf(at)),
+            eb.and([eb('created_at', '=', instantOf(at)), eb('subscription_id', '<', id)]),
+          ]),
+        );
+      }
       const rows = await query
-        .orderBy('subscription_id')
+        .orderBy('created_at', 'desc')
+        .orderBy('subscription_id', 'desc')
         .limit(limit + 1)
         .execute();
-      return pageOf(rows, limit, (r) => [r.subscription_id]);
+      return pageOf(rows, limit, (r) => [r.created_at.toISOString(), r.subscription_id]);
     },
 
     async getSubscription(
@@ -97,23 +127,37 @@ export function createBooksReader(db: Kysely<BooksDatabase>) {
       return query.executeTakeFirst();
     },
 
-    /** A subscription's cycles, newest period first. */
+    /** A subscription's cycles, oldest period first, each with its invoice (id and number) once it has one. */
     async listCycles(q: {
       merchantId: string | undefined;
       subscriptionId: string;
       limit?: number;
       cursor?: string;
-    }): Promise<Page<CycleRow>> {
+    }): Promise<Page<CycleWithInvoice>> {
       const limit = size(q.limit);
-      const after = decodeCursor(q.cursor, ['number']);
-      let query = db.selectFrom('cycles').selectAll().where('subscription_id', '=', q.subscriptionId);
-      if (q.merchantId !== undefined) query = query.where('merchant_id', '=', q.merchantId);
-      if (after) query = query.where('period_index', '<', after[0] as number);
+      const after = decodeCursor(q.cursor, ['number', 'string']);
+      let query = db
+        .selectFrom('cycles')
+        .leftJoin('invoices', 'invoices.cycle_id', 'cycles.cycle_id')
+        .selectAll('cycles')
+        .select(['invoices.invoice_id', 'invoices.number as invoice_number', 'invoices.status as invoice_status'])
+        .where('cycles.subscription_id', '=', q.subscriptionId);
+      if (q.merchantId !== undefined) query = query.where('cycles.merchant_id', '=', q.merchantId);
+      if (after) {
+        const [index, id] = after as [number, string];
+        query = query.where((eb) =>
+          eb.or([
+            eb('cycles.period_index', '>', index),
+            eb.and([eb('cycles.period_index', '=', index), eb('cycles.cycle_id', '>', id)]),
+          ]),
+        );
+      }
       const rows = await query
-        .orderBy('period_index', 'desc')
+        .orderBy('cycles.period_index')
+        .orderBy('cycles.cycle_id')
         .limit(limit + 1)
         .execute();
-      return pageOf(rows, limit, (r) => [r.period_index]);
+      return pageOf(rows, limit, (r) => [r.period_index, r.cycle_id]);
     },
 
     /** A subscription's payments (charges, mark-paid, refunds, chargebacks, reversals), newest first. */
@@ -131,8 +175,8 @@ export function createBooksReader(db: Kysely<BooksDatabase>) {
         const [at, key] = after as [string, string];
         query = query.where((eb) =>
           eb.or([
-            eb('occurred_at', '<', new Date(at)),
-            eb.and([eb('occurred_at', '=', new Date(at)), eb('payment_key', '<', key)]),
+            eb('occurred_at', '<', instantOf(at)),
+            eb.and([eb('occurred_at', '=', instantOf(at)), eb('payment_key', '<', key)]),
           ]),
         );
       }

@@ -21,6 +21,8 @@ import { createLogger } from '../../src/logger';
 import { subscriptionWorkflowId } from '../../src/shared/subscription';
 import { connectToDevServer, testDataConverter, uniqueId } from '../support/temporal';
 import { API_KEY, silentLogger, startTestApi, subscriptionBody, type RunningTestApi } from '../support/api-stack';
+import { createTestBooks, type TestBooks } from '../support/records';
+import { createBooksReader } from '../../src/records';
 
 const SANDBOX_KEY = 'sandbox-key-for-api-tests';
 const keyPair = () => {
@@ -35,6 +37,7 @@ let env: TestWorkflowEnvironment;
 let sandbox: QorePaySandbox;
 let qorepay: QorePayClient;
 let api: RunningTestApi;
+let books: TestBooks;
 
 beforeAll(async () => {
   env = await connectToDevServer();
@@ -50,11 +53,16 @@ beforeAll(async () => {
     qorepay,
     logger: silentLogger,
   };
-  api = await startTestApi(env.client, webhook);
+  // The lists read the records store: a database of this file's own.
+  books = await createTestBooks();
+  api = await startTestApi(env.client, webhook, {
+    books: { reader: createBooksReader(books.db), seller: { name: 'Test merchant', address: [] } },
+  });
 });
 
 afterAll(async () => {
   await api?.close();
+  await books?.drop();
   await sandbox?.close();
   await env?.teardown();
 });
@@ -564,6 +572,7 @@ describe('OpenAPI document', () => {
     'POST /v1/subscriptions/{id}/payment-method',
     'POST /v1/subscriptions/{id}/plan',
     'GET /v1/subscriptions/{id}/cycles',
+    'GET /v1/subscriptions/{id}/payments',
     'POST /v1/subscriptions/{id}/refunds',
     'POST /v1/subscriptions/{id}/chargebacks',
     'GET /v1/cycles/{cycleId}',
@@ -579,9 +588,6 @@ describe('OpenAPI document', () => {
     'GET /v1/credit-notes/{creditNoteId}',
     'GET /v1/credit-notes/{creditNoteId}/credit-note.html',
     'GET /v1/credit-notes/{creditNoteId}/credit-note.pdf',
-    'GET /v1/records/subscriptions',
-    'GET /v1/records/subscriptions/{id}/cycles',
-    'GET /v1/records/subscriptions/{id}/payments',
     'GET /',
     'GET /openapi.json',
     'GET /healthz',
@@ -650,9 +656,12 @@ describe('OpenAPI document', () => {
     expect(anchor.description).toMatch(/earlier periods are never charged/);
     const list = doc.paths['/v1/subscriptions']!.get!;
     expect((list.parameters as { name: string }[]).map((p) => p.name).sort()).toEqual([
+      'cursor',
       'customerId',
+      'limit',
       'nextPageToken',
       'pageSize',
+      'planId',
       'status',
     ]);
     expect(doc.paths['/webhooks/qorepay']!.post!.security).toEqual([]);

@@ -177,7 +177,7 @@ describe('subscriptions over HTTP with a real worker', () => {
     expect((await api.authed.post('/v1/subscriptions', subscriptionBody(other))).status).toBe(201);
     expect((await api.authed.post(`/v1/subscriptions/${ids[0]}/pause`)).status).toBe(200);
 
-    // Visibility is eventually consistent.
+    // The records are written by the worker's activities, just after each change.
     const listed = await eventually(async () => {
       const res = await api.authed.get('/v1/subscriptions', { params: { customerId } });
       const rows = res.data.subscriptions as { subscriptionId: string; status: string }[];
@@ -189,7 +189,7 @@ describe('subscriptions over HTTP with a real worker', () => {
       planId: 'pro',
       currency: 'EUR',
       amountMinor: 1999,
-      workflowStatus: 'RUNNING',
+      merchantId: 'default',
     });
 
     const paused = await api.authed.get('/v1/subscriptions', { params: { customerId, status: 'paused' } });

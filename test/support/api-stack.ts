@@ -14,6 +14,9 @@ import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qo
 import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
 import { createBillingWorker } from '../../src/worker';
 import { bundleWorkflows } from './temporal';
+import { createBooksReader } from '../../src/records';
+import { sellerFromConfig } from '../../src/records/documents';
+import { createTestBooks, type TestBooks } from './records';
 
 type WebhookIngressDeps = ApiServerOptions['webhook'];
 
@@ -41,7 +44,10 @@ export interface ApiBody {
   pendingPlan?: unknown;
   subscriptions?: { subscriptionId: string; status?: string; [k: string]: unknown }[];
   nextPageToken?: string;
-  cycles?: { cycleId: string; status: string }[];
+  nextCursor?: string;
+  cycles?: { cycleId: string; status: string; invoiceId?: string; [k: string]: unknown }[];
+  payments?: { kind: string; cycleId: string; amountMinor: number; [k: string]: unknown }[];
+  invoices?: { invoiceId: string; number: number; status: string; cycleId: string; [k: string]: unknown }[];
   openapi?: string;
   paths?: Record<string, Record<string, Record<string, unknown>>>;
   components?: { schemas: Record<string, { properties?: Record<string, { pattern?: string }>; required?: string[] }> };
@@ -133,6 +139,8 @@ export interface ApiStack {
   api: RunningTestApi;
   sandbox: QorePaySandbox;
   taskQueue: string;
+  /** The records store the worker writes and the API's lists read (a database of its own, dropped at stop). */
+  books: TestBooks;
   stop(): Promise<void>;
 }
 
@@ -167,12 +175,14 @@ export async function startApiStack(
       ? { MERCHANT_WEBHOOK_URL: opts.merchantWebhook.url, MERCHANT_WEBHOOK_SECRET: opts.merchantWebhook.secret }
       : {}),
   });
+  const books = await createTestBooks();
   const worker = await createBillingWorker({
     config,
     connection: env.nativeConnection,
     logger: createLogger({ level: 'silent' }),
     workflowBundle,
     taskQueue,
+    deps: { books },
   });
   const running = worker.run();
   const qorepay = new QorePayClient({
@@ -191,6 +201,7 @@ export async function startApiStack(
     // Like the API process: a create naming a qorepayClientId is checked at the (sandbox) gateway.
     {
       billing: new BillingClient({ client: env.client, taskQueue, customerVerifier: qorepayCustomerVerifier(qorepay) }),
+      books: { reader: createBooksReader(books.db), seller: sellerFromConfig(config) },
       ...(opts.apiKeys ? { apiKeys: opts.apiKeys } : {}),
     },
   );
@@ -200,11 +211,13 @@ export async function startApiStack(
     api,
     sandbox,
     taskQueue,
+    books,
     async stop() {
       await api.close();
       worker.shutdown();
       await running;
       await sandbox.close();
+      await books.drop();
     },
   };
 }
