@@ -383,11 +383,16 @@ export function checkInvariants(w: ChaosWorld): { violations: Violation[]; notes
       }
     }
 
-    // 9. A refund sent twice with the same idempotency key refunds once.
+    // 9. A refund sent twice with the same idempotency key refunds once (refunds made at the gateway are not ours).
     const refundOps = ops.filter((o) => (o.kind === 'refund_full' || o.kind === 'refund_partial') && o.purchaseId);
+    const atGateway = new Set(
+      ops.filter((o) => o.kind === 'gateway_refund' && o.answer).map((o) => o.answer!.paymentId),
+    );
     for (const purchaseId of new Set(refundOps.map((o) => o.purchaseId!))) {
       const keys = new Set(refundOps.filter((o) => o.purchaseId === purchaseId && o.key).map((o) => o.key!));
-      const refunds = w.gatewayPayments.filter((g) => g.purchaseId === purchaseId && g.type === 'refund').length;
+      const refunds = w.gatewayPayments.filter(
+        (g) => g.purchaseId === purchaseId && g.type === 'refund' && !atGateway.has(g.id),
+      ).length;
       if (refunds > keys.size)
         violations.push({
           kind: 'refund_not_idempotent',
