@@ -142,7 +142,15 @@ export async function observe(
         paused: false,
       };
       if (execution === 'RUNNING') {
-        const st = await ch.query(cycleStateQuery);
+        // A cycle that cannot answer a query (its workflow task fails) is reported as stuck, not a crash of the run.
+        const st = await ch.query(cycleStateQuery).catch((err: unknown) => {
+          obs.status = `unqueryable: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}`;
+          return undefined;
+        });
+        if (!st) {
+          cycles.push(obs);
+          continue;
+        }
         obs.status = st.status;
         obs.paused = st.paused;
         obs.amountMinor = st.amountMinor;
