@@ -18,7 +18,13 @@ import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qo
 import { startActivePlatformSandbox } from '../../src/sandbox/activeplatform/server';
 import { startGormicSandbox } from '../../src/sandbox/gormic/server';
 import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
-import { cycleStateQuery, parseCycleWorkflowId, type SettlementTarget } from '../../src/shared/billing-cycle';
+import {
+  cycleStateQuery,
+  cycleWorkflowId,
+  parseCycleWorkflowId,
+  retrySettlementUpdate,
+  type SettlementTarget,
+} from '../../src/shared/billing-cycle';
 import type { OperationsAlert } from '../../src/shared/notifications';
 import { subscriptionStateQuery, subscriptionWorkflowId, type SubscriptionInput } from '../../src/shared/subscription';
 import { subscriptionWorkflow } from '../../src/workflows';
@@ -31,9 +37,17 @@ import {
   type OpRecord,
   type Violation,
 } from './invariants';
-import { performOp } from './merchant-ops';
+import { performOp, type ChaosControls } from './merchant-ops';
 import { gatewayPayments, observe, settlementRecords, type GatewayRecords } from './observe';
-import { DAY, HOUR, planSubscriptions, type PlannedSubscription } from './plan';
+import {
+  CHAOS_CONDITIONS,
+  DAY,
+  HOUR,
+  planSubscriptions,
+  timeConditionOps,
+  type ChaosCondition,
+  type PlannedSubscription,
+} from './plan';
 import { WebhookFaultLayer, type BatchRoute, type FaultCounts } from './webhook-faults';
 
 const QOREPAY_KEY = 'chaos-qorepay-secret';
@@ -53,6 +67,59 @@ export interface FastOptions {
   log: (line: string) => void;
   /** Real time after which a batch counts as stalled and is run again (default 8 minutes). */
   batchWatchdogMs?: number;
+  /** Share of subscriptions given one of issue 20's conditions (plan.ts; default 0.35). */
+  conditionShare?: number;
+}
+
+/** Per condition: subscriptions, cycles (paid), gateway charge entries, refunds at the gateway, violations. */
+export type ConditionCounts = Record<
+  ChaosCondition | 'none',
+  {
+    subscriptions: number;
+    cycles: number;
+    paidCycles: number;
+    charges: number;
+    refunds: number;
+    /** Merchant and driver operations, those acknowledged, and stop answers that named cycles not yet stopped. */
+    ops: number;
+    opsOk: number;
+    stopsPending: number;
+    violations: number;
+  }
+>;
+
+export function emptyConditionCounts(): ConditionCounts {
+  const zero = () => ({
+    subscriptions: 0,
+    cycles: 0,
+    paidCycles: 0,
+    charges: 0,
+    refunds: 0,
+    ops: 0,
+    opsOk: 0,
+    stopsPending: 0,
+    violations: 0,
+  });
+  return Object.fromEntries([...CHAOS_CONDITIONS, 'none'].map((c) => [c, zero()])) as ConditionCounts;
+}
+
+/** Adds one checked world to the per-condition counts. */
+export function countConditions(into: ConditionCounts, world: ChaosWorld, violations: Violation[]): void {
+  for (const p of world.subscriptions) {
+    const row = into[p.condition ?? 'none'];
+    const mine = world.cycles.filter((c) => c.subscriptionId === p.subscriptionId);
+    const purchases = new Set(mine.flatMap((c) => c.purchaseIds));
+    row.subscriptions++;
+    row.cycles += mine.length;
+    row.paidCycles += mine.filter((c) => c.status === 'paid' || c.status === 'marked_paid').length;
+    row.charges += world.ledger.filter((e) => e.reference?.startsWith(`cycle:${p.subscriptionId}:`)).length;
+    row.refunds += world.gatewayPayments.filter((g) => g.type === 'refund' && purchases.has(g.purchaseId)).length;
+    const ops = world.ops.filter((o) => o.subscriptionId === p.subscriptionId);
+    row.ops += ops.length;
+    row.opsOk += ops.filter((o) => o.outcome === 'ok').length;
+    row.stopsPending += ops.filter((o) => o.stopping?.length).length;
+    row.violations += violations.filter((v) => v.subscriptionId === p.subscriptionId).length;
+  }
 }
 
 export interface FastResult {
@@ -67,6 +134,7 @@ export interface FastResult {
   faults: FaultCounts;
   /** Batches abandoned because the test server stopped skipping time, and run again under new ids. */
   stalledBatches: number;
+  conditions: ConditionCounts;
   ms: number;
 }
 
@@ -78,7 +146,13 @@ interface Sandboxes {
 
 export async function runFastChaos(o: FastOptions): Promise<FastResult> {
   const started = Date.now();
-  const plans = planSubscriptions({ seed: o.seed, count: o.count, days: o.days, runId: o.runId });
+  const plans = planSubscriptions({
+    seed: o.seed,
+    count: o.count,
+    days: o.days,
+    runId: o.runId,
+    ...(o.conditionShare !== undefined ? { conditionShare: o.conditionShare } : {}),
+  });
   const current = new Map<string, PlannedSubscription>();
   const faults = new WebhookFaultLayer(o.seed, (id) => current.get(id));
   const webhookUrl = await faults.listen();
@@ -107,6 +181,7 @@ export async function runFastChaos(o: FastOptions): Promise<FastResult> {
     notes: { pendingAtGatewayAfterStop: 0, alertedDiscrepancies: 0, openAlerted: 0, heldByPause: 0 },
     faults: faults.counts,
     stalledBatches: 0,
+    conditions: emptyConditionCounts(),
     ms: 0,
   };
   try {
@@ -144,6 +219,7 @@ export async function runFastChaos(o: FastOptions): Promise<FastResult> {
         result.opsOk += world.ops.filter((x) => x.outcome === 'ok').length;
         for (const k of Object.keys(notes) as (keyof ChaosNotes)[]) result.notes[k] += notes[k];
         for (const v of violations) result.violations.push({ violation: v, trail: trailOf(world, v.subscriptionId) });
+        countConditions(result.conditions, world, violations);
         o.log(
           `  batch ${n + 1}/${batches.length}: ${batch.length} subscriptions, ${world.cycles.length} cycles, ` +
             `${world.ops.length} operations, ${violations.length} violations, ${((Date.now() - t) / 1000).toFixed(1)} s`,
@@ -322,6 +398,38 @@ async function runBatch(
     },
   };
   for (const p of batch) faults.routes.set(p.subscriptionId, route);
+  // refund_before_report: the merchant endpoint fails for the first cycle's events, so the cycle's final report waits
+  // behind them in its outbox while the driver refunds at the gateway.
+  const heldReports = new Set(
+    batch.filter((p) => p.condition === 'refund_before_report').map((p) => cycleWorkflowId(p.subscriptionId, 0)),
+  );
+  const notifier = {
+    send: async (event: { cycleId?: string }) => {
+      if (event.cycleId && heldReports.has(event.cycleId)) throw new Error('merchant endpoint unavailable (chaos)');
+    },
+  };
+  let outage = false;
+  const controls: ChaosControls = {
+    purchaseOf: async (cycleId, outcome) =>
+      sb.qorepay
+        .ledger(cycleId)
+        .filter((e) => e.outcome === outcome)
+        .at(-1)?.purchaseId,
+    refundAtGateway: async (purchaseId, amount) => {
+      const out = sb.qorepay.refundAtGateway(purchaseId, amount);
+      if ('refused' in out) return { refused: String(out.refused) };
+      return { id: out.id as string, amount: (out.payment as { amount: number }).amount };
+    },
+    refundable: async (purchaseId) => sb.qorepay.purchase(purchaseId)?.refundable_amount ?? 0,
+    resolvePending: async (purchaseId) => sb.qorepay.resolvePending(purchaseId),
+    targetOutage: async (down) => {
+      outage = down;
+      sb.gormic.failNext(down ? Number.MAX_SAFE_INTEGER : 0);
+    },
+  };
+  for (const p of batch)
+    if (p.condition === 'new_card_pending_hard')
+      sb.qorepay.setScenario(p.token, { type: 'pending', then: 'failed', failCode: 'stolen_card', manual: true });
   const taskQueue = `chaos-${o.runId}-${batch[0]!.subscriptionId}`;
   const worker = await Worker.create({
     connection: env.nativeConnection,
@@ -331,7 +439,7 @@ async function runBatch(
     sinks: billingMetricsSinks({ namespace: 'default', taskQueue }),
     activities: createActivities({
       qorepay,
-      ...(merchantWebhooks ? { notifier: { send: async () => undefined } } : {}),
+      ...(merchantWebhooks ? { notifier } : {}),
       alerter: { alert: async (a) => void alerts.push(a) },
       settlement: {
         activePlatform: new ActivePlatformClient({
@@ -369,7 +477,7 @@ async function runBatch(
           currency: CURRENCY,
           lineItems: [{ name: 'Plan', priceMinor: p.priceMinor, quantity: 1 }],
         },
-        schedule: { ...p.schedule, anchor: new Date(t0 + p.anchorOffset).toISOString().slice(0, 16) },
+        schedule: { ...p.schedule, anchor: anchorOf(p, t0) },
         maxPeriods: p.maxPeriods,
         settlementTargets: targets,
       };
@@ -379,7 +487,9 @@ async function runBatch(
         args: [input],
       });
     }
+    for (const p of batch) timeConditionOps(p, Date.parse(`${anchorOf(p, t0)}Z`), t0);
     const timeline = batch.flatMap((p) => p.ops.map((op) => ({ p, op }))).sort((a, b) => a.op.at - b.op.at);
+    let recoveryRan = false;
     const end = t0 + o.days * DAY;
     const tail = end + 45 * DAY;
     let now = t0;
@@ -401,16 +511,32 @@ async function runBatch(
       while (i < timeline.length && t0 + timeline[i]!.op.at <= now) due.push(timeline[i++]!);
       if (process.env.CHAOS_TRACE) for (const d of due) o.log(`    op ${d.p.subscriptionId} ${d.op.kind}`);
       const done = await Promise.all(
-        due.map(({ p, op }) => performOp(clock.client, p.subscriptionId, op, simNow, { currency: CURRENCY })),
+        due.map(({ p, op }) => performOp(clock.client, p.subscriptionId, op, simNow, { currency: CURRENCY, controls })),
       );
       ops.push(...done.flat());
+      // After the settlement target is back, the driver retries every failed settlement as an operator would (fast
+      // mode has no reconciliation sweep).
+      if (due.some(({ op }) => op.kind === 'target_up') && !outage) {
+        await retryFailedSettlements(clock.client, batch);
+        recoveryRan = true;
+      }
     }
     // Whatever is still held is delivered; then the gateway's own retries settle.
     await faults.tick(route, now, true);
     await clock.sleep(2 * DAY);
     await Promise.race([sb.qorepay.whenDeliveriesIdle(), new Promise((r) => setTimeout(r, 10_000))]);
     await clock.sleep(HOUR);
-    const world = await observe(clock.client, batch, inProcessGateway(sb), alerts, ops, await clock.now());
+    if (outage) {
+      await controls.targetOutage(false);
+      await retryFailedSettlements(clock.client, batch);
+      await clock.sleep(HOUR);
+      recoveryRan = true;
+    }
+    const world = await observe(clock.client, batch, inProcessGateway(sb), alerts, ops, await clock.now(), {
+      readsPerHour: FAST_READS_PER_HOUR,
+      recoveryRan,
+      lostWebhooks: faults.lost,
+    });
     return world;
   } finally {
     faults.drop(route);
@@ -517,6 +643,29 @@ class SimClock {
   }
 }
 
+/**
+ * Reads per simulated hour a Purchase's cycle may make: the shortest pending poll is 1 h, the charge and the close
+ * read a few times more (READ_BOUND_BASE covers those).
+ */
+const FAST_READS_PER_HOUR = 2;
+
+/** The anchor a subscription is created with (minute precision, UTC wall time). */
+function anchorOf(p: PlannedSubscription, t0: number): string {
+  return new Date(t0 + p.anchorOffset).toISOString().slice(0, 16);
+}
+
+/** An operator's `retrySettlement` on every open cycle of the batch whose settlement failed. */
+async function retryFailedSettlements(client: Client, batch: PlannedSubscription[]): Promise<void> {
+  for (const p of batch) {
+    const s = await client.workflow.getHandle(subscriptionWorkflowId(p.subscriptionId)).query(subscriptionStateQuery);
+    for (let k = 0; k <= s.nextPeriodIndex; k++) {
+      const h = client.workflow.getHandle(cycleWorkflowId(p.subscriptionId, k));
+      const st = await h.query(cycleStateQuery).catch(() => undefined);
+      if (st?.settlementFailed) await h.executeUpdate(retrySettlementUpdate, { args: [{}] }).catch(() => undefined);
+    }
+  }
+}
+
 /** What the in-process sandboxes recorded, read directly. */
 function inProcessGateway(sb: Sandboxes): GatewayRecords {
   return {
@@ -531,6 +680,7 @@ function inProcessGateway(sb: Sandboxes): GatewayRecords {
       return out;
     },
     settlement: settlementRecords(sb.gormic.payments(), sb.ap.payments()),
+    reads: async (ids) => new Map(ids.map((id) => [id, sb.qorepay.reads(id)])),
   };
 }
 

@@ -6,6 +6,7 @@
 import { periodStart, type BillingSchedule } from '../../src/domain/calendar';
 import type { LedgerEntry } from '../../src/sandbox/qorepay/server';
 import type { OperationsAlert } from '../../src/shared/notifications';
+import type { PaymentEventRecord } from '../../src/shared/subscription';
 import type { OpKind, PlannedSubscription } from './plan';
 
 const PAID_LIKE = new Set(['paid', 'cleared', 'settled', 'pending_refund', 'refunded', 'chargeback', 'charged_back']);
@@ -28,6 +29,11 @@ export interface OpRecord {
   amountMinor?: number;
   /** cancel: the subscription's next period index in the answer (no cycle at or after it may charge). */
   nextPeriodIndex?: number;
+  /** cancel/pause: the answer's `cyclesStopping` (accepted, not yet in effect), and when the stop was in effect. */
+  stopping?: string[];
+  realEffective?: number;
+  /** Refunds: what the engine answered; gateway_refund: the gateway's refund Payment. */
+  answer?: { paymentId?: string; amountMinor: number };
 }
 
 export interface CycleObservation {
@@ -36,6 +42,9 @@ export interface CycleObservation {
   periodIndex: number;
   /** Temporal execution status: RUNNING, COMPLETED, FAILED, TERMINATED, TIMED_OUT, CONTINUED_AS_NEW, CANCELLED. */
   execution: string;
+  /** When the execution started and closed (simulated time in fast mode), epoch ms. */
+  startedAt?: number;
+  closedAt?: number;
   /** Business status from the cycle's query or result. */
   status: string;
   purchaseIds: string[];
@@ -51,6 +60,8 @@ export interface SubscriptionObservation {
   nextPeriodIndex: number;
   schedule: BillingSchedule;
   maxPeriods: number;
+  /** Refunds and chargebacks the subscription recorded. */
+  paymentEvents: PaymentEventRecord[];
 }
 
 export interface SettlementRecordObservation {
@@ -65,6 +76,7 @@ export interface SettlementRecordObservation {
 }
 
 export interface GatewayPayment {
+  id: string;
   purchaseId: string;
   type: string;
   amountMinor: number;
@@ -82,7 +94,21 @@ export interface ChaosWorld {
   alerts: OperationsAlert[];
   /** Simulated time when the world was read. */
   endSim: number;
+  /** How often the gateway answered `GET /purchases/{id}/` for a Purchase. */
+  reads: (purchaseId: string) => number;
+  /** Reads a Purchase may take per hour its cycle was open (fast mode: simulated hours), see READ_BOUND_BASE. */
+  readsPerHour: number;
+  /** Whether a reconciliation sweep (or an operator's settlement retry) ran after the settlement target recovered. */
+  recoveryRan: boolean;
+  /**
+   * Ids (Payment or Purchase) of webhook deliveries the fault layer dropped: lost for good, since the gateway saw a 2xx
+   * and the reconciliation sweep does not look for refunds the engine never heard of.
+   */
+  lostWebhooks: Set<string>;
 }
+
+/** Reads of one Purchase allowed whatever its cycle's life (the first reads of a charge, the close, the sweep). */
+export const READ_BOUND_BASE = 20;
 
 export type ViolationKind =
   | 'double_charge'
@@ -95,7 +121,15 @@ export type ViolationKind =
   | 'settlement_not_once'
   | 'settlement_without_paid_cycle'
   | 'over_reversal'
-  | 'refund_not_idempotent';
+  | 'refund_not_idempotent'
+  // issue 20's conditions (plan.ts CHAOS_CONDITIONS)
+  | 'adopted_foreign_refund'
+  | 'refund_exceeds_gateway'
+  | 'payment_event_not_recorded'
+  | 'new_card_forgotten'
+  | 'reads_unbounded'
+  | 'held_money_as_no_money'
+  | 'reversal_missing_at_target';
 
 export interface Violation {
   kind: ViolationKind;
@@ -180,11 +214,16 @@ export function checkInvariants(w: ChaosWorld): { violations: Violation[]; notes
     // 8. No charge after a cancel was acknowledged, or while paused (a charge already pending at the gateway is noted).
     const stopWindows: { from: number; to: number; kind: 'cancel' | 'pause'; minIndex: number }[] = [];
     let pausedAt: number | undefined;
+    // A stop is in effect from an answer without `cyclesStopping` (the answer claims it), or from when the driver read
+    // it gone; a stop whose cycles never confirmed opens no window (it was answered as not in effect, never claimed).
     for (const o of ops.filter((x) => x.outcome === 'ok' && x.realAck !== undefined)) {
-      if (o.kind === 'cancel_now') stopWindows.push({ from: o.realAck!, to: Infinity, kind: 'cancel', minIndex: 0 });
+      const stopKind = o.kind === 'cancel_now' || o.kind === 'cancel_period_end' || o.kind === 'pause';
+      if (stopKind && o.realEffective === undefined) continue;
+      if (o.kind === 'cancel_now')
+        stopWindows.push({ from: o.realEffective!, to: Infinity, kind: 'cancel', minIndex: 0 });
       if (o.kind === 'cancel_period_end' && o.nextPeriodIndex !== undefined)
-        stopWindows.push({ from: o.realAck!, to: Infinity, kind: 'cancel', minIndex: o.nextPeriodIndex });
-      if (o.kind === 'pause') pausedAt = o.realAck!;
+        stopWindows.push({ from: o.realEffective!, to: Infinity, kind: 'cancel', minIndex: o.nextPeriodIndex });
+      if (o.kind === 'pause') pausedAt = o.realEffective!;
       if (o.kind === 'resume' && pausedAt !== undefined) {
         stopWindows.push({ from: pausedAt, to: o.realAck!, kind: 'pause', minIndex: 0 });
         pausedAt = undefined;
@@ -202,7 +241,7 @@ export function checkInvariants(w: ChaosWorld): { violations: Violation[]; notes
           kind: win.kind === 'cancel' ? 'charge_after_cancel' : 'charge_while_paused',
           subscriptionId: id,
           ids: [e.reference!, e.purchaseId],
-          detail: `charge request (${e.outcome}) at ${e.at}, ${Date.parse(e.at) - win.from} ms after the ${win.kind} was acknowledged`,
+          detail: `charge request (${e.outcome}) at ${e.at}, ${Date.parse(e.at) - win.from} ms after the ${win.kind} was in effect`,
         });
       }
       notes.pendingAtGatewayAfterStop += resolutions.filter(inWindow).length;
@@ -344,11 +383,16 @@ export function checkInvariants(w: ChaosWorld): { violations: Violation[]; notes
       }
     }
 
-    // 9. A refund sent twice with the same idempotency key refunds once.
+    // 9. A refund sent twice with the same idempotency key refunds once (refunds made at the gateway are not ours).
     const refundOps = ops.filter((o) => (o.kind === 'refund_full' || o.kind === 'refund_partial') && o.purchaseId);
+    const atGateway = new Set(
+      ops.filter((o) => o.kind === 'gateway_refund' && o.answer).map((o) => o.answer!.paymentId),
+    );
     for (const purchaseId of new Set(refundOps.map((o) => o.purchaseId!))) {
       const keys = new Set(refundOps.filter((o) => o.purchaseId === purchaseId && o.key).map((o) => o.key!));
-      const refunds = w.gatewayPayments.filter((g) => g.purchaseId === purchaseId && g.type === 'refund').length;
+      const refunds = w.gatewayPayments.filter(
+        (g) => g.purchaseId === purchaseId && g.type === 'refund' && !atGateway.has(g.id),
+      ).length;
       if (refunds > keys.size)
         violations.push({
           kind: 'refund_not_idempotent',
@@ -357,8 +401,147 @@ export function checkInvariants(w: ChaosWorld): { violations: Violation[]; notes
           detail: `${refunds} gateway refunds for ${keys.size} distinct refund requests`,
         });
     }
+    violations.push(...checkConditions(w, plan, { entries, resolutions, ops, cycles, sub, alerted }));
   }
   return { violations, notes };
+}
+
+/**
+ * The invariants of issue 20's conditions. Those about refunds, reads and settlement hold for every subscription (a
+ * condition only makes their case likely); the new-card rule needs its condition's sequence.
+ */
+function checkConditions(
+  w: ChaosWorld,
+  plan: PlannedSubscription,
+  x: {
+    entries: LedgerEntry[];
+    resolutions: LedgerEntry[];
+    ops: OpRecord[];
+    cycles: CycleObservation[];
+    sub: SubscriptionObservation | undefined;
+    alerted: Set<string>;
+  },
+): Violation[] {
+  const out: Violation[] = [];
+  const id = plan.subscriptionId;
+  const v = (kind: ViolationKind, ids: string[], detail: string) => out.push({ kind, subscriptionId: id, ids, detail });
+  const purchases = new Set(x.cycles.flatMap((c) => c.purchaseIds));
+  const foreign = new Set(
+    x.ops.filter((o) => o.kind === 'gateway_refund' && o.outcome === 'ok').map((o) => o.answer!.paymentId!),
+  );
+  const events = x.sub?.paymentEvents ?? [];
+  const subAlerted = w.alerts.some((a) => a.workflowId.includes(id));
+
+  // Refunds through the engine: never answered with a refund it did not make, never more than it had refunded.
+  const engineRefunds = x.ops.filter(
+    (o) => (o.kind === 'refund_full' || o.kind === 'refund_partial') && o.outcome === 'ok' && o.answer,
+  );
+  for (const o of engineRefunds)
+    if (o.answer!.paymentId && foreign.has(o.answer!.paymentId))
+      v(
+        'adopted_foreign_refund',
+        [o.cycleId!, o.purchaseId!, o.answer!.paymentId],
+        `refund ${o.key} answered with the gateway-side refund ${o.answer!.paymentId}`,
+      );
+  for (const purchaseId of new Set(engineRefunds.map((o) => o.purchaseId!))) {
+    const answered = engineRefunds
+      .filter((o) => o.purchaseId === purchaseId)
+      .reduce((sum, o) => sum + o.answer!.amountMinor, 0);
+    const made = w.gatewayPayments
+      .filter((g) => g.purchaseId === purchaseId && g.type === 'refund' && !foreign.has(g.id))
+      .reduce((sum, g) => sum + g.amountMinor, 0);
+    if (answered > made)
+      v(
+        'refund_exceeds_gateway',
+        [purchaseId],
+        `the engine answered ${answered} refunded, the gateway refunded ${made} for its requests`,
+      );
+  }
+
+  // Every refund or chargeback at the gateway reaches the subscription once (held until its cycle reports, never
+  // dropped), unless the fault layer dropped its webhook (nothing can tell the engine then), or it was alerted.
+  if (x.sub && !subAlerted) {
+    for (const g of w.gatewayPayments.filter(
+      (p) =>
+        purchases.has(p.purchaseId) && (p.type === 'refund' || p.type === 'chargeback') && !w.lostWebhooks.has(p.id),
+    )) {
+      const recorded = events.filter((e) => e.paymentId === g.id).length;
+      if (recorded !== 1)
+        v(
+          'payment_event_not_recorded',
+          [g.purchaseId, g.id],
+          `${g.type} ${g.id} of ${g.amountMinor} recorded ${recorded} times by the subscription`,
+        );
+    }
+  }
+
+  // new_card_pending_hard: a card given while the charge was pending is used once that charge declines.
+  if (plan.condition === 'new_card_pending_hard') {
+    const card = x.ops.find((o) => o.kind === 'new_card' && o.outcome === 'ok');
+    const resolved = x.ops.find((o) => o.kind === 'resolve_pending' && o.outcome === 'ok');
+    const decline = x.resolutions.find((e) => e.outcome === 'declined' && e.purchaseId === resolved?.purchaseId);
+    const newToken = plan.ops.find((o) => o.kind === 'new_card')?.token;
+    if (card && resolved && decline && card.realAck! < Date.parse(decline.at)) {
+      const cycleId = resolved.cycleId!;
+      const used = x.entries.some((e) => e.reference === cycleId && e.token === newToken);
+      const cycle = x.cycles.find((c) => c.cycleId === cycleId);
+      if (!used && !x.alerted.has(cycleId))
+        v(
+          'new_card_forgotten',
+          [cycleId, decline.purchaseId],
+          `the new card was given before the pending charge declined and never charged (cycle ${cycle?.status ?? 'unknown'})`,
+        );
+    }
+  }
+
+  for (const c of x.cycles) {
+    // Every wait has a timer: a Purchase is read a bounded number of times per hour its cycle was open.
+    const hours = Math.max(0, ((c.closedAt ?? w.endSim) - (c.startedAt ?? w.endSim)) / 3_600_000);
+    const bound = Math.ceil(READ_BOUND_BASE + w.readsPerHour * hours);
+    for (const p of c.purchaseIds) {
+      const reads = w.reads(p);
+      if (reads > bound)
+        v(
+          'reads_unbounded',
+          [c.cycleId, p],
+          `${reads} reads of the Purchase in ${hours.toFixed(1)} h (bound ${bound})`,
+        );
+    }
+    // Money on hold or awaiting capture is not "no money": a cycle never closes unpaid on it.
+    if (c.status === 'failed' || c.status === 'canceled') {
+      const held = c.purchaseIds.filter((p) => ['hold', 'pending_capture'].includes(w.purchaseStatus(p)?.status ?? ''));
+      if (held.length)
+        v(
+          'held_money_as_no_money',
+          [c.cycleId, ...held],
+          `cycle ${c.status} while its Purchase holds the money (${held.map((p) => w.purchaseStatus(p)?.status).join(', ')})`,
+        );
+    }
+    // Every refund or chargeback the subscription recorded is reversed at each target holding the cycle's record
+    // (once the target is back: after an outage only when a sweep or an operator's retry ran).
+    if (!TERMINAL.has(c.status) || (plan.condition === 'target_outage' && !w.recoveryRan)) continue;
+    for (const p of c.purchaseIds) {
+      const receipt = w.settlement.some((r) => r.target === 'gormic' && r.type === 'receipt' && r.ref === p);
+      if (!receipt) continue;
+      const owed = events
+        .filter((e) => e.purchaseId === p && (e.kind === 'refund' || e.kind === 'chargeback'))
+        .reduce(
+          (sum, e) => sum + (e.amountMinor ?? w.gatewayPayments.find((g) => g.id === e.paymentId)?.amountMinor ?? 0),
+          0,
+        );
+      const restored = events.some((e) => e.purchaseId === p && e.kind === 'chargeback_reversed');
+      const reversed = w.settlement
+        .filter((r) => r.target === 'gormic' && r.type === 'refund' && r.ref.startsWith(`${p}:`))
+        .reduce((sum, r) => sum + r.amountMinor, 0);
+      if (!restored && reversed < owed && !x.alerted.has(c.cycleId) && !subAlerted)
+        v(
+          'reversal_missing_at_target',
+          [c.cycleId, p, 'gormic'],
+          `the subscription recorded ${owed} refunded or charged back, gormic reversed ${reversed}`,
+        );
+    }
+  }
+  return out;
 }
 
 /** The event trail of one subscription: its plan, what the driver did, and what the gateway recorded. */
@@ -369,7 +552,7 @@ export function trailOf(w: ChaosWorld, subscriptionId: string): string {
     lines.push(
       `  plan: scenario=${plan.scenario} token=${plan.token} schedule=${plan.schedule.intervalCount} ${plan.schedule.intervalUnit} ` +
         `maxPeriods=${plan.maxPeriods} webhooks=${plan.fault}${plan.fault === 'delay' ? `(${plan.delayHours}h)` : ''} ` +
-        `activePlatform=${plan.activePlatform}`,
+        `activePlatform=${plan.activePlatform}${plan.condition ? ` condition=${plan.condition}` : ''}`,
     );
   for (const o of w.ops.filter((x) => x.subscriptionId === subscriptionId))
     lines.push(

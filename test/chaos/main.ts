@@ -2,13 +2,16 @@
  * `npm run chaos`: the seeded chaos suite. Prints its seed first; `CHAOS_SEED=<seed> npm run chaos` replays the same
  * plan (subscriptions, scenarios, operations, faults, kill times). Exits non-zero on any violation.
  *
- *   npm run chaos -- [--mode fast|process] [--count N] [--seed N]
+ *   npm run chaos -- [--mode fast|process] [--count N] [--seed N] [--conditions SHARE]
  *     fast:    [--batch N] [--parallel N] [--days N]   (time-skipping server, a simulated year by default)
- *     process: [--minutes N]                           (dev server, API, sandbox and workers as processes)
- *   env: CHAOS_SEED, CHAOS_MODE, CHAOS_COUNT, CHAOS_BATCH, CHAOS_PARALLEL, CHAOS_DAYS, CHAOS_MINUTES
+ *     process: [--minutes N] [--throttle PER_SECOND]   (dev server, API, sandbox and workers as processes)
+ *   --conditions: share of subscriptions given one of issue 20's conditions (plan.ts CHAOS_CONDITIONS; default 0.35)
+ *   --throttle: the workers' task-queue activity rate while the chaos runs (default 2; 0 = not throttled)
+ *   env: CHAOS_SEED, CHAOS_MODE, CHAOS_COUNT, CHAOS_BATCH, CHAOS_PARALLEL, CHAOS_DAYS, CHAOS_MINUTES,
+ *        CHAOS_CONDITIONS, CHAOS_THROTTLE
  */
 import { DefaultLogger, Runtime } from '@temporalio/worker';
-import { runFastChaos, type FastResult } from './fast';
+import { runFastChaos, type ConditionCounts, type FastResult } from './fast';
 import { runProcessChaos, printProcess } from './process';
 import { newSeed } from './random';
 
@@ -38,10 +41,22 @@ export function printFast(r: FastResult, seed: number, log: (l: string) => void)
       `${r.notes.heldByPause} held by pause; ${r.stalledBatches} batches re-run after the test server stalled; ` +
       `${r.violations.length} violations; ${(r.ms / 1000).toFixed(1)} s`,
   );
+  printConditions(r.conditions, log);
   for (const { violation: v, trail } of r.violations) {
     log(`VIOLATION ${v.kind} seed=${seed} subscription=${v.subscriptionId} ids=${v.ids.join(',')}: ${v.detail}`);
     log(trail);
   }
+}
+
+/** One line per condition: subscriptions, cycles (paid), gateway charge entries, gateway refunds, violations. */
+export function printConditions(c: ConditionCounts, log: (l: string) => void): void {
+  for (const [name, row] of Object.entries(c))
+    if (row.subscriptions > 0)
+      log(
+        `  ${name}: ${row.subscriptions} subscriptions, ${row.cycles} cycles (${row.paidCycles} paid), ` +
+          `${row.charges} charge entries, ${row.refunds} gateway refunds, ${row.opsOk}/${row.ops} operations ` +
+          `acknowledged (${row.stopsPending} stop answers not yet in effect), ${row.violations} violations`,
+      );
 }
 
 async function main(): Promise<void> {
@@ -50,6 +65,7 @@ async function main(): Promise<void> {
   const log = (l: string) => process.stdout.write(`${l}\n`);
   log(`chaos seed ${seed} (replay: CHAOS_SEED=${seed} npm run chaos -- --mode ${mode})`);
   let violations = 0;
+  const throttle = num(arg('throttle') ?? process.env.CHAOS_THROTTLE, 2);
   if (mode === 'fast') {
     const r = await runFastChaos({
       seed,
@@ -57,6 +73,7 @@ async function main(): Promise<void> {
       batchSize: num(arg('batch') ?? process.env.CHAOS_BATCH, 50),
       parallel: num(arg('parallel') ?? process.env.CHAOS_PARALLEL, 1),
       days: num(arg('days') ?? process.env.CHAOS_DAYS, 365),
+      conditionShare: num(arg('conditions') ?? process.env.CHAOS_CONDITIONS, 0.35),
       runId: `cf${seed.toString(36)}`,
       log,
     });
@@ -68,6 +85,8 @@ async function main(): Promise<void> {
       seed,
       count: num(arg('count') ?? process.env.CHAOS_COUNT, 40),
       minutes: num(arg('minutes') ?? process.env.CHAOS_MINUTES, 10),
+      conditionShare: num(arg('conditions') ?? process.env.CHAOS_CONDITIONS, 0.35),
+      ...(throttle > 0 ? { throttlePerSecond: throttle } : {}),
       runId: `cp${seed.toString(36)}`,
       log,
     });

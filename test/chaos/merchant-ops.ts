@@ -37,13 +37,28 @@ const messageOf = (err: unknown): string => {
   return [e.message, e.cause?.message].filter(Boolean).join(': ').slice(0, 200);
 };
 
+/** What the driver can do at the gateway and the settlement target for the condition ops (see plan.ts). */
+export interface ChaosControls {
+  /** The Purchase of a cycle's charge request (success or pending) from the gateway ledger, newest first. */
+  purchaseOf(cycleId: string, outcome: 'success' | 'pending'): Promise<string | undefined>;
+  /** A refund at the gateway outside the engine; the refund Payment's id and amount, or why it was refused. */
+  refundAtGateway(purchaseId: string, amount?: number): Promise<{ id: string; amount: number } | { refused: string }>;
+  refundable(purchaseId: string): Promise<number>;
+  resolvePending(purchaseId: string): Promise<boolean>;
+  /** The settlement target fails every request (true) or answers again (false). */
+  targetOutage(down: boolean): Promise<void>;
+}
+
+/** How long (real time) the driver reads a subscription whose stop answer named cycles not yet stopped. */
+const STOP_CONFIRM_WAIT_MS = 180_000;
+
 /** Sends one planned operation; never throws (a refusal is an outcome). */
 export async function performOp(
   client: Client,
   subscriptionId: string,
   op: PlannedOp,
   simNow: () => Promise<number>,
-  plan: { currency: string },
+  plan: { currency: string; controls?: ChaosControls },
 ): Promise<OpRecord[]> {
   const rec: OpRecord = { subscriptionId, kind: op.kind, simAt: await simNow(), outcome: 'ok' };
   const out: OpRecord[] = [rec];
@@ -52,6 +67,29 @@ export async function performOp(
     rec.realAck = Date.now();
     rec.simAck = await simNow();
   };
+  // A stop answered with `cyclesStopping` is accepted, not in effect: read the subscription until it is (or give up).
+  const stopAnswer = async (s: SubscriptionState) => {
+    await ack();
+    if (!s.cyclesStopping?.length) {
+      rec.realEffective = rec.realAck!;
+      return;
+    }
+    rec.stopping = [...s.cyclesStopping];
+    const until = Date.now() + STOP_CONFIRM_WAIT_MS;
+    while (Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 500));
+      const now = await withTimeout(sub.query(subscriptionStateQuery), OP_TIMEOUT_MS).catch(() => undefined);
+      if (now && !now.cyclesStopping?.length) {
+        rec.realEffective = Date.now();
+        return;
+      }
+    }
+  };
+  const controls = () => {
+    if (!plan.controls) throw new Error(`${op.kind}: this mode has no gateway controls`);
+    return plan.controls;
+  };
+  const cycleOf = (period: number) => `cycle:${subscriptionId}:${period}`;
   const paidCycle = (s: SubscriptionState) =>
     [...s.recentCycles].reverse().find((c) => (c.status === 'paid' || c.status === 'marked_paid') && c.purchaseId);
   try {
@@ -64,13 +102,12 @@ export async function performOp(
           }),
           OP_TIMEOUT_MS,
         );
-        await ack();
         rec.nextPeriodIndex = s.nextPeriodIndex;
+        await stopAnswer(s);
         break;
       }
       case 'pause':
-        await withTimeout(sub.executeUpdate(pauseSubscriptionUpdate, { args: [{}] }), OP_TIMEOUT_MS);
-        await ack();
+        await stopAnswer(await withTimeout(sub.executeUpdate(pauseSubscriptionUpdate, { args: [{}] }), OP_TIMEOUT_MS));
         break;
       case 'resume':
         await withTimeout(sub.executeUpdate(resumeSubscriptionUpdate, { args: [{}] }), OP_TIMEOUT_MS);
@@ -141,8 +178,12 @@ export async function performOp(
             }),
             OP_TIMEOUT_MS,
           );
-        await send();
+        const answer = await send();
         await ack();
+        rec.answer = {
+          ...(answer.paymentId ? { paymentId: answer.paymentId } : {}),
+          amountMinor: answer.amountMinor ?? 0,
+        };
         if (op.repeatKey) {
           const again: OpRecord = { ...rec, kind: 'repeat_refund', simAt: await simNow() };
           out.push(again);
@@ -182,6 +223,47 @@ export async function performOp(
         await ack();
         break;
       }
+      case 'gateway_refund': {
+        const cycleId = cycleOf(op.period ?? 0);
+        rec.cycleId = cycleId;
+        const purchaseId = await controls().purchaseOf(cycleId, 'success');
+        if (!purchaseId) {
+          rec.outcome = 'skipped';
+          rec.detail = 'no successful charge';
+          break;
+        }
+        rec.purchaseId = purchaseId;
+        const refundable = await controls().refundable(purchaseId);
+        const amount = Math.max(1, Math.floor(refundable * (op.share ?? 1)));
+        const out = refundable > 0 ? await controls().refundAtGateway(purchaseId, amount) : { refused: 'nothing left' };
+        if ('refused' in out) {
+          rec.outcome = 'refused';
+          rec.detail = out.refused;
+          break;
+        }
+        await ack();
+        rec.amountMinor = out.amount;
+        rec.answer = { paymentId: out.id, amountMinor: out.amount };
+        break;
+      }
+      case 'resolve_pending': {
+        const cycleId = cycleOf(op.period ?? 0);
+        rec.cycleId = cycleId;
+        const purchaseId = await controls().purchaseOf(cycleId, 'pending');
+        if (!purchaseId || !(await controls().resolvePending(purchaseId))) {
+          rec.outcome = 'skipped';
+          rec.detail = 'no manual pending charge';
+          break;
+        }
+        rec.purchaseId = purchaseId;
+        await ack();
+        break;
+      }
+      case 'target_down':
+      case 'target_up':
+        await controls().targetOutage(op.kind === 'target_down');
+        await ack();
+        break;
     }
   } catch (err) {
     rec.outcome = /no answer within/.test(messageOf(err)) ? 'error' : 'refused';

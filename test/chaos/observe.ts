@@ -25,11 +25,21 @@ export interface GatewayRecords {
   /** Status and total of each Purchase asked for (unknown ids are left out). */
   purchases(ids: string[]): Promise<Map<string, { status: string; total: number }>>;
   settlement: SettlementRecordObservation[];
+  /** How often the gateway answered `GET /purchases/{id}/` for each Purchase asked for. */
+  reads(ids: string[]): Promise<Map<string, number>>;
+}
+
+/** What the invariants need to know about the mode (see ChaosWorld). */
+export interface ModeFacts {
+  readsPerHour: number;
+  recoveryRan: boolean;
+  lostWebhooks: Set<string>;
 }
 
 /** Refund and chargeback Payments as the QorePay sandbox keeps them. */
 export function gatewayPayments(raw: Record<string, unknown>[]): GatewayPayment[] {
   return raw.map((pm) => ({
+    id: pm.id as string,
     purchaseId: (pm.related_to as { id: string }).id,
     type: (pm.payment as { payment_type: string }).payment_type,
     amountMinor: (pm.payment as { amount: number }).amount,
@@ -75,6 +85,7 @@ export async function observe(
   alerts: OperationsAlert[],
   ops: OpRecord[],
   endSim: number,
+  mode: ModeFacts,
 ): Promise<ChaosWorld> {
   const observed: SubscriptionObservation[] = [];
   const cycles: CycleObservation[] = [];
@@ -100,13 +111,19 @@ export async function observe(
       nextPeriodIndex: s.nextPeriodIndex,
       schedule: s.schedule,
       maxPeriods: p.maxPeriods,
+      paymentEvents: s.paymentEvents,
     });
     for (let k = 0; k <= s.nextPeriodIndex; k++) {
       const cycleId = cycleWorkflowId(p.subscriptionId, k);
       const ch = client.workflow.getHandle(cycleId);
       let execution: string;
+      let startedAt: number | undefined;
+      let closedAt: number | undefined;
       try {
-        execution = (await ch.describe()).status.name;
+        const desc = await ch.describe();
+        execution = desc.status.name;
+        startedAt = desc.startTime.getTime();
+        closedAt = desc.closeTime?.getTime();
       } catch (err) {
         if (err instanceof WorkflowNotFoundError) continue;
         throw err;
@@ -117,13 +134,23 @@ export async function observe(
         subscriptionId: p.subscriptionId,
         periodIndex: k,
         execution,
+        ...(startedAt !== undefined ? { startedAt } : {}),
+        ...(closedAt !== undefined ? { closedAt } : {}),
         status: 'unknown',
         purchaseIds: fromLedger,
         amountMinor: 0,
         paused: false,
       };
       if (execution === 'RUNNING') {
-        const st = await ch.query(cycleStateQuery);
+        // A cycle that cannot answer a query (its workflow task fails) is reported as stuck, not a crash of the run.
+        const st = await ch.query(cycleStateQuery).catch((err: unknown) => {
+          obs.status = `unqueryable: ${err instanceof Error ? ((err.cause as Error | undefined)?.message ?? err.message) : String(err)}`;
+          return undefined;
+        });
+        if (!st) {
+          cycles.push(obs);
+          continue;
+        }
         obs.status = st.status;
         obs.paused = st.paused;
         obs.amountMinor = st.amountMinor;
@@ -140,9 +167,9 @@ export async function observe(
       cycles.push(obs);
     }
   }
-  const purchases = await gateway.purchases([
-    ...new Set([...ledger.map((e) => e.purchaseId), ...cycles.flatMap((c) => c.purchaseIds)]),
-  ]);
+  const ids = [...new Set([...ledger.map((e) => e.purchaseId), ...cycles.flatMap((c) => c.purchaseIds)])];
+  const purchases = await gateway.purchases(ids);
+  const reads = await gateway.reads(ids);
   return {
     subscriptions: batch,
     observed,
@@ -154,5 +181,7 @@ export async function observe(
     settlement: gateway.settlement,
     alerts,
     endSim,
+    reads: (id) => reads.get(id) ?? 0,
+    ...mode,
   };
 }

@@ -36,10 +36,13 @@ import {
   type GatewayProxy,
   type Proc,
 } from '../support/processes';
+import { reconciliationScheduleId, RECONCILIATION_WORKFLOW_TYPE } from '../../src/shared/reconciliation';
+import { BILLING_TASK_QUEUE } from '../../src/shared/task-queue';
+import { countConditions, emptyConditionCounts, type ConditionCounts } from './fast';
 import { checkInvariants, trailOf, type ChaosNotes, type OpRecord, type Violation } from './invariants';
-import { performOp } from './merchant-ops';
+import { performOp, type ChaosControls } from './merchant-ops';
 import { gatewayPayments, observe, settlementRecords } from './observe';
-import { planSubscriptions } from './plan';
+import { planSubscriptions, timeConditionOps } from './plan';
 import { Random } from './random';
 
 const MINUTE = 60_000;
@@ -66,7 +69,19 @@ export interface ProcessOptions {
   minutes: number;
   runId: string;
   log: (line: string) => void;
+  /**
+   * WORKER_TASK_QUEUE_ACTIVITIES_PER_SECOND of the workers while the chaos runs (throttled_stop: below the rate the
+   * minute storms need, so charges wait in the task queue longer than any stop wait); the drain lifts it.
+   */
+  throttlePerSecond?: number;
+  conditionShare?: number;
 }
+
+/**
+ * Reads per hour a Purchase's cycle may make under minute dunning (polls 36 s apart: 100 an hour), twice that for
+ * the charge's own reads, the sweep's and a worker's replay after a kill.
+ */
+const PROCESS_READS_PER_HOUR = 200;
 
 export interface ProcessResult {
   subscriptions: number;
@@ -82,6 +97,9 @@ export interface ProcessResult {
   webhooks: { delivered: number; dropped: number; duplicated: number; delayed: number };
   violations: { violation: Violation; trail: string }[];
   notes: ChaosNotes;
+  conditions: ConditionCounts;
+  /** Reconciliation sweeps that ran to the end (triggered after the settlement target recovered, and at the drain). */
+  sweeps: number;
   ms: number;
 }
 
@@ -107,6 +125,8 @@ export async function runProcessChaos(o: ProcessOptions): Promise<ProcessResult>
     webhooks: { delivered: 0, dropped: 0, duplicated: 0, delayed: 0 },
     violations: [],
     notes: { pendingAtGatewayAfterStop: 0, alertedDiscrepancies: 0, openAlerted: 0, heldByPause: 0 },
+    conditions: emptyConditionCounts(),
+    sweeps: 0,
     ms: 0,
   };
   let finished = false;
@@ -196,6 +216,9 @@ export async function runProcessChaos(o: ProcessOptions): Promise<ProcessResult>
       GORMIC_ORGANIZATION_ID: GORMIC_ORG,
       PAYLOAD_KEYS: payloadKeys,
       DEV_MINUTE_SCHEDULES: 'true',
+      // The sweep's Schedule at its shortest; the driver also triggers it after the target recovers and at the drain.
+      RECONCILIATION_INTERVAL: '5m',
+      RECONCILIATION_WINDOW: '1h',
       LOG_LEVEL: 'warn',
       ...extra,
     });
@@ -230,11 +253,17 @@ export async function runProcessChaos(o: ProcessOptions): Promise<ProcessResult>
     const workerLogs: string[] = [];
     const planned = new Set<Proc>();
     let generation = 0;
+    let throttle = o.throttlePerSecond;
     const startWorker = async (i: number): Promise<void> => {
       const w = group.startTs(
         `worker-${i + 1}-${++generation}`,
         'src/worker.ts',
-        engineEnv({ QOREPAY_BASE_URL: proxies[i]!.url, HEALTH_PORT: String(health[i]) }),
+        engineEnv({
+          QOREPAY_BASE_URL: proxies[i]!.url,
+          HEALTH_PORT: String(health[i]),
+          // The task queue's rate is the server's, set by each poller: unthrottled means a rate no storm reaches.
+          WORKER_TASK_QUEUE_ACTIVITIES_PER_SECOND: String(throttle ?? 1000),
+        }),
       );
       workers[i] = w;
       workerLogs.push(w.logFile);
@@ -269,18 +298,54 @@ export async function runProcessChaos(o: ProcessOptions): Promise<ProcessResult>
       days: runMs / (24 * 60 * MINUTE),
       runId: o.runId,
       minuteSchedules: true,
+      ...(o.conditionShare !== undefined ? { conditionShare: o.conditionShare } : {}),
     });
     const t0 = Date.now();
+    const anchorMs = (p: (typeof plans)[number]) => Math.floor((t0 + p.anchorOffset) / MINUTE) * MINUTE;
     for (const p of plans) {
       const interval = p.schedule.intervalCount * MINUTE;
       // Whole minutes: the anchor has minute precision. Every period starts inside the run.
       p.anchorOffset = (1 + Math.floor(p.anchorOffset / MINUTE)) * MINUTE;
       p.maxPeriods = Math.max(1, Math.min(p.maxPeriods, Math.floor((runMs - p.anchorOffset) / interval)));
       p.activePlatform = false; // one settlement target here: the Gormic sandbox
+      timeConditionOps(p, anchorMs(p), t0);
+      if (p.condition === 'new_card_pending_hard')
+        await control.post('/scenarios', {
+          token: p.token,
+          scenario: { type: 'pending', then: 'failed', failCode: 'stolen_card', manual: true },
+        });
     }
+    let outage = false;
+    let outageEnded = 0;
+    const controls: ChaosControls = {
+      purchaseOf: async (cycleId, outcome) =>
+        (await control.get<{ entries: LedgerEntry[] }>('/ledger', { params: { reference: cycleId } })).data.entries
+          .filter((e) => e.outcome === outcome)
+          .at(-1)?.purchaseId,
+      refundAtGateway: async (purchaseId, amount) => {
+        const r = await control.post<Record<string, unknown>>(
+          `/purchases/${purchaseId}/refund`,
+          { amount },
+          {
+            validateStatus: () => true,
+          },
+        );
+        if (r.status !== 200) return { refused: `HTTP ${r.status} ${JSON.stringify(r.data)}` };
+        return { id: r.data.id as string, amount: (r.data.payment as { amount: number }).amount };
+      },
+      refundable: async (purchaseId) =>
+        (await control.get<{ refundable_amount: number }>(`/purchases/${purchaseId}`)).data.refundable_amount,
+      resolvePending: async (purchaseId) =>
+        (await control.post(`/purchases/${purchaseId}/resolve`, {}, { validateStatus: () => true })).status === 200,
+      targetOutage: async (down) => {
+        if (outage && !down) outageEnded = Date.now();
+        outage = down;
+        gormic.failNext(down ? Number.MAX_SAFE_INTEGER : 0);
+      },
+    };
     const acknowledged = new Set<string>();
     for (const p of plans) {
-      const anchor = new Date(Math.floor((t0 + p.anchorOffset) / MINUTE) * MINUTE).toISOString().slice(0, 16);
+      const anchor = new Date(anchorMs(p)).toISOString().slice(0, 16);
       const body = {
         subscriptionId: p.subscriptionId,
         customerId: `cust-${p.subscriptionId}`,
@@ -329,9 +394,10 @@ export async function runProcessChaos(o: ProcessOptions): Promise<ProcessResult>
       const now = Date.now();
       while (i < timeline.length && t0 + timeline[i]!.op.at <= now) {
         const { p, op } = timeline[i++]!;
-        const run = performOp(client, p.subscriptionId, op, async () => Date.now(), { currency: CURRENCY }).then(
-          (recs) => void ops.push(...recs),
-        );
+        const run = performOp(client, p.subscriptionId, op, async () => Date.now(), {
+          currency: CURRENCY,
+          controls,
+        }).then((recs) => void ops.push(...recs));
         inFlightOps.add(run);
         void run.finally(() => inFlightOps.delete(run));
       }
@@ -368,7 +434,29 @@ export async function runProcessChaos(o: ProcessOptions): Promise<ProcessResult>
 
     // ---- drain: faults stop; every cycle gets time to finish its dunning (minutes) before the world is read
     hooks.faultsOff = true;
+    if (outage) await controls.targetOutage(false);
     o.log('  chaos over; draining (webhooks delivered faithfully, no more kills)');
+    if (throttle !== undefined) {
+      // The throttle is lifted: workers restarted without it (the queue's rate is set again by their pollers).
+      throttle = undefined;
+      for (const [k, w] of workers.entries()) {
+        planned.add(w!);
+        await group.stop(w!);
+        await startWorker(k);
+      }
+    }
+    // The reconciliation sweep, once the target is back (its Schedule's fixed workflow id and SKIP overlap policy mean
+    // a triggered sweep never overlaps a scheduled one).
+    const sweep = async (): Promise<void> => {
+      const running = `WorkflowType = '${RECONCILIATION_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`;
+      const before = (await client.workflow.count(`WorkflowType = '${RECONCILIATION_WORKFLOW_TYPE}'`)).count;
+      await client.schedule.getHandle(reconciliationScheduleId(BILLING_TASK_QUEUE)).trigger();
+      await until('a reconciliation sweep', 4 * MINUTE, async () => {
+        const all = (await client.workflow.count(`WorkflowType = '${RECONCILIATION_WORKFLOW_TYPE}'`)).count;
+        return all > before && (await client.workflow.count(running)).count === 0;
+      });
+      result.sweeps++;
+    };
     await until('every cycle terminal or alerted', 8 * MINUTE, async () => {
       const alerts = collectAlerts(workerLogs);
       const alerted = new Set(alerts.map((a) => a.workflowId));
@@ -380,6 +468,12 @@ export async function runProcessChaos(o: ProcessOptions): Promise<ProcessResult>
       for await (const w of list) if (!alerted.has(w.workflowId)) return false;
       return true;
     }).catch((err: unknown) => o.log(`  drain: ${err instanceof Error ? err.message : String(err)}`));
+    let recoveryRan = false;
+    if (outageEnded > 0 || plans.some((p) => p.condition === 'target_outage')) {
+      await sweep().catch((err: unknown) => o.log(`  sweep: ${err instanceof Error ? err.message : String(err)}`));
+      recoveryRan = result.sweeps > 0;
+      await sleep(20_000); // the retried settlements and owed reversals the sweep asked for
+    }
 
     // ---- the world, from the ledgers and Temporal
     const ledger = (await control.get<{ entries: LedgerEntry[] }>('/ledger')).data.entries;
@@ -402,12 +496,20 @@ export async function runProcessChaos(o: ProcessOptions): Promise<ProcessResult>
           return out;
         },
         settlement: settlementRecords(gormic.payments(), []),
+        reads: async (ids) => {
+          const out = new Map<string, number>();
+          for (const id of ids)
+            out.set(id, (await control.get<{ reads: number }>(`/purchases/${id}/reads`)).data.reads);
+          return out;
+        },
       },
       alerts,
       ops,
       Date.now(),
+      { readsPerHour: PROCESS_READS_PER_HOUR, recoveryRan, lostWebhooks: hooks.lost },
     );
     const { violations, notes } = checkInvariants(world);
+    countConditions(result.conditions, world, violations);
     result.cycles = world.cycles.length;
     result.paidCycles = world.cycles.filter((c) => c.status === 'paid' || c.status === 'marked_paid').length;
     result.charges = ledger.filter((e) => e.reference?.startsWith(`cycle:${o.runId}-`)).length;
@@ -478,6 +580,8 @@ function collectAlerts(logFiles: string[]): OperationsAlert[] {
 
 interface WebhookFaults {
   port: number;
+  /** Ids (Payment or Purchase) of dropped deliveries. */
+  lost: Set<string>;
   counts: ProcessResult['webhooks'];
   /** Set at the end of the run: every delivery is forwarded once, at once. */
   faultsOff: boolean;
@@ -501,6 +605,7 @@ async function startWebhookFaults(target: string, rnd: Random): Promise<WebhookF
   const faults: WebhookFaults = {
     port: 0,
     counts: { delivered: 0, dropped: 0, duplicated: 0, delayed: 0 },
+    lost: new Set<string>(),
     faultsOff: false,
     close: async () => undefined,
   };
@@ -519,6 +624,12 @@ async function startWebhookFaults(target: string, rnd: Random): Promise<WebhookF
           ]);
       if (fault === 'drop') {
         faults.counts.dropped++;
+        try {
+          const id = (JSON.parse(body.toString('utf8')) as { id?: string }).id;
+          if (id) faults.lost.add(id);
+        } catch {
+          // not JSON: nothing to lose
+        }
         res.writeHead(200).end();
         return;
       }
@@ -561,6 +672,14 @@ export function printProcess(r: ProcessResult, seed: number, log: (l: string) =>
       `cancel/pause, ${r.notes.alertedDiscrepancies} alerted discrepancies, ${r.notes.openAlerted} open cycles alerted, ` +
       `${r.notes.heldByPause} held by pause; ${r.violations.length} violations; ${(r.ms / 1000).toFixed(1)} s`,
   );
+  for (const [name, row] of Object.entries(r.conditions))
+    if (row.subscriptions > 0)
+      log(
+        `  ${name}: ${row.subscriptions} subscriptions, ${row.cycles} cycles (${row.paidCycles} paid), ` +
+          `${row.charges} charge entries, ${row.refunds} gateway refunds, ${row.opsOk}/${row.ops} operations ` +
+          `acknowledged (${row.stopsPending} stop answers not yet in effect), ${row.violations} violations`,
+      );
+  log(`  ${r.sweeps} reconciliation sweeps triggered and finished`);
   for (const { violation: v, trail } of r.violations) {
     log(`VIOLATION ${v.kind} seed=${seed} subscription=${v.subscriptionId} ids=${v.ids.join(',')}: ${v.detail}`);
     log(trail);

@@ -35,6 +35,8 @@ export class WebhookFaultLayer {
   readonly counts: FaultCounts = { delivered: 0, duplicated: 0, dropped: 0, delayed: 0, reordered: 0 };
   /** The batch each subscription belongs to; a subscription of a finished batch: answer 200 and forget. */
   readonly routes = new Map<string, BatchRoute>();
+  /** Ids of the objects (Payment or Purchase) whose delivery was dropped. */
+  readonly lost = new Set<string>();
   private readonly held: Held[] = [];
   private readonly reorderHeld = new Map<string, Held>();
   private readonly rnd: Random;
@@ -81,6 +83,7 @@ export class WebhookFaultLayer {
   private async receive(body: Buffer, signature: string | string[] | undefined): Promise<number> {
     let reference = '';
     let objectId = '';
+    let ownId = '';
     try {
       const parsed = JSON.parse(body.toString('utf8')) as {
         reference?: string;
@@ -89,6 +92,7 @@ export class WebhookFaultLayer {
       };
       reference = parsed.reference ?? '';
       objectId = parsed.related_to?.id ?? parsed.id ?? '';
+      ownId = parsed.id ?? '';
     } catch {
       // not JSON: the ingress answers it
     }
@@ -106,6 +110,7 @@ export class WebhookFaultLayer {
       case 'drop':
         if (this.rnd.chance(0.5)) {
           this.counts.dropped++;
+          if (ownId) this.lost.add(ownId);
           return 200;
         }
         return this.forward(route, body, signature);

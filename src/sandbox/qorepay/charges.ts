@@ -149,7 +149,7 @@ function startUnnamed(
   });
 }
 
-/** `pending_charge` now (with its webhook, unless silent); paid or declined after the pending delay. */
+/** `pending_charge` now (with its webhook, unless silent); paid or declined after the pending delay (or when resolved). */
 function startPending(
   model: QorePayModel,
   p: SandboxPurchase,
@@ -161,7 +161,7 @@ function startPending(
   model.setStatus(p, 'pending_charge');
   model.record(p, token, 'pending');
   if (webhooks) model.emitPurchase('purchase.pending_charge', p);
-  timing.timers.later(timing.pendingResolveDelayMs, () => {
+  const resolve = () => {
     if (p.status !== 'pending_charge') return;
     if (scenario.then === 'paid') {
       model.commitCharge(p, token, webhooks);
@@ -172,5 +172,8 @@ function startPending(
     model.setStatus(p, 'error');
     model.record(p, token, 'declined', code);
     if (webhooks) model.emitPurchase('purchase.payment_failure', p);
-  });
+  };
+  // `manual`: the charge stays pending until the control API resolves it (a test decides what happens meanwhile).
+  if (scenario.manual) model.manualPending.set(p.id, resolve);
+  else timing.timers.later(timing.pendingResolveDelayMs, resolve);
 }

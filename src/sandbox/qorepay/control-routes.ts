@@ -31,6 +31,7 @@ export function registerControlRoutes(app: FastifyInstance, model: QorePayModel,
       'POST purchases/:id/complete_checkout',
       'POST purchases/:id/refund',
       'GET purchases/:id/reads',
+      'POST purchases/:id/resolve',
       'GET deliveries',
       'PUT webhook-options',
       'POST webhook-urls',
@@ -90,6 +91,11 @@ export function registerControlRoutes(app: FastifyInstance, model: QorePayModel,
     return 'refused' in out ? reply.code(409).send({ error: out.refused }) : reply.send(out);
   });
   app.get<IdParams>(`${ctl}/purchases/:id/reads`, async (req) => ({ reads: model.reads.get(req.params.id) ?? 0 }));
+  // A pending charge of a `manual` scenario resolves now (paid or declined, as its scenario says).
+  app.post<IdParams>(`${ctl}/purchases/:id/resolve`, async (req, reply) => {
+    if (!sandbox.resolvePending(req.params.id)) return reply.code(409).send({ error: 'no manual pending charge' });
+    return reply.send(model.purchases.get(req.params.id));
+  });
   app.get(`${ctl}/deliveries`, async () => ({ deliveries: sandbox.deliveries() }));
   app.put(`${ctl}/webhook-options`, async (req, reply) => {
     const parsed = z

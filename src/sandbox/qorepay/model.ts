@@ -99,6 +99,8 @@ export class QorePayModel {
   readonly cancelRefusedReferences = new Set<string>();
   /** `GET /purchases/{id}/` answered so far per Purchase (how often the engine read it). */
   readonly reads = new Map<string, number>();
+  /** Pending charges of a `manual` scenario, by Purchase id: resolving one runs its planned outcome. */
+  readonly manualPending = new Map<string, () => void>();
   private companyKey = newKeyPair();
 
   /** `deliver` sends events (default: nowhere, for tests of the model alone). */

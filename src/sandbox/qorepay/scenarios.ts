@@ -48,6 +48,8 @@ export const ScenarioSchema = z.discriminatedUnion('type', [
     /** false: no webhook for this charge at all (the outcome is found by polling). Default true. */
     webhooks: z.boolean().optional(),
     failCode: z.string().optional(),
+    /** true: no timer; the charge stays pending until `POST /__sandbox/purchases/:id/resolve`. */
+    manual: z.boolean().optional(),
   }),
   /** Soft decline `times` times for this token (counted across purchases), then success. */
   z.object({ type: z.literal('soft_decline'), times: z.number().int().nonnegative(), code: z.string().optional() }),

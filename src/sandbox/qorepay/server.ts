@@ -89,6 +89,8 @@ export interface QorePaySandbox {
   refundAtGateway(purchaseId: string, amount?: number): Record<string, unknown> | { refused: string };
   /** How often `GET /purchases/{id}/` was answered for this Purchase. */
   reads(purchaseId: string): number;
+  /** Resolves a pending charge of a `manual` scenario now; false when the Purchase has none. */
+  resolvePending(purchaseId: string): boolean;
 }
 
 const copy = <T>(value: T): T => JSON.parse(JSON.stringify(value)) as T;
@@ -188,6 +190,13 @@ export async function startQorePaySandbox(opts: QorePaySandboxOptions = {}): Pro
       return p ? copy(model.refundOutside(p, amount)) : { refused: `no Purchase ${purchaseId}` };
     },
     reads: (purchaseId) => model.reads.get(purchaseId) ?? 0,
+    resolvePending: (purchaseId) => {
+      const resolve = model.manualPending.get(purchaseId);
+      if (!resolve) return false;
+      model.manualPending.delete(purchaseId);
+      resolve();
+      return true;
+    },
   };
   registerControlRoutes(app, model, sandbox);
 
