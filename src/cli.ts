@@ -7,15 +7,14 @@ import { Command, CommanderError } from 'commander';
 import { qorepayCustomerVerifier } from './api/customer-verifier';
 import {
   BILLING_ERROR_OUTCOMES,
-  BillingClient,
   isBillingError,
+  type BillingClient,
   type CreateSubscriptionInput,
 } from '@temporal-billing/client';
+import { BillingOperator } from '@temporal-billing/client/engine';
 import { clientConnectionOptions, ConfigError, loadConfig } from './config';
 import { QorePayClient } from './integrations/qorepay';
-import { runReconciliation } from './reconciliation';
 import { needsAttention, parseSince, summaryText } from './shared/reconciliation';
-import { BILLING_TASK_QUEUE } from './shared/task-queue';
 import { money } from './shared/ui-text';
 import { encryptedDataConverter } from '@temporal-billing/client/payload-codec';
 
@@ -44,12 +43,10 @@ Exit codes:
 export interface CliIo {
   out: (text: string) => void;
   err: (text: string) => void;
-  /** Default: connectFromConfig(loadConfig()). Tests inject one. */
-  connect?: () => Promise<BillingClient>;
+  /** The operator's client (every merchant's subscriptions, reconciliation). Default: from config. Tests inject one. */
+  connect?: () => Promise<BillingOperator>;
   /** Records a failing exit code. Default: process.exitCode. */
   setExitCode?: (code: number) => void;
-  /** Task queue of the worker that runs reconciliation sweeps. Default: TEMPORAL_TASK_QUEUE from config. */
-  taskQueue?: string;
 }
 
 const defaultIo: CliIo = {
@@ -70,17 +67,17 @@ export function buildCli(io: CliIo = defaultIo): Command {
   const run =
     <A extends unknown[]>(fn: (billing: BillingClient, ...args: A) => Promise<unknown>) =>
     async (...args: A): Promise<void> => {
-      let billing: BillingClient | undefined;
+      let operator: BillingOperator | undefined;
       try {
-        billing = await (io.connect ?? (() => connectFromConfig(loadConfig())))();
-        const result = await fn(billing, ...args);
+        operator = await (io.connect ?? (() => connectFromConfig(loadConfig())))();
+        const result = await fn(operator.billing, ...args);
         io.out(json() ? JSON.stringify(result) : JSON.stringify(result, null, 2));
       } catch (err) {
         const code = reportError(err, json() ? { ...io, err: (m) => io.err(errorJson(err, m)) } : io);
         if (io.setExitCode) io.setExitCode(code);
         else process.exitCode = code;
       } finally {
-        await billing?.close();
+        await operator?.close();
       }
     };
 
@@ -92,7 +89,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
       run(async (b, file: string) => {
         const input = await readJsonFile(file);
         // Validated by the client like any create (field-level errors name the JSON's fields).
-        return b.createSubscription(input as CreateSubscriptionInput);
+        return b.subscriptions.create(input as CreateSubscriptionInput);
       }),
     );
 
@@ -100,7 +97,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
     .command('get')
     .description('Show a subscription')
     .argument('<subscriptionId>')
-    .action(run((b, id: string) => b.getSubscription(id)));
+    .action(run((b, id: string) => b.subscriptions.get(id)));
 
   program
     .command('list')
@@ -111,7 +108,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
     .option('--page-token <token>', 'nextPageToken of the previous page')
     .action(
       run((b, opts: { status?: string; customer?: string; pageSize?: string; pageToken?: string }) =>
-        b.listSubscriptions({
+        b.subscriptions.list({
           ...(opts.status !== undefined ? { status: opts.status as never } : {}),
           ...(opts.customer !== undefined ? { customerId: opts.customer } : {}),
           ...(opts.pageSize !== undefined ? { pageSize: Number(opts.pageSize) } : {}),
@@ -128,7 +125,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
     .option('--reason <text>')
     .action(
       run((b, id: string, opts: { atPeriodEnd?: boolean; reason?: string }) =>
-        b.cancelSubscription(id, {
+        b.subscriptions.cancel(id, {
           mode: opts.atPeriodEnd ? 'period_end' : 'now',
           ...(opts.reason !== undefined ? { reason: opts.reason } : {}),
         }),
@@ -138,38 +135,40 @@ export function buildCli(io: CliIo = defaultIo): Command {
   program
     .command('pause')
     .argument('<subscriptionId>')
-    .action(run((b, id: string) => b.pauseSubscription(id)));
+    .action(run((b, id: string) => b.subscriptions.pause(id)));
 
   program
     .command('resume')
     .argument('<subscriptionId>')
-    .action(run((b, id: string) => b.resumeSubscription(id)));
+    .action(run((b, id: string) => b.subscriptions.resume(id)));
 
   program
     .command('update-payment-method')
     .description('Replace the recurring token')
     .argument('<subscriptionId>')
     .argument('<recurringToken>')
-    .action(run((b, id: string, token: string) => b.updatePaymentMethod(id, token)));
+    .action(run((b, id: string, token: string) => b.subscriptions.updatePaymentMethod(id, token)));
 
   program
     .command('change-plan')
     .description('Change the plan from the next period; the file holds a plan {planId, currency, lineItems}')
     .argument('<subscriptionId>')
     .argument('<file>')
-    .action(run(async (b, id: string, file: string) => b.changePlan(id, (await readJsonFile(file)) as never)));
+    .action(
+      run(async (b, id: string, file: string) => b.subscriptions.changePlan(id, (await readJsonFile(file)) as never)),
+    );
 
   program
     .command('cycles')
     .description('List the billing cycles of a subscription')
     .argument('<subscriptionId>')
-    .action(run((b, id: string) => b.listCycles(id)));
+    .action(run((b, id: string) => b.cycles.list(id)));
 
   program
     .command('cycle')
     .description('Show one billing cycle')
     .argument('<cycleId>')
-    .action(run((b, id: string) => b.getCycle(id)));
+    .action(run((b, id: string) => b.cycles.get(id)));
 
   program
     .command('mark-paid')
@@ -179,7 +178,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
     .option('--note <text>')
     .action(
       run((b, id: string, opts: { paidOn?: string; note?: string }) =>
-        b.markCyclePaid(id, {
+        b.cycles.markPaid(id, {
           ...(opts.paidOn !== undefined ? { paidOn: Number(opts.paidOn) } : {}),
           ...(opts.note !== undefined ? { note: opts.note } : {}),
         }),
@@ -190,13 +189,13 @@ export function buildCli(io: CliIo = defaultIo): Command {
     .command('retry')
     .description('Charge a cycle in retry_scheduled now')
     .argument('<cycleId>')
-    .action(run((b, id: string) => b.retryCycleNow(id)));
+    .action(run((b, id: string) => b.cycles.retryNow(id)));
 
   program
     .command('retry-settlement')
     .description('Retry recording a paid cycle in the settlement targets that refused it')
     .argument('<cycleId>')
-    .action(run((b, id: string) => b.retryCycleSettlement(id)));
+    .action(run((b, id: string) => b.cycles.retrySettlement(id)));
 
   program
     .command('refund')
@@ -208,7 +207,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
     .option('--idempotency-key <key>', 'a repeat with the same key refunds once and prints the first result')
     .action(
       run((b, id: string, cycleId: string, opts: { amount?: string; reason?: string; idempotencyKey?: string }) =>
-        b.refundCycle(
+        b.subscriptions.refund(
           id,
           {
             cycleId,
@@ -238,7 +237,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
           cycleId: string,
           opts: { reasonId: string; arn: string; date: string; reference: string; idempotencyKey?: string },
         ) =>
-          b.registerChargeback(
+          b.subscriptions.registerChargeback(
             id,
             { cycleId, reasonId: opts.reasonId, arn: opts.arn, date: opts.date, reference: opts.reference },
             opts.idempotencyKey !== undefined ? { idempotencyKey: opts.idempotencyKey } : {},
@@ -255,7 +254,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
     )
     .option('--since <when>', 'check closed cycles back to a duration (30m, 48h, 7d) or an ISO date', '48h')
     .action(async (opts: { since: string }) => {
-      let billing: BillingClient | undefined;
+      let operator: BillingOperator | undefined;
       const setExit = (code: number): void => {
         if (io.setExitCode) io.setExitCode(code);
         else process.exitCode = code;
@@ -263,12 +262,8 @@ export function buildCli(io: CliIo = defaultIo): Command {
       try {
         const since = parseSince(opts.since, Date.now());
         if (!since.ok) throw new CliInputError(`--since: ${since.message}`);
-        const taskQueue = io.taskQueue ?? (io.connect ? BILLING_TASK_QUEUE : loadConfig().TEMPORAL_TASK_QUEUE);
-        billing = await (io.connect ?? (() => connectFromConfig(loadConfig())))();
-        const { reconciliationId, summary } = await runReconciliation(billing.temporal, {
-          taskQueue,
-          since: since.since,
-        });
+        operator = await (io.connect ?? (() => connectFromConfig(loadConfig())))();
+        const { reconciliationId, summary } = await operator.runReconciliation(since.since);
         io.out(
           json()
             ? JSON.stringify({ reconciliationId, ...summary })
@@ -278,7 +273,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
       } catch (err) {
         setExit(reportError(err, json() ? { ...io, err: (m) => io.err(errorJson(err, m)) } : io));
       } finally {
-        await billing?.close();
+        await operator?.close();
       }
     });
 
@@ -294,7 +289,7 @@ export function buildCli(io: CliIo = defaultIo): Command {
 }
 
 /** Like the API process: Temporal, plus the QorePay check of a new subscription's qorepayClientId. */
-function connectFromConfig(config: ReturnType<typeof loadConfig>): Promise<BillingClient> {
+function connectFromConfig(config: ReturnType<typeof loadConfig>): Promise<BillingOperator> {
   const qorepay = new QorePayClient({
     baseUrl: config.QOREPAY_BASE_URL,
     apiKey: config.QOREPAY_API_KEY,
@@ -302,13 +297,12 @@ function connectFromConfig(config: ReturnType<typeof loadConfig>): Promise<Billi
     timeoutMs: config.QOREPAY_TIMEOUT_MS,
   });
   // An operator tool: it reaches every merchant's subscriptions.
-  return BillingClient.connect({
+  return BillingOperator.connect({
     connection: clientConnectionOptions(config),
     namespace: config.temporal.namespace,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     dataConverter: encryptedDataConverter(config.payloadKeys),
     customerVerifier: qorepayCustomerVerifier(qorepay),
-    crossMerchant: true,
     // Changes made with the CLI are recorded in the subscription's and cycle's change trail as key `cli`.
     keyId: 'cli',
   });

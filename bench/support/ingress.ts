@@ -7,7 +7,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Client } from '@temporalio/client';
 import { handleQorePayWebhook, type WebhookIngressDeps } from '../../src/api/qorepay-webhook';
-import { BillingClient } from '@temporal-billing/client';
+import { WebhookIngress as EngineIngress } from '@temporal-billing/client/engine';
 import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
 import type { Logger } from '../../src/logger';
 
@@ -41,7 +41,7 @@ export async function startWebhookIngress(opts: {
       logger: opts.logger,
     }),
     qorepay,
-    billing: new BillingClient({ client: opts.temporal }),
+    ingress: new EngineIngress({ client: opts.temporal }),
     logger: opts.logger,
   };
   const paidReceipts = new Map<string, number>();

@@ -3,7 +3,7 @@
  * key. Here, not in config, so the adapter needs no process config (config builds these from the environment).
  */
 import { createHash } from 'node:crypto';
-import type { SettlementAllowList } from '@temporal-billing/client';
+import type { SettlementAllowList } from '@temporal-billing/client/types';
 
 /** What an API key may do: `merchant` (its own merchant's subscriptions), `operator` (mark-paid, retry-settlement,
  * and reads and changes across merchants). */

@@ -5,6 +5,7 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import { BillingClient } from '@temporal-billing/client';
+import { BillingOperator, WebhookIngress } from '@temporal-billing/client/engine';
 import { clientConnectionOptions, loadConfigOrExit, type AppConfig } from '../config';
 import { QorePayClient, QorePayWebhookVerifier } from '../integrations/qorepay';
 import { createLogger, type Logger } from '../logger';
@@ -104,15 +105,18 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
 
   const open = config.CODEC_API_KEYS.length === 0 && config.devPayloadKey;
   if (open) logger.warn('codec endpoint open without a key: payloads use the public development key');
-  const metrics = createApiMetrics({ cycles: billing.forMerchant(billing.merchantId, { crossMerchant: true }) });
+  // Reconciliation sweeps and the metrics' cycle counts (every merchant's): the operators' duties, not a merchant's.
+  const operator = new BillingOperator({ client, taskQueue: config.TEMPORAL_TASK_QUEUE });
+  const metrics = createApiMetrics({ cycles: operator });
   const app = buildApiServer({
     billing,
+    operator,
+    ingress: new WebhookIngress({ client }),
     metrics,
     ...(config.API_RATE_LIMIT_PER_MINUTE > 0 ? { rateLimit: { perMinute: config.API_RATE_LIMIT_PER_MINUTE } } : {}),
     ...(books ? { books: { reader: createBooksReader(books.db), seller: sellerFromConfig(config) } } : {}),
     apiKeys: [...config.API_KEYS, ...config.OPERATOR_API_KEYS],
     webhook: { verifier, qorepay, logger: logger.child({ component: 'qorepay-webhook' }) },
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
     temporalHealth: async () => {
       if (!connected) throw new Error('not connected to Temporal yet');
       await pingTemporal();

@@ -4,7 +4,7 @@
  * gauge survives restarts of every process) and reused for one scrape interval. Labels are low-cardinality: no ids.
  * Served to operator keys on the API port, and without a key on the internal metrics port (API_METRICS_PORT).
  */
-import type { BillingClient } from '@temporal-billing/client';
+import type { BillingOperator } from '@temporal-billing/client/engine';
 import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { CYCLE_STATUSES } from '../shared/billing-cycle';
 import { BillingMetric, METRIC_BUCKETS } from '../shared/metrics';
@@ -20,7 +20,7 @@ export const CYCLE_COUNTS_CACHE_MS = 15_000;
 
 export function createApiMetrics(
   opts: {
-    cycles?: Pick<BillingClient, 'countCycles'>;
+    cycles?: Pick<BillingOperator, 'countCycles'>;
     defaultMetrics?: boolean;
     /** Reuse the cycle counts this long (default CYCLE_COUNTS_CACHE_MS); concurrent scrapes share one count. */
     cacheMs?: number;

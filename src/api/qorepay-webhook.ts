@@ -1,10 +1,11 @@
 /**
  * QorePay webhook ingress: verify the raw body's signature, re-read the Purchase from the gateway (the webhook is a
  * hint, the gateway the truth), route by the Purchase `reference` and hand the event to the workflow through the
- * BillingClient (a cycle's status change to the cycle, a refund or chargeback to its subscription). Framework-free
+ * engine's WebhookIngress (a cycle's status change to the cycle, a refund or chargeback to its subscription). Framework-free
  * so the HTTP route, the workflow tests and the benchmark share it.
  */
-import { BillingNotFoundError, type BillingClient } from '@temporal-billing/client';
+import { BillingNotFoundError } from '@temporal-billing/client';
+import type { WebhookIngress } from '@temporal-billing/client/engine';
 import { purchaseStatusTraits } from '../domain/purchase-status';
 import { isQorePayError, snapshotOf, type QorePayClient, type QorePayWebhookVerifier } from '../integrations/qorepay';
 import { parseCycleWorkflowId, type GatewayEvent } from '../shared/billing-cycle';
@@ -21,8 +22,8 @@ const PAYMENT_EVENT_KINDS: Record<string, PaymentEventSignal['kind'] | undefined
 export interface WebhookIngressDeps {
   verifier: Pick<QorePayWebhookVerifier, 'verify'>;
   qorepay: Pick<QorePayClient, 'getPurchase'>;
-  /** How events reach the workflows. */
-  billing: Pick<BillingClient, 'deliverGatewayEvent' | 'deliverPaymentEvent'>;
+  /** How events reach the workflows (not a merchant's client: the ingress of the engine entry point). */
+  ingress: Pick<WebhookIngress, 'deliverGatewayEvent' | 'deliverPaymentEvent'>;
   logger: Logger;
 }
 
@@ -92,7 +93,7 @@ export async function handleQorePayWebhook(
         return { status: 200, body: { ok: true, outcome: 'ignored' } };
       }
       const amount = event.payment.payment?.amount;
-      await deps.billing.deliverPaymentEvent({
+      await deps.ingress.deliverPaymentEvent({
         kind,
         cycleId,
         purchaseId,
@@ -118,7 +119,7 @@ export async function handleQorePayWebhook(
       ...(snap.declineMessage ? { declineMessage: snap.declineMessage } : {}),
       ...(snap.markedAsPaid ? { markedAsPaid: true } : {}),
     };
-    await deps.billing.deliverGatewayEvent(cycleId, signal);
+    await deps.ingress.deliverGatewayEvent(cycleId, signal);
     log.info({ cycleId, eventType: event.eventType, status: snap.status }, 'qorepay webhook routed');
     return { status: 200, body: { ok: true, outcome: 'signaled' } };
   } catch (err) {

@@ -15,6 +15,7 @@ import {
   BillingValidationError,
   isBillingError,
 } from '@temporal-billing/client';
+import type { BillingOperator } from '@temporal-billing/client/engine';
 import type { CreateSubscriptionInput } from '@temporal-billing/client/schemas';
 import type { SubscriptionState } from '../shared/subscription';
 import { plainMerchantKey, type ApiKeySpec } from './api-keys';
@@ -35,14 +36,14 @@ import { ROUTES, type OperationId } from './routes';
 import { booksHandlers, type BooksApiOptions } from './books-handlers';
 import { listHandlers } from './list-handlers';
 import { IDEMPOTENCY_KEY_HEADER, parseWith, type FieldIssue } from '@temporal-billing/client/schemas';
-import { getReconciliation, startReconciliation } from '../reconciliation';
-import { BILLING_TASK_QUEUE } from '../shared/task-queue';
 import { summaryText } from '../shared/reconciliation';
 import { money } from '../shared/ui-text';
 import { defaultReconciliationSince, type ReconciliationRequest } from './reconciliations';
 
 export interface ApiServerOptions {
   billing: BillingClient;
+  /** The operators' duties: reconciliation sweeps (POST/GET /v1/reconciliations) and the metrics' cycle counts. */
+  operator: Pick<BillingOperator, 'countCycles' | 'startReconciliation' | 'getReconciliation'>;
   /** The records store's reader and the seller printed on documents; absent: the book routes answer 503. */
   books?: BooksApiOptions;
   /**
@@ -51,8 +52,10 @@ export interface ApiServerOptions {
    * None configured: every /v1 call answers 401.
    */
   apiKeys: readonly (ApiKeySpec | string)[];
-  /** The webhook ingress; events reach the workflows through `billing`. */
-  webhook: Omit<WebhookIngressDeps, 'billing'>;
+  /** The webhook route's gateway checks; the events it accepts reach the workflows through `ingress`. */
+  webhook: Omit<WebhookIngressDeps, 'ingress'>;
+  /** Signals verified gateway facts into cycles and subscriptions (the engine's, not a merchant's client). */
+  ingress: WebhookIngressDeps['ingress'];
   /** Resolves when Temporal answers; used by /readyz. */
   temporalHealth: () => Promise<void>;
   logger: Logger;
@@ -83,8 +86,6 @@ export interface ApiServerOptions {
    * 429 with Retry-After. Absent or `perMinute: 0`: no limit.
    */
   rateLimit?: { perMinute: number };
-  /** Task queue of the worker that runs reconciliation sweeps (and the cycles they check). Default: `billing`. */
-  taskQueue?: string;
 }
 
 interface Parsed {
@@ -200,13 +201,13 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   const metrics =
     opts.metrics ??
     createApiMetrics({
-      cycles: billing.forMerchant(billing.merchantId, { crossMerchant: true }),
+      cycles: opts.operator,
       ...(opts.metricsCacheMs !== undefined ? { cacheMs: opts.metricsCacheMs } : {}),
     });
 
   const handlers: Record<OperationId, Handler> = {
     createSubscription: async (r, reply, billing) => {
-      const { subscription, created } = await billing.createSubscription(
+      const { subscription, created } = await billing.subscriptions.create(
         r.body as CreateSubscriptionInput,
         idempotency(r),
       );
@@ -215,38 +216,44 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
         .header('location', `/v1/subscriptions/${encodeURIComponent(subscription.subscriptionId)}`)
         .send(subscription);
     },
-    getSubscription: async (r, _reply, billing) => billing.getSubscription(r.params.id!),
+    getSubscription: async (r, _reply, billing) => billing.subscriptions.get(r.params.id!),
     // 202 while a cycle has not confirmed the stop yet (`cyclesStopping`): accepted, not yet in effect.
     cancelSubscription: async (r, reply, billing) =>
-      stopAnswer(reply, await billing.cancelSubscription(r.params.id!, r.body as never, idempotency(r))),
+      stopAnswer(reply, await billing.subscriptions.cancel(r.params.id!, r.body as never, idempotency(r))),
     pauseSubscription: async (r, reply, billing) =>
-      stopAnswer(reply, await billing.pauseSubscription(r.params.id!, idempotency(r))),
-    resumeSubscription: async (r, _reply, billing) => billing.resumeSubscription(r.params.id!, idempotency(r)),
+      stopAnswer(reply, await billing.subscriptions.pause(r.params.id!, idempotency(r))),
+    resumeSubscription: async (r, _reply, billing) => billing.subscriptions.resume(r.params.id!, idempotency(r)),
     updatePaymentMethod: async (r, _reply, billing) =>
-      billing.updatePaymentMethod(r.params.id!, (r.body as { recurringToken: string }).recurringToken, idempotency(r)),
+      billing.subscriptions.updatePaymentMethod(
+        r.params.id!,
+        (r.body as { recurringToken: string }).recurringToken,
+        idempotency(r),
+      ),
     changePlan: async (r, _reply, billing) =>
-      billing.changePlan(r.params.id!, (r.body as { plan: never }).plan, idempotency(r)),
+      billing.subscriptions.changePlan(r.params.id!, (r.body as { plan: never }).plan, idempotency(r)),
     refundCycle: async (r, reply, billing) =>
-      reply.code(201).send(await billing.refundCycle(r.params.id!, r.body as never, idempotency(r))),
+      reply.code(201).send(await billing.subscriptions.refund(r.params.id!, r.body as never, idempotency(r))),
     registerChargeback: async (r, reply, billing) =>
-      reply.code(201).send(await billing.registerChargeback(r.params.id!, r.body as never, idempotency(r))),
-    getCycle: async (r, _reply, billing) => billing.getCycle(r.params.cycleId!),
-    markCyclePaid: async (r, _reply, billing) => billing.markCyclePaid(r.params.cycleId!, r.body ?? {}, idempotency(r)),
-    retryCycleNow: async (r, _reply, billing) => billing.retryCycleNow(r.params.cycleId!, idempotency(r)),
-    retryCycleSettlement: async (r, _reply, billing) => billing.retryCycleSettlement(r.params.cycleId!, idempotency(r)),
-    runReconciliation: async (r, reply, billing) => {
+      reply
+        .code(201)
+        .send(await billing.subscriptions.registerChargeback(r.params.id!, r.body as never, idempotency(r))),
+    getCycle: async (r, _reply, billing) => billing.cycles.get(r.params.cycleId!),
+    markCyclePaid: async (r, _reply, billing) =>
+      billing.cycles.markPaid(r.params.cycleId!, r.body ?? {}, idempotency(r)),
+    retryCycleNow: async (r, _reply, billing) => billing.cycles.retryNow(r.params.cycleId!, idempotency(r)),
+    retryCycleSettlement: async (r, _reply, billing) =>
+      billing.cycles.retrySettlement(r.params.cycleId!, idempotency(r)),
+    runReconciliation: async (r, reply) => {
       const since = (r.body as ReconciliationRequest | undefined)?.since ?? defaultReconciliationSince(Date.now());
-      const reconciliationId = await temporalCall(() =>
-        startReconciliation(billing.temporal, { taskQueue: opts.taskQueue ?? BILLING_TASK_QUEUE, since }),
-      );
+      const reconciliationId = await opts.operator.startReconciliation(since);
       return reply
         .code(202)
         .header('location', `/v1/reconciliations/${encodeURIComponent(reconciliationId)}`)
         .send({ reconciliationId, status: 'running' });
     },
-    getReconciliation: async (r, reply, billing) => {
+    getReconciliation: async (r, reply) => {
       const id = r.params.reconciliationId!;
-      const run = await temporalCall(() => getReconciliation(billing.temporal, id));
+      const run = await opts.operator.getReconciliation(id);
       if (!run) return reply.code(404).send({ error: 'not_found', message: `reconciliation ${JSON.stringify(id)}` });
       return run.summary ? { ...run, summary: { ...run.summary, text: summaryText(run.summary, money) } } : run;
     },
@@ -378,7 +385,7 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   });
 
   // ---- QorePay webhooks: raw body (the signature is over the exact bytes), no API key ----
-  const webhookDeps: WebhookIngressDeps = { ...opts.webhook, billing };
+  const webhookDeps: WebhookIngressDeps = { ...opts.webhook, ingress: opts.ingress };
   app.register(async (scope) => {
     scope.removeAllContentTypeParsers();
     scope.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -474,19 +481,6 @@ export function buildMetricsServer(metrics: ApiMetrics, logger: Logger): Fastify
     reply.code(404).send({ error: 'not_found', message: 'this port serves GET /metrics only' }),
   );
   return app;
-}
-
-/** Temporal unreachable -> 503 like every other route (BillingUnavailableError). */
-async function temporalCall<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    const code = (err as { code?: unknown }).code;
-    if (code === 14 || code === 4) {
-      throw new BillingUnavailableError(`Temporal is unavailable: ${err instanceof Error ? err.message : String(err)}`);
-    }
-    throw err;
-  }
 }
 
 /** A cancel or pause answer: 202 while a cycle has not confirmed the stop (`cyclesStopping`), else 200. */

@@ -5,12 +5,8 @@
  * the console adds no second way to change money, and each change lands in the change trail with the key's id.
  */
 import type { Kysely } from 'kysely';
-import {
-  type BillingClient,
-  BILLING_CYCLE_WORKFLOW_TYPE,
-  type CycleView,
-  isBillingError,
-} from '@temporal-billing/client';
+import { type BillingClient, type CycleView, isBillingError } from '@temporal-billing/client';
+import type { BillingOperator } from '@temporal-billing/client/engine';
 import type { FieldIssue } from '@temporal-billing/client/schemas';
 import { createBooksReader } from '../records/readers';
 import { createConsoleReader } from '../records/console-readers';
@@ -33,6 +29,8 @@ export interface ConsoleBackendOptions {
   /** The Temporal UI's base URL (e.g. http://127.0.0.1:8233); absent: no links to it. */
   temporalUiUrl?: string;
   namespace: string;
+  /** Finds running paid cycles across merchants for the settlement-failure queue; absent: that queue is empty. */
+  operator?: Pick<BillingOperator, 'runningCycleIds'>;
 }
 
 export type ActionTarget = 'subscription' | 'cycle';
@@ -113,7 +111,7 @@ export const ACTIONS: ActionSpec<never>[] = [
         ? `Cancels ${ctx.subscription?.subscription_id} now: no further charges; a charge already pending at the gateway may still complete.`
         : `Cancels ${ctx.subscription?.subscription_id} at the end of the current period: the period already billed runs out, nothing after it is charged.`,
     run: async (b, id, i: { mode: 'now' | 'period_end'; reason?: string }, key) => {
-      const s = await b.cancelSubscription(id, i, { idempotencyKey: key });
+      const s = await b.subscriptions.cancel(id, i, { idempotencyKey: key });
       return s.cancelAtPeriodEnd ? 'Cancel at period end recorded.' : `Subscription is ${s.status}.`;
     },
   },
@@ -125,7 +123,7 @@ export const ACTIONS: ActionSpec<never>[] = [
     ...noInput,
     describe: (_i, ctx) => `Pauses ${ctx.subscription?.subscription_id}: no charges until it is resumed.`,
     run: async (b, id, _i, key) =>
-      `Subscription is ${(await b.pauseSubscription(id, { idempotencyKey: key })).status}.`,
+      `Subscription is ${(await b.subscriptions.pause(id, { idempotencyKey: key })).status}.`,
   },
   {
     name: 'resume',
@@ -135,7 +133,7 @@ export const ACTIONS: ActionSpec<never>[] = [
     ...noInput,
     describe: (_i, ctx) => `Resumes ${ctx.subscription?.subscription_id}: billing continues with the next due period.`,
     run: async (b, id, _i, key) =>
-      `Subscription is ${(await b.resumeSubscription(id, { idempotencyKey: key })).status}.`,
+      `Subscription is ${(await b.subscriptions.resume(id, { idempotencyKey: key })).status}.`,
   },
   {
     name: 'payment-method',
@@ -158,7 +156,7 @@ export const ACTIONS: ActionSpec<never>[] = [
     describe: (_i, ctx) =>
       `Charges ${ctx.subscription?.subscription_id} with the new card from the next attempt on (a cycle waiting for a new card is charged now).`,
     run: async (b, id, i: { recurringToken: string }, key) => {
-      const s = await b.updatePaymentMethod(id, i.recurringToken, { idempotencyKey: key });
+      const s = await b.subscriptions.updatePaymentMethod(id, i.recurringToken, { idempotencyKey: key });
       return `Card is now ${s.paymentMethod}.`;
     },
   },
@@ -190,7 +188,7 @@ export const ACTIONS: ActionSpec<never>[] = [
     describe: (i: { planId: string; currency: string; lineItems: { priceMinor: number }[] }, ctx) =>
       `From the next period, ${ctx.subscription?.subscription_id} bills plan ${i.planId} at ${money(i.lineItems[0]!.priceMinor, i.currency)} per period (the current period is not changed).`,
     run: async (b, id, i: never, key) => {
-      const s = await b.changePlan(id, i, { idempotencyKey: key });
+      const s = await b.subscriptions.changePlan(id, i, { idempotencyKey: key });
       return `Plan ${s.pendingPlan?.planId ?? s.plan.planId} applies from the next period.`;
     },
   },
@@ -222,7 +220,7 @@ export const ACTIONS: ActionSpec<never>[] = [
     },
     run: async (b, cycleId, i: { amountMinor?: number; reason?: string }, key, ctx) => {
       const subscriptionId = /^cycle:(.+):\d+$/.exec(cycleId)?.[1] ?? '';
-      const r = await b.refundCycle(subscriptionId, { cycleId, ...i }, { idempotencyKey: key });
+      const r = await b.subscriptions.refund(subscriptionId, { cycleId, ...i }, { idempotencyKey: key });
       return r.amountMinor !== undefined
         ? `Refund of ${money(r.amountMinor, ctx.cycle?.currency ?? '')} recorded; its credit note follows.`
         : 'Refund recorded; its credit note follows.';
@@ -235,7 +233,7 @@ export const ACTIONS: ActionSpec<never>[] = [
     fields: [],
     ...noInput,
     describe: (_i, ctx) => `Charges ${period(ctx.cycle!)} now instead of at its next scheduled attempt.`,
-    run: async (b, id, _i, key) => `Cycle is ${(await b.retryCycleNow(id, { idempotencyKey: key })).status}.`,
+    run: async (b, id, _i, key) => `Cycle is ${(await b.cycles.retryNow(id, { idempotencyKey: key })).status}.`,
   },
   {
     name: 'retry-settlement',
@@ -247,7 +245,7 @@ export const ACTIONS: ActionSpec<never>[] = [
     describe: (_i, ctx) =>
       `Writes ${period(ctx.cycle!)} again into the settlement targets whose write failed (targets already recorded are not written twice).`,
     run: async (b, id, _i, key) => {
-      const s = await b.retryCycleSettlement(id, { idempotencyKey: key });
+      const s = await b.cycles.retrySettlement(id, { idempotencyKey: key });
       return s.settlementFailed ? 'Settlement retried; a target still failed.' : 'Settlement recorded.';
     },
   },
@@ -264,7 +262,7 @@ export const ACTIONS: ActionSpec<never>[] = [
     describe: (_i, ctx) =>
       `Ends ${period(ctx.cycle!)} as paid outside the gateway (${money(ctx.cycle!.amount_minor, ctx.cycle!.currency)}): no further charge is attempted for it.`,
     run: async (b, id, i: { note?: string }, key) =>
-      `Cycle is ${(await b.markCyclePaid(id, i, { idempotencyKey: key })).status}.`,
+      `Cycle is ${(await b.cycles.markPaid(id, i, { idempotencyKey: key })).status}.`,
   },
 ] as ActionSpec<never>[];
 
@@ -307,20 +305,16 @@ export function createConsoleBackend(opts: ConsoleBackendOptions) {
   async function settlementFailures(
     v: ConsoleViewer,
   ): Promise<{ cycleId: string; subscriptionId: string; error: string }[]> {
-    const query = `WorkflowType = '${BILLING_CYCLE_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND BillingStatus IN ('paid', 'marked_paid')`;
-    const ids: string[] = [];
+    let ids: string[];
     try {
-      for await (const w of v.billing.temporal.workflow.list({ query, pageSize: 100 })) {
-        ids.push(w.workflowId);
-        if (ids.length >= 100) break;
-      }
+      ids = (await opts.operator?.runningCycleIds(['paid', 'marked_paid'], 100)) ?? [];
     } catch {
       return [];
     }
     const mine = await records.cyclesByIds(v.merchantScope, ids);
     const out: { cycleId: string; subscriptionId: string; error: string }[] = [];
     for (const c of mine) {
-      const view = await v.billing.getCycle(c.cycle_id).catch(() => undefined);
+      const view = await v.billing.cycles.get(c.cycle_id).catch(() => undefined);
       if (view?.state?.settlementFailed) {
         const failed = view.state.settlement.filter((s) => s.status === 'failed');
         out.push({
@@ -441,7 +435,7 @@ export function createConsoleBackend(opts: ConsoleBackendOptions) {
       let live: SubscriptionState | undefined;
       let liveError: string | undefined;
       try {
-        live = await v.billing.getSubscription(id);
+        live = await v.billing.subscriptions.get(id);
       } catch (err) {
         liveError = err instanceof Error ? err.message : String(err);
       }
@@ -468,7 +462,7 @@ export function createConsoleBackend(opts: ConsoleBackendOptions) {
       let live: CycleView | undefined;
       let liveError: string | undefined;
       try {
-        live = await v.billing.getCycle(cycleId);
+        live = await v.billing.cycles.get(cycleId);
       } catch (err) {
         liveError = err instanceof Error ? err.message : String(err);
       }

@@ -4,7 +4,7 @@
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { buildCli } from '../../src/cli';
-import { BillingClient } from '@temporal-billing/client';
+import { BillingOperator } from '@temporal-billing/client/engine';
 import { connectToDevServer, uniqueId } from '../support/temporal';
 import { eventually, startApiStack, subscriptionBody, type ApiStack } from '../support/api-stack';
 
@@ -32,7 +32,7 @@ async function cli(args: string[]): Promise<{ code: number; out: unknown[]; err:
   await buildCli({
     out: (t) => out.push(t),
     err: (t) => err.push(t),
-    connect: async () => new BillingClient({ client: env.client, taskQueue: stack.taskQueue }),
+    connect: async () => new BillingOperator({ client: env.client, taskQueue: stack.taskQueue }),
     setExitCode: (c) => (code = c),
   }).parseAsync(['--json', ...args], { from: 'user' });
   // --json: every line is one JSON document

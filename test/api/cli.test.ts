@@ -1,6 +1,6 @@
 /** The ops CLI's merchant commands against the shared Temporal dev server: exit codes and field-level messages. */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { BillingClient } from '@temporal-billing/client';
+import { BillingOperator } from '@temporal-billing/client/engine';
 import { buildCli } from '../../src/cli';
 import { connectToDevServer, uniqueId } from '../support/temporal';
 
@@ -22,7 +22,7 @@ describe('ops CLI (merchant commands)', () => {
     const program = buildCli({
       out: (t) => out.push(t),
       err: (t) => err.push(t),
-      connect: async () => new BillingClient({ client: env.client }),
+      connect: async () => new BillingOperator({ client: env.client }),
       setExitCode: (c) => (code = c),
     });
     await program.parseAsync(args, { from: 'user' });

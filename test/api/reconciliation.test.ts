@@ -5,7 +5,7 @@
  * its Purchase was paid at the gateway.
  */
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { BillingClient } from '@temporal-billing/client';
+import { BillingOperator } from '@temporal-billing/client/engine';
 import { buildCli } from '../../src/cli';
 import { DEFAULT_DUNNING_POLICY } from '../../src/domain/dunning';
 import { QorePayWebhookVerifier } from '../../src/integrations/qorepay';
@@ -80,9 +80,8 @@ async function runCli(args: string[]): Promise<{ code: number; out: string[]; er
   await buildCli({
     out: (t) => out.push(t),
     err: (t) => err.push(t),
-    connect: async () => new BillingClient({ client: env.client }),
+    connect: async () => new BillingOperator({ client: env.client, taskQueue: stack.taskQueue }),
     setExitCode: (c) => (code = c),
-    taskQueue: stack.taskQueue,
   }).parseAsync(args, { from: 'user' });
   return { code, out, err };
 }

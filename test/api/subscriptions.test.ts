@@ -16,6 +16,7 @@ import {
 } from '../../src/shared/idempotency';
 import { buildCli } from '../../src/cli';
 import { BillingClient, BillingConflictError } from '@temporal-billing/client';
+import { BillingOperator } from '@temporal-billing/client/engine';
 import axios from 'axios';
 import { apiKeyHash } from '../../src/config';
 import type { ChangeRecord } from '../../src/shared/actor';
@@ -593,7 +594,7 @@ describe('recurring tokens never leave in full', () => {
     await buildCli({
       out: (t) => out.push(t),
       err: (t) => out.push(t),
-      connect: async () => new BillingClient({ client: env.client, taskQueue: stack.taskQueue }),
+      connect: async () => new BillingOperator({ client: env.client, taskQueue: stack.taskQueue }),
       setExitCode: () => undefined,
     }).parseAsync(['--json', 'cycles', id], { from: 'user' });
     const attempts = (cycle.data as { state?: { attempts: { token: string }[] } }).state?.attempts ?? [];
@@ -680,7 +681,7 @@ describe('who made each change: the key id is recorded with the change (issue 11
     await buildCli({
       out: (t) => out.push(t),
       err: (t) => out.push(t),
-      connect: async () => new BillingClient({ client: env.client, taskQueue: stack.taskQueue, keyId: 'cli' }),
+      connect: async () => new BillingOperator({ client: env.client, taskQueue: stack.taskQueue, keyId: 'cli' }),
       setExitCode: () => undefined,
     }).parseAsync(['--json', 'get', id], { from: 'user' });
     const shown = JSON.parse(out.join('\n')) as { changes?: ChangeRecord[] };

@@ -10,7 +10,7 @@ import { msToTs, tsToMs } from '@temporalio/common/lib/time';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities } from '../../src/activities';
-import { BillingClient } from '@temporal-billing/client';
+import { WebhookIngress } from '@temporal-billing/client/engine';
 import { billingMetricsSinks } from '../../src/worker-metrics';
 import { ActivePlatformClient } from '../../src/integrations/activeplatform';
 import { GormicClient } from '../../src/integrations/gormic';
@@ -392,8 +392,8 @@ async function runBatch(
     deps: {
       verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey() }),
       qorepay,
-      // Refunds and chargebacks reach the subscription exactly as the API routes them: through the client.
-      billing: new BillingClient({ client: clock.client }),
+      // Refunds and chargebacks reach the subscription exactly as the API routes them: through the ingress.
+      ingress: new WebhookIngress({ client: clock.client }),
       logger: silent,
     },
   };

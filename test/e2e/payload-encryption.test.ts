@@ -15,6 +15,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AddressInfo } from 'node:net';
 import { buildApiServer, apiKeyMatcher } from '../../src/api/server';
 import { BillingClient } from '@temporal-billing/client';
+import { BillingOperator, WebhookIngress } from '@temporal-billing/client/engine';
 import { createLogger } from '../../src/logger';
 import {
   AesGcmPayloadCodec,
@@ -57,6 +58,8 @@ beforeAll(async () => {
   const client = clientWith([k2, k1, dev]);
   api = buildApiServer({
     billing: new BillingClient({ client }),
+    operator: new BillingOperator({ client }),
+    ingress: new WebhookIngress({ client }),
     apiKeys: ['merchant-key-0123456'],
     webhook: {
       verifier: { verify: async () => false } as never,

@@ -5,6 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Client } from '@temporalio/client';
 import pino from 'pino';
 import { BillingClient } from '@temporal-billing/client';
+import { BillingOperator, WebhookIngress } from '@temporal-billing/client/engine';
 import { qorepayCustomerVerifier } from '../../src/api/customer-verifier';
 import { buildApiServer, type ApiServerOptions } from '../../src/api/server';
 import { createLogger } from '../../src/logger';
@@ -79,11 +80,15 @@ export interface RunningTestApi {
 export async function startTestApi(
   client: Client,
   webhook: WebhookIngressDeps,
-  overrides: Partial<ApiServerOptions> = {},
+  overrides: Partial<ApiServerOptions> & { taskQueue?: string } = {},
 ): Promise<RunningTestApi> {
-  const billing = overrides.billing ?? new BillingClient({ client, firstQueryTimeoutMs: 2000 });
+  const { taskQueue, ...options } = overrides;
+  const billing = options.billing ?? new BillingClient({ client, firstQueryTimeoutMs: 2000 });
   const app = buildApiServer({
     billing,
+    // Reconciliation sweeps run on the test's worker queue (the cycles they check are there too).
+    operator: new BillingOperator({ client, ...(taskQueue !== undefined ? { taskQueue } : {}) }),
+    ingress: new WebhookIngress({ client }),
     apiKeys: [API_KEY, 'another-key', plainOperatorKey(OPERATOR_API_KEY, 0)],
     webhook,
     temporalHealth: async () => {
@@ -91,7 +96,7 @@ export async function startTestApi(
       await client.connection.withDeadline(Date.now() + 1500, () => client.workflowService.getSystemInfo({}));
     },
     logger: createLogger({ level: 'silent' }),
-    ...overrides,
+    ...options,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const url = `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`;

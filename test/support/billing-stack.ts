@@ -13,7 +13,7 @@ import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import pino from 'pino';
 import { createActivities, type MerchantNotifier, type SettlementClients } from '../../src/activities';
 import { handleQorePayWebhook } from '../../src/api/qorepay-webhook';
-import { BillingClient } from '@temporal-billing/client';
+import { WebhookIngress } from '@temporal-billing/client/engine';
 import { DEFAULT_DUNNING_POLICY, type DunningPolicy } from '../../src/domain/dunning';
 import { QorePayClient, QorePayWebhookVerifier } from '../../src/integrations/qorepay';
 import { startQorePaySandbox, type QorePaySandbox } from '../../src/sandbox/qorepay';
@@ -106,7 +106,7 @@ export async function startBillingStack(
   ref.deps = {
     verifier: new QorePayWebhookVerifier({ fetchCompanyKey: () => qorepay.getPublicKey() }),
     qorepay,
-    billing: new BillingClient({ client: env.client }),
+    ingress: new WebhookIngress({ client: env.client }),
     logger,
   };
 

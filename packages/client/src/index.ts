@@ -1,20 +1,13 @@
 /**
- * The merchant library: what a merchant backend imports (`import { BillingClient } from 'temporal-billing-engine'`).
- * Only what is exported here is public; everything else in src/client may change without notice.
+ * The merchant library: what a merchant backend imports (`import { connectToDevStack } from '@temporal-billing/client'`).
+ * At most 25 names, the ones a first program needs; every other type is on `@temporal-billing/client/types`, the
+ * request schemas on `/schemas`, and what only the engine's own processes do (webhook ingress, operators) on
+ * `/engine`. Only what the package's `exports` map lists is public; other files may change without notice.
  */
-export {
-  BillingClient,
-  DEFAULT_MERCHANT_ID,
-  SUBSCRIPTION_WORKFLOW_TYPE,
-  BILLING_CYCLE_WORKFLOW_TYPE,
-  idempotentUpdateId,
-  type BillingClientOptions,
-  type BillingConnectOptions,
-  type CustomerVerifier,
-  type IdempotentRequestOptions,
-  type SettlementAllowList,
-} from './billing-client';
+export { BillingClient, type BillingClientOptions, type BillingConnectOptions } from './billing-client';
+export { DEFAULT_MERCHANT_ID, type CustomerVerifier } from './context';
 export { connectToDevStack, type DevStackOptions } from './dev-stack';
+export type { IdempotentRequestOptions } from './idempotency';
 export {
   BillingError,
   BillingValidationError,
@@ -25,36 +18,15 @@ export {
   BILLING_ERROR_OUTCOMES,
   type BillingErrorCode,
 } from './errors';
-export { maskToken, maskCycleState } from './views';
-export type {
-  CancelOptions,
-  ChargebackOptions,
-  CreateSubscriptionResult,
-  CycleView,
-  ListSubscriptionsFilter,
-  MarkCyclePaidOptions,
-  PlanInput,
-  RefundOptions,
-  SubscriptionPage,
-  SubscriptionSummary,
-  WorkflowRunStatus,
-} from './views';
-export {
-  CreateSubscriptionSchema,
-  IDEMPOTENCY_KEY_HEADER,
-  type CreateSubscriptionBody,
-  type CreateSubscriptionInput,
-  type FieldIssue,
-} from './schemas';
-export type { BillingCycleState, BillingCycleResult, CycleStatus } from '../../../src/shared/billing-cycle';
-export type { SubscriptionState, SubscriptionStatus, PaymentEventRecord } from '../../../src/shared/subscription';
-// Payload encryption: a client must encode payloads exactly as the deployment's worker does (`dataConverter` of
-// `BillingClient.connect`); PAYLOAD_KEYS of the deployment, parsed with `parsePayloadKeys`.
+export type { CreateSubscriptionResult, CycleView } from './views';
+export type { CreateSubscriptionInput } from './schemas';
+export type { SubscriptionState } from '../../../src/shared/subscription';
+// Payload encryption: a client must encode payloads exactly as the deployment's worker does (`payloadKeys` of
+// `BillingClient.connect`: the deployment's PAYLOAD_KEYS, or parsed with `parsePayloadKeys`).
 export {
   AesGcmPayloadCodec,
   encryptedDataConverter,
   parsePayloadKeys,
-  PayloadKeyUnknownError,
   PlaintextPayloadError,
   type PayloadKey,
 } from './payload-codec';

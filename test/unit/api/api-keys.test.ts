@@ -21,14 +21,21 @@ interface ScopedCall {
 }
 
 function recordingBilling(calls: ScopedCall[]): BillingClient {
+  // Each namespace (`subscriptions`, `cycles`) records its calls as `namespace.method`.
   const scoped = (merchantId: string, options: Record<string, unknown>) =>
     new Proxy(
       {},
       {
-        get: (_t, method: string) => async () => {
-          calls.push({ merchantId, options, method });
-          return { ok: true };
-        },
+        get: (_t, namespace: string) =>
+          new Proxy(
+            {},
+            {
+              get: (_n, method: string) => async () => {
+                calls.push({ merchantId, options, method: `${namespace}.${method}` });
+                return { ok: true };
+              },
+            },
+          ),
       },
     );
   return {
@@ -43,6 +50,8 @@ function appFor(env: Record<string, string>, calls: ScopedCall[]): FastifyInstan
     billing: recordingBilling(calls),
     apiKeys: [...config.API_KEYS, ...config.OPERATOR_API_KEYS],
     webhook: {} as never,
+    operator: {} as never,
+    ingress: {} as never,
     temporalHealth: async () => undefined,
     temporalGate: async () => undefined,
     metrics: createApiMetrics({ defaultMetrics: false }),
@@ -88,7 +97,7 @@ describe('plain API_KEYS are merchant keys', () => {
     expect(calls).toEqual([
       {
         merchantId: 'default',
-        method: 'getSubscription',
+        method: 'subscriptions.get',
         options: { crossMerchant: false, keyId: 'key-1', settlementAllowList: {} },
       },
     ]);
@@ -101,6 +110,8 @@ describe('plain API_KEYS are merchant keys', () => {
       billing: recordingBilling(calls),
       apiKeys: [MERCHANT_KEY],
       webhook: {} as never,
+      operator: {} as never,
+      ingress: {} as never,
       temporalHealth: async () => undefined,
       temporalGate: async () => undefined,
       metrics: createApiMetrics({ defaultMetrics: false }),
@@ -118,7 +129,7 @@ describe('OPERATOR_API_KEYS', () => {
     const paid = await send(app, markPaid(OPERATOR_KEY));
     expect(paid.statusCode).toBe(200);
     expect(calls).toEqual([
-      { merchantId: 'default', method: 'markCyclePaid', options: { crossMerchant: true, keyId: 'operator-1' } },
+      { merchantId: 'default', method: 'cycles.markPaid', options: { crossMerchant: true, keyId: 'operator-1' } },
     ]);
     await app.close();
   });

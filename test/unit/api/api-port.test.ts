@@ -7,6 +7,7 @@
 import { request } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { BillingClient } from '@temporal-billing/client';
+import type { BillingOperator } from '@temporal-billing/client/engine';
 import { buildApiServer, type ApiServerOptions } from '../../../src/api/server';
 import { createApiMetrics } from '../../../src/api/metrics';
 import { AesGcmPayloadCodec } from '@temporal-billing/client/payload-codec';
@@ -19,26 +20,32 @@ const MERCHANT_KEY_2 = 'merchant-key-2-0123456789abcdefghijklm';
 const OPERATOR_KEY = 'operator-key-0123456789abcdefghijklmnop';
 const CODEC_KEY = 'codec-key-0123456789abcdefghijklmnopqrs';
 
-function stubBilling(counts: string[]): BillingClient {
-  const scoped = {
+function stubBilling(): BillingClient {
+  const scoped = { subscriptions: { get: async () => ({ subscriptionId: 's1' }) } };
+  return { merchantId: 'default', forMerchant: () => scoped } as unknown as BillingClient;
+}
+
+/** The operator's visibility counts, recorded. */
+function stubOperator(counts: string[]): Pick<BillingOperator, 'countCycles'> {
+  return {
     countCycles: async (status: string) => {
       counts.push(status);
       return 1;
     },
-    getSubscription: async () => ({ subscriptionId: 's1' }),
   };
-  return { merchantId: 'default', forMerchant: () => scoped } as unknown as BillingClient;
 }
 
 function appWith(counts: string[], overrides: Partial<ApiServerOptions> = {}): FastifyInstance {
-  const billing = stubBilling(counts);
+  const operator = stubOperator(counts);
   return buildApiServer({
-    billing,
+    billing: stubBilling(),
+    operator: operator as BillingOperator,
+    ingress: {} as never,
     apiKeys: [MERCHANT_KEY, MERCHANT_KEY_2, plainOperatorKey(OPERATOR_KEY, 0)],
     webhook: {} as never,
     temporalHealth: async () => undefined,
     temporalGate: async () => undefined,
-    metrics: createApiMetrics({ cycles: billing.forMerchant('default'), defaultMetrics: false }),
+    metrics: createApiMetrics({ cycles: operator, defaultMetrics: false }),
     logger: createLogger({ level: 'silent' }),
     codec: {
       codec: new AesGcmPayloadCodec([{ id: 'k1', key: Buffer.alloc(32, 1) }]),
