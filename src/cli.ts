@@ -14,6 +14,7 @@ import {
 import { clientConnectionOptions, ConfigError, loadConfig } from './config';
 import { QorePayClient } from './integrations/qorepay';
 import { runReconciliation } from './reconciliation';
+import { rebuildSubscriptionRecords, rebuildToolsFromConfig, type RebuildTools } from './records/rebuild';
 import { needsAttention, parseSince, summaryText } from './shared/reconciliation';
 import { BILLING_TASK_QUEUE } from './shared/task-queue';
 import { money } from './shared/ui-text';
@@ -50,6 +51,8 @@ export interface CliIo {
   setExitCode?: (code: number) => void;
   /** Task queue of the worker that runs reconciliation sweeps. Default: TEMPORAL_TASK_QUEUE from config. */
   taskQueue?: string;
+  /** The books and the gateway for `records rebuild`. Default: rebuildToolsFromConfig(loadConfig()). */
+  rebuildTools?: () => Promise<RebuildTools>;
 }
 
 const defaultIo: CliIo = {
@@ -281,6 +284,26 @@ export function buildCli(io: CliIo = defaultIo): Command {
         await billing?.close();
       }
     });
+
+  // Rebuilds one subscription's records from Temporal and the gateway (src/records/rebuild.ts, docs/records.md).
+  program
+    .command('records')
+    .description('The records store (the books)')
+    .command('rebuild')
+    .description(
+      "Rebuild one subscription's records (row, cycles, invoices, payments, credit notes) from Temporal and the gateway",
+    )
+    .argument('<subscriptionId>')
+    .action(
+      run(async (b, id: string) => {
+        const tools = await (io.rebuildTools ?? (() => rebuildToolsFromConfig(loadConfig())))();
+        try {
+          return await rebuildSubscriptionRecords({ ...tools.deps, billing: b }, id);
+        } finally {
+          await tools.close();
+        }
+      }),
+    );
 
   program
     .command('start')
