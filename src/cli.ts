@@ -14,6 +14,7 @@ import {
 import { BillingOperator } from '@temporal-billing/client/engine';
 import { clientConnectionOptions, ConfigError, loadConfig } from './config';
 import { QorePayClient } from './integrations/qorepay';
+import { rebuildSubscriptionRecords, rebuildToolsFromConfig, type RebuildTools } from './records/rebuild';
 import { needsAttention, parseSince, summaryText } from './shared/reconciliation';
 import { money } from './shared/ui-text';
 import { encryptedDataConverter } from '@temporal-billing/client/payload-codec';
@@ -47,6 +48,8 @@ export interface CliIo {
   connect?: () => Promise<BillingOperator>;
   /** Records a failing exit code. Default: process.exitCode. */
   setExitCode?: (code: number) => void;
+  /** The books and the gateway for `records rebuild`. Default: rebuildToolsFromConfig(loadConfig()). */
+  rebuildTools?: () => Promise<RebuildTools>;
 }
 
 const defaultIo: CliIo = {
@@ -64,13 +67,13 @@ export function buildCli(io: CliIo = defaultIo): Command {
   const json = (): boolean => program.opts<{ json?: boolean }>().json === true;
 
   /** Runs `fn` with a connected client, prints its result as JSON, maps errors to exit codes. */
-  const run =
-    <A extends unknown[]>(fn: (billing: BillingClient, ...args: A) => Promise<unknown>) =>
+  const runOperator =
+    <A extends unknown[]>(fn: (operator: BillingOperator, ...args: A) => Promise<unknown>) =>
     async (...args: A): Promise<void> => {
       let operator: BillingOperator | undefined;
       try {
         operator = await (io.connect ?? (() => connectFromConfig(loadConfig())))();
-        const result = await fn(operator.billing, ...args);
+        const result = await fn(operator, ...args);
         io.out(json() ? JSON.stringify(result) : JSON.stringify(result, null, 2));
       } catch (err) {
         const code = reportError(err, json() ? { ...io, err: (m) => io.err(errorJson(err, m)) } : io);
@@ -80,6 +83,8 @@ export function buildCli(io: CliIo = defaultIo): Command {
         await operator?.close();
       }
     };
+  const run = <A extends unknown[]>(fn: (billing: BillingClient, ...args: A) => Promise<unknown>) =>
+    runOperator((operator: BillingOperator, ...args: A) => fn(operator.billing, ...args));
 
   program
     .command('create')
@@ -276,6 +281,26 @@ export function buildCli(io: CliIo = defaultIo): Command {
         await operator?.close();
       }
     });
+
+  // Rebuilds one subscription's records from Temporal and the gateway (src/records/rebuild.ts, docs/records.md).
+  program
+    .command('records')
+    .description('The records store (the books)')
+    .command('rebuild')
+    .description(
+      "Rebuild one subscription's records (row, cycles, invoices, payments, credit notes) from Temporal and the gateway",
+    )
+    .argument('<subscriptionId>')
+    .action(
+      runOperator(async (operator, id: string) => {
+        const tools = await (io.rebuildTools ?? (() => rebuildToolsFromConfig(loadConfig())))();
+        try {
+          return await rebuildSubscriptionRecords({ ...tools.deps, operator }, id);
+        } finally {
+          await tools.close();
+        }
+      }),
+    );
 
   program
     .command('start')

@@ -114,7 +114,12 @@ export function listHandlers(books: BooksApiOptions | undefined) {
     listCycles: booksRead(books, async (reader, req, reply, billing) => {
       const q = req.query as z.infer<typeof PageQuerySchema>;
       const merchantId = scopeOf(billing);
-      const page = await reader.listCycles({ merchantId, subscriptionId: req.params.id!, ...pageArgs(q) });
+      const page = await reader.listCycles({
+        merchantId,
+        subscriptionId: req.params.id!,
+        order: 'asc',
+        ...pageArgs(q),
+      });
       return ofKnownSubscription(reader, req, reply, merchantId, page, (p) => ({
         cycles: p.items.map(cycleRecordView),
         ...opt('nextCursor', p.nextCursor),

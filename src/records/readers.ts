@@ -127,15 +127,21 @@ export function createBooksReader(db: Kysely<BooksDatabase>) {
       return query.executeTakeFirst();
     },
 
-    /** A subscription's cycles, oldest period first, each with its invoice (id and number) once it has one. */
+    /**
+     * A subscription's cycles by period, newest first unless `order` is `asc`; each with its invoice (id and number)
+     * once it has one.
+     */
     async listCycles(q: {
       merchantId: string | undefined;
       subscriptionId: string;
+      order?: 'asc' | 'desc';
       limit?: number;
       cursor?: string;
     }): Promise<Page<CycleWithInvoice>> {
       const limit = size(q.limit);
+      const order = q.order ?? 'desc';
       const after = decodeCursor(q.cursor, ['number', 'string']);
+      const past = order === 'asc' ? '>' : '<';
       let query = db
         .selectFrom('cycles')
         .leftJoin('invoices', 'invoices.cycle_id', 'cycles.cycle_id')
@@ -147,14 +153,14 @@ export function createBooksReader(db: Kysely<BooksDatabase>) {
         const [index, id] = after as [number, string];
         query = query.where((eb) =>
           eb.or([
-            eb('cycles.period_index', '>', index),
-            eb.and([eb('cycles.period_index', '=', index), eb('cycles.cycle_id', '>', id)]),
+            eb('cycles.period_index', past, index),
+            eb.and([eb('cycles.period_index', '=', index), eb('cycles.cycle_id', past, id)]),
           ]),
         );
       }
       const rows = await query
-        .orderBy('cycles.period_index')
-        .orderBy('cycles.cycle_id')
+        .orderBy('cycles.period_index', order)
+        .orderBy('cycles.cycle_id', order)
         .limit(limit + 1)
         .execute();
       return pageOf(rows, limit, (r) => [r.period_index, r.cycle_id]);

@@ -258,6 +258,11 @@ interface Figures {
   ledgerSuccesses: number;
   doubleCharges: number;
   subscriptionsLost: number;
+  /** This run's subscriptions in GET /v1/subscriptions (from the records store), against those acknowledged. */
+  listed: number;
+  /** Paid first periods, and those without exactly one paid invoice in GET /v1/invoices. */
+  paidCycles: number;
+  paidInvoiceMismatches: number;
   setupMs: number;
   billingMs: number;
 }
@@ -286,6 +291,9 @@ async function main(): Promise<Figures> {
     ledgerSuccesses: 0,
     doubleCharges: 0,
     subscriptionsLost: 0,
+    listed: 0,
+    paidCycles: 0,
+    paidInvoiceMismatches: 0,
     setupMs: 0,
     billingMs: 0,
   };
@@ -636,6 +644,26 @@ async function main(): Promise<Figures> {
     }
     const paidWithoutLedger = ids.filter((id) => status.get(id) === 'paid' && !successes.has(`cycle:${id}:0`));
     if (paidWithoutLedger.length) throw new Error(`paid cycles without a ledger success: ${paidWithoutLedger.length}`);
+    // ---- the lists come from the records store: every acknowledged subscription listed, every paid cycle one paid invoice
+    const listedIds = new Set<string>();
+    await pages(http[1]!, '/v1/subscriptions', {}, 'subscriptions', (row) => {
+      const id = String(row.subscriptionId);
+      if (id.startsWith(`cl-${run}-`)) listedIds.add(id);
+    });
+    f.listed = listedIds.size;
+    const notListed = [...acknowledged].filter((id) => !listedIds.has(id));
+    if (notListed.length) say(`acknowledged but not listed: ${notListed.slice(0, 5).join(', ')}`);
+    const paidInvoices = new Map<string, number>();
+    await pages(http[0]!, '/v1/invoices', { status: 'paid' }, 'invoices', (row) => {
+      const cycle = String(row.cycleId);
+      paidInvoices.set(cycle, (paidInvoices.get(cycle) ?? 0) + 1);
+    });
+    const paidIds = ids.filter((id) => status.get(id) === 'paid' || status.get(id) === 'marked_paid');
+    f.paidCycles = paidIds.length;
+    f.paidInvoiceMismatches = paidIds.filter((id) => paidInvoices.get(`cycle:${id}:0`) !== 1).length;
+    say(
+      `lists from the records: ${f.listed} of ${acknowledged.size} listed; paid cycles without exactly one paid invoice: ${f.paidInvoiceMismatches} of ${f.paidCycles}`,
+    );
     finished = true;
     return f;
   } catch (err) {
@@ -663,6 +691,25 @@ async function main(): Promise<Figures> {
   }
 }
 
+/** Every row of a keyset-paginated list of the API (pages of 200, following `nextCursor`). */
+async function pages(
+  http: AxiosInstance,
+  url: string,
+  params: Record<string, string | undefined>,
+  key: string,
+  each: (row: Record<string, unknown>) => void,
+): Promise<void> {
+  let cursor: string | undefined;
+  for (let n = 0; n < 10_000; n++) {
+    const r = await http.get<Record<string, unknown>>(url, { params: { ...params, limit: 200, cursor } });
+    if (r.status !== 200) throw new Error(`GET ${url}: ${r.status} ${JSON.stringify(r.data)}`);
+    for (const row of (r.data[key] as Record<string, unknown>[] | undefined) ?? []) each(row);
+    cursor = r.data.nextCursor as string | undefined;
+    if (!cursor) return;
+  }
+  throw new Error(`GET ${url}: more than 10,000 pages`);
+}
+
 const killAll = (): void => group?.killAll();
 process.on('exit', killAll);
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
@@ -680,7 +727,9 @@ main().then(
       f.terminal === f.cycles &&
       f.doubleCharges === 0 &&
       f.killedChargesSettled === f.chargesInFlightAtKill &&
-      f.subscriptionsLost === 0;
+      f.subscriptionsLost === 0 &&
+      f.listed === f.acknowledged &&
+      f.paidInvoiceMismatches === 0;
     console.log('');
     console.log(
       `cluster test: Temporal server ${f.serverVersion} on PostgreSQL 15, 4 history shards, 2 workers, 2 APIs`,
@@ -694,6 +743,9 @@ main().then(
     console.log(`  Temporal server restarts: ${f.serverRestarts} (down ${secs(f.serverDownMs)})`);
     console.log(`  first-period cycles: ${f.cycles}, terminal: ${f.terminal} ${JSON.stringify(f.byStatus)}`);
     console.log(`  ledger successes: ${f.ledgerSuccesses}; periods charged more than once: ${f.doubleCharges}`);
+    console.log(
+      `  records: ${f.listed} subscriptions listed of ${f.acknowledged} acknowledged; paid cycles ${f.paidCycles}, without exactly one paid invoice: ${f.paidInvoiceMismatches}`,
+    );
     console.log(
       `  time: setup ${secs(f.setupMs)}, billing under chaos ${secs(f.billingMs)}, total ${secs(Date.now() - t0)}`,
     );

@@ -24,6 +24,10 @@ import {
 } from '../support/api-stack';
 import { connectToDevServer, uniqueId } from '../support/temporal';
 import axios from 'axios';
+import { BillingOperator } from '@temporal-billing/client/engine';
+import { buildCli } from '../../src/cli';
+import { QorePayClient } from '../../src/integrations/qorepay';
+import { createBooksWriter } from '../../src/records';
 
 const SANDBOX_KEY = 'sandbox-key-for-records-lists-e2e';
 const ACME_KEY = 'acme-merchant-key-0123456789';
@@ -72,6 +76,51 @@ async function rows(http: Http, url: string, key: string, params: Record<string,
   const res = await http.get(url, { params });
   if (res.status !== 200) throw new Error(`${url}: ${res.status} ${JSON.stringify(res.data)}`);
   return (res.data as Record<string, Row[]>)[key] ?? [];
+}
+
+/** Deletes every row of a subscription from the books (what a lost or restored database looks like). */
+async function forgetSubscription(id: string): Promise<void> {
+  const db = stack.books.db;
+  const invoices = (
+    await db.selectFrom('invoices').select('invoice_id').where('subscription_id', '=', id).execute()
+  ).map((i) => i.invoice_id);
+  if (invoices.length) {
+    await db.deleteFrom('credit_notes').where('invoice_id', 'in', invoices).execute();
+    await db.deleteFrom('invoice_lines').where('invoice_id', 'in', invoices).execute();
+  }
+  await db.deleteFrom('payments').where('subscription_id', '=', id).execute();
+  await db.deleteFrom('invoices').where('subscription_id', '=', id).execute();
+  await db.deleteFrom('cycles').where('subscription_id', '=', id).execute();
+  await db.deleteFrom('subscriptions').where('subscription_id', '=', id).execute();
+}
+
+/** `billing records rebuild <id>` with the stack's books, gateway and Temporal; its JSON report. */
+async function rebuildWithCli(id: string): Promise<{ merchantId: string; written: string[]; notes: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const qorepay = new QorePayClient({
+    baseUrl: stack.sandbox.baseUrl,
+    apiKey: SANDBOX_KEY,
+    brandId: '00000000-0000-4000-8000-000000000001',
+    timeoutMs: 5000,
+  });
+  const writer = createBooksWriter({
+    db: stack.books.db,
+    defaultMerchantId: 'default',
+    readPurchase: async (purchaseId) => {
+      const p = await qorepay.getPurchase(purchaseId);
+      return { totalMinor: p.purchase.total, products: p.purchase.products };
+    },
+  });
+  await buildCli({
+    out: (t) => out.push(t),
+    err: (t) => err.push(t),
+    connect: async () => new BillingOperator({ client: env.client, taskQueue: stack.taskQueue }),
+    rebuildTools: async () => ({ deps: { qorepay, writer }, close: async () => undefined }),
+    setExitCode: (code) => err.push(`exit ${code}`),
+  }).parseAsync(['--json', 'records', 'rebuild', id], { from: 'user' });
+  expect(err).toEqual([]);
+  return JSON.parse(out.join('')) as { merchantId: string; written: string[]; notes: string[] };
 }
 
 describe('lists from the records', () => {
@@ -125,6 +174,35 @@ describe('lists from the records', () => {
       ['charge', 1999, invoiceId],
     ]);
 
+    // The operator's rebuild (issue 21 item 8): the books of this subscription lost, rebuilt from Temporal and the
+    // gateway through the CLI; a second rebuild writes nothing twice.
+    await forgetSubscription(id);
+    expect(await rows(api.authed, `/v1/subscriptions/${id}/cycles`, 'cycles').catch((e: Error) => e.message)).toMatch(
+      /404/,
+    );
+    const first = await rebuildWithCli(id);
+    expect(first.merchantId).toBe('default');
+    expect(first.notes).toEqual([]);
+    // The invoice is issued again (a new id and number: the lost ones are not reused), once.
+    let rebuiltId = '';
+    for (let again = 0; again < 2; again++) {
+      if (again) await rebuildWithCli(id);
+      const [rebuilt, ...more] = await rows(api.authed, '/v1/invoices', 'invoices', { subscriptionId: id });
+      expect(more).toEqual([]);
+      if (again) expect(rebuilt!.invoiceId).toBe(rebuiltId);
+      rebuiltId = rebuilt!.invoiceId as string;
+      expect(rebuilt).toMatchObject({ cycleId, status: 'paid', totalMinor: 1999, paidMinor: 1999 });
+      const full = await api.authed.get(`/v1/invoices/${rebuilt!.invoiceId as string}`);
+      expect((full.data as { creditNotes: Row[] }).creditNotes).toMatchObject([{ kind: 'refund', amountMinor: 500 }]);
+      expect((await rows(api.authed, `/v1/subscriptions/${id}/payments`, 'payments')).map((p) => p.kind)).toEqual([
+        'refund',
+        'charge',
+      ]);
+      expect(await rows(api.authed, '/v1/subscriptions', 'subscriptions', { customerId: `cust-${id}` })).toMatchObject([
+        { subscriptionId: id, planId: 'pro', amountMinor: 1999, status: 'active' },
+      ]);
+    }
+
     // What Temporal's retention does to closed workflows: they are gone. The lists do not depend on them.
     for (const workflowId of [cycleWorkflowId(id, 0), subscriptionWorkflowId(id)]) {
       await env.client.workflowService.deleteWorkflowExecution({
@@ -139,17 +217,17 @@ describe('lists from the records', () => {
     );
     expect((await rows(api.authed, '/v1/subscriptions', 'subscriptions', { customerId: `cust-${id}` })).length).toBe(1);
     expect(await rows(api.authed, `/v1/subscriptions/${id}/cycles`, 'cycles')).toMatchObject([
-      { cycleId, status: 'paid', invoiceId },
+      { cycleId, status: 'paid', invoiceId: rebuiltId },
     ]);
     expect((await rows(api.authed, `/v1/subscriptions/${id}/payments`, 'payments')).length).toBe(2);
   });
 
   it('a plan change shows in the subscription list with its amount, and the period is charged on it', async () => {
     const id = subId();
-    // Period 0 starts at the next minute: the change made now is pending until then, and that period bills it.
+    // Period 0 starts in 1 to 2 minutes: the change made now is pending until then, and that period bills it.
     const created = await api.authed.post(
       '/v1/subscriptions',
-      subscriptionBody(id, { schedule: daily(minute(1)), recurringToken: `tok_success_${id}` }),
+      subscriptionBody(id, { schedule: daily(minute(2)), recurringToken: `tok_success_${id}` }),
     );
     expect(created.status).toBe(201);
     const plan = { planId: 'team', currency: 'EUR', lineItems: [{ name: 'Team plan', priceMinor: 4900, quantity: 3 }] };

@@ -13,7 +13,7 @@
 import type { Client, Connection } from '@temporalio/client';
 import { BillingUnavailableError, BillingValidationError } from './errors';
 import { BillingClient, sealedTemporalClient, type BillingConnectOptions } from './billing-client';
-import { BillingContext, call, quote, validate, type BillingClientOptions } from './context';
+import { BillingContext, call, DEFAULT_MERCHANT_ID, quote, validate, type BillingClientOptions } from './context';
 import { BILLING_CYCLE_WORKFLOW_TYPE } from './reads';
 import { translateTemporalError } from './temporal-adapter';
 import { CycleIdSchema } from './schemas';
@@ -23,7 +23,7 @@ import {
   type CycleStatus,
   type GatewayEvent,
 } from '../../../src/shared/billing-cycle';
-import { BILLING_STATUS } from '../../../src/shared/search-attributes';
+import { BILLING_STATUS, MERCHANT_ID } from '../../../src/shared/search-attributes';
 import { BILLING_TASK_QUEUE } from '../../../src/shared/task-queue';
 import { paymentEventSignal, subscriptionWorkflowId, type PaymentEventSignal } from '../../../src/shared/subscription';
 import type { ReconciliationSummary } from '../../../src/shared/reconciliation';
@@ -112,6 +112,20 @@ export class BillingOperator {
       }
     });
     return ids;
+  }
+
+  /**
+   * Whose a subscription is and when its workflow started (search attributes and the first run), for rebuilding its
+   * records after they were lost. Throws BillingNotFoundError when Temporal no longer has it.
+   */
+  async subscriptionOrigin(subscriptionId: string): Promise<{ merchantId: string; startedAt: string }> {
+    return call('subscription', subscriptionId, async () => {
+      const d = await this.#temporal.workflow.getHandle(subscriptionWorkflowId(subscriptionId)).describe();
+      return {
+        merchantId: d.typedSearchAttributes.get(MERCHANT_ID) ?? DEFAULT_MERCHANT_ID,
+        startedAt: d.startTime.toISOString(),
+      };
+    });
   }
 
   /** Starts a reconciliation sweep now (open cycles, and those closed since `since`, an ISO instant); its id. */

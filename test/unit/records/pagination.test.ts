@@ -129,6 +129,45 @@ describe('keyset pagination', () => {
     );
   });
 
+  it('cycles: oldest first for the API, newest first for the console, every period once', async () => {
+    const m = merchant();
+    const sub = `${m}-sub`;
+    await books.db
+      .insertInto('cycles')
+      .values(
+        [3, 0, 4, 1, 2].map((i) => ({
+          cycle_id: `cycle:${sub}:${i}`,
+          subscription_id: sub,
+          merchant_id: m,
+          customer_id: 'c',
+          period_index: i,
+          period_start: INSTANTS[0]!,
+          period_end: INSTANTS[2]!,
+          status: 'paid',
+          purchase_id: null,
+          currency: 'EUR',
+          amount_minor: 100,
+          attempts: 1,
+          paid_at: null,
+          failure_reason: null,
+          observed_at: INSTANTS[0]!,
+        })),
+      )
+      .execute();
+    for (const [order, expected] of [
+      ['asc', [0, 1, 2, 3, 4]],
+      ['desc', [4, 3, 2, 1, 0]],
+    ] as const) {
+      for (const limit of [1, 2, 5, 6]) {
+        const { items } = await walk((cursor) =>
+          reader.listCycles({ merchantId: m, subscriptionId: sub, order, limit, ...(cursor ? { cursor } : {}) }),
+        );
+        expect(items.map((c) => c.period_index)).toEqual(expected);
+        expect(items.every((c) => c.invoice_id === null)).toBe(true);
+      }
+    }
+  });
+
   it('a row written between two pages does not move the rows after the cursor', async () => {
     const m = merchant();
     for (let i = 0; i < 6; i++) await writeSubscription(m, `${m}-${i}`, INSTANTS[0]!);
