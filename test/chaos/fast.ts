@@ -220,6 +220,9 @@ export async function runFastChaos(o: FastOptions): Promise<FastResult> {
         for (const k of Object.keys(notes) as (keyof ChaosNotes)[]) result.notes[k] += notes[k];
         for (const v of violations) result.violations.push({ violation: v, trail: trailOf(world, v.subscriptionId) });
         countConditions(result.conditions, world, violations);
+        // CHAOS_TRAILS=1: the trail of every subscription given a condition (to see what the condition did).
+        if (process.env.CHAOS_TRAILS)
+          for (const p of batch.filter((x) => x.condition)) o.log(trailOf(world, p.subscriptionId));
         o.log(
           `  batch ${n + 1}/${batches.length}: ${batch.length} subscriptions, ${world.cycles.length} cycles, ` +
             `${world.ops.length} operations, ${violations.length} violations, ${((Date.now() - t) / 1000).toFixed(1)} s`,

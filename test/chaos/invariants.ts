@@ -564,6 +564,13 @@ export function trailOf(w: ChaosWorld, subscriptionId: string): string {
     lines.push(`  gateway ${e.at} ${e.reference} ${e.purchaseId} ${e.outcome}${e.code ? ` ${e.code}` : ''}`);
   for (const c of w.cycles.filter((x) => x.subscriptionId === subscriptionId))
     lines.push(`  cycle ${c.cycleId} ${c.execution}/${c.status} purchases=${c.purchaseIds.join(',')}`);
+  const purchases = new Set(w.cycles.filter((x) => x.subscriptionId === subscriptionId).flatMap((c) => c.purchaseIds));
+  for (const g of w.gatewayPayments.filter((x) => purchases.has(x.purchaseId)))
+    lines.push(`  gateway payment ${g.type} ${g.id} of ${g.amountMinor} on ${g.purchaseId}`);
+  for (const e of w.observed.find((x) => x.subscriptionId === subscriptionId)?.paymentEvents ?? [])
+    lines.push(`  recorded ${e.kind} ${e.paymentId ?? '?'} of ${e.amountMinor ?? '?'} on ${e.purchaseId}`);
+  for (const r of w.settlement.filter((x) => x.subscriptionId === subscriptionId && x.type === 'refund'))
+    lines.push(`  ${r.target} reversal ${r.ref} ${r.amountMinor}`);
   for (const a of w.alerts.filter((x) => x.workflowId.includes(`:${subscriptionId}`)))
     lines.push(`  alert ${a.workflowId} ${a.code}: ${a.message}`);
   return lines.join('\n');
