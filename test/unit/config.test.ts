@@ -82,6 +82,7 @@ describe('API keys', () => {
     NODE_ENV: 'production',
     PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
     DATABASE_URL: 'postgres://billing:pw@db:5432/billing',
+    CONSOLE_SESSION_KEY: Buffer.alloc(32, 9).toString('base64'),
   };
 
   it('plain API_KEYS are merchant keys of merchant default, with no settlement accounts', () => {
@@ -147,6 +148,7 @@ describe('NODE_ENV=production refuses development settings, one line each', () =
     QOREPAY_BASE_URL: 'https://gate.qorepay.example/api/v1',
     QOREPAY_API_KEY: 'sk_live_0123456789',
     DATABASE_URL: 'postgres://billing:pw@db:5432/billing',
+    CONSOLE_SESSION_KEY: Buffer.alloc(32, 9).toString('base64'),
   };
   const problemsOf = (env: Record<string, string>): string[] => {
     try {
