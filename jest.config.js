@@ -12,7 +12,14 @@ module.exports = {
       '@swc/jest',
       { jsc: { parser: { syntax: 'typescript' }, target: 'es2022' }, module: { type: 'commonjs' } },
     ],
+    // @fastify/cookie (under the console's session) loads the ESM-only `cookie` with import(), which jest's CommonJS
+    // runtime refuses: both are compiled to CommonJS for the tests (Node itself loads them as they are).
+    '/node_modules/(cookie|@fastify/cookie)/.+\\.js$': [
+      '@swc/jest',
+      { jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' }, module: { type: 'commonjs' } },
+    ],
   },
+  transformIgnorePatterns: ['/node_modules/(?!(cookie|@fastify/cookie)/)'],
   // The merchant library is a workspace package; tests load its source, as tsx and tsc do (tsconfig.json paths).
   moduleNameMapper: {
     '^@temporal-billing/client$': '<rootDir>/packages/client/src/index.ts',

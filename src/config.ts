@@ -283,6 +283,25 @@ export const EnvSchema = z.object({
   /** `npm start`: data directory and port of the embedded PostgreSQL (0: a free port). */
   DEV_DATABASE_DIR: z.string().min(1).default('.data/postgres'),
   DEV_DATABASE_PORT: port(54329),
+  /**
+   * The console's session cookie key (base64 of 32 random bytes, `openssl rand -base64 32`): the cookie holding the
+   * signed-in API key is encrypted and authenticated with it. Required in production; elsewhere a key is generated at
+   * start (sessions then end when the API restarts).
+   */
+  CONSOLE_SESSION_KEY: z
+    .string()
+    .optional()
+    .transform((s, ctx) => {
+      if (s === undefined) return undefined;
+      const key = Buffer.from(s, 'base64');
+      if (key.length !== 32) {
+        ctx.addIssue({ code: 'custom', message: 'must be base64 of exactly 32 bytes (openssl rand -base64 32)' });
+        return z.NEVER;
+      }
+      return key;
+    }),
+  /** The Temporal UI's base URL (e.g. http://127.0.0.1:8233): the console links each cycle to its run there. */
+  TEMPORAL_UI_URL: url.optional(),
   /** The seller printed on invoices and credit notes. */
   MERCHANT_NAME: z.string().min(1).max(200).default('Billing engine merchant'),
   /** The seller's postal address, lines separated by `;`. */
@@ -399,6 +418,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     problems.push(
       'PAYLOAD_KEYS: required when QOREPAY_BASE_URL is not the local sandbox (the development key is public)',
     );
+  }
+  if (c.NODE_ENV === 'production' && !c.CONSOLE_SESSION_KEY) {
+    problems.push('CONSOLE_SESSION_KEY: required when NODE_ENV=production (e.g. `$(openssl rand -base64 32)`)');
   }
   if (c.NODE_ENV === 'production' && !c.DATABASE_URL) {
     problems.push('DATABASE_URL: required when NODE_ENV=production (the records store, a PostgreSQL database)');

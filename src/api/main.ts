@@ -3,6 +3,7 @@
  * verification, and the check of a new subscription's qorepayClientId), and the Fastify server on
  * API_HOST:API_PORT, with graceful shutdown. `startApi` is what `npm start` embeds.
  */
+import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { BillingClient } from '@temporal-billing/client';
 import { BillingOperator, WebhookIngress } from '@temporal-billing/client/engine';
@@ -20,6 +21,8 @@ import { sellerFromConfig } from '../records/documents';
 export interface RunningApi {
   /** e.g. `http://127.0.0.1:3000` */
   url: string;
+  /** The console's URL, when the records store is configured. */
+  consoleUrl?: string;
   /** Stops accepting requests, lets in-flight ones finish, then closes the connection if startApi opened it. */
   close(): Promise<void>;
   /** The Temporal client the API uses (embedders reuse it). */
@@ -115,6 +118,20 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
     metrics,
     ...(config.API_RATE_LIMIT_PER_MINUTE > 0 ? { rateLimit: { perMinute: config.API_RATE_LIMIT_PER_MINUTE } } : {}),
     ...(books ? { books: { reader: createBooksReader(books.db), seller: sellerFromConfig(config) } } : {}),
+    // The console needs the books; its session key is generated per process outside production (config requires one
+    // in production), so development sessions end when the API restarts.
+    ...(books
+      ? {
+          console: {
+            db: books.db,
+            sessionKey: config.CONSOLE_SESSION_KEY ?? randomBytes(32),
+            secureCookie: config.NODE_ENV === 'production',
+            seller: sellerFromConfig(config),
+            namespace: config.temporal.namespace,
+            temporalUiUrl: config.TEMPORAL_UI_URL,
+          },
+        }
+      : {}),
     apiKeys: [...config.API_KEYS, ...config.OPERATOR_API_KEYS],
     webhook: { verifier, qorepay, logger: logger.child({ component: 'qorepay-webhook' }) },
     temporalHealth: async () => {
@@ -151,10 +168,12 @@ export async function startApi(config: AppConfig, logger: Logger, options: Start
     throw err;
   }
   logger.info({ url: address, namespace: config.temporal.namespace }, 'billing API listening');
+  if (books) logger.info({ url: `${address}/console` }, 'billing console listening (sign in with an API key)');
 
   let closing: Promise<void> | undefined;
   return {
     url: address,
+    ...(books ? { consoleUrl: `${address}/console` } : {}),
     client,
     close: () =>
       (closing ??= (async () => {

@@ -403,7 +403,7 @@ export const ROUTES = [
   },
   {
     method: 'GET',
-    url: '/',
+    url: '/api',
     operationId: 'index',
     summary: 'What this API is, and where to go next',
     tag: 'operations',

@@ -36,6 +36,7 @@ import { ROUTES, type OperationId } from './routes';
 import { booksHandlers, type BooksApiOptions } from './books-handlers';
 import { listHandlers } from './list-handlers';
 import { IDEMPOTENCY_KEY_HEADER, parseWith, type FieldIssue } from '@temporal-billing/client/schemas';
+import { consolePlugin, type ConsolePluginOptions } from '../console/plugin';
 import { summaryText } from '../shared/reconciliation';
 import { money } from '../shared/ui-text';
 import { defaultReconciliationSince, type ReconciliationRequest } from './reconciliations';
@@ -86,6 +87,11 @@ export interface ApiServerOptions {
    * 429 with Retry-After. Absent or `perMinute: 0`: no limit.
    */
   rateLimit?: { perMinute: number };
+  /**
+   * The billing console under /console (src/console/plugin.ts), served when the records store is configured; `/`
+   * then answers 303 to it. Absent: `/` answers 303 to the JSON description at /api.
+   */
+  console?: Omit<ConsolePluginOptions, 'billing' | 'keyFor'>;
 }
 
 interface Parsed {
@@ -264,6 +270,7 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
       links: {
         openapi: '/openapi.json',
         docs: '/docs',
+        ...(opts.console ? { console: '/console' } : {}),
         health: '/healthz',
         readiness: '/readyz',
         metrics: '/metrics (operator API key)',
@@ -370,6 +377,18 @@ export function buildApiServer(opts: ApiServerOptions): FastifyInstance {
   });
 
   if (opts.codec) registerCodecRoutes(app, opts.codec);
+
+  // ---- the console (people) at /console; `/` sends a browser there, or to the JSON description at /api ----
+  const consoleOptions = opts.console;
+  if (consoleOptions) {
+    app.register(async (scope) => consolePlugin(scope, { ...consoleOptions, billing, keyFor }));
+  }
+  app.get('/', async (_req, reply) =>
+    reply
+      .code(303)
+      .header('location', consoleOptions ? '/console' : '/api')
+      .send(),
+  );
 
   // ---- /docs: Swagger UI over the same OpenAPI document (built from ROUTES), served by the Fastify plugins ----
   app.register(async (scope) => {

@@ -500,7 +500,12 @@ export function createConsoleBackend(opts: ConsoleBackendOptions) {
         'total',
         'paid',
       ];
-      const cell = (s: string) => (/[",\n\r]/.test(s) || /^[=+\-@]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s);
+      // A text cell a spreadsheet would run as a formula (=, +, -, @, tab or CR first) gets a leading apostrophe:
+      // quoting alone does not stop Excel or LibreOffice evaluating it. Numbers (amounts) are left as they are.
+      const cell = (s: string) => {
+        const guarded = /^[=+\-@\t\r]/.test(s) && !/^-?\d+(\.\d+)?$/.test(s) ? `'${s}` : s;
+        return /[",\n\r]/.test(guarded) ? `"${guarded.replace(/"/g, '""')}"` : guarded;
+      };
       const lines = rows.map((r) =>
         [
           r.merchant_id,

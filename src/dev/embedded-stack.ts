@@ -46,6 +46,8 @@ export async function runEmbeddedStack(
   const config: AppConfig = loadConfig({
     // The dev UI decodes payloads through the API's codec endpoint, called from the browser at the UI's origin.
     CODEC_CORS_ORIGIN: `http://127.0.0.1:${pre.TEMPORAL_UI_PORT}`,
+    // The console links each cycle to its run in the dev server's UI.
+    TEMPORAL_UI_URL: `http://127.0.0.1:${pre.TEMPORAL_UI_PORT}`,
     ...baseEnv,
     TEMPORAL_ADDRESS: env.TEMPORAL_ADDRESS ?? devAddress,
     ...(useSandbox ? { QOREPAY_BASE_URL: `http://127.0.0.1:${pre.QOREPAY_SANDBOX_PORT}/api/v1` } : {}),
@@ -165,7 +167,8 @@ export async function runEmbeddedStack(
     print('Billing engine running.');
     print(`  Temporal UI:   ${server.uiUrl ?? '(headless)'}/namespaces/${config.temporal.namespace}/workflows`);
     print(`  Temporal gRPC: ${server.address}`);
-    print(`  API:           ${api.url}   (docs: ${api.url}/docs, OpenAPI: ${api.url}/openapi.json)`);
+    if (api.consoleUrl) print(`  Console:       ${api.consoleUrl}   (sign in with an API key below)`);
+    print(`  API:           ${api.url}/api   (docs: ${api.url}/docs, OpenAPI: ${api.url}/openapi.json)`);
     if (config.METRICS_PORT) {
       print(
         `  Metrics:       http://127.0.0.1:${config.METRICS_PORT}/metrics (worker)   ${api.url}/metrics (API, operator key)`,

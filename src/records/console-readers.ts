@@ -2,9 +2,10 @@
  * Readers the billing console needs beyond ./readers.ts: the overview's aggregates, the attention queue, payments
  * and credit notes across subscriptions, the change trail, and a period's invoices for a CSV export. Same rules as
  * ./readers.ts: read-only, scoped to one merchant unless `merchantId` is undefined (an operator), lists keyset-paginated.
+ * Payments across subscriptions are ./readers.ts's `listPayments` without a subscription.
  */
 import { sql, type Kysely } from 'kysely';
-import type { BooksDatabase, CreditNoteRow, CycleRow, InvoiceRow, PaymentRow, SubscriptionRow } from './schema';
+import type { BooksDatabase, CreditNoteRow, CycleRow, InvoiceRow, SubscriptionRow } from './schema';
 import { BadCursor, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type Page } from './readers';
 
 /** Money in: charges, cycles marked paid and chargebacks reversed; money out: refunds and chargebacks. */
@@ -42,29 +43,61 @@ export interface OverviewFigures {
   dailyCollected: { day: string; currency: string; amountMinor: number }[];
 }
 
-const size = (limit: number | undefined) => Math.min(Math.max(limit ?? DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE);
+const pageSize = (limit: number | undefined) => Math.min(Math.max(limit ?? DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE);
 
-function decodeKey(cursor: string | undefined): [string, string] | undefined {
-  if (cursor === undefined) return undefined;
-  try {
-    const k = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (
-      Array.isArray(k) &&
-      k.length === 2 &&
-      k.every((x) => typeof x === 'string') &&
-      !isNaN(Date.parse(String(k[0])))
-    ) {
-      return k as [string, string];
-    }
-  } catch {
-    // fall through
-  }
-  throw new BadCursor('cursor: not a cursor this list gave out');
+/** A LIKE pattern matching `text` at the start, with LIKE's wildcards in it taken literally. */
+const startsWith = (text: string) => `${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+export interface SubscriptionSearch {
+  merchantId: string | undefined;
+  /** Start of a subscription id or a customer id (case-insensitive). */
+  text?: string;
+  status?: string;
+  planId?: string;
+  limit?: number;
+  cursor?: string;
 }
-const encodeKey = (k: [string, string]) => Buffer.from(JSON.stringify(k)).toString('base64url');
 
 export function createConsoleReader(db: Kysely<BooksDatabase>) {
   return {
+    /**
+     * Subscriptions by id, found by the start of their id or customer id, of one status or plan; keyset-paginated on
+     * the primary key, so page 2,000 costs what page 1 does.
+     */
+    async searchSubscriptions(q: SubscriptionSearch): Promise<Page<SubscriptionRow>> {
+      const limit = pageSize(q.limit);
+      let after: string | undefined;
+      if (q.cursor !== undefined) {
+        try {
+          const k = JSON.parse(Buffer.from(q.cursor, 'base64url').toString('utf8')) as unknown;
+          if (Array.isArray(k) && k.length === 1 && typeof k[0] === 'string') after = k[0];
+        } catch {
+          // refused below
+        }
+        if (after === undefined) throw new BadCursor('cursor: not a cursor this list gave out');
+      }
+      let query = db.selectFrom('subscriptions').selectAll();
+      if (q.merchantId !== undefined) query = query.where('merchant_id', '=', q.merchantId);
+      if (q.status) query = query.where('status', '=', q.status);
+      if (q.planId) query = query.where('plan_id', '=', q.planId);
+      if (q.text) {
+        const pattern = startsWith(q.text);
+        query = query.where((eb) =>
+          eb.or([eb('subscription_id', 'ilike', pattern), eb('customer_id', 'ilike', pattern)]),
+        );
+      }
+      if (after !== undefined) query = query.where('subscription_id', '>', after);
+      const rows = await query
+        .orderBy('subscription_id')
+        .limit(limit + 1)
+        .execute();
+      const items = rows.slice(0, limit);
+      const last = items[items.length - 1];
+      return rows.length > limit && last
+        ? { items, nextCursor: Buffer.from(JSON.stringify([last.subscription_id])).toString('base64url') }
+        : { items };
+    },
+
     async overview(merchantId: string | undefined, since: Date, chartSince: Date): Promise<OverviewFigures> {
       const m = merchantId;
       const byStatus = db
@@ -201,37 +234,6 @@ export function createConsoleReader(db: Kysely<BooksDatabase>) {
         .where('cycle_id', 'in', cycleIds)
         .$if(merchantId !== undefined, (q) => q.where('merchant_id', '=', merchantId!))
         .execute();
-    },
-
-    /** Payments of every subscription, newest first (keyset on occurred_at, payment_key). */
-    async listPayments(q: {
-      merchantId: string | undefined;
-      limit?: number;
-      cursor?: string;
-    }): Promise<Page<PaymentRow>> {
-      const limit = size(q.limit);
-      const after = decodeKey(q.cursor);
-      let query = db.selectFrom('payments').selectAll();
-      if (q.merchantId !== undefined) query = query.where('merchant_id', '=', q.merchantId);
-      if (after) {
-        const [at, key] = after;
-        query = query.where((eb) =>
-          eb.or([
-            eb('occurred_at', '<', new Date(at)),
-            eb.and([eb('occurred_at', '=', new Date(at)), eb('payment_key', '<', key)]),
-          ]),
-        );
-      }
-      const rows = await query
-        .orderBy('occurred_at', 'desc')
-        .orderBy('payment_key', 'desc')
-        .limit(limit + 1)
-        .execute();
-      const items = rows.slice(0, limit);
-      const last = items[items.length - 1];
-      return rows.length > limit && last
-        ? { items, nextCursor: encodeKey([last.occurred_at.toISOString(), last.payment_key]) }
-        : { items };
     },
 
     /** The credit notes of a subscription's invoices, newest first. */

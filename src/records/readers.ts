@@ -166,16 +166,20 @@ export function createBooksReader(db: Kysely<BooksDatabase>) {
       return pageOf(rows, limit, (r) => [r.period_index, r.cycle_id]);
     },
 
-    /** A subscription's payments (charges, mark-paid, refunds, chargebacks, reversals), newest first. */
+    /**
+     * Payments (charges, mark-paid, refunds, chargebacks, reversals), newest first: a subscription's, or without
+     * `subscriptionId` every subscription's (the console's payments list).
+     */
     async listPayments(q: {
       merchantId: string | undefined;
-      subscriptionId: string;
+      subscriptionId?: string;
       limit?: number;
       cursor?: string;
     }): Promise<Page<PaymentRow>> {
       const limit = size(q.limit);
       const after = decodeCursor(q.cursor, ['string', 'string']);
-      let query = db.selectFrom('payments').selectAll().where('subscription_id', '=', q.subscriptionId);
+      let query = db.selectFrom('payments').selectAll();
+      if (q.subscriptionId !== undefined) query = query.where('subscription_id', '=', q.subscriptionId);
       if (q.merchantId !== undefined) query = query.where('merchant_id', '=', q.merchantId);
       if (after) {
         const [at, key] = after as [string, string];

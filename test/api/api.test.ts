@@ -588,7 +588,7 @@ describe('OpenAPI document', () => {
     'GET /v1/credit-notes/{creditNoteId}',
     'GET /v1/credit-notes/{creditNoteId}/credit-note.html',
     'GET /v1/credit-notes/{creditNoteId}/credit-note.pdf',
-    'GET /',
+    'GET /api',
     'GET /openapi.json',
     'GET /healthz',
     'GET /readyz',
@@ -612,8 +612,10 @@ describe('OpenAPI document', () => {
     }
   });
 
-  it('answers GET / (the URL npm start prints) with the API name, version and links, without an API key', async () => {
-    const res = await api.http.get('/');
+  it('answers GET /api with the API name, version and links, without an API key; GET / sends a browser there', async () => {
+    const root = await api.http.get('/', { maxRedirects: 0 });
+    expect([root.status, root.headers.location]).toEqual([303, '/api']);
+    const res = await api.http.get('/api');
     expect(res.status).toBe(200);
     expect(res.data).toMatchObject({ version: '0.1.0', links: { openapi: '/openapi.json', health: '/healthz' } });
     for (const path of ['/openapi.json', '/healthz']) expect((await api.http.get(path)).status).toBe(200);

@@ -1,5 +1,5 @@
 /**
- * The API's front door: GET / links to /docs, an interactive page (Swagger UI, served by @fastify/swagger-ui) over
+ * The API's front door: GET /api links to /docs, an interactive page (Swagger UI, served by @fastify/swagger-ui) over
  * the same OpenAPI document the route table builds; that document passes a standard validator
  * (@readme/openapi-parser), and types generated from it by openapi-typescript type-check a create call (while a
  * create without a plan does not).
@@ -60,8 +60,8 @@ afterAll(async () => {
   if (scratch) rmSync(scratch, { recursive: true, force: true });
 });
 
-it('GET / links the docs; /docs serves Swagger UI over the same document as /openapi.json', async () => {
-  const index = await api.http.get('/');
+it('GET /api links the docs; /docs serves Swagger UI over the same document as /openapi.json', async () => {
+  const index = await api.http.get('/api');
   expect(index.status).toBe(200);
   expect((index.data as { links?: unknown }).links).toMatchObject({ docs: '/docs', openapi: '/openapi.json' });
 

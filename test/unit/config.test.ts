@@ -82,6 +82,7 @@ describe('API keys', () => {
     NODE_ENV: 'production',
     PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
     DATABASE_URL: 'postgres://billing:pw@db:5432/billing',
+    CONSOLE_SESSION_KEY: Buffer.alloc(32, 9).toString('base64'),
   };
 
   it('plain API_KEYS are merchant keys of merchant default, with no settlement accounts', () => {
@@ -147,6 +148,7 @@ describe('NODE_ENV=production refuses development settings, one line each', () =
     QOREPAY_BASE_URL: 'https://gate.qorepay.example/api/v1',
     QOREPAY_API_KEY: 'sk_live_0123456789',
     DATABASE_URL: 'postgres://billing:pw@db:5432/billing',
+    CONSOLE_SESSION_KEY: Buffer.alloc(32, 9).toString('base64'),
   };
   const problemsOf = (env: Record<string, string>): string[] => {
     try {
@@ -218,6 +220,7 @@ describe('DATABASE_URL (the records store)', () => {
       PAYLOAD_KEYS: `k1:${Buffer.alloc(32, 7).toString('base64')}`,
       QOREPAY_BASE_URL: 'https://gate.qorepay.example/api/v1',
       QOREPAY_API_KEY: 'sk_live_0123456789',
+      CONSOLE_SESSION_KEY: Buffer.alloc(32, 9).toString('base64'),
     } as const;
     expect(() => loadConfig(prod)).toThrow(/DATABASE_URL: required when NODE_ENV=production/);
     expect(() => loadConfig({ ...prod, DATABASE_URL: 'mysql://x@y/z' })).toThrow(

@@ -109,6 +109,7 @@ describe('PAYLOAD_KEYS', () => {
       QOREPAY_BASE_URL: 'https://gate.qorepay.example/api/v1',
       QOREPAY_API_KEY: 'sk_live_0123456789',
       DATABASE_URL: 'postgres://billing:pw@db:5432/billing',
+      CONSOLE_SESSION_KEY: Buffer.alloc(32, 9).toString('base64'),
     });
     expect(prod.devPayloadKey).toBe(false);
     expect(prod.payloadKeys.map((k) => k.id)).toEqual(['k1']);
