@@ -66,22 +66,26 @@ export function recordingBilling(
           },
         },
       },
-      getSubscription: async (id: string) => {
-        const state = live[id];
-        if (!state) throw new Error(`live state of ${id} not available in this test`);
-        return { cancelAtPeriodEnd: false, cyclesInFlight: [], recentCycles: [], paymentEvents: [], ...state };
+      subscriptions: {
+        get: async (id: string) => {
+          const state = live[id];
+          if (!state) throw new Error(`live state of ${id} not available in this test`);
+          return { cancelAtPeriodEnd: false, cyclesInFlight: [], recentCycles: [], paymentEvents: [], ...state };
+        },
+        pause: record('subscriptions.pause', () => ({ status: 'paused' })),
+        resume: record('subscriptions.resume', () => ({ status: 'active' })),
+        cancel: record('subscriptions.cancel', () => ({ status: 'canceled', cancelAtPeriodEnd: false })),
+        refund: record('subscriptions.refund', (_s, input) => ({
+          amountMinor: (input as { amountMinor?: number }).amountMinor,
+        })),
       },
-      getCycle: async (id: string) => {
-        throw new Error(`live state of ${id} not available in this test`);
+      cycles: {
+        get: async (id: string) => {
+          throw new Error(`live state of ${id} not available in this test`);
+        },
+        retryNow: record('cycles.retryNow', () => ({ status: 'charging' })),
+        markPaid: record('cycles.markPaid', () => ({ status: 'marked_paid' })),
       },
-      pauseSubscription: record('pauseSubscription', () => ({ status: 'paused' })),
-      resumeSubscription: record('resumeSubscription', () => ({ status: 'active' })),
-      cancelSubscription: record('cancelSubscription', () => ({ status: 'canceled', cancelAtPeriodEnd: false })),
-      refundCycle: record('refundCycle', (_s, input) => ({
-        amountMinor: (input as { amountMinor?: number }).amountMinor,
-      })),
-      retryCycleNow: record('retryCycleNow', () => ({ status: 'charging' })),
-      markCyclePaid: record('markCyclePaid', () => ({ status: 'marked_paid' })),
     };
   };
   const root = { ...scoped('default', {}), forMerchant: scoped };

@@ -204,8 +204,8 @@ describe('actions', () => {
     expect(second.statusCode).toBe(303);
     expect(changes.map((c) => [c.method, c.args[0], c.idempotencyKey, c.merchantId, c.keyId, c.crossMerchant])).toEqual(
       [
-        ['pauseSubscription', 'sub_alpha', key, 'shop-a', 'shop-a-key', false],
-        ['pauseSubscription', 'sub_alpha', key, 'shop-a', 'shop-a-key', false],
+        ['subscriptions.pause', 'sub_alpha', key, 'shop-a', 'shop-a-key', false],
+        ['subscriptions.pause', 'sub_alpha', key, 'shop-a', 'shop-a-key', false],
       ],
     );
     const page = await b.get('/console/subscriptions/sub_alpha');
@@ -237,7 +237,7 @@ describe('actions', () => {
     });
     expect(done.statusCode).toBe(303);
     expect(changes.map((c) => [c.method, c.args[0], c.args[1], c.idempotencyKey])).toEqual([
-      ['refundCycle', 'sub_alpha', { cycleId: 'cycle:sub_alpha:0', amountMinor: 500 }, key],
+      ['subscriptions.refund', 'sub_alpha', { cycleId: 'cycle:sub_alpha:0', amountMinor: 500 }, key],
     ]);
   });
 
