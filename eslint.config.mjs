@@ -22,7 +22,7 @@ const PARTS = {
   Client: ['./packages/client/src'],
   Api: ['./src/api'],
   Sandbox: ['./src/sandbox'],
-  Processes: ['./src/worker.ts', './src/cli.ts', './src/dev', './src/config.ts'],
+  Processes: ['./src/worker.ts', './src/api-process.ts', './src/cli.ts', './src/dev', './src/config.ts'],
 };
 const never = (from, to, why) => ({
   name: `${from} -> ${to}`,
@@ -63,10 +63,7 @@ const LAYER_ZONES = [
  * Rules broken today, each lifted only for the files that break it (as of this commit), until the issue that owns
  * the move removes them: a new file, or another file of the same part, still gets the error.
  */
-const LAYER_EXCEPTIONS = [
-  // The API process entry point reads process config (until one composition root hands the adapter its options).
-  { rule: 'Api -> Processes', files: ['src/api/main.ts'] },
-];
+const LAYER_EXCEPTIONS = [];
 
 /** Domain files above the size limits today (see the size block below), each until the issue that splits it. */
 const DOMAIN_SIZE_EXCEPTIONS = [];

@@ -8,7 +8,7 @@ import { NativeConnection } from '@temporalio/worker';
 import { BillingClient, isBillingError } from '@temporal-billing/client';
 import { apiKeyHash, loadConfig, type AppConfig } from '../config';
 import { createLogger, prettyDestination, wantsPrettyLogs, type Logger } from '../logger';
-import { startApi } from '../api/main';
+import { startApi } from '../api-process';
 import { startActivePlatformSandbox } from '../sandbox/activeplatform/server';
 import { startGormicSandbox } from '../sandbox/gormic/server';
 import { startQorePaySandbox, type QorePaySandbox } from '../sandbox/qorepay';

@@ -236,7 +236,7 @@ export async function runProcessChaos(o: ProcessOptions): Promise<ProcessResult>
     ]);
     const api = group.startTs(
       'api',
-      'src/api/main.ts',
+      'src/api-process.ts',
       engineEnv({ API_PORT: String(apiPort), API_KEYS: apiKeys, API_RATE_LIMIT_PER_MINUTE: '0' }),
     );
     stops.push(() => group.stop(api));

@@ -46,7 +46,7 @@ it('worker and API wait for an unreachable Temporal, logging each try, and are r
   const [temporalPort, healthPort, apiPort] = [await freePort(), await freePort(), await freePort()];
   const common = { TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`, TEMPORAL_TASK_QUEUE: `startup-${temporalPort}` };
   const worker = startProcess('src/worker.ts', { ...common, HEALTH_PORT: String(healthPort) });
-  const api = startProcess('src/api/main.ts', { ...common, API_PORT: String(apiPort), API_KEYS: 'k-0123456789' });
+  const api = startProcess('src/api-process.ts', { ...common, API_PORT: String(apiPort), API_KEYS: 'k-0123456789' });
   const tries = (out: string) => out.split('\n').filter((l) => l.includes('unreachable; retrying')).length;
 
   // Nothing listens: both keep running, log their tries, and say they are not ready.

@@ -92,7 +92,7 @@ export async function startTestApi(
     apiKeys: [API_KEY, 'another-key', plainOperatorKey(OPERATOR_API_KEY, 0)],
     webhook,
     temporalHealth: async () => {
-      // Like the API process: a 1.5 s deadline (src/api/main.ts), which also bounds a 503 when Temporal is down.
+      // Like the API process: a 1.5 s deadline (src/api-process.ts), which also bounds a 503 when Temporal is down.
       await client.connection.withDeadline(Date.now() + 1500, () => client.workflowService.getSystemInfo({}));
     },
     logger: createLogger({ level: 'silent' }),

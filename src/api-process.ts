@@ -7,16 +7,16 @@ import { randomBytes } from 'node:crypto';
 import { Client, Connection } from '@temporalio/client';
 import { BillingClient } from '@temporal-billing/client';
 import { BillingOperator, WebhookIngress } from '@temporal-billing/client/engine';
-import { clientConnectionOptions, loadConfigOrExit, type AppConfig } from '../config';
-import { QorePayClient, QorePayWebhookVerifier } from '../integrations/qorepay';
-import { createLogger, type Logger } from '../logger';
+import { clientConnectionOptions, loadConfigOrExit, type AppConfig } from './config';
+import { QorePayClient, QorePayWebhookVerifier } from './integrations/qorepay';
+import { createLogger, type Logger } from './logger';
 import { AesGcmPayloadCodec } from '@temporal-billing/client/payload-codec';
-import { retryConnect } from '../temporal-connect';
-import { qorepayCustomerVerifier } from './customer-verifier';
-import { createApiMetrics } from './metrics';
-import { apiKeyMatcher, buildApiServer, buildMetricsServer } from './server';
-import { createBooksReader, openBooks, type BooksConnection } from '../records';
-import { sellerFromConfig } from '../records/documents';
+import { retryConnect } from './temporal-connect';
+import { qorepayCustomerVerifier } from './api/customer-verifier';
+import { createApiMetrics } from './api/metrics';
+import { apiKeyMatcher, buildApiServer, buildMetricsServer } from './api/server';
+import { createBooksReader, openBooks, type BooksConnection } from './records';
+import { sellerFromConfig } from './records/documents';
 
 export interface RunningApi {
   /** e.g. `http://127.0.0.1:3000` */
