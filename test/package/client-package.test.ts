@@ -181,4 +181,36 @@ export const f = (b: BillingClient) => b.createSubscription({ subscriptionId: 's
   });
   console.log(`scratch project printed: ${out}`);
   expect(JSON.parse(out)).toEqual({ created: true, status: 'active', paymentMethod: '…0001', heavy: [] });
-});
+
+  // The README's library example, as written (an ES module: it awaits at the top level). Only what points it at this
+  // test's server instead of the npm start stack's 127.0.0.1:7233 is replaced, and its subscription id made unique.
+  const readme = readFileSync(join(repo, 'README.md'), 'utf8');
+  const example = /```ts\n(import \{ connectToDevStack \}[\s\S]*?)```/.exec(readme)?.[1];
+  expect(example).toContain('await connectToDevStack();');
+  expect(example).toContain("'sub_43'");
+  const readmeId = uniqueId('readme');
+  writeFileSync(
+    join(scratch, 'readme.mts'),
+    'declare const process: { env: Record<string, string | undefined> };\n' +
+      'declare const console: { log(...args: unknown[]): void };\n' +
+      example!
+        .replace(
+          'await connectToDevStack();',
+          'await connectToDevStack({ address: process.env.TEMPORAL_ADDRESS!, taskQueue: process.env.TASK_QUEUE! });',
+        )
+        .replaceAll('sub_43', readmeId),
+  );
+  writeFileSync(
+    join(scratch, 'tsconfig.readme.json'),
+    JSON.stringify({ extends: './tsconfig.json', files: ['readme.mts'] }),
+  );
+  run(process.execPath, [tsc, '-p', 'tsconfig.readme.json'], scratch);
+  const { stdout: printed } = await execFileAsync(process.execPath, [join(scratch, 'dist', 'readme.mjs')], {
+    cwd: scratch,
+    encoding: 'utf8',
+    env: { ...process.env, TEMPORAL_ADDRESS: env.address, TASK_QUEUE: stack.taskQueue },
+    timeout: 60_000,
+  });
+  console.log(`the README's example printed: ${printed.trim()}`);
+  expect(printed.trim()).toMatch(/^true active \d{4}-\d{2}-\d{2}T/);
+}, 300_000); // npm pack and install, three tsc runs and two programs: minutes on a loaded machine
