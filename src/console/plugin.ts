@@ -127,7 +127,9 @@ export async function consolePlugin(app: FastifyInstance, opts: ConsolePluginOpt
         <p>Nothing was changed by this page. Try again; the API log has the details.</p>`,
     );
   });
-  app.setNotFoundHandler((_req, reply) =>
+  // A page route of its own, not a not-found handler: the API server already has one for its prefix, and a route
+  // of the console's prefix only catches what no console route matched.
+  app.all(`${CONSOLE_PREFIX}/*`, (_req, reply) =>
     sendPage(
       reply,
       404,

@@ -375,3 +375,33 @@ describe('a records store that does not answer', () => {
     }
   });
 });
+
+describe('the API server with the console configured', () => {
+  it('starts (its console and its API each answer their own 404), and / sends a browser to the console', async () => {
+    // Before the fix the server refused to start: the console set a second not-found handler for the root prefix.
+    const app = await startTestApi(
+      env.client,
+      { verifier: { verify: async () => false } as never, qorepay: {} as never, logger: silentLogger },
+      {
+        console: {
+          db: stack.books.db,
+          sessionKey: Buffer.alloc(32, 7),
+          secureCookie: false,
+          seller: { name: 'Test', address: [] },
+          namespace: 'default',
+        },
+      },
+    );
+    try {
+      const root = await app.http.get('/', { maxRedirects: 0 });
+      expect([root.status, root.headers.location]).toEqual([303, '/console']);
+      const apiMiss = await app.authed.get('/v1/no-such-route');
+      expect([apiMiss.status, apiMiss.data.error]).toEqual([404, 'not_found']);
+      const login = await app.http.get('/console/login');
+      expect(login.status).toBe(200);
+      expect(String(login.headers['content-type'])).toMatch(/text\/html/);
+    } finally {
+      await app.close();
+    }
+  });
+});
