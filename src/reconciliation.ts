@@ -20,8 +20,6 @@ import {
   type ReconciliationInput,
   type ReconciliationSummary,
 } from './shared/reconciliation';
-import { firstRunInput, listExecutionsPage } from '@temporal-billing/client/temporal-adapter';
-import type { ReconciliationTemporal } from './activities/reconciliation';
 
 export interface ReconciliationScheduleOptions {
   taskQueue: string;
@@ -132,13 +130,4 @@ export async function getReconciliation(
     }
   }
   return { reconciliationId, status: 'failed', error: `the sweep ended ${status.toLowerCase()}` };
-}
-
-/** The Temporal reads of the sweep's activities, made with the merchant library's adapter over `client`. */
-export function reconciliationTemporal(client: Client): ReconciliationTemporal {
-  return {
-    client,
-    listExecutionsPage: (query, pageSize, pageToken) => listExecutionsPage(client, query, pageSize, pageToken),
-    firstRunInput: (workflowId) => firstRunInput(client, workflowId),
-  };
 }

@@ -17,7 +17,8 @@ import { createLogger, temporalLoggerFor, type Logger } from './logger';
 import { encryptedDataConverter, hasPayloadCodec } from '@temporal-billing/client/payload-codec';
 import { ConnectAbortedError, retryConnect } from './temporal-connect';
 import { METRIC_BUCKETS } from './shared/metrics';
-import { ensureReconciliationSchedule, reconciliationTemporal } from './reconciliation';
+import { ensureReconciliationSchedule } from './reconciliation';
+import { reconciliationTemporal } from './reconciliation-temporal';
 import { billingMetricsSinks } from './worker-metrics';
 import { openBooks, type BooksConnection } from './records';
 

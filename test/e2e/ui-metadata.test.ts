@@ -81,10 +81,13 @@ it('a cycle in dunning says which subscription, period, amount, attempt and next
   const activitySummaries = await Promise.all(
     events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => text(e.userMetadata?.summary)),
   );
-  expect(activitySummaries.slice(0, 2)).toEqual([
+  // The books' writes (the test stack has a records store) sit between the gateway calls; their order is theirs.
+  const gatewayCalls = activitySummaries.filter((s) => !s?.startsWith('write the books'));
+  expect(gatewayCalls.slice(0, 2)).toEqual([
     'create the Purchase of period 0: 19.99 EUR',
     'charge attempt 1 with card …9876',
   ]);
+  expect(activitySummaries).toContain('write the books: cycle');
   expect(activitySummaries).toContain('notify the merchant: cycle.payment_failed');
   await eventually(
     async () =>

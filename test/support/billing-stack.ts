@@ -21,7 +21,7 @@ import type { BillingCycleInput } from '../../src/shared/billing-cycle';
 import type { MerchantNotification, OperationsAlert } from '../../src/shared/notifications';
 import { billingMetricsSinks } from '../../src/worker-metrics';
 import { testDataConverter } from './temporal';
-import { reconciliationTemporal } from '../../src/reconciliation';
+import { reconciliationTemporal } from '../../src/reconciliation-temporal';
 
 export const SANDBOX_API_KEY = 'test-secret-key-do-not-log';
 

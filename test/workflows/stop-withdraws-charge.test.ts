@@ -26,7 +26,7 @@ import { subscriptionWorkflow, type billingCycleWorkflow } from '../../src/workf
 import { billingMetricsSinks } from '../../src/worker-metrics';
 import { eventually, maybeRecordHistory, SANDBOX_API_KEY, startBillingStack } from '../support/billing-stack';
 import { bundleWorkflows, createTimeSkippingEnv, testDataConverter, uniqueId } from '../support/temporal';
-import { reconciliationTemporal } from '../../src/reconciliation';
+import { reconciliationTemporal } from '../../src/reconciliation-temporal';
 
 jest.setTimeout(180_000);
 
