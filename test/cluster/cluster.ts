@@ -464,7 +464,7 @@ async function main(): Promise<Figures> {
         startProcess(
           `api-${i + 1}`,
           process.execPath,
-          [...tsx, join(ROOT, 'src', 'api', 'main.ts')],
+          [...tsx, join(ROOT, 'src', 'api-process.ts')],
           engineEnv({ API_PORT: String(port), API_KEYS: API_KEY, API_RATE_LIMIT_PER_MINUTE: '0' }),
         ),
       );
